@@ -1,0 +1,188 @@
+//! The Docker Engine, through bollard, behind a small blocking API.
+//!
+//! archbench's commands are synchronous; each call here runs on a private current-thread tokio
+//! runtime with a timeout, so a daemon that accepts the connection and never answers cannot hang
+//! the caller. bollard types stay inside this module.
+
+use std::time::Duration;
+
+use archbench_platform::Platform;
+use bollard::query_parameters::{CreateContainerOptions, ImportImageOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::Docker;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{Error, Result};
+
+/// What the engine says about itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EngineInfo {
+    /// Where we connected (`unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`).
+    pub host: String,
+    /// Engine version (`20.10.24+dfsg1`).
+    pub version: String,
+    /// Highest API version the engine speaks.
+    pub api_version: String,
+    /// The engine's own platform (`linux/amd64`).
+    pub platform: String,
+    /// Storage driver (`overlay2`, `vfs`).
+    pub storage_driver: Option<String>,
+}
+
+/// A connection to one Docker Engine.
+pub struct Engine {
+    docker: Docker,
+    host: String,
+    runtime: tokio::runtime::Runtime,
+    timeout: Duration,
+}
+
+impl Engine {
+    /// Connect to `host` (`unix://…`, `tcp://…`), or to `DOCKER_HOST`, or to the local socket,
+    /// and negotiate the API version down to what the engine speaks (Engine 20.10 stops at 1.41).
+    pub fn connect(host: Option<&str>, timeout: Duration) -> Result<Self> {
+        let host = host
+            .map(str::to_owned)
+            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Docker { host: host.clone(), action: "starting the I/O runtime".into(), message: e.to_string() })?;
+        let err = |action: &str, e: String| Error::Docker { host: host.clone(), action: action.into(), message: e };
+        let docker = Docker::connect_with_host(&host).map_err(|e| err("connecting", e.to_string()))?;
+        let docker = runtime
+            .block_on(async { tokio::time::timeout(timeout, docker.negotiate_version()).await })
+            .map_err(|_| err("negotiating the API version", format!("no answer within {timeout:?}")))?
+            .map_err(|e| err("negotiating the API version", e.to_string()))?;
+        Ok(Self { docker, host, runtime, timeout })
+    }
+
+    /// Where this engine was reached.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn block<T, E: std::fmt::Display>(&self, action: &str, fut: impl std::future::Future<Output = Result<T, E>>) -> Result<T> {
+        let err = |m: String| Error::Docker { host: self.host.clone(), action: action.into(), message: m };
+        self.runtime
+            .block_on(async { tokio::time::timeout(self.timeout, fut).await })
+            .map_err(|_| err(format!("no answer within {:?}", self.timeout)))?
+            .map_err(|e| err(e.to_string()))
+    }
+
+    /// Version, API version, platform and storage driver.
+    pub fn info(&self) -> Result<EngineInfo> {
+        let v = self.block("reading /version", self.docker.version())?;
+        let i = self.block("reading /info", self.docker.info())?;
+        Ok(EngineInfo {
+            host: self.host.clone(),
+            version: v.version.unwrap_or_default(),
+            api_version: v.api_version.unwrap_or_default(),
+            platform: format!("{}/{}", v.os.unwrap_or_default(), v.arch.unwrap_or_default()),
+            storage_driver: i.driver,
+        })
+    }
+
+    /// Load a `docker save`-format tarball into the engine.
+    pub fn load_archive(&self, archive: Vec<u8>) -> Result<()> {
+        let opts = ImportImageOptionsBuilder::new().quiet(true).build();
+        let body = bollard::body_full(bytes::Bytes::from(archive));
+        let docker = &self.docker;
+        self.block("loading an image archive", async move {
+            let mut stream = docker.import_image(opts, body, None);
+            while let Some(item) = stream.next().await {
+                let info = item.map_err(|e| e.to_string())?;
+                if let Some(e) = info.error_detail.and_then(|d| d.message) {
+                    return Err(e);
+                }
+            }
+            Ok::<(), String>(())
+        })
+    }
+
+    /// Create, start and wait for a container of `image` on `platform`; returns its exit status.
+    /// The container is removed afterwards whatever happened.
+    pub fn run_to_exit(&self, image: &str, platform: &Platform) -> Result<i64> {
+        let name = format!("archbench-{}-{}", platform.short().replace('/', "-"), std::process::id());
+        let docker = &self.docker;
+        let create = CreateContainerOptions { name: Some(name.clone()), platform: platform.to_string() };
+        let body = bollard::models::ContainerCreateBody {
+            image: Some(image.to_owned()),
+            network_disabled: Some(true),
+            ..Default::default()
+        };
+        let id = self.block("creating a container", docker.create_container(Some(create), body))?.id;
+        let result = self.block("running the container", async {
+            docker.start_container(&id, None).await.map_err(|e| e.to_string())?;
+            let mut wait = docker.wait_container(&id, None);
+            match wait.next().await {
+                Some(Ok(r)) => Ok(r.status_code),
+                // bollard reports a non-zero exit as an error carrying the code.
+                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+                Some(Err(e)) => Err(e.to_string()),
+                None => Err("the wait stream ended without a status".to_owned()),
+            }
+        });
+        let rm = RemoveContainerOptionsBuilder::new().force(true).build();
+        let _ = self.block("removing the container", docker.remove_container(&id, Some(rm)));
+        result
+    }
+
+    /// Remove an image by reference, ignoring "no such image".
+    pub fn remove_image(&self, image: &str) {
+        let _ = self.block("removing an image", self.docker.remove_image(image, None::<bollard::query_parameters::RemoveImageOptions>, None));
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A `docker save`-format archive holding one image: a single layer with `files`
+/// (path, mode, contents), a config labelled with `platform`, and `entrypoint`.
+///
+/// Written here rather than through `docker import`, whose `--platform` Engine 20.10 ignores
+/// when writing the config: the label must be the true architecture (or, in verify tests, a
+/// deliberately false one).
+pub fn docker_archive(tag: &str, platform: &Platform, files: &[(&str, u32, &[u8])], entrypoint: &[&str]) -> Vec<u8> {
+    let mut layer = tar::Builder::new(Vec::new());
+    for (path, mode, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(*mode);
+        h.set_mtime(0);
+        h.set_entry_type(tar::EntryType::Regular);
+        layer.append_data(&mut h, path, *data).expect("in-memory tar");
+    }
+    let layer = layer.into_inner().expect("in-memory tar");
+    let diff_id = format!("sha256:{}", hex_sha256(&layer));
+    let mut config = serde_json::json!({
+        "architecture": platform.arch.to_string(),
+        "os": platform.os.to_string(),
+        "config": { "Entrypoint": entrypoint },
+        "rootfs": { "type": "layers", "diff_ids": [diff_id] },
+        "history": [{ "created_by": "archbench" }],
+    });
+    if let Some(v) = &platform.variant {
+        config["variant"] = serde_json::Value::String(v.clone());
+    }
+    let config = serde_json::to_vec(&config).expect("json");
+    let config_name = format!("{}.json", hex_sha256(&config));
+    let manifest = serde_json::to_vec(&serde_json::json!([
+        { "Config": config_name, "RepoTags": [tag], "Layers": ["layer/layer.tar"] }
+    ]))
+    .expect("json");
+
+    let mut out = tar::Builder::new(Vec::new());
+    for (name, data) in [(config_name.as_str(), &config[..]), ("layer/layer.tar", &layer[..]), ("manifest.json", &manifest[..])] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        out.append_data(&mut h, name, data).expect("in-memory tar");
+    }
+    out.into_inner().expect("in-memory tar")
+}

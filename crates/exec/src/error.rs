@@ -1,0 +1,57 @@
+/// What can go wrong running or probing something.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The program could not be started.
+    #[error("could not start {program}")]
+    Spawn {
+        /// Program path or name.
+        program: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Waiting for the child failed.
+    #[error("waiting for {program}")]
+    Wait {
+        /// Program path or name.
+        program: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// wasmtime refused at some stage.
+    #[error("wasm:{tier}: {stage}: {message}")]
+    Wasm {
+        /// The tier.
+        tier: &'static str,
+        /// Configuring, compiling, instantiating, running.
+        stage: &'static str,
+        /// wasmtime's message (its error type is not exposed through ours).
+        message: String,
+    },
+    /// The Docker Engine could not be reached or refused a request.
+    #[error("docker engine at {host}: {action}: {message}")]
+    Docker {
+        /// Where we tried to connect.
+        host: String,
+        /// What we asked.
+        action: String,
+        /// The engine's or client's message.
+        message: String,
+    },
+    /// A file operation failed.
+    #[error("{action} {path}")]
+    Io {
+        /// What we were doing.
+        action: &'static str,
+        /// The path involved.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,103 @@
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::{Envelope, Error, Result, SCHEMA_VERSION};
+
+/// Write `bytes` to `path` atomically: a temporary sibling file, fsync, rename.
+///
+/// Readers see either the old file or the new one, never a torn write; a crash or Ctrl-C before
+/// the rename leaves the old file as it was.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir).map_err(|source| Error::Io { action: "creating the directory of", path: path.to_owned(), source })?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let io = |action, source| Error::Io { action, path: tmp.clone(), source };
+    let mut f = fs::File::create(&tmp).map_err(|e| io("creating", e))?;
+    let written = f.write_all(bytes).and_then(|_| f.sync_all());
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(io("writing", e));
+    }
+    drop(f);
+    fs::rename(&tmp, path).map_err(|source| {
+        let _ = fs::remove_file(&tmp);
+        Error::Io { action: "renaming into place", path: path.to_owned(), source }
+    })
+}
+
+/// Serialise `value` as pretty JSON and write it atomically.
+pub fn write_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(Error::Serialize)?;
+    bytes.push(b'\n');
+    write_bytes_atomic(path, &bytes)
+}
+
+/// Read an envelope of `kind`, checking the schema version before the payload.
+pub fn read<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Envelope<T>> {
+    let bytes = fs::read(path).map_err(|source| Error::Io { action: "reading", path: path.to_owned(), source })?;
+    #[derive(serde::Deserialize)]
+    struct Head {
+        schema_version: u32,
+        kind: String,
+    }
+    let head: Head = serde_json::from_slice(&bytes).map_err(|source| Error::Parse { path: path.to_owned(), source })?;
+    if head.schema_version != SCHEMA_VERSION || head.kind != kind {
+        return Err(Error::Schema {
+            path: path.to_owned(),
+            found_kind: head.kind,
+            found_version: head.schema_version,
+            expected_kind: kind.to_owned(),
+            expected_version: SCHEMA_VERSION,
+        });
+    }
+    serde_json::from_slice(&bytes).map_err(|source| Error::Parse { path: path.to_owned(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HostFacts;
+
+    #[test]
+    fn round_trip_and_kind_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/r.json");
+        let env = Envelope::begin("bench", HostFacts { cores: Some(2), ..Default::default() }, vec![1.5f64]).finish();
+        write_atomic(&path, &env).unwrap();
+        let back: Envelope<Vec<f64>> = read(&path, "bench").unwrap();
+        assert_eq!(back, env);
+        let err = read::<Vec<f64>>(&path, "plan").unwrap_err();
+        assert!(err.to_string().contains("expected plan schema 1"), "{err}");
+    }
+
+    #[test]
+    fn failed_write_keeps_the_old_file_and_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        write_bytes_atomic(&path, b"old").unwrap();
+        // A value serde cannot encode as JSON fails before anything touches the disk.
+        let mut bad = std::collections::HashMap::new();
+        bad.insert(vec![1u8], 1u8);
+        assert!(write_atomic(&path, &bad).is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn garbage_is_a_parse_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.json");
+        fs::write(&path, b"{\"schema_version\": 1, \"kind\": \"bench\"").unwrap();
+        let err = read::<()>(&path, "bench").unwrap_err();
+        assert!(err.to_string().contains("bad.json"), "{err}");
+    }
+}

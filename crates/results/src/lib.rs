@@ -1,0 +1,36 @@
+//! The on-disk schema of everything archbench writes.
+//!
+//! Every output file is an [`Envelope`]: a `schema_version`, the `kind` of payload, the command
+//! line that produced it, start and end times, the [`HostFacts`] of the machine, and the payload
+//! itself. These are plain serde types with no dependency on the runtimes that produced them, so
+//! `plan` and `report` read results without pulling in wasmtime or bollard.
+//!
+//! Files are written with [`write_atomic`]: a temporary file in the same directory, flushed and
+//! renamed over the target, so an interrupted run leaves the previous file intact.
+//!
+//! ```
+//! use archbench_results::{Envelope, HostFacts, write_atomic, read};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("out.json");
+//! let env = Envelope::begin("demo", HostFacts::default(), vec![1, 2, 3]).finish();
+//! write_atomic(&path, &env).unwrap();
+//! let back: Envelope<Vec<u32>> = read(&path, "demo").unwrap();
+//! assert_eq!(back.payload, vec![1, 2, 3]);
+//! ```
+#![deny(missing_docs)]
+
+mod envelope;
+mod error;
+mod host;
+mod io;
+
+pub use envelope::{Envelope, SCHEMA_VERSION};
+pub use error::{Error, Result};
+pub use host::HostFacts;
+pub use io::{read, write_atomic, write_bytes_atomic};
+
+/// Durations in seconds.
+pub type Seconds = f64;
+/// Sizes in bytes.
+pub type Bytes = u64;

@@ -1,0 +1,47 @@
+//! Exit codes, decided in one place (as ripgrep and nextest do).
+
+use std::process::ExitCode;
+
+/// A failure whose meaning is carried by the exit status rather than by an error message:
+/// the command already printed its findings.
+#[derive(Debug)]
+pub struct Findings {
+    /// The status to exit with.
+    pub code: Code,
+    /// One line for stderr.
+    pub message: String,
+}
+
+/// Named exit statuses. 2 is clap's usage error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Code {
+    /// Any error not listed below.
+    Error = 1,
+    /// `doctor` found a required check failing.
+    DoctorFailed = 3,
+    /// `verify` found binaries of the wrong architecture.
+    VerifyMismatch = 4,
+}
+
+impl std::fmt::Display for Findings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Findings {}
+
+/// Print an error chain and choose the exit status.
+pub fn report(err: &anyhow::Error) -> ExitCode {
+    // A closed pipe (`archbench identify / | head`) is the reader's choice, not our failure.
+    if err.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)) {
+        return ExitCode::SUCCESS;
+    }
+    if let Some(f) = err.downcast_ref::<Findings>() {
+        eprintln!("archbench: {}", f.message);
+        return ExitCode::from(f.code as u8);
+    }
+    eprintln!("error: {err:#}");
+    ExitCode::from(Code::Error as u8)
+}

@@ -1,0 +1,76 @@
+use crate::support::{archbench, json, BinfmtLock, DisabledEntry};
+
+fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["payload"]["checks"]
+        .as_array()
+        .expect("checks array")
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
+}
+
+#[test]
+fn doctor_executes_a_probe_per_architecture_and_runs_containers() {
+    let _lock = BinfmtLock::shared();
+    let out = archbench().args(["doctor", "--json"]).output().unwrap();
+    let report = json(&out);
+    assert!(out.status.success(), "doctor failed (exit {:?}); run scripts/setup:\n{report:#}", out.status.code());
+    assert_eq!(report["kind"], "doctor");
+    assert_eq!(report["schema_version"], 1);
+    assert!(report["host"]["qemu_version"].as_str().unwrap_or("").contains("qemu"), "{:#}", report["host"]);
+    for p in ["linux/arm64", "linux/arm/v7", "linux/riscv64", "linux/ppc64le", "linux/s390x"] {
+        let c = check(&report, &format!("emulation:{p}"));
+        assert_eq!(c["status"], "ok", "{c:#}");
+        assert!(c["summary"].as_str().unwrap().contains("exit 42"), "{c:#}");
+    }
+    for tier in ["cranelift", "winch", "pulley"] {
+        assert_eq!(check(&report, &format!("wasm:{tier}"))["status"], "ok");
+    }
+    // The engine is started by scripts/setup; a container of each platform must run the probe.
+    assert_eq!(check(&report, "docker:engine")["status"], "ok", "no Docker Engine: run scripts/setup");
+    for p in ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/riscv64"] {
+        let c = check(&report, &format!("docker:run:{p}"));
+        assert_eq!(c["status"], "ok", "{c:#}");
+    }
+}
+
+#[test]
+fn doctor_reports_disabled_arm64_emulation_with_the_fix_and_fails() {
+    let _off = DisabledEntry::new("qemu-aarch64");
+    let out = archbench().args(["doctor", "--json", "--no-docker"]).output().unwrap();
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(3), "expected the doctor-failed status\n{report:#}");
+    let arm64 = check(&report, "emulation:linux/arm64");
+    assert_eq!(arm64["status"], "fail");
+    assert!(arm64["summary"].as_str().unwrap().contains("disabled"), "{arm64:#}");
+    assert!(arm64["fix"].as_str().unwrap().contains("echo 1 > /proc/sys/fs/binfmt_misc/qemu-aarch64"), "{arm64:#}");
+    // The others are untouched.
+    assert_eq!(check(&report, "emulation:linux/arm/v7")["status"], "ok");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("emulation:linux/arm64"), "{stderr}");
+}
+
+#[test]
+fn doctor_names_the_package_when_nothing_is_registered() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("register"), "").unwrap();
+    std::fs::write(dir.path().join("status"), "enabled\n").unwrap();
+    let out = archbench()
+        .args(["doctor", "--no-docker", "--platform", "linux/riscv64", "--binfmt-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().position(|l| l.contains("emulation:linux/riscv64")).expect(&text);
+    assert!(text.lines().nth(line).unwrap().starts_with("fail"), "{text}");
+    assert!(text.lines().nth(line + 1).unwrap().contains("apt-get install qemu-user-static"), "{text}");
+}
+
+#[test]
+fn unknown_platform_is_a_usage_error_listing_spellings() {
+    let out = archbench().args(["doctor", "--platform", "linux/sparc"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown platform") && err.contains("linux/arm64"), "{err}");
+}

@@ -1,0 +1,65 @@
+//! Shared helpers: the archbench command, and a lock that keeps tests which switch binfmt
+//! entries off from running beside tests that need emulation.
+
+use std::fs::File;
+use std::path::Path;
+
+use assert_cmd::Command;
+
+/// `archbench` from this build.
+pub fn archbench() -> Command {
+    let mut c = Command::cargo_bin("archbench").expect("archbench binary");
+    c.env_remove("RUST_LOG");
+    c
+}
+
+const LOCK: &str = "/tmp/archbench-tests-binfmt.lock";
+
+/// Held by tests that need emulation to work (shared) or that disable it (exclusive).
+pub struct BinfmtLock(#[allow(dead_code)] File);
+
+impl BinfmtLock {
+    /// Emulation must stay as it is while this is held.
+    pub fn shared() -> Self {
+        let f = File::create(LOCK).expect("lock file");
+        f.lock_shared().expect("shared lock");
+        BinfmtLock(f)
+    }
+    /// Nobody else may rely on emulation while this is held.
+    pub fn exclusive() -> Self {
+        let f = File::create(LOCK).expect("lock file");
+        f.lock().expect("exclusive lock");
+        BinfmtLock(f)
+    }
+}
+
+/// Disables a binfmt entry and re-enables it when dropped (also on panic).
+pub struct DisabledEntry {
+    path: std::path::PathBuf,
+    _lock: BinfmtLock,
+}
+
+impl DisabledEntry {
+    pub fn new(name: &str) -> Self {
+        let lock = BinfmtLock::exclusive();
+        let path = Path::new("/proc/sys/fs/binfmt_misc").join(name);
+        assert!(path.exists(), "{} is not registered: run scripts/setup (installs qemu-user-static, mounts binfmt_misc)", path.display());
+        std::fs::write(&path, "0").unwrap_or_else(|e| panic!("disabling {}: {e} (needs root)", path.display()));
+        DisabledEntry { path, _lock: lock }
+    }
+}
+
+impl Drop for DisabledEntry {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::write(&self.path, "1") {
+            eprintln!("could not re-enable {}: {e}; run: echo 1 > {}", self.path.display(), self.path.display());
+        }
+    }
+}
+
+/// Parse stdout as JSON, showing stdout and stderr when it is not.
+pub fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}):\nstdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    })
+}
