@@ -35,7 +35,10 @@ impl std::error::Error for Findings {}
 /// Print an error chain and choose the exit status.
 pub fn report(err: &anyhow::Error) -> ExitCode {
     // A closed pipe (`archbench identify / | head`) is the reader's choice, not our failure.
-    if err.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)) {
+    if err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    }) {
         return ExitCode::SUCCESS;
     }
     if let Some(f) = err.downcast_ref::<Findings>() {

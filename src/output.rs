@@ -32,3 +32,16 @@ pub fn paint(text: &str, colour: &str, enabled: bool) -> String {
     };
     format!("\x1b[{code}m{text}\x1b[0m")
 }
+
+/// A spinner on stderr while long work runs; hidden when stderr is not a terminal or `show` is
+/// false (JSON output), so logs and pipes stay clean.
+pub fn spinner(show: bool, message: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !show || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(message.to_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}

@@ -50,7 +50,8 @@ impl DoctorCommand {
     pub fn execute(self) -> anyhow::Result<()> {
         let required: Vec<Platform> = self.platform.into_iter().flatten().collect();
         let defaults = DoctorOptions::default();
-        let optional = defaults.optional_platforms.iter().filter(|p| !required.contains(p)).cloned().collect();
+        let optional =
+            defaults.optional_platforms.iter().filter(|p| !required.contains(p)).cloned().collect();
         let opts = DoctorOptions {
             required_platforms: required,
             optional_platforms: optional,
@@ -72,7 +73,12 @@ impl DoctorCommand {
                     Status::Warn => ("warn", "yellow"),
                     Status::Fail => ("fail", "red"),
                 };
-                println!("{} {:<28} {}", paint(&format!("{word:<4}"), col, colour), c.id, c.summary);
+                println!(
+                    "{} {:<28} {}",
+                    paint(&format!("{word:<4}"), col, colour),
+                    c.id,
+                    c.summary
+                );
                 if let Some(fix) = &c.fix {
                     println!("     {:<28} {}", "", paint(&format!("fix: {fix}"), "dim", colour));
                 }
@@ -84,8 +90,17 @@ impl DoctorCommand {
         if passed {
             Ok(())
         } else {
-            let failed: Vec<&str> = report.checks.iter().filter(|c| c.required && c.status == Status::Fail).map(|c| c.id.as_str()).collect();
-            Err(Findings { code: Code::DoctorFailed, message: format!("required checks failed: {}", failed.join(", ")) }.into())
+            let failed: Vec<&str> = report
+                .checks
+                .iter()
+                .filter(|c| c.required && c.status == Status::Fail)
+                .map(|c| c.id.as_str())
+                .collect();
+            Err(Findings {
+                code: Code::DoctorFailed,
+                message: format!("required checks failed: {}", failed.join(", ")),
+            }
+            .into())
         }
     }
 }

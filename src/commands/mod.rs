@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
 mod doctor;
+mod identify;
+mod verify;
 
 use clap::Subcommand;
 
@@ -9,6 +11,10 @@ use clap::Subcommand;
 pub enum Command {
     /// Check that this machine can emulate, build and run what archbench measures.
     Doctor(doctor::DoctorCommand),
+    /// Identify binary architectures in files, trees, tarballs and images.
+    Identify(identify::IdentifyCommand),
+    /// Verify that each platform of a multi-arch image holds binaries of that platform.
+    Verify(verify::VerifyCommand),
 }
 
 impl Command {
@@ -16,6 +22,8 @@ impl Command {
     pub fn execute(self) -> anyhow::Result<()> {
         match self {
             Command::Doctor(c) => c.execute(),
+            Command::Identify(c) => c.execute(),
+            Command::Verify(c) => c.execute(),
         }
     }
 }

@@ -14,10 +14,18 @@ fn doctor_executes_a_probe_per_architecture_and_runs_containers() {
     let _lock = BinfmtLock::shared();
     let out = archbench().args(["doctor", "--json"]).output().unwrap();
     let report = json(&out);
-    assert!(out.status.success(), "doctor failed (exit {:?}); run scripts/setup:\n{report:#}", out.status.code());
+    assert!(
+        out.status.success(),
+        "doctor failed (exit {:?}); run scripts/setup:\n{report:#}",
+        out.status.code()
+    );
     assert_eq!(report["kind"], "doctor");
     assert_eq!(report["schema_version"], 1);
-    assert!(report["host"]["qemu_version"].as_str().unwrap_or("").contains("qemu"), "{:#}", report["host"]);
+    assert!(
+        report["host"]["qemu_version"].as_str().unwrap_or("").contains("qemu"),
+        "{:#}",
+        report["host"]
+    );
     for p in ["linux/arm64", "linux/arm/v7", "linux/riscv64", "linux/ppc64le", "linux/s390x"] {
         let c = check(&report, &format!("emulation:{p}"));
         assert_eq!(c["status"], "ok", "{c:#}");
@@ -27,7 +35,11 @@ fn doctor_executes_a_probe_per_architecture_and_runs_containers() {
         assert_eq!(check(&report, &format!("wasm:{tier}"))["status"], "ok");
     }
     // The engine is started by scripts/setup; a container of each platform must run the probe.
-    assert_eq!(check(&report, "docker:engine")["status"], "ok", "no Docker Engine: run scripts/setup");
+    assert_eq!(
+        check(&report, "docker:engine")["status"],
+        "ok",
+        "no Docker Engine: run scripts/setup"
+    );
     for p in ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/riscv64"] {
         let c = check(&report, &format!("docker:run:{p}"));
         assert_eq!(c["status"], "ok", "{c:#}");
@@ -43,7 +55,10 @@ fn doctor_reports_disabled_arm64_emulation_with_the_fix_and_fails() {
     let arm64 = check(&report, "emulation:linux/arm64");
     assert_eq!(arm64["status"], "fail");
     assert!(arm64["summary"].as_str().unwrap().contains("disabled"), "{arm64:#}");
-    assert!(arm64["fix"].as_str().unwrap().contains("echo 1 > /proc/sys/fs/binfmt_misc/qemu-aarch64"), "{arm64:#}");
+    assert!(
+        arm64["fix"].as_str().unwrap().contains("echo 1 > /proc/sys/fs/binfmt_misc/qemu-aarch64"),
+        "{arm64:#}"
+    );
     // The others are untouched.
     assert_eq!(check(&report, "emulation:linux/arm/v7")["status"], "ok");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -64,7 +79,10 @@ fn doctor_names_the_package_when_nothing_is_registered() {
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().position(|l| l.contains("emulation:linux/riscv64")).expect(&text);
     assert!(text.lines().nth(line).unwrap().starts_with("fail"), "{text}");
-    assert!(text.lines().nth(line + 1).unwrap().contains("apt-get install qemu-user-static"), "{text}");
+    assert!(
+        text.lines().nth(line + 1).unwrap().contains("apt-get install qemu-user-static"),
+        "{text}"
+    );
 }
 
 #[test]

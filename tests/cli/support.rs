@@ -44,7 +44,8 @@ impl DisabledEntry {
         let lock = BinfmtLock::exclusive();
         let path = Path::new("/proc/sys/fs/binfmt_misc").join(name);
         assert!(path.exists(), "{} is not registered: run scripts/setup (installs qemu-user-static, mounts binfmt_misc)", path.display());
-        std::fs::write(&path, "0").unwrap_or_else(|e| panic!("disabling {}: {e} (needs root)", path.display()));
+        std::fs::write(&path, "0")
+            .unwrap_or_else(|e| panic!("disabling {}: {e} (needs root)", path.display()));
         DisabledEntry { path, _lock: lock }
     }
 }
@@ -52,7 +53,11 @@ impl DisabledEntry {
 impl Drop for DisabledEntry {
     fn drop(&mut self) {
         if let Err(e) = std::fs::write(&self.path, "1") {
-            eprintln!("could not re-enable {}: {e}; run: echo 1 > {}", self.path.display(), self.path.display());
+            eprintln!(
+                "could not re-enable {}: {e}; run: echo 1 > {}",
+                self.path.display(),
+                self.path.display()
+            );
         }
     }
 }
@@ -60,6 +65,10 @@ impl Drop for DisabledEntry {
 /// Parse stdout as JSON, showing stdout and stderr when it is not.
 pub fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}):\nstdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "not JSON ({e}):\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     })
 }

@@ -29,7 +29,7 @@ fn machine_name(m: u16) -> String {
         EM_SPARCV9 => "sparcv9".into(),
         header::EM_SPARC => "sparc".into(),
         header::EM_IA_64 => "ia-64".into(),
-        header::EM_ALPHA => "alpha".into(),
+        41 => "alpha".into(),
         header::EM_68K => "m68k".into(),
         header::EM_SH => "sh".into(),
         header::EM_PARISC => "parisc".into(),
@@ -82,7 +82,9 @@ fn arm_cpu_arch(v: u64) -> (&'static str, &'static str) {
 /// (even tags above 32 are integers, odd ones strings), so new tags do not derail the reader.
 fn arm_attributes(data: &[u8], little: bool) -> (Option<u64>, Option<u64>) {
     let endian = if little { Endianness::Little } else { Endianness::Big };
-    let Ok(section) = AttributesSection::<FileHeader32<Endianness>>::new(endian, data) else { return (None, None) };
+    let Ok(section) = AttributesSection::<FileHeader32<Endianness>>::new(endian, data) else {
+        return (None, None);
+    };
     let (mut cpu, mut vfp) = (None, None);
     let Ok(mut subs) = section.subsections() else { return (None, None) };
     while let Ok(Some(sub)) = subs.next() {
@@ -144,7 +146,11 @@ fn x86_isa_needed(elf: &Elf, bytes: &[u8]) -> Option<String> {
         while i + 8 <= d.len() {
             let rd = |o: usize| -> u32 {
                 let b = [d[o], d[o + 1], d[o + 2], d[o + 3]];
-                if elf.little_endian { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) }
+                if elf.little_endian {
+                    u32::from_le_bytes(b)
+                } else {
+                    u32::from_be_bytes(b)
+                }
             };
             let (pr_type, size) = (rd(i), rd(i + 4) as usize);
             let data = i + 8;
@@ -175,7 +181,8 @@ fn riscv_float_abi(flags: u32) -> &'static str {
 
 /// Identify an ELF file.
 pub fn identify(bytes: &[u8]) -> Result<Identity> {
-    let elf = Elf::parse(bytes).map_err(|e| Error::Malformed { format: "ELF", message: e.to_string() })?;
+    let elf = Elf::parse(bytes)
+        .map_err(|e| Error::Malformed { format: "ELF", message: e.to_string() })?;
     let h = &elf.header;
     let little = elf.little_endian;
     let kind = match h.e_type {
@@ -205,8 +212,11 @@ pub fn identify(bytes: &[u8]) -> Result<Identity> {
         }),
         _ => None,
     };
-    let section_named = |name: &str| elf.section_headers.iter().find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(name));
-    let stripped = !elf.section_headers.iter().any(|s| s.sh_type == goblin::elf::section_header::SHT_SYMTAB);
+    let section_named = |name: &str| {
+        elf.section_headers.iter().find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(name))
+    };
+    let stripped =
+        !elf.section_headers.iter().any(|s| s.sh_type == goblin::elf::section_header::SHT_SYMTAB);
     let (os_abi, os) = os_abi_name(h.e_ident[header::EI_OSABI]);
 
     let mut details = ElfDetails {
@@ -253,7 +263,11 @@ pub fn identify(bytes: &[u8]) -> Result<Identity> {
         header::EM_RISCV => {
             details.riscv_float_abi = Some(riscv_float_abi(h.e_flags).to_owned());
             details.riscv_rvc = Some(h.e_flags & 1 != 0);
-            if is_64 { Arch::Riscv64 } else { Arch::Unknown("riscv32".into()) }
+            if is_64 {
+                Arch::Riscv64
+            } else {
+                Arch::Unknown("riscv32".into())
+            }
         }
         header::EM_PPC64 if little => Arch::Ppc64le,
         header::EM_PPC64 => Arch::Ppc64,

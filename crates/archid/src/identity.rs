@@ -165,7 +165,18 @@ pub struct Identity {
 
 impl Identity {
     pub(crate) fn new(format: Format, kind: Kind) -> Self {
-        Self { format, kind, platform: None, bits: None, endian: None, elf: None, pe: None, wasm: None, interpreter: None, members: Vec::new() }
+        Self {
+            format,
+            kind,
+            platform: None,
+            bits: None,
+            endian: None,
+            elf: None,
+            pe: None,
+            wasm: None,
+            interpreter: None,
+            members: Vec::new(),
+        }
     }
 
     /// True when the content runs on any CPU (scripts, Wasm): never a platform mismatch.
@@ -188,7 +199,10 @@ impl Identity {
                 format!("{word}({})", ps.join(","))
             }
             Format::Script => "script".to_owned(),
-            f => serde_json::to_value(f).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            f => serde_json::to_value(f)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
         }
     }
 

@@ -36,7 +36,8 @@ fn thin(m: &MachO) -> Identity {
 
 /// Identify a Mach-O file (thin or fat).
 pub fn identify(bytes: &[u8]) -> Result<Identity> {
-    let bad = |e: goblin::error::Error| Error::Malformed { format: "Mach-O", message: e.to_string() };
+    let bad =
+        |e: goblin::error::Error| Error::Malformed { format: "Mach-O", message: e.to_string() };
     match Mach::parse(bytes).map_err(bad)? {
         Mach::Binary(m) => Ok(thin(&m)),
         Mach::Fat(fat) => {

@@ -23,7 +23,8 @@ fn subsystem_name(v: u16) -> &'static str {
 
 /// Identify a PE image.
 pub fn identify(bytes: &[u8]) -> Result<Identity> {
-    let pe = PE::parse(bytes).map_err(|e| Error::Malformed { format: "PE", message: e.to_string() })?;
+    let pe =
+        PE::parse(bytes).map_err(|e| Error::Malformed { format: "PE", message: e.to_string() })?;
     let machine = pe.header.coff_header.machine;
     let mut variant = None;
     let arch = match machine {
@@ -40,15 +41,24 @@ pub fn identify(bytes: &[u8]) -> Result<Identity> {
         other => Arch::Unknown(format!("pe-machine-{other:#06x}")),
     };
     let (magic, subsystem) = match &pe.header.optional_header {
-        Some(oh) => (if oh.standard_fields.magic == 0x20b { "PE32+" } else { "PE32" }, oh.windows_fields.subsystem),
+        Some(oh) => (
+            if oh.standard_fields.magic == 0x20b { "PE32+" } else { "PE32" },
+            oh.windows_fields.subsystem,
+        ),
         None => ("COFF", 0),
     };
     let sub = subsystem_name(subsystem);
     let os = if sub.starts_with("efi") { Os::Unknown("uefi".into()) } else { Os::Windows };
-    let mut id = Identity::new(Format::Pe, if pe.is_lib { Kind::SharedLibrary } else { Kind::Executable });
+    let mut id =
+        Identity::new(Format::Pe, if pe.is_lib { Kind::SharedLibrary } else { Kind::Executable });
     id.bits = Some(if pe.is_64 { 64 } else { 32 });
     id.endian = Some(Endian::Little);
     id.platform = Some(Platform::with_variant(os, arch, variant));
-    id.pe = Some(PeDetails { machine, magic: magic.to_owned(), subsystem: sub.to_owned(), dll: pe.is_lib });
+    id.pe = Some(PeDetails {
+        machine,
+        magic: magic.to_owned(),
+        subsystem: sub.to_owned(),
+        dll: pe.is_lib,
+    });
     Ok(id)
 }

@@ -12,11 +12,13 @@ pub fn identify(bytes: &[u8]) -> Result<Identity> {
     let mut modules: Vec<String> = Vec::new();
     let mut wasi_p2 = false;
     for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload.map_err(|e| Error::Malformed { format: "Wasm", message: e.to_string() })?;
+        let payload =
+            payload.map_err(|e| Error::Malformed { format: "Wasm", message: e.to_string() })?;
         match payload {
             Payload::ImportSection(reader) if !component => {
                 for import in reader.into_imports() {
-                    let import = import.map_err(|e| Error::Malformed { format: "Wasm", message: e.to_string() })?;
+                    let import = import
+                        .map_err(|e| Error::Malformed { format: "Wasm", message: e.to_string() })?;
                     if !modules.iter().any(|m| m == import.module) {
                         modules.push(import.module.to_owned());
                     }
@@ -24,8 +26,9 @@ pub fn identify(bytes: &[u8]) -> Result<Identity> {
             }
             Payload::ComponentImportSection(reader) => {
                 for import in reader {
-                    let import = import.map_err(|e| Error::Malformed { format: "Wasm", message: e.to_string() })?;
-                    let name = import.name.0.to_owned();
+                    let import = import
+                        .map_err(|e| Error::Malformed { format: "Wasm", message: e.to_string() })?;
+                    let name = import.name.name.to_owned();
                     wasi_p2 |= name.starts_with("wasi:");
                     if !modules.contains(&name) {
                         modules.push(name);
@@ -44,9 +47,15 @@ pub fn identify(bytes: &[u8]) -> Result<Identity> {
     } else {
         None
     };
-    let mut id = Identity::new(if component { Format::WasmComponent } else { Format::WasmModule }, Kind::WasmBinary);
+    let mut id = Identity::new(
+        if component { Format::WasmComponent } else { Format::WasmModule },
+        Kind::WasmBinary,
+    );
     id.bits = Some(32);
-    id.platform = Some(Platform::new(if wasi.is_some() { Os::Wasi } else { Os::Unknown("unknown".into()) }, Arch::Wasm));
+    id.platform = Some(Platform::new(
+        if wasi.is_some() { Os::Wasi } else { Os::Unknown("unknown".into()) },
+        Arch::Wasm,
+    ));
     id.wasm = Some(WasmDetails { wasi: wasi.map(str::to_owned), import_modules: modules });
     Ok(id)
 }

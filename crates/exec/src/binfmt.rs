@@ -60,7 +60,9 @@ impl Binfmt {
 
     /// The global switch (`/proc/sys/fs/binfmt_misc/status`).
     pub fn globally_enabled(&self) -> bool {
-        std::fs::read_to_string(self.dir.join("status")).map(|s| s.trim() == "enabled").unwrap_or(false)
+        std::fs::read_to_string(self.dir.join("status"))
+            .map(|s| s.trim() == "enabled")
+            .unwrap_or(false)
     }
 
     /// Read one entry by name; `None` when it is not registered.
@@ -81,7 +83,12 @@ impl Binfmt {
 }
 
 fn parse_entry(name: &str, text: &str) -> BinfmtEntry {
-    let mut e = BinfmtEntry { name: name.to_owned(), enabled: false, interpreter: String::new(), flags: String::new() };
+    let mut e = BinfmtEntry {
+        name: name.to_owned(),
+        enabled: false,
+        interpreter: String::new(),
+        flags: String::new(),
+    };
     for line in text.lines() {
         if line.trim() == "enabled" {
             e.enabled = true;
@@ -113,7 +120,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("register"), "").unwrap();
         std::fs::write(dir.path().join("status"), "enabled\n").unwrap();
-        std::fs::write(dir.path().join("qemu-riscv64"), "enabled\ninterpreter /q\nflags: F\n").unwrap();
+        std::fs::write(dir.path().join("qemu-riscv64"), "enabled\ninterpreter /q\nflags: F\n")
+            .unwrap();
         let b = Binfmt::at(dir.path());
         assert!(b.mounted() && b.globally_enabled());
         assert!(b.entry_for(&Platform::linux_riscv64()).unwrap().fix_binary());

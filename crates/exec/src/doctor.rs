@@ -50,7 +50,12 @@ impl Check {
     fn ok(id: impl Into<String>, required: bool, summary: impl Into<String>) -> Self {
         Self { id: id.into(), status: Status::Ok, required, summary: summary.into(), fix: None }
     }
-    fn bad(id: impl Into<String>, required: bool, summary: impl Into<String>, fix: impl Into<String>) -> Self {
+    fn bad(
+        id: impl Into<String>,
+        required: bool,
+        summary: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         let status = if required { Status::Fail } else { Status::Warn };
         Self { id: id.into(), status, required, summary: summary.into(), fix: Some(fix.into()) }
     }
@@ -76,8 +81,15 @@ pub struct DoctorOptions {
 impl Default for DoctorOptions {
     fn default() -> Self {
         Self {
-            required_platforms: vec![Platform::linux_arm64(), Platform::linux_arm_v7(), Platform::linux_riscv64()],
-            optional_platforms: vec!["linux/ppc64le".parse().expect("table"), "linux/s390x".parse().expect("table")],
+            required_platforms: vec![
+                Platform::linux_arm64(),
+                Platform::linux_arm_v7(),
+                Platform::linux_riscv64(),
+            ],
+            optional_platforms: vec![
+                "linux/ppc64le".parse().expect("table"),
+                "linux/s390x".parse().expect("table"),
+            ],
             docker_host: None,
             skip_docker: false,
             probe_timeout: Duration::from_secs(15),
@@ -110,7 +122,8 @@ fn execute_probe(platform: &Platform, timeout: Duration) -> Result<(Outcome, f64
     let dir = tempfile::tempdir().map_err(|e| format!("creating a temp dir: {e}"))?;
     let path = dir.path().join(format!("probe-{}", platform.short().replace('/', "-")));
     std::fs::write(&path, &elf).map_err(|e| format!("writing {}: {e}", path.display()))?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| e.to_string())?;
     let m = run_measured(&mut Command::new(&path), timeout).map_err(|e| {
         let chain = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default();
         format!("{e}: {chain}")
@@ -121,7 +134,12 @@ fn execute_probe(platform: &Platform, timeout: Duration) -> Result<(Outcome, f64
 fn emulation_check(opts: &DoctorOptions, platform: &Platform, required: bool) -> Check {
     let id = format!("emulation:{platform}");
     let Some(entry_name) = platform.binfmt_entry() else {
-        return Check::bad(id, required, "no QEMU emulator exists for this platform", "choose another platform");
+        return Check::bad(
+            id,
+            required,
+            "no QEMU emulator exists for this platform",
+            "choose another platform",
+        );
     };
     let qemu = platform.qemu_arch().unwrap_or_default();
     let install = "apt-get install qemu-user-static binfmt-support (or run scripts/setup)";
@@ -130,23 +148,38 @@ fn emulation_check(opts: &DoctorOptions, platform: &Platform, required: bool) ->
             id,
             required,
             "binfmt_misc is not mounted",
-            format!("mount -t binfmt_misc binfmt_misc {} && update-binfmts --enable", opts.binfmt.dir().display()),
+            format!(
+                "mount -t binfmt_misc binfmt_misc {} && update-binfmts --enable",
+                opts.binfmt.dir().display()
+            ),
         );
     }
     let Some(entry) = opts.binfmt.entry(&entry_name) else {
-        return Check::bad(id, required, format!("{entry_name} is not registered in binfmt_misc"), format!("{install}; then update-binfmts --enable {entry_name}"));
+        return Check::bad(
+            id,
+            required,
+            format!("{entry_name} is not registered in binfmt_misc"),
+            format!("{install}; then update-binfmts --enable {entry_name}"),
+        );
     };
     if !entry.enabled {
         return Check::bad(
             id,
             required,
             format!("{entry_name} is registered but disabled"),
-            format!("echo 1 > {}/{entry_name}   (or: update-binfmts --enable {entry_name})", opts.binfmt.dir().display()),
+            format!(
+                "echo 1 > {}/{entry_name}   (or: update-binfmts --enable {entry_name})",
+                opts.binfmt.dir().display()
+            ),
         );
     }
     match execute_probe(platform, opts.probe_timeout) {
         Ok((Outcome::Exited { code }, wall)) if code == PROBE_EXIT_CODE => {
-            let mut summary = format!("{entry_name} (flags {}) ran the {qemu} probe: exit {code} in {:.0} ms", entry.flags, wall * 1e3);
+            let mut summary = format!(
+                "{entry_name} (flags {}) ran the {qemu} probe: exit {code} in {:.0} ms",
+                entry.flags,
+                wall * 1e3
+            );
             if !entry.fix_binary() {
                 summary.push_str("; no F flag: containers cannot use it");
                 return Check {
@@ -159,8 +192,20 @@ fn emulation_check(opts: &DoctorOptions, platform: &Platform, required: bool) ->
             }
             Check::ok(id, required, summary)
         }
-        Ok((outcome, _)) => Check::bad(id, required, format!("the {qemu} probe ran but ended with {outcome} (expected exit {PROBE_EXIT_CODE})"), format!("check the interpreter {} ({install})", entry.interpreter)),
-        Err(e) => Check::bad(id, required, format!("the {qemu} probe did not execute: {e}"), format!("{install}; check {}/{entry_name}", opts.binfmt.dir().display())),
+        Ok((outcome, _)) => Check::bad(
+            id,
+            required,
+            format!(
+                "the {qemu} probe ran but ended with {outcome} (expected exit {PROBE_EXIT_CODE})"
+            ),
+            format!("check the interpreter {} ({install})", entry.interpreter),
+        ),
+        Err(e) => Check::bad(
+            id,
+            required,
+            format!("the {qemu} probe did not execute: {e}"),
+            format!("{install}; check {}/{entry_name}", opts.binfmt.dir().display()),
+        ),
     }
 }
 
@@ -168,13 +213,31 @@ fn native_check() -> Check {
     let host = Platform::host();
     let id = format!("native:{host}");
     match execute_probe(&host, Duration::from_secs(10)) {
-        Ok((Outcome::Exited { code: PROBE_EXIT_CODE }, wall)) => Check::ok(id, true, format!("native probe: exit {PROBE_EXIT_CODE} in {:.1} ms", wall * 1e3)),
-        Ok((o, _)) => Check::bad(id, true, format!("native probe ended with {o}"), "report this as a bug in archbench"),
-        Err(e) => Check::bad(id, true, format!("native probe did not run: {e}"), "make the temp directory executable (not mounted noexec) or set TMPDIR"),
+        Ok((Outcome::Exited { code: PROBE_EXIT_CODE }, wall)) => Check::ok(
+            id,
+            true,
+            format!("native probe: exit {PROBE_EXIT_CODE} in {:.1} ms", wall * 1e3),
+        ),
+        Ok((o, _)) => Check::bad(
+            id,
+            true,
+            format!("native probe ended with {o}"),
+            "report this as a bug in archbench",
+        ),
+        Err(e) => Check::bad(
+            id,
+            true,
+            format!("native probe did not run: {e}"),
+            "make the temp directory executable (not mounted noexec) or set TMPDIR",
+        ),
     }
 }
 
-fn docker_checks(opts: &DoctorOptions, platforms: &[Platform], checks: &mut Vec<Check>) -> Option<EngineInfo> {
+fn docker_checks(
+    opts: &DoctorOptions,
+    platforms: &[Platform],
+    checks: &mut Vec<Check>,
+) -> Option<EngineInfo> {
     let fix = "start the engine: scripts/setup (or: dockerd &); or point DOCKER_HOST at one";
     let engine = match Engine::connect(opts.docker_host.as_deref(), Duration::from_secs(10)) {
         Ok(e) => e,
@@ -193,7 +256,14 @@ fn docker_checks(opts: &DoctorOptions, platforms: &[Platform], checks: &mut Vec<
     checks.push(Check::ok(
         "docker:engine",
         false,
-        format!("Docker Engine {} (API {}, {}) at {}, storage driver {}", info.version, info.api_version, info.platform, info.host, info.storage_driver.as_deref().unwrap_or("unknown")),
+        format!(
+            "Docker Engine {} (API {}, {}) at {}, storage driver {}",
+            info.version,
+            info.api_version,
+            info.platform,
+            info.host,
+            info.storage_driver.as_deref().unwrap_or("unknown")
+        ),
     ));
     for p in platforms {
         let Some(elf) = probe_elf(p) else { continue };
@@ -203,9 +273,26 @@ fn docker_checks(opts: &DoctorOptions, platforms: &[Platform], checks: &mut Vec<
         let started = Instant::now();
         let result = engine.load_archive(archive).and_then(|_| engine.run_to_exit(&tag, p));
         checks.push(match result {
-            Ok(code) if code == i64::from(PROBE_EXIT_CODE) => Check::ok(&id, false, format!("container of {p} ran the probe: exit {code} in {:.2} s", started.elapsed().as_secs_f64())),
-            Ok(code) => Check::bad(&id, false, format!("container of {p} exited {code} (expected {PROBE_EXIT_CODE})"), format!("check emulation:{p} above; binfmt entries need the F flag for containers")),
-            Err(e) => Check::bad(&id, false, format!("{e}"), format!("check emulation:{p} above and the engine log")),
+            Ok(code) if code == i64::from(PROBE_EXIT_CODE) => Check::ok(
+                &id,
+                false,
+                format!(
+                    "container of {p} ran the probe: exit {code} in {:.2} s",
+                    started.elapsed().as_secs_f64()
+                ),
+            ),
+            Ok(code) => Check::bad(
+                &id,
+                false,
+                format!("container of {p} exited {code} (expected {PROBE_EXIT_CODE})"),
+                format!("check emulation:{p} above; binfmt entries need the F flag for containers"),
+            ),
+            Err(e) => Check::bad(
+                &id,
+                false,
+                format!("{e}"),
+                format!("check emulation:{p} above and the engine log"),
+            ),
         });
         engine.remove_image(&tag);
     }
@@ -230,21 +317,44 @@ fn toolchain_checks(checks: &mut Vec<Check>) {
         let id = format!("cross:{gcc}");
         checks.push(match which(gcc) {
             Some(p) => Check::ok(id, false, format!("{}", p.display())),
-            None => Check::bad(id, false, format!("{gcc} not found"), format!("apt-get install {pkg}")),
+            None => {
+                Check::bad(id, false, format!("{gcc} not found"), format!("apt-get install {pkg}"))
+            }
         });
     }
-    let installed = which("rustup").and_then(|r| run_measured(Command::new(r).args(["target", "list", "--installed"]), Duration::from_secs(20)).ok());
+    let installed = which("rustup").and_then(|r| {
+        run_measured(
+            Command::new(r).args(["target", "list", "--installed"]),
+            Duration::from_secs(20),
+        )
+        .ok()
+    });
     match installed {
         Some(m) if m.outcome.success() => {
             let have: Vec<&str> = m.stdout.lines().map(str::trim).collect();
-            let missing: Vec<&str> = RUST_TARGETS.iter().copied().filter(|t| !have.contains(t)).collect();
+            let missing: Vec<&str> =
+                RUST_TARGETS.iter().copied().filter(|t| !have.contains(t)).collect();
             checks.push(if missing.is_empty() {
-                Check::ok("rustup:targets", false, format!("installed: {}", RUST_TARGETS.join(", ")))
+                Check::ok(
+                    "rustup:targets",
+                    false,
+                    format!("installed: {}", RUST_TARGETS.join(", ")),
+                )
             } else {
-                Check::bad("rustup:targets", false, format!("missing: {}", missing.join(", ")), format!("rustup target add {}", missing.join(" ")))
+                Check::bad(
+                    "rustup:targets",
+                    false,
+                    format!("missing: {}", missing.join(", ")),
+                    format!("rustup target add {}", missing.join(" ")),
+                )
             });
         }
-        _ => checks.push(Check::bad("rustup:targets", false, "rustup not found or failed", "install rustup, then run scripts/setup")),
+        _ => checks.push(Check::bad(
+            "rustup:targets",
+            false,
+            "rustup not found or failed",
+            "install rustup, then run scripts/setup",
+        )),
     }
 }
 
@@ -253,17 +363,35 @@ pub fn run(opts: &DoctorOptions) -> Report {
     let mut checks = Vec::new();
     let host = Platform::host();
     let uname = rustix::system::uname();
-    checks.push(Check::ok("host", true, format!("{host}, kernel {}", uname.release().to_string_lossy())));
+    checks.push(Check::ok(
+        "host",
+        true,
+        format!("{host}, kernel {}", uname.release().to_string_lossy()),
+    ));
     checks.push(native_check());
     if opts.binfmt.mounted() {
         let status = if opts.binfmt.globally_enabled() { "enabled" } else { "disabled" };
         if opts.binfmt.globally_enabled() {
-            checks.push(Check::ok("binfmt", true, format!("binfmt_misc mounted at {}, {status}", opts.binfmt.dir().display())));
+            checks.push(Check::ok(
+                "binfmt",
+                true,
+                format!("binfmt_misc mounted at {}, {status}", opts.binfmt.dir().display()),
+            ));
         } else {
-            checks.push(Check::bad("binfmt", true, "binfmt_misc is globally disabled", format!("echo 1 > {}/status", opts.binfmt.dir().display())));
+            checks.push(Check::bad(
+                "binfmt",
+                true,
+                "binfmt_misc is globally disabled",
+                format!("echo 1 > {}/status", opts.binfmt.dir().display()),
+            ));
         }
     } else {
-        checks.push(Check::bad("binfmt", true, "binfmt_misc is not mounted", format!("mount -t binfmt_misc binfmt_misc {}", opts.binfmt.dir().display())));
+        checks.push(Check::bad(
+            "binfmt",
+            true,
+            "binfmt_misc is not mounted",
+            format!("mount -t binfmt_misc binfmt_misc {}", opts.binfmt.dir().display()),
+        ));
     }
     for p in &opts.required_platforms {
         checks.push(emulation_check(opts, p, true));
@@ -271,21 +399,46 @@ pub fn run(opts: &DoctorOptions) -> Report {
     for p in &opts.optional_platforms {
         checks.push(emulation_check(opts, p, false));
     }
-    let all_platforms: Vec<Platform> = std::iter::once(host.clone()).chain(opts.required_platforms.iter().cloned()).collect();
+    let all_platforms: Vec<Platform> =
+        std::iter::once(host.clone()).chain(opts.required_platforms.iter().cloned()).collect();
     let qemu = which_any(&Platform::linux_arm64().qemu_binaries());
     checks.push(match (qemu, qemu_version()) {
         (Some(p), Some(v)) => Check::ok("qemu:version", false, format!("{v} ({})", p.display())),
-        _ => Check::bad("qemu:version", false, "qemu-aarch64-static not found on PATH", "apt-get install qemu-user-static"),
+        _ => Check::bad(
+            "qemu:version",
+            false,
+            "qemu-aarch64-static not found on PATH",
+            "apt-get install qemu-user-static",
+        ),
     });
-    let engine = if opts.skip_docker { None } else { docker_checks(opts, &all_platforms, &mut checks) };
+    let engine =
+        if opts.skip_docker { None } else { docker_checks(opts, &all_platforms, &mut checks) };
     toolchain_checks(&mut checks);
     for tier in WasmTier::ALL {
         let id = format!("wasm:{}", tier.name());
         let started = Instant::now();
         checks.push(match wasm::probe(tier) {
-            Ok(42) => Check::ok(id, true, format!("wasmtime {} compiled and ran the probe module in {:.0} ms", wasm::WASMTIME_VERSION, started.elapsed().as_secs_f64() * 1e3)),
-            Ok(v) => Check::bad(id, true, format!("the probe module returned {v}, expected 42"), "report this as a bug in archbench"),
-            Err(e) => Check::bad(id, true, e.to_string(), "report this as a bug in archbench (wasmtime is built in)"),
+            Ok(42) => Check::ok(
+                id,
+                true,
+                format!(
+                    "wasmtime {} compiled and ran the probe module in {:.0} ms",
+                    wasm::WASMTIME_VERSION,
+                    started.elapsed().as_secs_f64() * 1e3
+                ),
+            ),
+            Ok(v) => Check::bad(
+                id,
+                true,
+                format!("the probe module returned {v}, expected 42"),
+                "report this as a bug in archbench",
+            ),
+            Err(e) => Check::bad(
+                id,
+                true,
+                e.to_string(),
+                "report this as a bug in archbench (wasmtime is built in)",
+            ),
         });
     }
     Report { checks, engine }

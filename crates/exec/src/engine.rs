@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use archbench_platform::Platform;
-use bollard::query_parameters::{CreateContainerOptions, ImportImageOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::query_parameters::{
+    CreateContainerOptions, ImportImageOptionsBuilder, RemoveContainerOptionsBuilder,
+};
 use bollard::Docker;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -46,15 +48,26 @@ impl Engine {
             .map(str::to_owned)
             .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
             .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Docker { host: host.clone(), action: "starting the I/O runtime".into(), message: e.to_string() })?;
-        let err = |action: &str, e: String| Error::Docker { host: host.clone(), action: action.into(), message: e };
-        let docker = Docker::connect_with_host(&host).map_err(|e| err("connecting", e.to_string()))?;
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
+                Error::Docker {
+                    host: host.clone(),
+                    action: "starting the I/O runtime".into(),
+                    message: e.to_string(),
+                }
+            })?;
+        let err = |action: &str, e: String| Error::Docker {
+            host: host.clone(),
+            action: action.into(),
+            message: e,
+        };
+        let docker =
+            Docker::connect_with_host(&host).map_err(|e| err("connecting", e.to_string()))?;
         let docker = runtime
             .block_on(async { tokio::time::timeout(timeout, docker.negotiate_version()).await })
-            .map_err(|_| err("negotiating the API version", format!("no answer within {timeout:?}")))?
+            .map_err(|_| {
+                err("negotiating the API version", format!("no answer within {timeout:?}"))
+            })?
             .map_err(|e| err("negotiating the API version", e.to_string()))?;
         Ok(Self { docker, host, runtime, timeout })
     }
@@ -64,8 +77,16 @@ impl Engine {
         &self.host
     }
 
-    fn block<T, E: std::fmt::Display>(&self, action: &str, fut: impl std::future::Future<Output = Result<T, E>>) -> Result<T> {
-        let err = |m: String| Error::Docker { host: self.host.clone(), action: action.into(), message: m };
+    fn block<T, E: std::fmt::Display>(
+        &self,
+        action: &str,
+        fut: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T> {
+        let err = |m: String| Error::Docker {
+            host: self.host.clone(),
+            action: action.into(),
+            message: m,
+        };
         self.runtime
             .block_on(async { tokio::time::timeout(self.timeout, fut).await })
             .map_err(|_| err(format!("no answer within {:?}", self.timeout)))?
@@ -105,22 +126,27 @@ impl Engine {
     /// Create, start and wait for a container of `image` on `platform`; returns its exit status.
     /// The container is removed afterwards whatever happened.
     pub fn run_to_exit(&self, image: &str, platform: &Platform) -> Result<i64> {
-        let name = format!("archbench-{}-{}", platform.short().replace('/', "-"), std::process::id());
+        let name =
+            format!("archbench-{}-{}", platform.short().replace('/', "-"), std::process::id());
         let docker = &self.docker;
-        let create = CreateContainerOptions { name: Some(name.clone()), platform: platform.to_string() };
+        let create =
+            CreateContainerOptions { name: Some(name.clone()), platform: platform.to_string() };
         let body = bollard::models::ContainerCreateBody {
             image: Some(image.to_owned()),
             network_disabled: Some(true),
             ..Default::default()
         };
-        let id = self.block("creating a container", docker.create_container(Some(create), body))?.id;
+        let id =
+            self.block("creating a container", docker.create_container(Some(create), body))?.id;
         let result = self.block("running the container", async {
             docker.start_container(&id, None).await.map_err(|e| e.to_string())?;
             let mut wait = docker.wait_container(&id, None);
             match wait.next().await {
                 Some(Ok(r)) => Ok(r.status_code),
                 // bollard reports a non-zero exit as an error carrying the code.
-                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => {
+                    Ok(code)
+                }
                 Some(Err(e)) => Err(e.to_string()),
                 None => Err("the wait stream ended without a status".to_owned()),
             }
@@ -132,7 +158,14 @@ impl Engine {
 
     /// Remove an image by reference, ignoring "no such image".
     pub fn remove_image(&self, image: &str) {
-        let _ = self.block("removing an image", self.docker.remove_image(image, None::<bollard::query_parameters::RemoveImageOptions>, None));
+        let _ = self.block(
+            "removing an image",
+            self.docker.remove_image(
+                image,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            ),
+        );
     }
 }
 
@@ -147,7 +180,12 @@ fn hex_sha256(bytes: &[u8]) -> String {
 /// Written here rather than through `docker import`, whose `--platform` Engine 20.10 ignores
 /// when writing the config: the label must be the true architecture (or, in verify tests, a
 /// deliberately false one).
-pub fn docker_archive(tag: &str, platform: &Platform, files: &[(&str, u32, &[u8])], entrypoint: &[&str]) -> Vec<u8> {
+pub fn docker_archive(
+    tag: &str,
+    platform: &Platform,
+    files: &[(&str, u32, &[u8])],
+    entrypoint: &[&str],
+) -> Vec<u8> {
     let mut layer = tar::Builder::new(Vec::new());
     for (path, mode, data) in files {
         let mut h = tar::Header::new_gnu();
@@ -177,7 +215,11 @@ pub fn docker_archive(tag: &str, platform: &Platform, files: &[(&str, u32, &[u8]
     .expect("json");
 
     let mut out = tar::Builder::new(Vec::new());
-    for (name, data) in [(config_name.as_str(), &config[..]), ("layer/layer.tar", &layer[..]), ("manifest.json", &manifest[..])] {
+    for (name, data) in [
+        (config_name.as_str(), &config[..]),
+        ("layer/layer.tar", &layer[..]),
+        ("manifest.json", &manifest[..]),
+    ] {
         let mut h = tar::Header::new_gnu();
         h.set_size(data.len() as u64);
         h.set_mode(0o644);

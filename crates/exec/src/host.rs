@@ -34,7 +34,12 @@ pub fn qemu_version() -> Option<String> {
 fn cpuinfo_model() -> Option<String> {
     let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     text.lines()
-        .find(|l| l.starts_with("model name") || l.starts_with("Model") || l.starts_with("uarch") || l.starts_with("cpu model"))
+        .find(|l| {
+            l.starts_with("model name")
+                || l.starts_with("Model")
+                || l.starts_with("uarch")
+                || l.starts_with("cpu model")
+        })
         .and_then(|l| l.split_once(':'))
         .map(|(_, v)| v.trim().to_owned())
 }

@@ -53,7 +53,9 @@ impl std::fmt::Display for Outcome {
         match self {
             Outcome::Exited { code } => write!(f, "exit status {code}"),
             Outcome::Signaled { name, .. } => write!(f, "killed by {name}"),
-            Outcome::TimedOut { limit_seconds } => write!(f, "timed out after {limit_seconds:.1} s"),
+            Outcome::TimedOut { limit_seconds } => {
+                write!(f, "timed out after {limit_seconds:.1} s")
+            }
         }
     }
 }
@@ -115,7 +117,11 @@ pub fn signal_name(signal: i32) -> String {
         (libc::SIGXCPU, "SIGXCPU"),
         (libc::SIGSYS, "SIGSYS"),
     ];
-    NAMES.iter().find(|(n, _)| *n == signal).map(|(_, s)| (*s).to_owned()).unwrap_or_else(|| format!("SIG{signal}"))
+    NAMES
+        .iter()
+        .find(|(n, _)| *n == signal)
+        .map(|(_, s)| (*s).to_owned())
+        .unwrap_or_else(|| format!("SIG{signal}"))
 }
 
 #[derive(Default)]
@@ -131,7 +137,8 @@ pub fn run_measured(cmd: &mut Command, timeout: Duration) -> Result<Measured> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let start = Instant::now();
-    let mut child = cmd.spawn().map_err(|source| Error::Spawn { program: program.clone(), source })?;
+    let mut child =
+        cmd.spawn().map_err(|source| Error::Spawn { program: program.clone(), source })?;
     let pid = child.id() as libc::pid_t;
     let out = read_limited(child.stdout.take().expect("piped"));
     let err = read_limited(child.stderr.take().expect("piped"));
@@ -159,7 +166,9 @@ pub fn run_measured(cmd: &mut Command, timeout: Duration) -> Result<Measured> {
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     loop {
         // SAFETY: valid pointer to `info`; pid is our child.
-        let rc = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        let rc = unsafe {
+            libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT)
+        };
         if rc == 0 {
             break;
         }
@@ -221,7 +230,11 @@ mod tests {
 
     #[test]
     fn exit_status_output_and_usage() {
-        let m = run_measured(Command::new("sh").args(["-c", "echo hi; echo err >&2; exit 3"]), Duration::from_secs(10)).unwrap();
+        let m = run_measured(
+            Command::new("sh").args(["-c", "echo hi; echo err >&2; exit 3"]),
+            Duration::from_secs(10),
+        )
+        .unwrap();
         assert_eq!(m.outcome, Outcome::Exited { code: 3 });
         assert_eq!(m.stdout, "hi\n");
         assert_eq!(m.stderr, "err\n");
@@ -234,7 +247,8 @@ mod tests {
         let marker = dir.path().join("grandchild-alive");
         // The grandchild would create the marker after 3 s if it survived the group kill.
         let script = format!("(sleep 3; touch {}) & sleep 100", marker.display());
-        let m = run_measured(Command::new("sh").args(["-c", &script]), Duration::from_millis(300)).unwrap();
+        let m = run_measured(Command::new("sh").args(["-c", &script]), Duration::from_millis(300))
+            .unwrap();
         assert!(matches!(m.outcome, Outcome::TimedOut { .. }), "{:?}", m.outcome);
         assert!(m.wall < 5.0, "{}", m.wall);
         std::thread::sleep(Duration::from_millis(3500));
@@ -243,14 +257,17 @@ mod tests {
 
     #[test]
     fn death_by_signal_is_named() {
-        let m = run_measured(Command::new("sh").args(["-c", "kill -SEGV $$"]), Duration::from_secs(10)).unwrap();
+        let m =
+            run_measured(Command::new("sh").args(["-c", "kill -SEGV $$"]), Duration::from_secs(10))
+                .unwrap();
         assert_eq!(m.outcome, Outcome::Signaled { signal: libc::SIGSEGV, name: "SIGSEGV".into() });
         assert_eq!(signal_name(libc::SIGILL), "SIGILL");
     }
 
     #[test]
     fn missing_program_is_a_spawn_error() {
-        let e = run_measured(&mut Command::new("/nonexistent/prog"), Duration::from_secs(1)).unwrap_err();
+        let e = run_measured(&mut Command::new("/nonexistent/prog"), Duration::from_secs(1))
+            .unwrap_err();
         assert!(e.to_string().contains("/nonexistent/prog"), "{e}");
     }
 }

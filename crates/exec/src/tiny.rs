@@ -66,7 +66,9 @@ const S390X: &[u8] = &[
 ];
 
 fn spec(platform: &Platform) -> Option<Spec> {
-    let s = |is_64, endian, e_machine, e_flags, code| Some(Spec { is_64, endian, e_machine, e_flags, code });
+    let s = |is_64, endian, e_machine, e_flags, code| {
+        Some(Spec { is_64, endian, e_machine, e_flags, code })
+    };
     match platform.arch {
         Arch::Amd64 => s(true, Endian::Little, 62, 0, X86_64),
         Arch::I386 => s(false, Endian::Little, 3, 0, I386),
@@ -84,10 +86,18 @@ fn spec(platform: &Platform) -> Option<Spec> {
 
 /// Platforms for which a probe exists.
 pub fn probe_platforms() -> Vec<Platform> {
-    ["linux/amd64", "linux/386", "linux/arm64", "linux/arm/v7", "linux/riscv64", "linux/ppc64le", "linux/s390x"]
-        .iter()
-        .map(|s| s.parse().expect("table spelling"))
-        .collect()
+    [
+        "linux/amd64",
+        "linux/386",
+        "linux/arm64",
+        "linux/arm/v7",
+        "linux/riscv64",
+        "linux/ppc64le",
+        "linux/s390x",
+    ]
+    .iter()
+    .map(|s| s.parse().expect("table spelling"))
+    .collect()
 }
 
 struct Out {

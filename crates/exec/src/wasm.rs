@@ -123,7 +123,8 @@ impl WasmModule {
         let module = Module::new(&engine, bytes).map_err(|e| wasm_err(tier, "compiling", e))?;
         let compile_seconds = start.elapsed().as_secs_f64();
         let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |t| t).map_err(|e| wasm_err(tier, "linking WASI", e))?;
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |t| t)
+            .map_err(|e| wasm_err(tier, "linking WASI", e))?;
         Ok(Self { tier, engine, module, linker, compile_seconds })
     }
 
@@ -137,13 +138,22 @@ impl WasmModule {
         let tier = self.tier;
         let stdout = MemoryOutputPipe::new(crate::process::OUTPUT_LIMIT);
         let stderr = MemoryOutputPipe::new(crate::process::OUTPUT_LIMIT);
-        let wasi = WasiCtxBuilder::new().args(args).stdout(stdout.clone()).stderr(stderr.clone()).build_p1();
+        let wasi = WasiCtxBuilder::new()
+            .args(args)
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build_p1();
 
         let start = Instant::now();
         let mut store = Store::new(&self.engine, wasi);
         store.set_epoch_deadline(1);
-        let instance = self.linker.instantiate(&mut store, &self.module).map_err(|e| wasm_err(tier, "instantiating", e))?;
-        let entry = instance.get_typed_func::<(), ()>(&mut store, "_start").map_err(|e| wasm_err(tier, "finding _start", e))?;
+        let instance = self
+            .linker
+            .instantiate(&mut store, &self.module)
+            .map_err(|e| wasm_err(tier, "instantiating", e))?;
+        let entry = instance
+            .get_typed_func::<(), ()>(&mut store, "_start")
+            .map_err(|e| wasm_err(tier, "finding _start", e))?;
         let instantiate = start.elapsed().as_secs_f64();
 
         let (done, wait) = mpsc::channel::<()>();
@@ -166,7 +176,10 @@ impl WasmModule {
             Err(e) => {
                 if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
                     (Some(exit.0), None, false)
-                } else if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+                } else if matches!(
+                    e.downcast_ref::<wasmtime::Trap>(),
+                    Some(wasmtime::Trap::Interrupt)
+                ) {
                     (None, None, true)
                 } else {
                     (None, Some(format!("{e:#}")), false)
@@ -185,7 +198,8 @@ impl WasmModule {
 }
 
 /// A module the doctor compiles and calls on each tier: `answer()` returns 6 × 7.
-const PROBE_WAT: &str = r#"(module (func (export "answer") (result i32) i32.const 6 i32.const 7 i32.mul))"#;
+const PROBE_WAT: &str =
+    r#"(module (func (export "answer") (result i32) i32.const 6 i32.const 7 i32.mul))"#;
 
 /// Compile and call the embedded probe module on `tier`; returns what `answer()` returned.
 pub fn probe(tier: WasmTier) -> Result<i32> {
@@ -193,8 +207,11 @@ pub fn probe(tier: WasmTier) -> Result<i32> {
     let module = Module::new(&engine, PROBE_WAT).map_err(|e| wasm_err(tier, "compiling", e))?;
     let mut store = Store::new(&engine, ());
     store.set_epoch_deadline(u64::MAX);
-    let instance = wasmtime::Instance::new(&mut store, &module, &[]).map_err(|e| wasm_err(tier, "instantiating", e))?;
-    let f = instance.get_typed_func::<(), i32>(&mut store, "answer").map_err(|e| wasm_err(tier, "finding answer", e))?;
+    let instance = wasmtime::Instance::new(&mut store, &module, &[])
+        .map_err(|e| wasm_err(tier, "instantiating", e))?;
+    let f = instance
+        .get_typed_func::<(), i32>(&mut store, "answer")
+        .map_err(|e| wasm_err(tier, "finding answer", e))?;
     f.call(&mut store, ()).map_err(|e| wasm_err(tier, "running", e))
 }
 

@@ -185,7 +185,11 @@ impl Platform {
     /// (musl where there is one, `wasm32-wasip1` for Wasm).
     pub fn rust_static_target(&self) -> Option<&'static str> {
         let targets = self.rust_targets();
-        targets.iter().copied().find(|t| t.contains("musl") || t.starts_with("wasm32")).or(targets.first().copied())
+        targets
+            .iter()
+            .copied()
+            .find(|t| t.contains("musl") || t.starts_with("wasm32"))
+            .or(targets.first().copied())
     }
 
     /// Debian's name for this architecture (`arm64`, `armhf`, `ppc64el`), if Debian has a port.
@@ -202,7 +206,9 @@ impl Platform {
     /// Names under which the qemu-user binary may be installed, most specific first
     /// (Debian 12 ships `qemu-aarch64-static`; newer releases ship `qemu-aarch64`).
     pub fn qemu_binaries(&self) -> Vec<String> {
-        self.qemu_arch().map(|a| vec![format!("qemu-{a}-static"), format!("qemu-{a}")]).unwrap_or_default()
+        self.qemu_arch()
+            .map(|a| vec![format!("qemu-{a}-static"), format!("qemu-{a}")])
+            .unwrap_or_default()
     }
 
     /// The binfmt_misc entry name (`/proc/sys/fs/binfmt_misc/<name>`) that Debian's
@@ -226,7 +232,11 @@ impl Platform {
 
     /// Every platform in the table with its canonical spelling first.
     pub fn known() -> impl Iterator<Item = Platform> {
-        table::ROWS.iter().map(|r| Platform { os: r.os.clone(), arch: r.arch.clone(), variant: r.variant.map(str::to_owned) })
+        table::ROWS.iter().map(|r| Platform {
+            os: r.os.clone(),
+            arch: r.arch.clone(),
+            variant: r.variant.map(str::to_owned),
+        })
     }
 
     /// Short human label: `arm64`, `arm/v7`, `wasm`.

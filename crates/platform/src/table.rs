@@ -89,7 +89,9 @@ static ALIASES: &[(&str, Arch, Option<&str>, Option<Os>)] = &[
 fn valid_variants(arch: &Arch) -> &'static [&'static str] {
     match arch {
         Arch::Arm => &["v5", "v6", "v7", "v8"],
-        Arch::Arm64 => &["v8", "v8.1", "v8.2", "v8.3", "v8.4", "v8.5", "v8.6", "v8.7", "v8.8", "v9"],
+        Arch::Arm64 => {
+            &["v8", "v8.1", "v8.2", "v8.3", "v8.4", "v8.5", "v8.6", "v8.7", "v8.8", "v9"]
+        }
         Arch::Amd64 => &["v1", "v2", "v3", "v4"],
         _ => &[],
     }
@@ -133,7 +135,9 @@ pub(crate) fn parse(input: &str) -> Result<Platform> {
             Some(os) => (Some(os), second, None),
             None => (None, first, Some(*second)),
         },
-        [os, arch, variant] => (Some(known_os(os).ok_or_else(|| unknown(input))?), arch, Some(*variant)),
+        [os, arch, variant] => {
+            (Some(known_os(os).ok_or_else(|| unknown(input))?), arch, Some(*variant))
+        }
         _ => return Err(unknown(input)),
     };
     let (_, arch, implied_variant, implied_os) = alias(arch_word).ok_or_else(|| unknown(input))?;

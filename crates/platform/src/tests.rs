@@ -69,17 +69,41 @@ fn canonical_forms_round_trip() {
 /// (platform, first rust target, debian arch, qemu arch, binfmt entry)
 const MAPPINGS: &[(&str, &str, Option<&str>, Option<&str>, Option<&str>)] = &[
     ("linux/amd64", "x86_64-unknown-linux-gnu", Some("amd64"), Some("x86_64"), Some("qemu-x86_64")),
-    ("linux/arm64", "aarch64-unknown-linux-gnu", Some("arm64"), Some("aarch64"), Some("qemu-aarch64")),
+    (
+        "linux/arm64",
+        "aarch64-unknown-linux-gnu",
+        Some("arm64"),
+        Some("aarch64"),
+        Some("qemu-aarch64"),
+    ),
     ("linux/arm/v7", "armv7-unknown-linux-gnueabihf", Some("armhf"), Some("arm"), Some("qemu-arm")),
     ("linux/arm/v6", "arm-unknown-linux-gnueabihf", Some("armel"), Some("arm"), Some("qemu-arm")),
     ("linux/arm/v5", "armv5te-unknown-linux-gnueabi", Some("armel"), Some("arm"), Some("qemu-arm")),
     ("linux/386", "i686-unknown-linux-gnu", Some("i386"), Some("i386"), Some("qemu-i386")),
-    ("linux/riscv64", "riscv64gc-unknown-linux-gnu", Some("riscv64"), Some("riscv64"), Some("qemu-riscv64")),
-    ("linux/ppc64le", "powerpc64le-unknown-linux-gnu", Some("ppc64el"), Some("ppc64le"), Some("qemu-ppc64le")),
+    (
+        "linux/riscv64",
+        "riscv64gc-unknown-linux-gnu",
+        Some("riscv64"),
+        Some("riscv64"),
+        Some("qemu-riscv64"),
+    ),
+    (
+        "linux/ppc64le",
+        "powerpc64le-unknown-linux-gnu",
+        Some("ppc64el"),
+        Some("ppc64le"),
+        Some("qemu-ppc64le"),
+    ),
     ("linux/s390x", "s390x-unknown-linux-gnu", Some("s390x"), Some("s390x"), Some("qemu-s390x")),
     ("wasi/wasm", "wasm32-wasip1", None, None, None),
     // ISA levels share their port's mappings.
-    ("linux/amd64/v3", "x86_64-unknown-linux-gnu", Some("amd64"), Some("x86_64"), Some("qemu-x86_64")),
+    (
+        "linux/amd64/v3",
+        "x86_64-unknown-linux-gnu",
+        Some("amd64"),
+        Some("x86_64"),
+        Some("qemu-x86_64"),
+    ),
 ];
 
 #[test]

@@ -16,7 +16,11 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    fs::create_dir_all(dir).map_err(|source| Error::Io { action: "creating the directory of", path: path.to_owned(), source })?;
+    fs::create_dir_all(dir).map_err(|source| Error::Io {
+        action: "creating the directory of",
+        path: path.to_owned(),
+        source,
+    })?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let io = |action, source| Error::Io { action, path: tmp.clone(), source };
@@ -42,13 +46,18 @@ pub fn write_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 
 /// Read an envelope of `kind`, checking the schema version before the payload.
 pub fn read<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Envelope<T>> {
-    let bytes = fs::read(path).map_err(|source| Error::Io { action: "reading", path: path.to_owned(), source })?;
+    let bytes = fs::read(path).map_err(|source| Error::Io {
+        action: "reading",
+        path: path.to_owned(),
+        source,
+    })?;
     #[derive(serde::Deserialize)]
     struct Head {
         schema_version: u32,
         kind: String,
     }
-    let head: Head = serde_json::from_slice(&bytes).map_err(|source| Error::Parse { path: path.to_owned(), source })?;
+    let head: Head = serde_json::from_slice(&bytes)
+        .map_err(|source| Error::Parse { path: path.to_owned(), source })?;
     if head.schema_version != SCHEMA_VERSION || head.kind != kind {
         return Err(Error::Schema {
             path: path.to_owned(),
@@ -70,7 +79,12 @@ mod tests {
     fn round_trip_and_kind_check() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/r.json");
-        let env = Envelope::begin("bench", HostFacts { cores: Some(2), ..Default::default() }, vec![1.5f64]).finish();
+        let env = Envelope::begin(
+            "bench",
+            HostFacts { cores: Some(2), ..Default::default() },
+            vec![1.5f64],
+        )
+        .finish();
         write_atomic(&path, &env).unwrap();
         let back: Envelope<Vec<f64>> = read(&path, "bench").unwrap();
         assert_eq!(back, env);
@@ -88,7 +102,8 @@ mod tests {
         bad.insert(vec![1u8], 1u8);
         assert!(write_atomic(&path, &bad).is_err());
         assert_eq!(fs::read(&path).unwrap(), b"old");
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> =
+            fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
 

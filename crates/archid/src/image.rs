@@ -1,0 +1,275 @@
+//! Whole images: apply each platform's layers in order (with whiteouts), identify what the
+//! final filesystem holds, and verify it against the platform the image declares.
+
+use std::collections::BTreeMap;
+
+use archbench_oci::{ImageSource, PlatformImage};
+use archbench_platform::{Arch, Platform};
+use serde::{Deserialize, Serialize};
+
+use crate::walk::{walk_tar, Found, Limits, Scanned, TarEvent};
+use crate::{Error, Result};
+
+/// What one platform image holds after its layers are applied.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlatformScan {
+    /// The platform the image declares (index entry, else config).
+    pub declared: String,
+    /// The platform its config says.
+    pub config_platform: String,
+    /// Manifest digest, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
+    /// Number of layers.
+    pub layers: usize,
+    /// Candidate files in the final filesystem, sorted by path.
+    pub files: Vec<Found>,
+    /// Totals over every layer entry read.
+    pub scanned: Scanned,
+    /// A layer that could not be read to the end (corrupt, digest mismatch, over a limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_error: Option<String>,
+}
+
+fn under(path: &str, dir: &str) -> bool {
+    dir.is_empty() || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Apply one platform image's layers in order and identify the result.
+pub fn scan_platform(src: &ImageSource, image: &PlatformImage, limits: Limits) -> PlatformScan {
+    let mut files: BTreeMap<String, Found> = BTreeMap::new();
+    let mut scanned = Scanned::default();
+    let mut layer_error = None;
+    for (i, layer) in image.layers.iter().enumerate() {
+        let mut events = Vec::new();
+        let result = read_layer(src, layer, limits, &mut events)
+            .map_err(|m| format!("layer {} ({}): {m}", i + 1, layer.path));
+        // Lower layers lose what this layer whites out, before this layer's own files land.
+        for e in &events {
+            match e {
+                TarEvent::Whiteout(p) => files.retain(|k, _| k != p && !under(k, p)),
+                TarEvent::Opaque(d) => files.retain(|k, _| !under(k, d)),
+                _ => {}
+            }
+        }
+        for e in events {
+            match e {
+                TarEvent::File(f) => {
+                    files.insert(f.path.clone(), f);
+                }
+                TarEvent::Data(p) => {
+                    files.remove(&p);
+                }
+                _ => {}
+            }
+        }
+        match result {
+            Ok(s) => {
+                scanned.files += s.files;
+                scanned.bytes += s.bytes;
+            }
+            Err(e) => {
+                layer_error = Some(e);
+                break;
+            }
+        }
+    }
+    PlatformScan {
+        declared: image.declared().to_owned(),
+        config_platform: image.config_platform.clone(),
+        manifest_digest: image.manifest_digest.clone(),
+        layers: image.layers.len(),
+        files: files.into_values().collect(),
+        scanned,
+        layer_error,
+    }
+}
+
+/// Walk one layer, then read the raw stream to its end: the tar reader stops at the end-of-archive
+/// marker, and only at EOF can the verifying reader underneath compare digests. A digest failure
+/// is the root cause of any tar error it produced, so it wins.
+fn read_layer(
+    src: &ImageSource,
+    layer: &archbench_oci::LayerRef,
+    limits: Limits,
+    events: &mut Vec<TarEvent>,
+) -> Result<Scanned, String> {
+    let mut raw = src.open_layer(layer).map_err(|e| error_chain(&e))?;
+    let walked = walk_tar(&mut raw, limits, |e| events.push(e));
+    let drained = std::io::copy(&mut raw, &mut std::io::sink());
+    match (walked, drained) {
+        (_, Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => Err(error_chain(&e)),
+        (Err(e), _) => Err(error_chain(&e)),
+        (Ok(_), Err(e)) => Err(error_chain(&e)),
+        (Ok(s), Ok(_)) => Ok(s),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// Scan every platform of `src` (or only those in `only`).
+pub fn scan(src: &ImageSource, only: &[Platform], limits: Limits) -> Result<Vec<PlatformScan>> {
+    let images = src.images().map_err(|e| Error::Image(error_chain(&e)))?;
+    let selected: Vec<&PlatformImage> = images
+        .iter()
+        .filter(|i| only.is_empty() || i.declared_platform().is_some_and(|p| only.contains(&p)))
+        .collect();
+    if selected.is_empty() {
+        let have: Vec<&str> = images.iter().map(|i| i.declared()).collect();
+        return Err(Error::Image(format!(
+            "{} has no image for {:?}; it has: {}",
+            src.describe(),
+            only.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            have.join(", ")
+        )));
+    }
+    Ok(selected.into_iter().map(|i| scan_platform(src, i, limits)).collect())
+}
+
+/// A binary whose architecture is not the one its image declares.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Mismatch {
+    /// Path in the image.
+    pub path: String,
+    /// What the binary is (`linux/amd64`).
+    pub found: String,
+}
+
+/// The verdict for one platform image.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlatformVerdict {
+    /// The platform the image declares.
+    pub declared: String,
+    /// The platform the config says.
+    pub config_platform: String,
+    /// Manifest digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
+    /// Binaries (executables, libraries, objects) checked.
+    pub binaries: u64,
+    /// Of those, built for the declared platform.
+    pub matching: u64,
+    /// Arch-neutral files (scripts, Wasm) seen; never a mismatch.
+    pub neutral: u64,
+    /// Binaries of another architecture.
+    pub mismatches: Vec<Mismatch>,
+    /// The architecture most binaries are, when they agree on one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binaries_platform: Option<String>,
+    /// The config's platform disagrees with the index entry or with the binaries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_problem: Option<String>,
+    /// Notes that are not failures: binaries needing a newer x86-64 level, unreadable candidates.
+    pub warnings: Vec<String>,
+    /// A layer could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_error: Option<String>,
+    /// No mismatch, no config problem, every layer read.
+    pub ok: bool,
+}
+
+/// Does a binary of `found` belong in an image of `declared`?
+/// Arch must agree; for 32-bit Arm the binary's ISA level must not exceed the image's.
+fn compatible(found: &Platform, declared: &Platform) -> bool {
+    if found.arch != declared.arch {
+        return false;
+    }
+    match (&found.arch, &found.variant, &declared.variant) {
+        (Arch::Arm, Some(f), Some(d)) => f <= d,
+        _ => true,
+    }
+}
+
+/// Judge one scanned platform image.
+pub fn verdict(scan: &PlatformScan) -> PlatformVerdict {
+    let declared: Option<Platform> = scan.declared.parse().ok();
+    let mut v = PlatformVerdict {
+        declared: scan.declared.clone(),
+        config_platform: scan.config_platform.clone(),
+        manifest_digest: scan.manifest_digest.clone(),
+        binaries: 0,
+        matching: 0,
+        neutral: 0,
+        mismatches: Vec::new(),
+        binaries_platform: None,
+        config_problem: None,
+        warnings: Vec::new(),
+        layer_error: scan.layer_error.clone(),
+        ok: false,
+    };
+    let mut arches: BTreeMap<String, u64> = BTreeMap::new();
+    for f in &scan.files {
+        let Some(id) = &f.identity else {
+            v.warnings.push(format!("{}: {}", f.path, f.error.as_deref().unwrap_or("unreadable")));
+            continue;
+        };
+        if id.arch_neutral() {
+            v.neutral += 1;
+            continue;
+        }
+        let platforms = id.platforms();
+        if platforms.is_empty() {
+            continue;
+        }
+        v.binaries += 1;
+        for p in &platforms {
+            *arches.entry(Platform::new(p.os.clone(), p.arch.clone()).to_string()).or_default() +=
+                1;
+        }
+        let fits = declared.as_ref().is_some_and(|d| platforms.iter().any(|p| compatible(p, d)));
+        if fits {
+            v.matching += 1;
+        } else {
+            v.mismatches.push(Mismatch { path: f.path.clone(), found: id.label() });
+        }
+        if let (Some(level), Some(d)) =
+            (id.elf.as_ref().and_then(|e| e.x86_isa_needed.as_deref()), &declared)
+        {
+            let declared_level = d.variant.as_deref().unwrap_or("v1");
+            if level.starts_with("x86-64-v") && level["x86-64-".len()..] > *declared_level {
+                v.warnings
+                    .push(format!("{}: needs {level}; CPUs below it fail with SIGILL", f.path));
+            }
+        }
+    }
+    v.binaries_platform = arches.iter().max_by_key(|(_, n)| **n).map(|(p, _)| p.clone());
+    let config: Option<Platform> = scan.config_platform.parse().ok();
+    if scan.config_platform != scan.declared
+        && config.as_ref().zip(declared.as_ref()).is_none_or(|(c, d)| c.arch != d.arch)
+    {
+        v.config_problem = Some(format!(
+            "index declares {} but the image config says {}",
+            scan.declared, scan.config_platform
+        ));
+    } else if let (Some(c), Some(bp)) = (&config, &v.binaries_platform) {
+        let majority: Option<Platform> = bp.parse().ok();
+        if majority.is_some_and(|m| m.arch != c.arch) {
+            v.config_problem = Some(format!(
+                "the config says {} but most binaries are {bp}",
+                scan.config_platform
+            ));
+        }
+    }
+    v.ok = v.mismatches.is_empty()
+        && v.config_problem.is_none()
+        && v.layer_error.is_none()
+        && declared.is_some();
+    if declared.is_none() {
+        v.config_problem.get_or_insert_with(|| {
+            format!("the declared platform {:?} is not one archbench knows", scan.declared)
+        });
+    }
+    v
+}

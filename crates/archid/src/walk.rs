@@ -1,0 +1,294 @@
+//! Feeding files to [`identify`](crate::identify): directory trees and tar streams.
+//!
+//! Only blobs whose magic bytes make them candidates are read in full; everything else costs a
+//! 16-byte read (directories) or is skipped in the stream (tars). Nothing is extracted to disk.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{identify_opt, peek, Error, Identity, Result, PEEK_LEN};
+
+/// Limits that keep hostile input from exhausting memory or time.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The largest single candidate read into memory from a stream, bytes.
+    pub max_entry_bytes: u64,
+    /// The most decompressed bytes read from one stream before it is abandoned (gzip bombs).
+    pub max_stream_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_entry_bytes: 1 << 30, max_stream_bytes: 64 << 30 }
+    }
+}
+
+/// One candidate file and what it turned out to be.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Found {
+    /// Path (relative to the tar root for streams).
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The identification, when it succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    /// Why identification failed (truncated, corrupt, too large).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Found {
+    fn from_result(path: String, size: u64, r: Result<Option<Identity>>) -> Option<Found> {
+        match r {
+            Ok(Some(id)) => Some(Found { path, size, identity: Some(id), error: None }),
+            Ok(None) => None,
+            Err(e) => Some(Found { path, size, identity: None, error: Some(e.to_string()) }),
+        }
+    }
+}
+
+/// Totals of a walk.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Scanned {
+    /// Regular files looked at.
+    pub files: u64,
+    /// Their total size.
+    pub bytes: u64,
+}
+
+fn identify_file(path: &Path) -> Result<Option<(u64, Result<Option<Identity>>)>> {
+    let io = |source| Error::Io { path: path.to_owned(), source };
+    let mut f = File::open(path).map_err(io)?;
+    let size = f.metadata().map_err(io)?.len();
+    let mut head = [0u8; PEEK_LEN];
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]).map_err(io)? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    if !peek(&head[..n]).is_candidate() {
+        return Ok(None);
+    }
+    if size == 0 {
+        return Ok(Some((0, identify_opt(&head[..n]))));
+    }
+    // SAFETY: the map is read-only and private; a file truncated underneath us by another process
+    // could fault, which is the accepted trade for not copying gigabyte libraries (file(1) and
+    // ripgrep make the same one).
+    let map = unsafe { memmap2::Mmap::map(&f) }.map_err(io)?;
+    Ok(Some((size, identify_opt(&map))))
+}
+
+/// Identify every candidate under `root` (a directory or one file), in parallel, without
+/// following symbolic links. Results are sorted by path.
+pub fn walk_dir(root: &Path) -> Result<(Vec<Found>, Scanned)> {
+    let meta = std::fs::symlink_metadata(root)
+        .map_err(|source| Error::Io { path: root.to_owned(), source })?;
+    let files: Vec<(std::path::PathBuf, u64)> = if meta.is_file() {
+        vec![(root.to_owned(), meta.len())]
+    } else {
+        walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+                (e.into_path(), len)
+            })
+            .collect()
+    };
+    let scanned = Scanned { files: files.len() as u64, bytes: files.iter().map(|f| f.1).sum() };
+    let mut found: Vec<Found> = files
+        .par_iter()
+        .filter_map(|(p, _)| {
+            let shown = p
+                .strip_prefix(root)
+                .ok()
+                .filter(|r| !r.as_os_str().is_empty())
+                .unwrap_or(p)
+                .to_string_lossy()
+                .into_owned();
+            match identify_file(p) {
+                Ok(None) => None,
+                Ok(Some((size, r))) => Found::from_result(shown, size, r),
+                Err(e) => {
+                    Some(Found { path: shown, size: 0, identity: None, error: Some(e.to_string()) })
+                }
+            }
+        })
+        .collect();
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((found, scanned))
+}
+
+/// An event from a layer stream, in archive order.
+#[derive(Debug, Clone)]
+pub enum TarEvent {
+    /// A regular file that is a candidate, identified (or failed).
+    File(Found),
+    /// A regular file that is not a candidate (data); its path matters for overlay semantics.
+    Data(String),
+    /// `.wh.NAME`: NAME is deleted from lower layers.
+    Whiteout(String),
+    /// `.wh..wh..opq` in DIR: everything under DIR from lower layers is hidden.
+    Opaque(String),
+}
+
+/// Counts decompressed bytes and fails past the limit.
+struct Limited<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.limit {
+            return Err(std::io::Error::other(format!(
+                "stream exceeds the limit of {} decompressed bytes",
+                self.limit
+            )));
+        }
+        Ok(n)
+    }
+}
+
+/// Compression of a stream, by magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// Plain tar.
+    None,
+    /// gzip.
+    Gzip,
+    /// Zstandard.
+    Zstd,
+}
+
+/// Open a possibly compressed stream as a decompressed one, sniffing the compression.
+pub fn decompress<'a, R: Read + 'a>(reader: R) -> Result<(Box<dyn Read + 'a>, Compression)> {
+    let mut buf = BufReader::with_capacity(256 * 1024, reader);
+    let head = buf.fill_buf().map_err(|source| Error::Io { path: "<stream>".into(), source })?;
+    let c = match head {
+        [0x1f, 0x8b, ..] => Compression::Gzip,
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
+        _ => Compression::None,
+    };
+    let r: Box<dyn Read + 'a> = match c {
+        // MultiGzDecoder: `pigz` and some registries write multi-member gzip layers.
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buf)),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::with_buffer(buf)
+                .map_err(|source| Error::Io { path: "<zstd stream>".into(), source })?,
+        ),
+        Compression::None => Box::new(buf),
+    };
+    Ok((r, c))
+}
+
+fn clean(path: &str) -> String {
+    path.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/').to_owned()
+}
+
+/// Walk a tar stream (plain, gzip or zstd, detected by magic), calling `on_event` per entry.
+/// Returns the scan totals; a stream error (corrupt archive, limit exceeded, digest mismatch
+/// from a verifying reader underneath) ends the walk with an error after the events so far.
+pub fn walk_tar<R: Read>(
+    reader: R,
+    limits: Limits,
+    mut on_event: impl FnMut(TarEvent),
+) -> Result<Scanned> {
+    let (r, _) = decompress(reader)?;
+    let limited = Limited { inner: r, read: 0, limit: limits.max_stream_bytes };
+    let mut archive = tar::Archive::new(limited);
+    let mut scanned = Scanned::default();
+    let stream_err = |source: std::io::Error| {
+        // A digest failure from a verifying reader is the real story; keep its message.
+        Error::Io { path: "<tar stream>".into(), source }
+    };
+    for entry in archive.entries().map_err(stream_err)? {
+        let mut entry = entry.map_err(stream_err)?;
+        let raw = entry.path().map_err(stream_err)?.to_string_lossy().into_owned();
+        let path = clean(&raw);
+        let (dir, name) = match path.rsplit_once('/') {
+            Some((d, n)) => (d.to_owned(), n.to_owned()),
+            None => (String::new(), path.clone()),
+        };
+        if name == ".wh..wh..opq" {
+            on_event(TarEvent::Opaque(dir));
+            continue;
+        }
+        if let Some(target) = name.strip_prefix(".wh.") {
+            on_event(TarEvent::Whiteout(if dir.is_empty() {
+                target.to_owned()
+            } else {
+                format!("{dir}/{target}")
+            }));
+            continue;
+        }
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let size = entry.size();
+        scanned.files += 1;
+        scanned.bytes += size;
+        let mut head = Vec::with_capacity(PEEK_LEN);
+        (&mut entry).take(PEEK_LEN as u64).read_to_end(&mut head).map_err(stream_err)?;
+        if !peek(&head).is_candidate() {
+            on_event(TarEvent::Data(path));
+            continue;
+        }
+        if size > limits.max_entry_bytes {
+            let e = Error::TooLarge { what: path.clone(), limit: limits.max_entry_bytes };
+            on_event(TarEvent::File(Found {
+                path,
+                size,
+                identity: None,
+                error: Some(e.to_string()),
+            }));
+            continue;
+        }
+        let mut bytes = head;
+        bytes.reserve(size.saturating_sub(PEEK_LEN as u64) as usize);
+        entry.read_to_end(&mut bytes).map_err(stream_err)?;
+        if let Some(f) = Found::from_result(path, size, identify_opt(&bytes)) {
+            on_event(TarEvent::File(f));
+        }
+    }
+    Ok(scanned)
+}
+
+/// Identify every candidate in a tar file (plain, `.gz`, `.zst`).
+pub fn walk_tar_file(path: &Path, limits: Limits) -> Result<(Vec<Found>, Scanned)> {
+    let f = File::open(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+    let mut found = Vec::new();
+    let scanned = walk_tar(f, limits, |e| {
+        if let TarEvent::File(f) = e {
+            found.push(f);
+        }
+    })
+    .map_err(|e| match e {
+        Error::Io { source, .. } => Error::Io { path: path.to_owned(), source },
+        e => e,
+    })?;
+    Ok((found, scanned))
+}
+
+/// True when `path` looks like a tar stream (by content: ustar magic, or gzip/zstd).
+pub fn is_tar_like(path: &Path) -> bool {
+    let mut head = [0u8; 512];
+    let Ok(mut f) = File::open(path) else { return false };
+    let n = f.read(&mut head).unwrap_or(0);
+    matches!(&head[..n.min(4)], [0x1f, 0x8b, ..] | [0x28, 0xb5, 0x2f, 0xfd])
+        || (n >= 262 && &head[257..262] == b"ustar")
+}

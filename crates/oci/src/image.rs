@@ -1,0 +1,368 @@
+//! Images on disk: what platforms an OCI layout or `docker save` archive holds, with their
+//! manifests, configs and layers, and digest-verified access to each layer.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use archbench_platform::Platform;
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
+use serde::{Deserialize, Serialize};
+
+use crate::digest::{sha256_digest, sha256_hex, VerifyingReader};
+use crate::store::{DirStore, Store, TarStore};
+use crate::{Error, Result};
+
+/// Manifests, indexes and configs larger than this are refused: real ones are kilobytes.
+pub const MAX_DOCUMENT_BYTES: u64 = 4 << 20;
+
+const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// Where an image is, as the user wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageRef {
+    /// `oci:DIR[:tag]`.
+    Layout {
+        /// The layout directory.
+        dir: PathBuf,
+        /// The tag (`org.opencontainers.image.ref.name`), if given.
+        tag: Option<String>,
+    },
+    /// `docker-archive:FILE` or a plain path to a tar (`docker save` output).
+    Archive {
+        /// The tar file.
+        file: PathBuf,
+    },
+}
+
+impl ImageRef {
+    /// Parse `oci:DIR[:tag]`, `docker-archive:FILE`, or a path (a directory holding `oci-layout`
+    /// is a layout, a file is an archive).
+    pub fn parse(s: &str) -> Result<Self> {
+        if let Some(rest) = s.strip_prefix("oci:") {
+            // skopeo's spelling: the tag follows the last ':' unless that is part of the path.
+            let (dir, tag) = match rest.rsplit_once(':') {
+                Some((d, t)) if !t.contains('/') && !d.is_empty() => (d, Some(t.to_owned())),
+                _ => (rest, None),
+            };
+            if dir.is_empty() {
+                return Err(Error::BadReference(format!("{s:?}: write oci:DIR or oci:DIR:TAG")));
+            }
+            return Ok(ImageRef::Layout { dir: PathBuf::from(dir), tag });
+        }
+        if let Some(rest) = s.strip_prefix("docker-archive:") {
+            return Ok(ImageRef::Archive { file: PathBuf::from(rest) });
+        }
+        let p = Path::new(s);
+        if p.join("oci-layout").is_file() {
+            Ok(ImageRef::Layout { dir: p.to_owned(), tag: None })
+        } else if p.is_file() {
+            Ok(ImageRef::Archive { file: p.to_owned() })
+        } else {
+            Err(Error::BadReference(format!(
+                "{s:?} is neither an OCI layout directory (no oci-layout file) nor an archive file; \
+                 write oci:DIR[:tag] or docker-archive:FILE (registry references come with `archbench image`)"
+            )))
+        }
+    }
+}
+
+/// One layer of one platform's image.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LayerRef {
+    /// Path of the blob inside the store.
+    pub path: String,
+    /// Media type, when a manifest gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// Size in bytes as stored (compressed for OCI layers).
+    pub size: u64,
+    /// The digest the stream must hash to (`sha256:…`): the blob digest in an OCI layout, the
+    /// uncompressed diff ID in a `docker save` archive.
+    pub verify_digest: Option<String>,
+}
+
+/// One platform's image within a source.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlatformImage {
+    /// The platform the index entry declares (absent for single manifests and docker archives).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_platform: Option<String>,
+    /// The platform the image config declares (`os/architecture[/variant]`, as written).
+    pub config_platform: String,
+    /// Manifest digest, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
+    /// Tags that name this image (`RepoTags`, or the ref.name annotation).
+    pub tags: Vec<String>,
+    /// Layers, bottom first.
+    pub layers: Vec<LayerRef>,
+}
+
+impl PlatformImage {
+    /// The platform this image claims to be: the index entry if there is one, else the config.
+    pub fn declared(&self) -> &str {
+        self.index_platform.as_deref().unwrap_or(&self.config_platform)
+    }
+
+    /// [`Self::declared`] parsed, when it is a platform we know.
+    pub fn declared_platform(&self) -> Option<Platform> {
+        self.declared().parse().ok()
+    }
+}
+
+/// An opened image source.
+pub struct ImageSource {
+    store: Box<dyn Store>,
+    reference: ImageRef,
+}
+
+fn platform_string(os: &str, arch: &str, variant: Option<&str>) -> String {
+    match variant {
+        Some(v) if !v.is_empty() => format!("{os}/{arch}/{v}"),
+        _ => format!("{os}/{arch}"),
+    }
+}
+
+fn oci_platform(d: &Descriptor) -> Option<String> {
+    d.platform().as_ref().map(|p| {
+        platform_string(&p.os().to_string(), &p.architecture().to_string(), p.variant().as_deref())
+    })
+}
+
+fn is_index(media_type: &str) -> bool {
+    media_type.contains("image.index") || media_type.contains("manifest.list")
+}
+
+#[derive(Deserialize)]
+struct DockerManifestEntry {
+    #[serde(rename = "Config")]
+    config: String,
+    #[serde(rename = "RepoTags", default)]
+    repo_tags: Option<Vec<String>>,
+    #[serde(rename = "Layers")]
+    layers: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ConfigHead {
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    variant: Option<String>,
+    #[serde(default)]
+    rootfs: Option<RootFs>,
+}
+
+#[derive(Deserialize)]
+struct RootFs {
+    #[serde(default)]
+    diff_ids: Vec<String>,
+}
+
+impl ImageSource {
+    /// Open what `reference` names.
+    pub fn open(reference: &ImageRef) -> Result<Self> {
+        let store: Box<dyn Store> = match reference {
+            ImageRef::Layout { dir, .. } => {
+                if !dir.join("oci-layout").is_file() {
+                    return Err(Error::BadReference(format!(
+                        "{} is not an OCI image layout (no oci-layout file)",
+                        dir.display()
+                    )));
+                }
+                Box::new(DirStore::new(dir))
+            }
+            ImageRef::Archive { file } => Box::new(TarStore::open(file)?),
+        };
+        Ok(Self { store, reference: reference.clone() })
+    }
+
+    /// A description for messages.
+    pub fn describe(&self) -> String {
+        match &self.reference {
+            ImageRef::Layout { tag: Some(t), .. } => format!("{}:{t}", self.store.describe()),
+            _ => self.store.describe(),
+        }
+    }
+
+    /// Read a small JSON document, refusing oversized ones and checking its digest if given.
+    fn document(&self, path: &str, digest: Option<&str>) -> Result<Vec<u8>> {
+        let (r, size) = self.store.open(path)?;
+        if size > MAX_DOCUMENT_BYTES {
+            return Err(Error::TooLarge {
+                what: format!("{} {path}", self.store.describe()),
+                size,
+                limit: MAX_DOCUMENT_BYTES,
+            });
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        r.take(MAX_DOCUMENT_BYTES + 1).read_to_end(&mut bytes).map_err(|source| Error::Io {
+            action: "reading",
+            path: PathBuf::from(path),
+            source,
+        })?;
+        if let Some(d) = digest {
+            let actual = sha256_digest(&bytes);
+            if actual != d {
+                return Err(Error::Digest { expected: d.to_owned(), actual });
+            }
+        }
+        Ok(bytes)
+    }
+
+    fn blob_path(digest: &str) -> Result<String> {
+        Ok(format!("blobs/sha256/{}", sha256_hex(digest)?))
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&self, what: &str, bytes: &[u8]) -> Result<T> {
+        serde_json::from_slice(bytes).map_err(|e| Error::Invalid {
+            what: format!("{what} in {}", self.describe()),
+            message: e.to_string(),
+        })
+    }
+
+    /// Every platform image the reference selects.
+    pub fn images(&self) -> Result<Vec<PlatformImage>> {
+        if self.store.exists("index.json") {
+            self.oci_images()
+        } else if self.store.exists("manifest.json") {
+            self.docker_images()
+        } else {
+            Err(Error::BadReference(format!(
+                "{} has neither index.json (OCI layout) nor manifest.json (docker save)",
+                self.describe()
+            )))
+        }
+    }
+
+    fn oci_images(&self) -> Result<Vec<PlatformImage>> {
+        let index: ImageIndex = self.parse("index.json", &self.document("index.json", None)?)?;
+        let tag = match &self.reference {
+            ImageRef::Layout { tag, .. } => tag.clone(),
+            ImageRef::Archive { .. } => None,
+        };
+        let tag_of =
+            |d: &Descriptor| d.annotations().as_ref().and_then(|a| a.get(REF_NAME).cloned());
+        let selected: Vec<&Descriptor> = match &tag {
+            Some(t) => index
+                .manifests()
+                .iter()
+                .filter(|d| tag_of(d).as_deref() == Some(t.as_str()))
+                .collect(),
+            None => index.manifests().iter().collect(),
+        };
+        if selected.is_empty() {
+            let tags: Vec<String> = index.manifests().iter().filter_map(tag_of).collect();
+            return Err(Error::NotFound(format!(
+                "{} has no image tagged {:?}; tags present: {}",
+                self.store.describe(),
+                tag.unwrap_or_default(),
+                if tags.is_empty() { "none".to_owned() } else { tags.join(", ") }
+            )));
+        }
+        let mut out = Vec::new();
+        for d in selected {
+            let tags: Vec<String> = tag_of(d).into_iter().collect();
+            self.descend(d, tags, 0, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn descend(
+        &self,
+        d: &Descriptor,
+        tags: Vec<String>,
+        depth: usize,
+        out: &mut Vec<PlatformImage>,
+    ) -> Result<()> {
+        if depth > 4 {
+            return Err(Error::Invalid {
+                what: self.describe(),
+                message: "indexes nested more than 4 deep".into(),
+            });
+        }
+        let digest = d.digest().to_string();
+        let bytes = self.document(&Self::blob_path(&digest)?, Some(&digest))?;
+        let media = d.media_type().to_string();
+        if is_index(&media) {
+            let index: ImageIndex = self.parse(&format!("index {digest}"), &bytes)?;
+            for child in index.manifests() {
+                self.descend(child, tags.clone(), depth + 1, out)?;
+            }
+            return Ok(());
+        }
+        let manifest: ImageManifest = self.parse(&format!("manifest {digest}"), &bytes)?;
+        let config_digest = manifest.config().digest().to_string();
+        let config_bytes =
+            self.document(&Self::blob_path(&config_digest)?, Some(&config_digest))?;
+        let config: ConfigHead = self.parse(&format!("config {config_digest}"), &config_bytes)?;
+        let layers = manifest
+            .layers()
+            .iter()
+            .map(|l| {
+                let ld = l.digest().to_string();
+                Ok(LayerRef {
+                    path: Self::blob_path(&ld)?,
+                    media_type: Some(l.media_type().to_string()),
+                    size: l.size(),
+                    verify_digest: Some(ld),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.push(PlatformImage {
+            index_platform: oci_platform(d),
+            config_platform: platform_string(
+                &config.os,
+                &config.architecture,
+                config.variant.as_deref(),
+            ),
+            manifest_digest: Some(digest),
+            tags,
+            layers,
+        });
+        Ok(())
+    }
+
+    fn docker_images(&self) -> Result<Vec<PlatformImage>> {
+        let entries: Vec<DockerManifestEntry> =
+            self.parse("manifest.json", &self.document("manifest.json", None)?)?;
+        let mut out = Vec::new();
+        for e in entries {
+            let config: ConfigHead = self.parse(&e.config, &self.document(&e.config, None)?)?;
+            let diff_ids = config.rootfs.map(|r| r.diff_ids).unwrap_or_default();
+            let mut layers = Vec::new();
+            for (i, path) in e.layers.iter().enumerate() {
+                let (_, size) = self.store.open(path)?;
+                layers.push(LayerRef {
+                    path: path.clone(),
+                    media_type: None,
+                    size,
+                    verify_digest: diff_ids.get(i).cloned(),
+                });
+            }
+            out.push(PlatformImage {
+                index_platform: None,
+                config_platform: platform_string(
+                    &config.os,
+                    &config.architecture,
+                    config.variant.as_deref(),
+                ),
+                manifest_digest: None,
+                tags: e.repo_tags.unwrap_or_default(),
+                layers,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Stream one layer as stored (possibly compressed), verifying its digest at the end.
+    pub fn open_layer(&self, layer: &LayerRef) -> Result<Box<dyn Read + Send + '_>> {
+        let (r, _) = self.store.open(&layer.path)?;
+        Ok(match &layer.verify_digest {
+            Some(d) if d.starts_with("sha256:") => Box::new(VerifyingReader::new(r, d)),
+            _ => r,
+        })
+    }
+}

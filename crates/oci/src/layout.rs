@@ -1,0 +1,175 @@
+//! Writing OCI image layouts: content-addressed blobs, manifests, configs and a tagged index.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use archbench_platform::Platform;
+use serde_json::json;
+
+use crate::digest::{sha256_digest, sha256_hex};
+use crate::{Error, Result};
+
+/// OCI media types we write.
+pub mod media {
+    /// Image index.
+    pub const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    /// Image manifest.
+    pub const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    /// Image config.
+    pub const CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+    /// Uncompressed layer.
+    pub const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+    /// gzip layer.
+    pub const LAYER_TAR_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+}
+
+/// A blob written to the layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// `sha256:…`.
+    pub digest: String,
+    /// Bytes.
+    pub size: u64,
+    /// Media type.
+    pub media_type: String,
+}
+
+impl Written {
+    fn descriptor(&self) -> serde_json::Value {
+        json!({ "mediaType": self.media_type, "digest": self.digest, "size": self.size })
+    }
+}
+
+/// A layer to put in an image: its bytes as stored, its media type, and its uncompressed digest.
+pub struct LayerInput {
+    /// The blob (a tar, or a gzip of one).
+    pub blob: Vec<u8>,
+    /// Its media type.
+    pub media_type: String,
+    /// sha256 of the uncompressed tar (the config's diff ID).
+    pub diff_id: String,
+}
+
+impl LayerInput {
+    /// An uncompressed tar layer.
+    pub fn tar(tar: Vec<u8>) -> Self {
+        let diff_id = sha256_digest(&tar);
+        Self { blob: tar, media_type: media::LAYER_TAR.to_owned(), diff_id }
+    }
+}
+
+/// Builds an OCI layout directory. Blobs are written as they are added (content-addressed, so
+/// rewriting is harmless); `index.json` is written atomically last, so a reader never sees an
+/// index naming a blob that is not there yet.
+pub struct LayoutWriter {
+    root: PathBuf,
+    entries: Vec<serde_json::Value>,
+}
+
+impl LayoutWriter {
+    /// Create (or reuse) a layout at `root`. Existing index entries with other tags are kept.
+    pub fn create(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        let io = |action, path: &Path, source| Error::Io { action, path: path.to_owned(), source };
+        std::fs::create_dir_all(root.join("blobs/sha256")).map_err(|e| io("creating", &root, e))?;
+        let layout = root.join("oci-layout");
+        if !layout.exists() {
+            std::fs::write(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#)
+                .map_err(|e| io("writing", &layout, e))?;
+        }
+        let mut entries = Vec::new();
+        if let Ok(bytes) = std::fs::read(root.join("index.json")) {
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                entries = v["manifests"].as_array().cloned().unwrap_or_default();
+            }
+        }
+        Ok(Self { root, entries })
+    }
+
+    /// Write a blob; returns its descriptor fields.
+    pub fn blob(&mut self, bytes: &[u8], media_type: &str) -> Result<Written> {
+        let digest = sha256_digest(bytes);
+        let path = self.root.join("blobs/sha256").join(sha256_hex(&digest)?);
+        if !path.exists() {
+            archbench_results::write_bytes_atomic(&path, bytes).map_err(|e| Error::Io {
+                action: "writing blob",
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        }
+        Ok(Written { digest, size: bytes.len() as u64, media_type: media_type.to_owned() })
+    }
+
+    /// Write one single-platform image: layers, a config whose os/architecture/variant are
+    /// `config_platform`, and its manifest. Returns the manifest blob.
+    pub fn image(
+        &mut self,
+        config_platform: &Platform,
+        layers: &[LayerInput],
+        entrypoint: &[&str],
+    ) -> Result<Written> {
+        let written: Vec<Written> =
+            layers.iter().map(|l| self.blob(&l.blob, &l.media_type)).collect::<Result<_>>()?;
+        let mut config = json!({
+            "architecture": config_platform.arch.to_string(),
+            "os": config_platform.os.to_string(),
+            "config": { "Entrypoint": entrypoint },
+            "rootfs": { "type": "layers", "diff_ids": layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>() },
+            "history": layers.iter().map(|_| json!({ "created_by": "archbench" })).collect::<Vec<_>>(),
+        });
+        if let Some(v) = &config_platform.variant {
+            config["variant"] = json!(v);
+        }
+        let config = self.blob(&serde_json::to_vec(&config).expect("json"), media::CONFIG)?;
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": media::MANIFEST,
+            "config": config.descriptor(),
+            "layers": written.iter().map(Written::descriptor).collect::<Vec<_>>(),
+        });
+        self.blob(&serde_json::to_vec(&manifest).expect("json"), media::MANIFEST)
+    }
+
+    /// Write an index of `manifests`, each with the platform it declares.
+    pub fn index(
+        &mut self,
+        manifests: &[(Written, Platform)],
+        annotations: &HashMap<String, String>,
+    ) -> Result<Written> {
+        let list: Vec<serde_json::Value> = manifests
+            .iter()
+            .map(|(m, p)| {
+                let mut d = m.descriptor();
+                let mut plat =
+                    json!({ "architecture": p.arch.to_string(), "os": p.os.to_string() });
+                if let Some(v) = &p.variant {
+                    plat["variant"] = json!(v);
+                }
+                d["platform"] = plat;
+                d
+            })
+            .collect();
+        let mut index = json!({ "schemaVersion": 2, "mediaType": media::INDEX, "manifests": list });
+        if !annotations.is_empty() {
+            index["annotations"] = json!(annotations);
+        }
+        self.blob(&serde_json::to_vec(&index).expect("json"), media::INDEX)
+    }
+
+    /// Name `target` (an index or manifest) with `tag` in `index.json`, replacing any entry with
+    /// that tag, and write `index.json` atomically.
+    pub fn tag(&mut self, target: &Written, tag: &str) -> Result<()> {
+        self.entries.retain(|e| e["annotations"]["org.opencontainers.image.ref.name"] != tag);
+        let mut d = target.descriptor();
+        d["annotations"] = json!({ "org.opencontainers.image.ref.name": tag });
+        self.entries.push(d);
+        let index =
+            json!({ "schemaVersion": 2, "mediaType": media::INDEX, "manifests": self.entries });
+        let path = self.root.join("index.json");
+        archbench_results::write_atomic(&path, &index).map_err(|e| Error::Io {
+            action: "writing",
+            path,
+            source: std::io::Error::other(e.to_string()),
+        })
+    }
+}

@@ -1,0 +1,37 @@
+//! OCI images on disk: image layouts (read and write) and `docker save` archives (read).
+//!
+//! * [`ImageRef`] parses `oci:DIR[:tag]`, `docker-archive:FILE` or a plain path.
+//! * [`ImageSource`] lists the platform images a reference selects — descending through nested
+//!   indexes — with each one's declared platform (index entry and config) and layers, and streams
+//!   a layer with its digest verified as it is read. Manifests and configs over
+//!   [`image::MAX_DOCUMENT_BYTES`] are refused.
+//! * [`LayoutWriter`] writes blobs, single-platform images, indexes and tags.
+//!
+//! Registry access (push, pull, auth) is the next step for this crate.
+//!
+//! ```
+//! use archbench_oci::{ImageRef, ImageSource, LayoutWriter, LayerInput};
+//! use archbench_platform::Platform;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut w = LayoutWriter::create(dir.path()).unwrap();
+//! let arm64 = Platform::linux_arm64();
+//! let m = w.image(&arm64, &[LayerInput::tar(vec![0; 1024])], &["/app"]).unwrap();
+//! let idx = w.index(&[(m, arm64)], &Default::default()).unwrap();
+//! w.tag(&idx, "v1").unwrap();
+//!
+//! let r = ImageRef::parse(&format!("oci:{}:v1", dir.path().display())).unwrap();
+//! let images = ImageSource::open(&r).unwrap().images().unwrap();
+//! assert_eq!(images[0].declared(), "linux/arm64");
+//! ```
+#![deny(missing_docs)]
+
+pub mod digest;
+mod error;
+pub mod image;
+pub mod layout;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use image::{ImageRef, ImageSource, LayerRef, PlatformImage};
+pub use layout::{LayerInput, LayoutWriter, Written};

@@ -1,0 +1,123 @@
+//! Where an image's files live: a directory (OCI image layout) or a tarball (`docker save`
+//! output, or an OCI layout packed in a tar). Both are read by path, so the layout and
+//! docker-archive logic is written once.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Component, Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// Read access to named files of an image.
+pub trait Store: Send + Sync {
+    /// Open `path` (relative, `/`-separated); returns the reader and the file's size.
+    fn open(&self, path: &str) -> Result<(Box<dyn Read + Send + '_>, u64)>;
+    /// Whether `path` exists.
+    fn exists(&self, path: &str) -> bool;
+    /// A description for messages (`oci:/tmp/x`, `docker-archive:/tmp/x.tar`).
+    fn describe(&self) -> String;
+}
+
+/// A directory.
+pub struct DirStore {
+    root: PathBuf,
+}
+
+impl DirStore {
+    /// Files under `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    fn resolve(&self, path: &str) -> Result<PathBuf> {
+        let rel = Path::new(path);
+        if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+            return Err(Error::BadReference(format!("refusing path {path:?} outside the layout")));
+        }
+        Ok(self.root.join(rel))
+    }
+}
+
+impl Store for DirStore {
+    fn open(&self, path: &str) -> Result<(Box<dyn Read + Send + '_>, u64)> {
+        let p = self.resolve(path)?;
+        let f = File::open(&p).map_err(|source| Error::Io {
+            action: "opening",
+            path: p.clone(),
+            source,
+        })?;
+        let size = f
+            .metadata()
+            .map_err(|source| Error::Io { action: "reading metadata of", path: p, source })?
+            .len();
+        Ok((Box::new(f), size))
+    }
+    fn exists(&self, path: &str) -> bool {
+        self.resolve(path).map(|p| p.is_file()).unwrap_or(false)
+    }
+    fn describe(&self) -> String {
+        format!("oci:{}", self.root.display())
+    }
+}
+
+/// A tar file, indexed once so members can be read in any order without extracting.
+pub struct TarStore {
+    path: PathBuf,
+    /// member path → (offset of data, size)
+    entries: HashMap<String, (u64, u64)>,
+}
+
+fn normalise(p: &str) -> String {
+    p.trim_start_matches("./").trim_start_matches('/').to_owned()
+}
+
+impl TarStore {
+    /// Index the regular files of `path`.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
+        let path = path.into();
+        let io = |action, source| Error::Io { action, path: path.clone(), source };
+        let f = File::open(&path).map_err(|e| io("opening", e))?;
+        let mut archive = tar::Archive::new(f);
+        let mut entries = HashMap::new();
+        for entry in archive.entries_with_seek().map_err(|e| io("reading the tar index of", e))? {
+            let entry = entry.map_err(|e| io("reading a tar header in", e))?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let name = entry
+                .path()
+                .map_err(|e| io("reading a member name in", e))?
+                .to_string_lossy()
+                .into_owned();
+            entries.insert(normalise(&name), (entry.raw_file_position(), entry.size()));
+        }
+        Ok(Self { path, entries })
+    }
+}
+
+impl Store for TarStore {
+    fn open(&self, path: &str) -> Result<(Box<dyn Read + Send + '_>, u64)> {
+        let &(offset, size) = self
+            .entries
+            .get(&normalise(path))
+            .ok_or_else(|| Error::NotFound(format!("{} has no member {path}", self.describe())))?;
+        let mut f = File::open(&self.path).map_err(|source| Error::Io {
+            action: "opening",
+            path: self.path.clone(),
+            source,
+        })?;
+        f.seek(SeekFrom::Start(offset)).map_err(|source| Error::Io {
+            action: "seeking in",
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok((Box::new(f.take(size)), size))
+    }
+    fn exists(&self, path: &str) -> bool {
+        self.entries.contains_key(&normalise(path))
+    }
+    fn describe(&self) -> String {
+        format!("docker-archive:{}", self.path.display())
+    }
+}

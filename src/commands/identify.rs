@@ -1,0 +1,238 @@
+//! `archbench identify`: what architectures do these files, trees, tarballs or images hold?
+
+use std::path::Path;
+
+use archbench_archid::image::{scan, PlatformScan};
+use archbench_archid::summary::{summarise, Group};
+use archbench_archid::walk::{is_tar_like, walk_dir, walk_tar_file, Found, Limits, Scanned};
+use archbench_exec::host::host_facts;
+use archbench_oci::{ImageRef, ImageSource};
+use archbench_platform::Platform;
+use archbench_results::Envelope;
+use clap::Args;
+use serde::Serialize;
+
+use crate::output::{print_json, spinner};
+
+/// Identify binary architectures in files, directories, tar layers (.tar, .tar.gz, .tar.zst),
+/// OCI image layouts (oci:DIR[:tag]) and `docker save` archives.
+#[derive(Args)]
+pub struct IdentifyCommand {
+    /// Files, directories, tarballs or images.
+    #[arg(required = true, value_name = "PATH|IMAGE")]
+    inputs: Vec<String>,
+
+    /// Print JSON (a results envelope of kind "identify").
+    #[arg(long)]
+    json: bool,
+
+    /// List every binary, not only the per-platform summary.
+    #[arg(long)]
+    all: bool,
+
+    /// For images: only these platforms (repeatable, buildx spelling).
+    #[arg(long, value_name = "P")]
+    platform: Vec<Platform>,
+}
+
+/// What one input held.
+#[derive(Serialize)]
+pub struct InputReport {
+    /// The input as given.
+    pub input: String,
+    /// `file`, `directory`, `tar`, `image`.
+    pub kind: &'static str,
+    /// One section per platform image for images; one section otherwise.
+    pub sections: Vec<Section>,
+}
+
+/// A set of files with its summary.
+#[derive(Serialize)]
+pub struct Section {
+    /// The platform the image declares (images only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared: Option<String>,
+    /// Totals.
+    pub scanned: Scanned,
+    /// Per-platform groups.
+    pub groups: Vec<Group>,
+    /// Every candidate (with --all), else only those that failed to identify.
+    pub files: Vec<Found>,
+    /// A layer that could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn section(
+    declared: Option<String>,
+    found: Vec<Found>,
+    scanned: Scanned,
+    all: bool,
+    error: Option<String>,
+) -> Section {
+    let groups = summarise(&found);
+    let files = if all { found } else { found.into_iter().filter(|f| f.error.is_some()).collect() };
+    Section { declared, scanned, groups, files, error }
+}
+
+fn image_ref(input: &str) -> Option<ImageRef> {
+    if input.starts_with("oci:")
+        || input.starts_with("docker-archive:")
+        || Path::new(input).join("oci-layout").is_file()
+    {
+        return ImageRef::parse(input).ok();
+    }
+    let p = Path::new(input);
+    // A plain tar holding manifest.json or index.json is a saved image, not a layer.
+    if p.is_file() && is_tar_like(p) {
+        if let Ok(src) = ImageSource::open(&ImageRef::Archive { file: p.to_owned() }) {
+            if src.images().is_ok() {
+                return Some(ImageRef::Archive { file: p.to_owned() });
+            }
+        }
+    }
+    None
+}
+
+/// Identify one input (shared with `verify`'s error paths).
+pub fn identify_input(
+    input: &str,
+    platforms: &[Platform],
+    all: bool,
+) -> anyhow::Result<InputReport> {
+    let limits = Limits::default();
+    if let Some(r) = image_ref(input) {
+        let src = ImageSource::open(&r)?;
+        let scans: Vec<PlatformScan> = scan(&src, platforms, limits)?;
+        let sections = scans
+            .into_iter()
+            .map(|s| section(Some(s.declared), s.files, s.scanned, all, s.layer_error))
+            .collect();
+        return Ok(InputReport { input: input.to_owned(), kind: "image", sections });
+    }
+    let p = Path::new(input);
+    if !p.exists() {
+        if input.contains(':')
+            || input.contains('/') && !input.starts_with('/') && !input.starts_with('.')
+        {
+            anyhow::bail!(
+                "{input}: no such file, and registry references are not readable yet; \
+                 copy the image to a layout first (skopeo copy --all docker://{input} oci:DIR:tag) and pass oci:DIR:tag"
+            );
+        }
+        anyhow::bail!("{input}: no such file or directory");
+    }
+    let (kind, (found, scanned)) = if p.is_file() && is_tar_like(p) {
+        ("tar", walk_tar_file(p, limits)?)
+    } else if p.is_dir() {
+        ("directory", walk_dir(p)?)
+    } else {
+        ("file", walk_dir(p)?)
+    };
+    Ok(InputReport {
+        input: input.to_owned(),
+        kind,
+        sections: vec![section(None, found, scanned, all, None)],
+    })
+}
+
+fn human_bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+fn details(f: &Found) -> String {
+    let Some(id) = &f.identity else { return f.error.clone().unwrap_or_default() };
+    let mut parts =
+        vec![format!("{:?}", id.format).to_lowercase(), format!("{:?}", id.kind).to_lowercase()];
+    if let Some(e) = &id.elf {
+        if let Some(l) = e.linkage {
+            parts.push(format!("{l:?}").to_lowercase());
+        }
+        if let Some(i) = &e.interpreter {
+            parts.push(format!("interp {i}"));
+        }
+        if let Some(a) = &e.arm_arch {
+            parts.push(format!("arm {a}"));
+        }
+        if let Some(h) = e.arm_hard_float {
+            parts.push(if h { "hard-float" } else { "soft-float" }.into());
+        }
+        if let Some(r) = &e.riscv_float_abi {
+            parts.push(format!("float-abi {r}"));
+        }
+        if let Some(x) = &e.x86_isa_needed {
+            parts.push(format!("needs {x}"));
+        }
+        if e.stripped {
+            parts.push("stripped".into());
+        }
+    }
+    if let Some(p) = &id.pe {
+        parts.push(format!("{} {}", p.magic, p.subsystem));
+    }
+    if let Some(w) = &id.wasm {
+        parts.push(format!("wasi {}", w.wasi.as_deref().unwrap_or("none")));
+    }
+    if let Some(i) = &id.interpreter {
+        parts.push(format!("#!{i}"));
+    }
+    parts.join(", ")
+}
+
+pub fn print_report(r: &InputReport, all: bool) {
+    for s in &r.sections {
+        let head = match &s.declared {
+            Some(d) => format!("{} [{d}]", r.input),
+            None => r.input.clone(),
+        };
+        let binaries: u64 = s.groups.iter().filter(|g| g.label != "error").map(|g| g.count).sum();
+        println!(
+            "{head}: {} files ({}) scanned, {binaries} identified",
+            s.scanned.files,
+            human_bytes(s.scanned.bytes)
+        );
+        for g in &s.groups {
+            println!(
+                "  {:<34} {:>7} {:>11}   e.g. {}",
+                g.label,
+                g.count,
+                human_bytes(g.bytes),
+                g.examples.join(", ")
+            );
+        }
+        if let Some(e) = &s.error {
+            println!("  error: {e}");
+        }
+        for f in &s.files {
+            let label = f.identity.as_ref().map(|i| i.label()).unwrap_or_else(|| "error".into());
+            if all || f.error.is_some() {
+                println!("    {:<50} {:<22} {}", f.path, label, details(f));
+            }
+        }
+    }
+}
+
+impl IdentifyCommand {
+    pub fn execute(self) -> anyhow::Result<()> {
+        let bar = spinner(!self.json, "identifying");
+        let mut reports = Vec::new();
+        for input in &self.inputs {
+            bar.set_message(format!("identifying {input}"));
+            reports.push(identify_input(input, &self.platform, self.all)?);
+        }
+        bar.finish_and_clear();
+        if self.json {
+            print_json(&Envelope::begin("identify", host_facts(None), &reports).finish())?;
+        } else {
+            for r in &reports {
+                print_report(r, self.all);
+            }
+        }
+        Ok(())
+    }
+}
