@@ -1,5 +1,8 @@
 //! CLI integration tests: one binary, one module per area. Each test that needs a real component
 //! (QEMU via binfmt, Docker Engine, a registry) uses it for real and fails naming what is missing.
 
+mod corpus;
 mod doctor;
+mod identify;
 mod support;
+mod verify;

@@ -72,3 +72,41 @@ pub fn json(out: &std::process::Output) -> serde_json::Value {
         )
     })
 }
+
+/// The Docker CLI that matches Debian's engine (falls back to whatever `docker` is on PATH).
+pub fn docker() -> std::process::Command {
+    let bin = if Path::new("/usr/bin/docker").exists() { "/usr/bin/docker" } else { "docker" };
+    std::process::Command::new(bin)
+}
+
+/// Run a docker CLI command, panicking with its output (and the fix) when it fails.
+pub fn docker_ok(args: &[&str]) -> String {
+    let out = docker()
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("docker {args:?}: {e}; install docker.io (scripts/setup)"));
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}{}\n(is dockerd running? scripts/setup starts it)",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A tar with the given (path, mode, bytes) entries.
+pub fn tar_of(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, mode, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(*mode);
+        b.append_data(&mut h, path, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// The doctor's probe executable for a platform.
+pub fn probe(platform: &str) -> Vec<u8> {
+    archbench_exec::tiny::probe_elf(&platform.parse().unwrap()).unwrap()
+}

@@ -38,7 +38,7 @@ pub fn peek(bytes: &[u8]) -> Hint {
     let b4 = |i: usize| bytes.get(i..i + 4).map(|s| [s[0], s[1], s[2], s[3]]);
     match bytes {
         [0x7f, b'E', b'L', b'F', ..] => Hint::Elf,
-        [b'M', b'Z', ..] if bytes.len() >= 64 => Hint::Pe,
+        [b'M', b'Z', ..] => Hint::Pe,
         [b'#', b'!', ..] => Hint::Script,
         [0, b'a', b's', b'm', ..] => Hint::Wasm,
         _ if bytes.starts_with(b"!<arch>\n") => Hint::Ar,
@@ -74,7 +74,8 @@ mod tests {
             (&[0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 2], Hint::MachOFat),
             // A Java class (major version 52) is not a fat binary.
             (&[0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 52], Hint::Unknown),
-            (b"MZ", Hint::Unknown),
+            (b"MZ", Hint::Pe),
+            (b"M", Hint::Unknown),
             (b"", Hint::Unknown),
             (b"\x7fEL", Hint::Unknown),
             (b"hello world", Hint::Unknown),
