@@ -3,17 +3,10 @@ use crate::support::{archbench, json, probe, tar_of};
 #[test]
 fn identifies_the_probe_binary_of_every_architecture() {
     let dir = tempfile::tempdir().unwrap();
-    let platforms = [
-        "linux/amd64",
-        "linux/386",
-        "linux/arm64",
-        "linux/arm/v7",
-        "linux/riscv64",
-        "linux/ppc64le",
-        "linux/s390x",
-    ];
-    for p in platforms {
-        std::fs::write(dir.path().join(p.replace('/', "_")), probe(p)).unwrap();
+    let platforms = archbench_exec::tiny::probe_platforms();
+    for p in &platforms {
+        let name = p.to_string();
+        std::fs::write(dir.path().join(name.replace('/', "_")), probe(&name)).unwrap();
     }
     let out = archbench().args(["identify", "--json", "--all"]).arg(dir.path()).output().unwrap();
     assert!(out.status.success());

@@ -25,6 +25,7 @@ pub mod engine;
 mod error;
 pub mod host;
 pub mod process;
+pub mod runner;
 pub mod tiny;
 pub mod wasm;
 

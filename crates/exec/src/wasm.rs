@@ -135,14 +135,28 @@ impl WasmModule {
 
     /// Run the module's `_start` with `args` (argv[0] included), capturing output.
     pub fn run(&self, args: &[String], timeout: Duration) -> Result<WasmRun> {
+        self.run_with(args, &[], None, timeout)
+    }
+
+    /// Run with environment variables and, optionally, a host directory preopened at a guest path.
+    pub fn run_with(
+        &self,
+        args: &[String],
+        env: &[(String, String)],
+        preopen: Option<(&std::path::Path, &str)>,
+        timeout: Duration,
+    ) -> Result<WasmRun> {
         let tier = self.tier;
         let stdout = MemoryOutputPipe::new(crate::process::OUTPUT_LIMIT);
         let stderr = MemoryOutputPipe::new(crate::process::OUTPUT_LIMIT);
-        let wasi = WasiCtxBuilder::new()
-            .args(args)
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .build_p1();
+        let mut builder = WasiCtxBuilder::new();
+        builder.args(args).envs(env).stdout(stdout.clone()).stderr(stderr.clone());
+        if let Some((host, guest)) = preopen {
+            builder
+                .preopened_dir(host, guest, wasmtime_wasi::FsPerms::ReadWrite)
+                .map_err(|e| wasm_err(tier, "preopening a directory", e))?;
+        }
+        let wasi = builder.build_p1();
 
         let start = Instant::now();
         let mut store = Store::new(&self.engine, wasi);

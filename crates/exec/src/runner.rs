@@ -1,0 +1,411 @@
+//! The [`Runner`] trait: one way of executing a workload artifact, and its implementations.
+//!
+//! * `native`: the host's own binary, executed directly.
+//! * `qemu:<platform>`: a foreign binary under QEMU user-mode, through binfmt_misc when the entry
+//!   is enabled, else through the explicit `qemu-<arch>-static` binary (which one is recorded).
+//! * `wasm:<tier>`: a WASI module in process under wasmtime; compiled once per runner.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use archbench_platform::Platform;
+use serde::{Deserialize, Serialize};
+
+use crate::binfmt::Binfmt;
+use crate::host::which_any;
+use crate::process::{run_measured, Outcome};
+use crate::wasm::{WasmModule, WasmTier, WasmTimings};
+use crate::{Error, Result};
+
+/// Which runner, as written on the command line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum RunnerSpec {
+    /// The host's own architecture.
+    Native,
+    /// QEMU user-mode for a foreign platform.
+    Qemu(Platform),
+    /// wasmtime in process.
+    Wasm(WasmTier),
+}
+
+impl RunnerSpec {
+    /// The platform whose artifact this runner executes.
+    pub fn platform(&self) -> Platform {
+        match self {
+            RunnerSpec::Native => Platform::host(),
+            RunnerSpec::Qemu(p) => p.clone(),
+            RunnerSpec::Wasm(_) => Platform::wasi_wasm(),
+        }
+    }
+
+    /// The default set: native, QEMU for arm64, arm/v7 and riscv64, and the three Wasm tiers.
+    pub fn default_set() -> Vec<RunnerSpec> {
+        let mut v = vec![RunnerSpec::Native];
+        v.extend(
+            [Platform::linux_arm64(), Platform::linux_arm_v7(), Platform::linux_riscv64()]
+                .into_iter()
+                .filter(|p| *p != Platform::host())
+                .map(RunnerSpec::Qemu),
+        );
+        v.extend(WasmTier::ALL.map(RunnerSpec::Wasm));
+        v
+    }
+}
+
+impl std::fmt::Display for RunnerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunnerSpec::Native => f.write_str("native"),
+            RunnerSpec::Qemu(p) => write!(f, "qemu:{p}"),
+            RunnerSpec::Wasm(t) => write!(f, "wasm:{}", t.name()),
+        }
+    }
+}
+
+impl std::str::FromStr for RunnerSpec {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let accepted = "native, qemu:<platform> (qemu:linux/arm64, qemu:arm/v7, qemu:riscv64), wasm:cranelift, wasm:winch, wasm:pulley";
+        if s == "native" {
+            return Ok(RunnerSpec::Native);
+        }
+        if let Some(p) = s.strip_prefix("qemu:") {
+            let p: Platform = p.parse().map_err(|e| format!("runner {s:?}: {e}"))?;
+            if p.qemu_arch().is_none() {
+                return Err(format!("runner {s:?}: QEMU cannot emulate {p}"));
+            }
+            return Ok(RunnerSpec::Qemu(p));
+        }
+        if let Some(t) = s.strip_prefix("wasm:") {
+            return WasmTier::parse(t)
+                .map(RunnerSpec::Wasm)
+                .ok_or_else(|| format!("runner {s:?}: unknown tier {t:?}; accepted: {accepted}"));
+        }
+        Err(format!("unknown runner {s:?}; accepted: {accepted}"))
+    }
+}
+
+impl From<RunnerSpec> for String {
+    fn from(r: RunnerSpec) -> String {
+        r.to_string()
+    }
+}
+
+impl TryFrom<String> for RunnerSpec {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        s.parse()
+    }
+}
+
+/// One execution of a workload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sample {
+    /// Wall-clock seconds (for Wasm: instantiate + run; compile is paid once, see [`Prepared`]).
+    pub wall: f64,
+    /// User CPU seconds.
+    pub user: f64,
+    /// System CPU seconds.
+    pub sys: f64,
+    /// Peak RSS in bytes, for processes (a Wasm guest shares the host process, so none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_rss: Option<u64>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Standard output.
+    pub stdout: String,
+    /// The tail of standard error, when it ended badly.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub stderr_tail: String,
+    /// Wasm stage timings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wasm: Option<WasmTimings>,
+}
+
+/// What preparing a runner found out.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Prepared {
+    /// How the runner executes (`binfmt qemu-aarch64`, `/usr/bin/qemu-arm-static`, `wasmtime 48.0.8 winch`).
+    pub via: String,
+    /// Seconds spent compiling (Wasm), charged once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compile_seconds: Option<f64>,
+}
+
+/// A way to execute an artifact.
+pub trait Runner: Send {
+    /// The spec it was made from.
+    fn spec(&self) -> &RunnerSpec;
+    /// Get ready to run `artifact` (check it, compile it). Called once before samples.
+    fn prepare(&mut self, artifact: &Path) -> Result<Prepared>;
+    /// Run once with `args` (without argv[0]) and extra environment.
+    fn run(
+        &mut self,
+        args: &[String],
+        env: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<Sample>;
+}
+
+fn tail(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(5)..].join("\n")
+}
+
+/// Native and QEMU runners: a child process per sample.
+pub struct ProcessRunner {
+    spec: RunnerSpec,
+    artifact: PathBuf,
+    /// `Some(qemu)` to run through an explicit emulator instead of executing directly.
+    emulator: Option<PathBuf>,
+    binfmt: Binfmt,
+}
+
+impl ProcessRunner {
+    /// A runner for `spec` (native or qemu).
+    pub fn new(spec: RunnerSpec) -> Self {
+        Self { spec, artifact: PathBuf::new(), emulator: None, binfmt: Binfmt::default() }
+    }
+}
+
+impl Runner for ProcessRunner {
+    fn spec(&self) -> &RunnerSpec {
+        &self.spec
+    }
+
+    fn prepare(&mut self, artifact: &Path) -> Result<Prepared> {
+        if !artifact.is_file() {
+            return Err(Error::Io {
+                action: "finding the artifact",
+                path: artifact.display().to_string(),
+                source: std::io::ErrorKind::NotFound.into(),
+            });
+        }
+        self.artifact = artifact.to_owned();
+        let via = match &self.spec {
+            RunnerSpec::Qemu(p) => {
+                let entry = self.binfmt.entry_for(p).filter(|e| e.enabled);
+                match entry {
+                    Some(e) => format!("binfmt {} ({})", e.name, e.interpreter),
+                    None => {
+                        let qemu = which_any(&p.qemu_binaries()).ok_or_else(|| Error::Io {
+                            action: "finding QEMU for",
+                            path: format!("{p}: no enabled binfmt entry and no {} on PATH; install qemu-user-static (scripts/setup)", p.qemu_binaries().join(" or ")),
+                            source: std::io::ErrorKind::NotFound.into(),
+                        })?;
+                        self.emulator = Some(qemu.clone());
+                        format!("explicit {}", qemu.display())
+                    }
+                }
+            }
+            _ => "direct".to_owned(),
+        };
+        Ok(Prepared { via, compile_seconds: None })
+    }
+
+    fn run(
+        &mut self,
+        args: &[String],
+        env: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<Sample> {
+        let mut cmd = match &self.emulator {
+            Some(q) => {
+                let mut c = Command::new(q);
+                c.arg(&self.artifact);
+                c
+            }
+            None => Command::new(&self.artifact),
+        };
+        cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+        let m = run_measured(&mut cmd, timeout)?;
+        Ok(Sample {
+            wall: m.wall,
+            user: m.user,
+            sys: m.sys,
+            max_rss: Some(m.max_rss),
+            stderr_tail: if m.outcome.success() { String::new() } else { tail(&m.stderr) },
+            outcome: m.outcome,
+            stdout: m.stdout,
+            wasm: None,
+        })
+    }
+}
+
+/// A Wasm tier in process.
+pub struct WasmRunner {
+    spec: RunnerSpec,
+    tier: WasmTier,
+    module: Option<WasmModule>,
+    /// Host directory preopened as `/tmp` in the guest.
+    pub scratch: PathBuf,
+}
+
+impl WasmRunner {
+    /// A runner for one tier; `scratch` is preopened as `/tmp`.
+    pub fn new(tier: WasmTier, scratch: PathBuf) -> Self {
+        Self { spec: RunnerSpec::Wasm(tier), tier, module: None, scratch }
+    }
+}
+
+fn thread_cpu() -> (f64, f64) {
+    // SAFETY: getrusage fills a plain struct.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer; RUSAGE_THREAD measures only the calling thread, which runs the guest.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (tv(u.ru_utime), tv(u.ru_stime))
+}
+
+impl Runner for WasmRunner {
+    fn spec(&self) -> &RunnerSpec {
+        &self.spec
+    }
+
+    fn prepare(&mut self, artifact: &Path) -> Result<Prepared> {
+        let bytes = std::fs::read(artifact).map_err(|source| Error::Io {
+            action: "reading",
+            path: artifact.display().to_string(),
+            source,
+        })?;
+        let module = WasmModule::compile(self.tier, &bytes)?;
+        let compile = module.compile_seconds;
+        self.module = Some(module);
+        Ok(Prepared {
+            via: format!("wasmtime {} {}", crate::wasm::WASMTIME_VERSION, self.tier.name()),
+            compile_seconds: Some(compile),
+        })
+    }
+
+    fn run(
+        &mut self,
+        args: &[String],
+        env: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<Sample> {
+        let module = self.module.as_ref().expect("prepare() before run()");
+        let mut argv = vec!["workloads".to_owned()];
+        argv.extend_from_slice(args);
+        let mut env: Vec<(String, String)> = env.to_vec();
+        for (k, v) in env.iter_mut() {
+            if k == "WORKLOAD_TMP" {
+                *v = "/tmp".into();
+            }
+        }
+        let (u0, s0) = thread_cpu();
+        let r = module.run_with(&argv, &env, Some((&self.scratch, "/tmp")), timeout)?;
+        let (u1, s1) = thread_cpu();
+        let outcome = if r.timed_out {
+            Outcome::TimedOut { limit_seconds: timeout.as_secs_f64() }
+        } else if let Some(code) = r.exit_code {
+            Outcome::Exited { code }
+        } else {
+            // A trap is the guest's crash: record it like a fatal signal.
+            Outcome::Signaled {
+                signal: 0,
+                // wasmtime's first line is a generic header; the cause comes last.
+                name: format!(
+                    "trap: {}",
+                    r.trap
+                        .as_deref()
+                        .unwrap_or("")
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .last()
+                        .unwrap_or("")
+                ),
+            }
+        };
+        Ok(Sample {
+            wall: r.timings.instantiate + r.timings.run,
+            user: u1 - u0,
+            sys: s1 - s0,
+            max_rss: None,
+            stderr_tail: if outcome.success() { String::new() } else { tail(&r.stderr) },
+            outcome,
+            stdout: r.stdout,
+            wasm: Some(r.timings),
+        })
+    }
+}
+
+/// Make the runner for a spec; `scratch` is the directory workloads may write to.
+pub fn make_runner(spec: &RunnerSpec, scratch: &Path) -> Box<dyn Runner> {
+    match spec {
+        RunnerSpec::Wasm(t) => Box::new(WasmRunner::new(*t, scratch.to_owned())),
+        other => Box::new(ProcessRunner::new(other.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_and_print() {
+        for s in ["native", "qemu:linux/arm64", "qemu:linux/arm/v7", "wasm:winch"] {
+            assert_eq!(s.parse::<RunnerSpec>().unwrap().to_string(), s);
+        }
+        assert_eq!("qemu:armhf".parse::<RunnerSpec>().unwrap().to_string(), "qemu:linux/arm/v7");
+        assert!("qemu:wasi/wasm".parse::<RunnerSpec>().unwrap_err().contains("cannot emulate"));
+        assert!("docker".parse::<RunnerSpec>().unwrap_err().contains("accepted"));
+        assert_eq!(RunnerSpec::default_set().len(), 7);
+    }
+
+    /// Native and QEMU runners execute the doctor's probes through binfmt and report the status.
+    #[test]
+    fn process_runners_execute_native_and_foreign_probes() {
+        let dir = tempfile::tempdir().unwrap();
+        for spec in [
+            RunnerSpec::Native,
+            RunnerSpec::Qemu(Platform::linux_arm64()),
+            RunnerSpec::Qemu(Platform::linux_riscv64()),
+        ] {
+            let path = dir.path().join(spec.platform().short().replace('/', "-"));
+            std::fs::write(&path, crate::tiny::probe_elf(&spec.platform()).unwrap()).unwrap();
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+            let mut r = make_runner(&spec, dir.path());
+            let prepared =
+                r.prepare(&path).unwrap_or_else(|e| panic!("{spec}: {e} (run scripts/setup)"));
+            if matches!(spec, RunnerSpec::Qemu(_)) {
+                assert!(
+                    prepared.via.starts_with("binfmt") || prepared.via.starts_with("explicit"),
+                    "{}",
+                    prepared.via
+                );
+            }
+            let s = r.run(&[], &[], Duration::from_secs(20)).unwrap();
+            assert_eq!(s.outcome, Outcome::Exited { code: 42 }, "{spec}");
+            assert!(s.max_rss.is_some());
+        }
+    }
+
+    /// The Wasm runner preopens the scratch directory as /tmp and reports stage timings.
+    #[test]
+    fn wasm_runner_writes_into_the_preopened_scratch_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let wat = r#"(module
+          (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "made")
+          (func (export "_start")
+            ;; fd 3 is the first preopen; O_CREAT = 1; rights: all.
+            (call $exit (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 1)
+                                    (i64.const 0x1fffffff) (i64.const 0x1fffffff) (i32.const 0) (i32.const 16)))))"#;
+        let module = dir.path().join("m.wat");
+        std::fs::write(&module, wat).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let mut r = make_runner(&RunnerSpec::Wasm(WasmTier::Cranelift), scratch.path());
+        let p = r.prepare(&module).unwrap();
+        assert!(p.compile_seconds.unwrap() > 0.0);
+        let s = r.run(&[], &[], Duration::from_secs(10)).unwrap();
+        assert_eq!(s.outcome, Outcome::Exited { code: 0 }, "errno from path_open");
+        assert!(scratch.path().join("made").exists());
+        assert!(s.wasm.unwrap().run >= 0.0);
+    }
+}
