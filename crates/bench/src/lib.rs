@@ -1,0 +1,16 @@
+//! Statistics for benchmark samples: [`stats::Summary`] (median, mean, standard deviation, MAD,
+//! a bootstrap 95% confidence interval of the median, Tukey outlier counts) and
+//! [`stats::ratio_ci`], the slowdown of one runner against another with its own interval.
+//!
+//! Sampling policy, the correctness gate and the suite runner build on this (issue 5, ongoing).
+//!
+//! ```
+//! use archbench_bench::stats::Summary;
+//!
+//! let s = Summary::of(&[1.0, 2.0, 3.0, 4.0, 100.0]).unwrap();
+//! assert_eq!(s.median, 3.0);
+//! assert_eq!(s.outliers.severe_high, 1);
+//! ```
+#![deny(missing_docs)]
+
+pub mod stats;
