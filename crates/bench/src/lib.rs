@@ -13,4 +13,5 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod artifacts;
 pub mod stats;

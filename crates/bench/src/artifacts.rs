@@ -1,0 +1,104 @@
+//! Building the workload program for each platform a runner needs.
+//!
+//! amd64 and arm64 build as static musl binaries; armv7 and riscv64 as glibc binaries with
+//! `+crt-static` (rustup's mirror here does not serve their musl std, and Debian ships their
+//! static libc as libc6-dev-*-cross); Wasm as wasm32-wasip1. cargo decides staleness, so an
+//! up-to-date artifact costs one no-op cargo call.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use archbench_platform::{Arch, Platform};
+
+/// How to build for one platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildTarget {
+    /// Rust target triple.
+    pub triple: &'static str,
+    /// Linker, when the host's `cc` cannot link for it.
+    pub linker: Option<&'static str>,
+    /// Whether to force a static C runtime.
+    pub crt_static: bool,
+}
+
+/// The build recipe for `platform`, or an error naming what is unsupported.
+pub fn target_for(platform: &Platform) -> Result<BuildTarget, String> {
+    let t = |triple, linker, crt_static| Ok(BuildTarget { triple, linker, crt_static });
+    match (&platform.arch, platform.variant.as_deref()) {
+        (Arch::Amd64, _) => t("x86_64-unknown-linux-musl", None, false),
+        (Arch::Arm64, _) => t("aarch64-unknown-linux-musl", Some("aarch64-linux-gnu-gcc"), false),
+        (Arch::Arm, Some("v7")) => t("armv7-unknown-linux-gnueabihf", Some("arm-linux-gnueabihf-gcc"), true),
+        (Arch::Riscv64, _) => t("riscv64gc-unknown-linux-gnu", Some("riscv64-linux-gnu-gcc"), true),
+        (Arch::Wasm, _) => t("wasm32-wasip1", None, false),
+        _ => Err(format!("no workload build for {platform}; supported: linux/amd64, linux/arm64, linux/arm/v7, linux/riscv64, wasi/wasm")),
+    }
+}
+
+/// Build (or confirm up to date) the workloads in `source` for `platform`; returns the artifact.
+pub fn build(source: &Path, platform: &Platform) -> Result<PathBuf, String> {
+    let t = target_for(platform)?;
+    let env_triple = t.triple.to_uppercase().replace('-', "_");
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(source).args(["build", "--release", "--quiet", "--target", t.triple]);
+    // The workloads have their own target dir; an outer CARGO_TARGET_DIR must not redirect them.
+    cmd.env("CARGO_TARGET_DIR", source.join("target"));
+    if let Some(l) = t.linker {
+        cmd.env(format!("CARGO_TARGET_{env_triple}_LINKER"), l);
+    }
+    if t.crt_static {
+        cmd.env(format!("CARGO_TARGET_{env_triple}_RUSTFLAGS"), "-C target-feature=+crt-static");
+    }
+    let out = cmd.output().map_err(|e| format!("running cargo for {}: {e}", t.triple))?;
+    if !out.status.success() {
+        return Err(format!(
+            "building the workloads for {platform} ({}) failed; scripts/setup installs the target and linker:\n{}",
+            t.triple,
+            String::from_utf8_lossy(&out.stderr).lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+        ));
+    }
+    let name = if t.triple.starts_with("wasm32") { "workloads.wasm" } else { "workloads" };
+    let artifact = source.join("target").join(t.triple).join("release").join(name);
+    artifact
+        .is_file()
+        .then_some(artifact.clone())
+        .ok_or_else(|| format!("cargo succeeded but {} is missing", artifact.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use archbench_exec::runner::{make_runner, RunnerSpec};
+
+    use super::*;
+
+    /// Every default runner runs its own build of the workloads, and all print the same checksum.
+    #[test]
+    fn every_runner_builds_runs_and_agrees_on_the_checksum() {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/workloads");
+        let scratch = tempfile::tempdir().unwrap();
+        let mut seen: Vec<(String, String)> = Vec::new();
+        for spec in RunnerSpec::default_set() {
+            let artifact =
+                build(&source, &spec.platform()).unwrap_or_else(|e| panic!("{spec}: {e}"));
+            let mut r = make_runner(&spec, scratch.path());
+            r.prepare(&artifact).unwrap_or_else(|e| panic!("{spec}: {e}"));
+            let env = [("WORKLOAD_TMP".to_owned(), scratch.path().display().to_string())];
+            for (kernel, size) in [("sha256", "64"), ("nbody", "2000"), ("syscall", "20")] {
+                let s =
+                    r.run(&[kernel.into(), size.into()], &env, Duration::from_secs(60)).unwrap();
+                assert!(s.outcome.success(), "{spec} {kernel}: {:?} {}", s.outcome, s.stderr_tail);
+                seen.push((format!("{spec} {kernel}"), s.stdout.trim().to_owned()));
+            }
+        }
+        for kernel in ["sha256", "nbody", "syscall"] {
+            let outs: Vec<&(String, String)> =
+                seen.iter().filter(|(k, _)| k.ends_with(kernel)).collect();
+            assert_eq!(outs.len(), 7);
+            assert!(
+                outs.iter().all(|(_, o)| *o == outs[0].1),
+                "{kernel} checksums differ: {outs:#?}"
+            );
+        }
+    }
+}
