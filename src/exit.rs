@@ -22,6 +22,8 @@ pub enum Code {
     DoctorFailed = 3,
     /// `verify` found binaries of the wrong architecture.
     VerifyMismatch = 4,
+    /// `bench` found a runner computing a different checksum, or a failed cell.
+    BenchInvalid = 5,
 }
 
 impl std::fmt::Display for Findings {

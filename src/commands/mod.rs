@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod bench;
 mod doctor;
 mod identify;
 mod verify;
@@ -11,6 +12,8 @@ use clap::Subcommand;
 pub enum Command {
     /// Check that this machine can emulate, build and run what archbench measures.
     Doctor(doctor::DoctorCommand),
+    /// Run the workload suite natively, under QEMU and under wasmtime's tiers.
+    Bench(bench::BenchCommand),
     /// Identify binary architectures in files, trees, tarballs and images.
     Identify(identify::IdentifyCommand),
     /// Verify that each platform of a multi-arch image holds binaries of that platform.
@@ -22,6 +25,7 @@ impl Command {
     pub fn execute(self) -> anyhow::Result<()> {
         match self {
             Command::Doctor(c) => c.execute(),
+            Command::Bench(c) => c.execute(),
             Command::Identify(c) => c.execute(),
             Command::Verify(c) => c.execute(),
         }

@@ -15,3 +15,4 @@
 
 pub mod artifacts;
 pub mod stats;
+pub mod suite;

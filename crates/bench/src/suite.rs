@@ -1,0 +1,292 @@
+//! Running the workload suite: every workload on every runner, with warm-up, a minimum number
+//! of runs and a time budget per cell, a correctness gate on checksums, and each runner's
+//! slowdown against native with a bootstrap interval.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use archbench_exec::runner::{make_runner, RunnerSpec, Sample};
+use serde::{Deserialize, Serialize};
+
+use crate::artifacts;
+use crate::stats::{ratio_ci, Summary};
+
+/// One workload of the suite.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Workload {
+    /// Kernel name passed to the program.
+    pub name: &'static str,
+    /// The class a user recognises.
+    pub class: &'static str,
+    /// Size for the full suite (about 50–100 ms natively on the reference machine).
+    pub full: u64,
+    /// Size for `--quick` (roughly an eighth).
+    pub quick: u64,
+}
+
+/// The suite.
+pub const WORKLOADS: &[Workload] = &[
+    Workload { name: "sha256", class: "integer", full: 4096, quick: 512 },
+    Workload { name: "crc32", class: "integer", full: 2048, quick: 256 },
+    Workload { name: "nbody", class: "floating point", full: 1_000_000, quick: 125_000 },
+    Workload { name: "matmul", class: "floating point", full: 400, quick: 200 },
+    Workload { name: "sort", class: "memory", full: 2000, quick: 250 },
+    Workload { name: "hashmap", class: "memory", full: 400, quick: 50 },
+    Workload { name: "tokenize", class: "branchy parsing", full: 12288, quick: 1536 },
+    Workload { name: "alloc", class: "allocation", full: 2000, quick: 250 },
+    Workload { name: "syscall", class: "syscall", full: 200, quick: 25 },
+    Workload { name: "startup", class: "startup", full: 0, quick: 0 },
+];
+
+/// How many samples a cell gets.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Policy {
+    /// Unrecorded runs first.
+    pub warmup: u32,
+    /// At least this many recorded runs.
+    pub min_runs: u32,
+    /// At most this many.
+    pub max_runs: u32,
+    /// Keep sampling (between min and max) until this many seconds were spent on the cell.
+    pub budget_seconds: f64,
+    /// A single run longer than this is killed and the cell fails.
+    pub timeout_seconds: f64,
+}
+
+impl Policy {
+    /// Defaults for the full suite or `--quick`.
+    pub fn new(quick: bool) -> Self {
+        if quick {
+            Policy {
+                warmup: 1,
+                min_runs: 3,
+                max_runs: 10,
+                budget_seconds: 0.5,
+                timeout_seconds: 60.0,
+            }
+        } else {
+            Policy {
+                warmup: 1,
+                min_runs: 10,
+                max_runs: 50,
+                budget_seconds: 3.0,
+                timeout_seconds: 300.0,
+            }
+        }
+    }
+}
+
+/// The state of a cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CellStatus {
+    /// Samples recorded and the checksum matches native.
+    Ok,
+    /// The checksum differs from native's: the runner computed something else.
+    InvalidChecksum {
+        /// What native printed.
+        expected: String,
+    },
+    /// A run failed (exit status, signal, trap, timeout) or the runner could not start.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One workload × runner.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cell {
+    /// Workload name.
+    pub workload: String,
+    /// Its class.
+    pub class: String,
+    /// Size argument.
+    pub size: u64,
+    /// Runner spec.
+    pub runner: String,
+    /// How the runner executed (binfmt entry, explicit QEMU, wasmtime tier).
+    pub via: String,
+    /// Wasm compile time, paid once per runner and artifact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compile_seconds: Option<f64>,
+    /// The checksum line the workload printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    /// Wall-time summary of the recorded samples.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wall: Option<Summary>,
+    /// Median wall time over native's, with a bootstrap 95% interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slowdown: Option<(f64, (f64, f64))>,
+    /// Verdict.
+    pub status: CellStatus,
+    /// Raw samples (stdout trimmed to the checksum line).
+    pub samples: Vec<Sample>,
+}
+
+/// Run `workloads` on `runners`. `progress` is told about each cell as it starts.
+pub fn run(
+    source: &Path,
+    workloads: &[Workload],
+    runners: &[RunnerSpec],
+    quick: bool,
+    policy: Policy,
+    mut progress: impl FnMut(&str),
+) -> Result<Vec<Cell>, String> {
+    let scratch = tempfile::tempdir().map_err(|e| format!("creating a scratch directory: {e}"))?;
+    let env = [("WORKLOAD_TMP".to_owned(), scratch.path().display().to_string())];
+    let timeout = Duration::from_secs_f64(policy.timeout_seconds);
+    let mut cells = Vec::new();
+    for spec in runners {
+        progress(&format!("building workloads for {}", spec.platform()));
+        let artifact = artifacts::build(source, &spec.platform())?;
+        let mut runner = make_runner(spec, scratch.path());
+        let prepared = runner.prepare(&artifact);
+        for w in workloads {
+            let size = if quick { w.quick } else { w.full };
+            progress(&format!("{} on {spec}", w.name));
+            let mut cell = Cell {
+                workload: w.name.into(),
+                class: w.class.into(),
+                size,
+                runner: spec.to_string(),
+                via: String::new(),
+                compile_seconds: None,
+                checksum: None,
+                wall: None,
+                slowdown: None,
+                status: CellStatus::Ok,
+                samples: Vec::new(),
+            };
+            match &prepared {
+                Ok(p) => {
+                    cell.via = p.via.clone();
+                    cell.compile_seconds = p.compile_seconds;
+                }
+                Err(e) => {
+                    cell.status = CellStatus::Failed { reason: e.to_string() };
+                    cells.push(cell);
+                    continue;
+                }
+            }
+            let args = [w.name.to_owned(), size.to_string()];
+            let started = Instant::now();
+            let mut recorded = 0u32;
+            for i in 0.. {
+                let s = match runner.run(&args, &env, timeout) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        cell.status = CellStatus::Failed { reason: e.to_string() };
+                        break;
+                    }
+                };
+                if !s.outcome.success() {
+                    cell.status = CellStatus::Failed {
+                        reason: format!("{} {}", s.outcome, s.stderr_tail).trim().to_owned(),
+                    };
+                    break;
+                }
+                let line = s.stdout.lines().last().unwrap_or("").trim().to_owned();
+                cell.checksum.get_or_insert(line.clone());
+                if cell.checksum.as_deref() != Some(line.as_str()) {
+                    cell.status = CellStatus::Failed {
+                        reason: format!("output changed between runs: {line:?}"),
+                    };
+                    break;
+                }
+                if i < policy.warmup {
+                    continue;
+                }
+                let mut s = s;
+                s.stdout = line;
+                cell.samples.push(s);
+                recorded += 1;
+                let spent = started.elapsed().as_secs_f64();
+                if recorded >= policy.max_runs
+                    || (recorded >= policy.min_runs && spent >= policy.budget_seconds)
+                {
+                    break;
+                }
+            }
+            let walls: Vec<f64> = cell.samples.iter().map(|s| s.wall).collect();
+            cell.wall = Summary::of(&walls);
+            cells.push(cell);
+        }
+    }
+    gate_and_compare(&mut cells);
+    Ok(cells)
+}
+
+/// Mark cells whose checksum differs from native's, and compute slowdowns against native.
+pub fn gate_and_compare(cells: &mut [Cell]) {
+    let native: Vec<(String, Option<String>, Vec<f64>)> = cells
+        .iter()
+        .filter(|c| c.runner == "native" && c.status == CellStatus::Ok)
+        .map(|c| {
+            (c.workload.clone(), c.checksum.clone(), c.samples.iter().map(|s| s.wall).collect())
+        })
+        .collect();
+    for c in cells.iter_mut() {
+        let Some((_, sum, walls)) = native.iter().find(|(w, _, _)| *w == c.workload) else {
+            continue;
+        };
+        if c.status == CellStatus::Ok && c.checksum != *sum {
+            c.status = CellStatus::InvalidChecksum { expected: sum.clone().unwrap_or_default() };
+        }
+        if c.status == CellStatus::Ok {
+            let mine: Vec<f64> = c.samples.iter().map(|s| s.wall).collect();
+            c.slowdown = ratio_ci(&mine, walls);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use archbench_exec::process::Outcome;
+
+    use super::*;
+
+    fn cell(runner: &str, checksum: &str, walls: &[f64]) -> Cell {
+        Cell {
+            workload: "sha256".into(),
+            class: "integer".into(),
+            size: 1,
+            runner: runner.into(),
+            via: String::new(),
+            compile_seconds: None,
+            checksum: Some(checksum.into()),
+            wall: Summary::of(walls),
+            slowdown: None,
+            status: CellStatus::Ok,
+            samples: walls
+                .iter()
+                .map(|&w| Sample {
+                    wall: w,
+                    user: w,
+                    sys: 0.0,
+                    max_rss: None,
+                    outcome: Outcome::Exited { code: 0 },
+                    stdout: checksum.into(),
+                    stderr_tail: String::new(),
+                    wasm: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_wrong_checksum_is_invalid_and_slowdowns_are_against_native() {
+        let mut cells = vec![
+            cell("native", "sum=1", &[1.0, 1.1, 0.9]),
+            cell("qemu:linux/arm64", "sum=1", &[8.0, 8.8, 7.2]),
+            cell("wasm:winch", "sum=2", &[2.0, 2.0, 2.0]),
+        ];
+        gate_and_compare(&mut cells);
+        assert_eq!(cells[1].status, CellStatus::Ok);
+        let (r, (lo, hi)) = cells[1].slowdown.unwrap();
+        assert!((r - 8.0).abs() < 1e-9 && lo <= r && r <= hi);
+        assert_eq!(cells[2].status, CellStatus::InvalidChecksum { expected: "sum=1".into() });
+        assert!(cells[2].slowdown.is_none());
+    }
+}

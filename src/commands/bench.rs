@@ -1,0 +1,145 @@
+//! `archbench bench`: the workload suite on native, QEMU and Wasm runners.
+
+use std::path::PathBuf;
+
+use archbench_bench::suite::{self, Cell, CellStatus, Policy, WORKLOADS};
+use archbench_exec::host::host_facts;
+use archbench_exec::runner::RunnerSpec;
+use archbench_results::{write_atomic, Envelope};
+use clap::Args;
+
+use crate::exit::{Code, Findings};
+use crate::output::{print_json, spinner};
+
+/// Build the workloads for each runner's platform, run every workload on every runner, and
+/// print median, 95% CI and slowdown against native. A runner whose checksum differs from
+/// native's fails the run (exit 5).
+#[derive(Args)]
+pub struct BenchCommand {
+    /// Workloads to run (repeatable); default: all.
+    #[arg(long, value_name = "W")]
+    workload: Vec<String>,
+
+    /// Runners (repeatable): native, qemu:<platform>, wasm:cranelift|winch|pulley; default: native,
+    /// qemu arm64, arm/v7, riscv64 and the three Wasm tiers.
+    #[arg(long, value_name = "R")]
+    runner: Vec<RunnerSpec>,
+
+    /// Smaller sizes and fewer runs: the whole suite in a few minutes.
+    #[arg(long)]
+    quick: bool,
+
+    /// Exactly this many recorded runs per cell (overrides the time budget).
+    #[arg(long, value_name = "N")]
+    runs: Option<u32>,
+
+    /// Write the results envelope here (atomically).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
+
+    /// The workloads source (default: fixtures/workloads of this checkout).
+    #[arg(long, value_name = "DIR", hide = true)]
+    workloads_dir: Option<PathBuf>,
+}
+
+fn fmt_time(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{:.1} ms", s * 1e3)
+    }
+}
+
+impl BenchCommand {
+    pub fn execute(self) -> anyhow::Result<()> {
+        let workloads: Vec<_> = if self.workload.is_empty() {
+            WORKLOADS.to_vec()
+        } else {
+            self.workload
+                .iter()
+                .map(|w| {
+                    WORKLOADS.iter().find(|x| x.name == w).copied().ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "unknown workload {w:?}; choose from {}",
+                            WORKLOADS.iter().map(|x| x.name).collect::<Vec<_>>().join(", ")
+                        )
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?
+        };
+        let mut runners =
+            if self.runner.is_empty() { RunnerSpec::default_set() } else { self.runner.clone() };
+        if !runners.contains(&RunnerSpec::Native) {
+            // Slowdowns and the checksum gate are relative to native.
+            runners.insert(0, RunnerSpec::Native);
+        }
+        let mut policy = Policy::new(self.quick);
+        if let Some(n) = self.runs {
+            policy.min_runs = n.max(1);
+            policy.max_runs = n.max(1);
+            policy.budget_seconds = 0.0;
+        }
+        let source = self.workloads_dir.clone().unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/workloads")
+        });
+        let bar = spinner(!self.json, "benchmarking");
+        let cells: Vec<Cell> = suite::run(&source, &workloads, &runners, self.quick, policy, |m| {
+            bar.set_message(m.to_owned())
+        })
+        .map_err(anyhow::Error::msg)?;
+        bar.finish_and_clear();
+        let envelope = Envelope::begin("bench", host_facts(None), &cells).finish();
+        if let Some(out) = &self.output {
+            write_atomic(out, &envelope)?;
+        }
+        if self.json {
+            print_json(&envelope)?;
+        } else {
+            println!(
+                "{:<10} {:<22} {:>10} {:>23} {:>22}",
+                "workload", "runner", "median", "95% CI", "slowdown (95% CI)"
+            );
+            for c in &cells {
+                let (median, ci) = match &c.wall {
+                    Some(w) => (
+                        fmt_time(w.median),
+                        format!("[{}, {}]", fmt_time(w.median_ci.0), fmt_time(w.median_ci.1)),
+                    ),
+                    None => ("-".into(), String::new()),
+                };
+                let slow = match (&c.status, c.slowdown) {
+                    (CellStatus::Ok, Some((r, (lo, hi)))) => format!("{r:.2}x [{lo:.2}, {hi:.2}]"),
+                    (CellStatus::Ok, None) => String::new(),
+                    (CellStatus::InvalidChecksum { .. }, _) => "INVALID checksum".into(),
+                    (CellStatus::Failed { reason }, _) => format!("FAILED: {reason}"),
+                };
+                println!(
+                    "{:<10} {:<22} {:>10} {:>23} {:>22}",
+                    c.workload, c.runner, median, ci, slow
+                );
+            }
+            println!(
+                "\nhost: {}; native arm64 speed is not measured on this host",
+                envelope.host.summary()
+            );
+        }
+        let bad: Vec<String> = cells
+            .iter()
+            .filter(|c| c.status != CellStatus::Ok)
+            .map(|c| format!("{} on {}", c.workload, c.runner))
+            .collect();
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(Findings {
+                code: Code::BenchInvalid,
+                message: format!("invalid or failed cells: {}", bad.join(", ")),
+            }
+            .into())
+        }
+    }
+}

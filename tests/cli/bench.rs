@@ -1,0 +1,56 @@
+use crate::support::{archbench, BinfmtLock};
+
+#[test]
+fn quick_bench_runs_native_qemu_and_wasm_with_equal_checksums() {
+    let _lock = BinfmtLock::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("bench.json");
+    let out = archbench()
+        .args(["bench", "--quick", "--runs", "3", "--workload", "sha256", "--workload", "syscall"])
+        .args([
+            "--runner",
+            "native",
+            "--runner",
+            "qemu:linux/arm64",
+            "--runner",
+            "wasm:pulley",
+            "-o",
+        ])
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let env: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    assert_eq!(env["kind"], "bench");
+    let cells = env["payload"].as_array().unwrap();
+    assert_eq!(cells.len(), 6);
+    for c in cells {
+        assert_eq!(c["status"]["kind"], "ok", "{c:#}");
+        assert_eq!(c["samples"].as_array().unwrap().len(), 3);
+        let native = cells
+            .iter()
+            .find(|n| n["runner"] == "native" && n["workload"] == c["workload"])
+            .unwrap();
+        assert_eq!(c["checksum"], native["checksum"]);
+    }
+    // Emulated sha256 is slower than native, and the table shows it.
+    let qemu = cells
+        .iter()
+        .find(|c| c["runner"] == "qemu:linux/arm64" && c["workload"] == "sha256")
+        .unwrap();
+    assert!(qemu["slowdown"][0].as_f64().unwrap() > 1.0, "{qemu:#}");
+    assert!(qemu["via"].as_str().unwrap().contains("qemu-aarch64"));
+    assert!(text.contains("qemu:linux/arm64"), "{text}");
+}
+
+#[test]
+fn unknown_workload_and_runner_are_explained() {
+    let out = archbench().args(["bench", "--workload", "doom"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("choose from sha256"));
+    let out = archbench().args(["bench", "--runner", "docker"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("accepted"));
+}
