@@ -15,7 +15,11 @@ use crate::output::{print_json, spinner};
 /// print median, 95% CI and slowdown against native. A runner whose checksum differs from
 /// native's fails the run (exit 5).
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchCommand {
+    #[command(subcommand)]
+    action: Option<BenchAction>,
+
     /// Workloads to run (repeatable); default: all.
     #[arg(long, value_name = "W")]
     workload: Vec<String>,
@@ -46,6 +50,54 @@ pub struct BenchCommand {
     workloads_dir: Option<PathBuf>,
 }
 
+#[derive(clap::Subcommand)]
+enum BenchAction {
+    /// Compare two results files cell by cell (runs made separately or on different hosts).
+    Compare {
+        /// The earlier results file.
+        old: PathBuf,
+        /// The later results file.
+        new: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn compare_files(old: &std::path::Path, new: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    let o: Envelope<Vec<Cell>> = archbench_results::read(old, "bench")?;
+    let n: Envelope<Vec<Cell>> = archbench_results::read(new, "bench")?;
+    let changes = archbench_bench::compare::compare(&o.payload, &n.payload);
+    if changes.is_empty() {
+        anyhow::bail!(
+            "{} and {} share no valid cell (same workload and runner)",
+            old.display(),
+            new.display()
+        );
+    }
+    if json {
+        return print_json(&changes);
+    }
+    println!("old: {}\nnew: {}", o.host.summary(), n.host.summary());
+    println!(
+        "{:<10} {:<22} {:>10} {:>10} {:>22}  verdict",
+        "workload", "runner", "old", "new", "new/old (95% CI)"
+    );
+    for c in &changes {
+        let (r, (lo, hi)) = c.ratio;
+        println!(
+            "{:<10} {:<22} {:>10} {:>10} {:>22}  {}",
+            c.workload,
+            c.runner,
+            fmt_time(c.old_median),
+            fmt_time(c.new_median),
+            format!("{r:.2}x [{lo:.2}, {hi:.2}]"),
+            c.verdict
+        );
+    }
+    Ok(())
+}
+
 fn fmt_time(s: f64) -> String {
     if s >= 1.0 {
         format!("{s:.2} s")
@@ -56,6 +108,9 @@ fn fmt_time(s: f64) -> String {
 
 impl BenchCommand {
     pub fn execute(self) -> anyhow::Result<()> {
+        if let Some(BenchAction::Compare { old, new, json }) = &self.action {
+            return compare_files(old, new, *json);
+        }
         let workloads: Vec<_> = if self.workload.is_empty() {
             WORKLOADS.to_vec()
         } else {

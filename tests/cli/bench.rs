@@ -54,3 +54,42 @@ fn unknown_workload_and_runner_are_explained() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("accepted"));
 }
+
+#[test]
+fn compare_reports_a_real_slowdown_between_two_runs() {
+    let _lock = BinfmtLock::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |size_flag: &str, file: &str| {
+        // The second run uses the full size: a genuine, large slowdown for the same cell.
+        let mut c = archbench();
+        c.args(["bench", "--runs", "5", "--workload", "sha256", "--runner", "native", "-o"])
+            .arg(dir.path().join(file));
+        if size_flag == "quick" {
+            c.arg("--quick");
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    run("quick", "old.json");
+    run("full", "new.json");
+    let out = archbench()
+        .args(["bench", "compare", "--json"])
+        .arg(dir.path().join("old.json"))
+        .arg(dir.path().join("new.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let changes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(changes[0]["verdict"], "slower", "{changes:#}");
+    // A file of another kind is refused with the schema named.
+    let bogus = dir.path().join("doctor.json");
+    std::fs::write(&bogus, r#"{"schema_version":1,"kind":"doctor"}"#).unwrap();
+    let out = archbench()
+        .args(["bench", "compare"])
+        .arg(&bogus)
+        .arg(dir.path().join("new.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected bench schema 1"));
+}

@@ -14,5 +14,6 @@
 #![deny(missing_docs)]
 
 pub mod artifacts;
+pub mod compare;
 pub mod stats;
 pub mod suite;
