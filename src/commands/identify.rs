@@ -94,7 +94,7 @@ fn image_ref(input: &str) -> Option<ImageRef> {
     None
 }
 
-/// Identify one input (shared with `verify`'s error paths).
+/// Identify one input: an image (per platform), a tar stream, a directory or a single file.
 pub fn identify_input(
     input: &str,
     platforms: &[Platform],
