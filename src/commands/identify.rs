@@ -6,7 +6,7 @@ use archbench_archid::image::{scan, PlatformScan};
 use archbench_archid::summary::{summarise, Group};
 use archbench_archid::walk::{is_tar_like, walk_dir, walk_tar_file, Found, Limits, Scanned};
 use archbench_exec::host::host_facts;
-use archbench_oci::{ImageRef, ImageSource};
+use archbench_oci::{ImageRef, ImageSource, RegistryOptions};
 use archbench_platform::Platform;
 use archbench_results::Envelope;
 use clap::Args;
@@ -33,6 +33,9 @@ pub struct IdentifyCommand {
     /// For images: only these platforms (repeatable, buildx spelling).
     #[arg(long, value_name = "P")]
     platform: Vec<Platform>,
+
+    #[command(flatten)]
+    registry: super::image::RegistryFlags,
 }
 
 /// What one input held.
@@ -78,6 +81,7 @@ fn section(
 fn image_ref(input: &str) -> Option<ImageRef> {
     if input.starts_with("oci:")
         || input.starts_with("docker-archive:")
+        || input.starts_with("docker://")
         || Path::new(input).join("oci-layout").is_file()
     {
         return ImageRef::parse(input).ok();
@@ -99,10 +103,18 @@ pub fn identify_input(
     input: &str,
     platforms: &[Platform],
     all: bool,
+    options: &RegistryOptions,
 ) -> anyhow::Result<InputReport> {
     let limits = Limits::default();
-    if let Some(r) = image_ref(input) {
-        let src = ImageSource::open(&r)?;
+    let p = Path::new(input);
+    let looks_remote = !p.exists()
+        && !input.starts_with('/')
+        && !input.starts_with('.')
+        && (input.contains(':') || input.contains('/'));
+    let image =
+        image_ref(input).or_else(|| looks_remote.then(|| ImageRef::parse(input).ok()).flatten());
+    if let Some(r) = image {
+        let src = ImageSource::open_with(&r, options)?;
         let scans: Vec<PlatformScan> = scan(&src, platforms, limits)?;
         let sections = scans
             .into_iter()
@@ -110,15 +122,9 @@ pub fn identify_input(
             .collect();
         return Ok(InputReport { input: input.to_owned(), kind: "image", sections });
     }
-    let p = Path::new(input);
     if !p.exists() {
-        if input.contains(':')
-            || input.contains('/') && !input.starts_with('/') && !input.starts_with('.')
-        {
-            anyhow::bail!(
-                "{input}: no such file, and registry references are not readable yet; \
-                 copy the image to a layout first (skopeo copy --all docker://{input} oci:DIR:tag) and pass oci:DIR:tag"
-            );
+        if looks_remote {
+            anyhow::bail!("{input}: no such file, and not a valid registry reference either");
         }
         anyhow::bail!("{input}: no such file or directory");
     }
@@ -220,10 +226,11 @@ pub fn print_report(r: &InputReport, all: bool) {
 impl IdentifyCommand {
     pub fn execute(self) -> anyhow::Result<()> {
         let bar = spinner(!self.json, "identifying");
+        let options = self.registry.options()?;
         let mut reports = Vec::new();
         for input in &self.inputs {
             bar.set_message(format!("identifying {input}"));
-            reports.push(identify_input(input, &self.platform, self.all)?);
+            reports.push(identify_input(input, &self.platform, self.all, &options)?);
         }
         bar.finish_and_clear();
         if self.json {

@@ -3,6 +3,7 @@
 mod bench;
 mod doctor;
 mod identify;
+pub mod image;
 mod verify;
 
 use clap::Subcommand;
@@ -18,6 +19,8 @@ pub enum Command {
     Identify(identify::IdentifyCommand),
     /// Verify that each platform of a multi-arch image holds binaries of that platform.
     Verify(verify::VerifyCommand),
+    /// Inspect, assemble and copy multi-arch images in registries and OCI layouts.
+    Image(image::ImageCommand),
 }
 
 impl Command {
@@ -28,6 +31,7 @@ impl Command {
             Command::Bench(c) => c.execute(),
             Command::Identify(c) => c.execute(),
             Command::Verify(c) => c.execute(),
+            Command::Image(c) => c.execute(),
         }
     }
 }

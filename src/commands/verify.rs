@@ -17,9 +17,12 @@ use crate::output::{paint, print_json, spinner, stdout_is_tty};
 /// the index or the binaries. Exits 4 on any mismatch.
 #[derive(Args)]
 pub struct VerifyCommand {
-    /// oci:DIR[:tag], docker-archive:FILE, or a path to either.
+    /// A registry reference, oci:DIR[:tag], docker-archive:FILE, or a path to either.
     #[arg(value_name = "IMAGE")]
     image: String,
+
+    #[command(flatten)]
+    registry: super::image::RegistryFlags,
 
     /// Only these platforms (repeatable).
     #[arg(long, value_name = "P")]
@@ -48,7 +51,7 @@ pub struct VerifyReport {
 impl VerifyCommand {
     pub fn execute(self) -> anyhow::Result<()> {
         let r = ImageRef::parse(&self.image)?;
-        let src = ImageSource::open(&r)?;
+        let src = ImageSource::open_with(&r, &self.registry.options()?)?;
         let bar = spinner(!self.json, &format!("verifying {}", src.describe()));
         let scans = scan(&src, &self.platform, Limits::default())?;
         bar.finish_and_clear();

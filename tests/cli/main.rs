@@ -5,5 +5,7 @@ mod bench;
 mod corpus;
 mod doctor;
 mod identify;
+mod image;
+mod registry_support;
 mod support;
 mod verify;

@@ -47,6 +47,37 @@ pub enum Error {
     /// The image has no entry for what was asked.
     #[error("{0}")]
     NotFound(String),
+    /// A registry refused us: no credentials, wrong credentials, or no token.
+    #[error("registry {registry}: {message}")]
+    Auth {
+        /// The registry host.
+        registry: String,
+        /// What happened and how to fix it (never the secret).
+        message: String,
+    },
+    /// A registry answered with an unexpected status.
+    #[error("registry {registry} answered {status} to {request}: {message}")]
+    Registry {
+        /// The registry host.
+        registry: String,
+        /// HTTP status.
+        status: u16,
+        /// Method and path.
+        request: String,
+        /// The registry's error text, shortened.
+        message: String,
+    },
+    /// A registry could not be reached, or the connection broke.
+    #[error("cannot talk to registry {registry} ({request}); is it running and reachable?")]
+    Transport {
+        /// The registry host.
+        registry: String,
+        /// Method and path.
+        request: String,
+        /// The cause.
+        #[source]
+        source: reqwest::Error,
+    },
 }
 
 /// Result alias for this crate.

@@ -9,6 +9,8 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::{sha256_digest, sha256_hex, VerifyingReader};
+use crate::reference::Reference;
+use crate::registry::{sniff_media_type, RegistryOptions, RegistryStore};
 use crate::store::{DirStore, Store, TarStore};
 use crate::{Error, Result};
 
@@ -32,6 +34,8 @@ pub enum ImageRef {
         /// The tar file.
         file: PathBuf,
     },
+    /// `docker://REF` or a reference such as `127.0.0.1:5000/app:v1`.
+    Registry(Reference),
 }
 
 impl ImageRef {
@@ -52,16 +56,25 @@ impl ImageRef {
         if let Some(rest) = s.strip_prefix("docker-archive:") {
             return Ok(ImageRef::Archive { file: PathBuf::from(rest) });
         }
+        if s.starts_with("docker://") {
+            return Ok(ImageRef::Registry(Reference::parse(s)?));
+        }
         let p = Path::new(s);
         if p.join("oci-layout").is_file() {
             Ok(ImageRef::Layout { dir: p.to_owned(), tag: None })
         } else if p.is_file() {
             Ok(ImageRef::Archive { file: p.to_owned() })
-        } else {
+        } else if p.is_dir() || s.starts_with('/') || s.starts_with('.') || s.starts_with('~') {
             Err(Error::BadReference(format!(
                 "{s:?} is neither an OCI layout directory (no oci-layout file) nor an archive file; \
-                 write oci:DIR[:tag] or docker-archive:FILE (registry references come with `archbench image`)"
+                 write oci:DIR[:tag], docker-archive:FILE or a registry reference"
             )))
+        } else {
+            Reference::parse(s).map(ImageRef::Registry).map_err(|e| {
+                Error::BadReference(format!(
+                    "{e}; no file or directory {s:?} exists either (for those write oci:DIR[:tag] or docker-archive:FILE)"
+                ))
+            })
         }
     }
 }
@@ -92,6 +105,15 @@ pub struct PlatformImage {
     /// Manifest digest, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest_digest: Option<String>,
+    /// Manifest size in bytes (0 for docker archives, which have none).
+    #[serde(default)]
+    pub manifest_size: u64,
+    /// Config digest, when the config is content-addressed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_digest: Option<String>,
+    /// Config size in bytes.
+    #[serde(default)]
+    pub config_size: u64,
     /// Tags that name this image (`RepoTags`, or the ref.name annotation).
     pub tags: Vec<String>,
     /// Layers, bottom first.
@@ -107,6 +129,29 @@ impl PlatformImage {
     /// [`Self::declared`] parsed, when it is a platform we know.
     pub fn declared_platform(&self) -> Option<Platform> {
         self.declared().parse().ok()
+    }
+
+    /// Bytes a registry stores for this image: manifest, config and (compressed) layers.
+    pub fn stored_size(&self) -> u64 {
+        self.manifest_size + self.config_size + self.layers.iter().map(|l| l.size).sum::<u64>()
+    }
+}
+
+/// The document a reference names: an index or a manifest, as stored.
+#[derive(Debug, Clone)]
+pub struct Root {
+    /// Its bytes (their sha256 is `digest`).
+    pub bytes: Vec<u8>,
+    /// Media type.
+    pub media_type: String,
+    /// `sha256:…`.
+    pub digest: String,
+}
+
+impl Root {
+    /// Whether it is an index (OCI index or Docker manifest list).
+    pub fn is_index(&self) -> bool {
+        is_index(&self.media_type)
     }
 }
 
@@ -162,9 +207,15 @@ struct RootFs {
 }
 
 impl ImageSource {
-    /// Open what `reference` names.
+    /// Open what `reference` names, with default registry options.
     pub fn open(reference: &ImageRef) -> Result<Self> {
+        Self::open_with(reference, &RegistryOptions::default())
+    }
+
+    /// Open what `reference` names; `options` apply to registry references.
+    pub fn open_with(reference: &ImageRef, options: &RegistryOptions) -> Result<Self> {
         let store: Box<dyn Store> = match reference {
+            ImageRef::Registry(r) => Box::new(RegistryStore::open(r, options)?),
             ImageRef::Layout { dir, .. } => {
                 if !dir.join("oci-layout").is_file() {
                     return Err(Error::BadReference(format!(
@@ -212,6 +263,71 @@ impl ImageSource {
         Ok(bytes)
     }
 
+    /// The index or manifest the reference names (for a layout: the entry with the tag, or the
+    /// only entry). Docker archives have none.
+    pub fn root(&self) -> Result<Root> {
+        if !self.store.exists("index.json") {
+            return Err(Error::BadReference(format!(
+                "{} is a docker-save archive, which has no manifests to copy; load it with `docker load` or convert it with `skopeo copy`",
+                self.describe()
+            )));
+        }
+        let index: ImageIndex = self.parse("index.json", &self.document("index.json", None)?)?;
+        let tag = match &self.reference {
+            ImageRef::Layout { tag, .. } => tag.clone(),
+            _ => None,
+        };
+        let tag_of =
+            |d: &Descriptor| d.annotations().as_ref().and_then(|a| a.get(REF_NAME).cloned());
+        let chosen: Vec<&Descriptor> =
+            index.manifests().iter().filter(|d| tag.is_none() || tag_of(d) == tag).collect();
+        let d = match chosen.as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(Error::NotFound(format!(
+                    "{} has no image tagged {:?}",
+                    self.describe(),
+                    tag.unwrap_or_default()
+                )))
+            }
+            _ => {
+                return Err(Error::BadReference(format!(
+                    "{} holds {} images; name one with oci:DIR:TAG",
+                    self.describe(),
+                    chosen.len()
+                )))
+            }
+        };
+        let digest = d.digest().to_string();
+        let bytes = self.document(&Self::blob_path(&digest)?, Some(&digest))?;
+        let declared = d.media_type().to_string();
+        let media_type = if declared.is_empty() { sniff_media_type(&bytes) } else { declared };
+        Ok(Root { bytes, media_type, digest })
+    }
+
+    /// A manifest, index or config by digest, verified and size-limited.
+    pub fn document_by_digest(&self, digest: &str) -> Result<Vec<u8>> {
+        self.document(&Self::blob_path(digest)?, Some(digest))
+    }
+
+    /// Stream a blob by digest as stored, verifying it as it is read; with its size.
+    pub fn open_blob(&self, digest: &str) -> Result<(Box<dyn Read + Send>, u64)> {
+        let (r, size) = self.store.open(&Self::blob_path(digest)?)?;
+        Ok((Box::new(VerifyingReader::new(r, digest)), size))
+    }
+
+    /// Where the image lives, when it is a registry.
+    pub fn registry_store(&self) -> Option<&RegistryStore> {
+        match &self.reference {
+            ImageRef::Registry(_) => {
+                // Only registry references build a RegistryStore.
+                let any: &dyn std::any::Any = self.store.as_any();
+                any.downcast_ref::<RegistryStore>()
+            }
+            _ => None,
+        }
+    }
+
     fn blob_path(digest: &str) -> Result<String> {
         Ok(format!("blobs/sha256/{}", sha256_hex(digest)?))
     }
@@ -241,7 +357,7 @@ impl ImageSource {
         let index: ImageIndex = self.parse("index.json", &self.document("index.json", None)?)?;
         let tag = match &self.reference {
             ImageRef::Layout { tag, .. } => tag.clone(),
-            ImageRef::Archive { .. } => None,
+            _ => None,
         };
         let tag_of =
             |d: &Descriptor| d.annotations().as_ref().and_then(|a| a.get(REF_NAME).cloned());
@@ -319,6 +435,9 @@ impl ImageSource {
                 config.variant.as_deref(),
             ),
             manifest_digest: Some(digest),
+            manifest_size: bytes.len() as u64,
+            config_digest: Some(config_digest),
+            config_size: config_bytes.len() as u64,
             tags,
             layers,
         });
@@ -350,6 +469,9 @@ impl ImageSource {
                     config.variant.as_deref(),
                 ),
                 manifest_digest: None,
+                manifest_size: 0,
+                config_digest: None,
+                config_size: 0,
                 tags: e.repo_tags.unwrap_or_default(),
                 layers,
             });

@@ -163,6 +163,16 @@ impl LayoutWriter {
         let mut d = target.descriptor();
         d["annotations"] = json!({ "org.opencontainers.image.ref.name": tag });
         self.entries.push(d);
+        self.write_index()
+    }
+
+    /// Remove the entry named `tag` from `index.json` (its blobs stay).
+    pub fn untag(&mut self, tag: &str) -> Result<()> {
+        self.entries.retain(|e| e["annotations"]["org.opencontainers.image.ref.name"] != tag);
+        self.write_index()
+    }
+
+    fn write_index(&mut self) -> Result<()> {
         let index =
             json!({ "schemaVersion": 2, "mediaType": media::INDEX, "manifests": self.entries });
         let path = self.root.join("index.json");

@@ -26,12 +26,20 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod copy;
 pub mod digest;
 mod error;
 pub mod image;
+pub mod inspect;
 pub mod layout;
+pub mod reference;
+pub mod registry;
 pub mod store;
 
+pub use copy::{copy, create_index, CopyOptions, CopyReport, Destination, IndexSource};
 pub use error::{Error, Result};
-pub use image::{ImageRef, ImageSource, LayerRef, PlatformImage};
+pub use image::{ImageRef, ImageSource, LayerRef, PlatformImage, Root};
+pub use inspect::{inspect, Inspection};
 pub use layout::{LayerInput, LayoutWriter, Written};
+pub use reference::Reference;
+pub use registry::{Registry, RegistryOptions};

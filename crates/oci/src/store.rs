@@ -12,11 +12,13 @@ use crate::{Error, Result};
 /// Read access to named files of an image.
 pub trait Store: Send + Sync {
     /// Open `path` (relative, `/`-separated); returns the reader and the file's size.
-    fn open(&self, path: &str) -> Result<(Box<dyn Read + Send + '_>, u64)>;
+    fn open(&self, path: &str) -> Result<(Box<dyn Read + Send>, u64)>;
     /// Whether `path` exists.
     fn exists(&self, path: &str) -> bool;
     /// A description for messages (`oci:/tmp/x`, `docker-archive:/tmp/x.tar`).
     fn describe(&self) -> String;
+    /// For reaching the concrete store (the registry one offers more).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// A directory.
@@ -40,7 +42,7 @@ impl DirStore {
 }
 
 impl Store for DirStore {
-    fn open(&self, path: &str) -> Result<(Box<dyn Read + Send + '_>, u64)> {
+    fn open(&self, path: &str) -> Result<(Box<dyn Read + Send>, u64)> {
         let p = self.resolve(path)?;
         let f = File::open(&p).map_err(|source| Error::Io {
             action: "opening",
@@ -58,6 +60,9 @@ impl Store for DirStore {
     }
     fn describe(&self) -> String {
         format!("oci:{}", self.root.display())
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
@@ -97,7 +102,7 @@ impl TarStore {
 }
 
 impl Store for TarStore {
-    fn open(&self, path: &str) -> Result<(Box<dyn Read + Send + '_>, u64)> {
+    fn open(&self, path: &str) -> Result<(Box<dyn Read + Send>, u64)> {
         let &(offset, size) = self
             .entries
             .get(&normalise(path))
@@ -119,5 +124,8 @@ impl Store for TarStore {
     }
     fn describe(&self) -> String {
         format!("docker-archive:{}", self.path.display())
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

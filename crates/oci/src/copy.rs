@@ -1,0 +1,566 @@
+//! Copying images between layouts and registries, preserving every digest, and assembling
+//! indexes from existing manifests.
+//!
+//! Writes go blobs → platform manifests → the root (index), so a reader of the destination never
+//! sees an index naming something absent. Blobs already at the destination are skipped (HEAD);
+//! between repositories of one registry they are mounted; the rest stream concurrently.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use archbench_platform::Platform;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::digest::{sha256_digest, sha256_hex, VerifyingReader};
+use crate::image::{ImageRef, ImageSource, Root};
+use crate::layout::LayoutWriter;
+use crate::reference::Reference;
+use crate::registry::{Put, Registry, RegistryOptions};
+use crate::{Error, Result};
+
+/// Called with the number of blob bytes just moved.
+pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Where to copy to.
+pub enum Destination {
+    /// An OCI layout directory and the tag to give the image.
+    Layout {
+        /// The directory (created if missing).
+        dir: PathBuf,
+        /// Tag in `index.json`.
+        tag: String,
+    },
+    /// A registry repository and tag (or digest).
+    Registry {
+        /// The client.
+        registry: Arc<Registry>,
+        /// Repository and tag.
+        reference: Reference,
+    },
+}
+
+impl Destination {
+    /// Parse `oci:DIR[:tag]` or a registry reference (`docker://` optional). A layout without a
+    /// tag gets `latest`.
+    pub fn parse(s: &str, options: &RegistryOptions) -> Result<Self> {
+        if let Some(rest) = s.strip_prefix("oci:") {
+            let r = ImageRef::parse(&format!("oci:{rest}"))?;
+            if let ImageRef::Layout { dir, tag } = r {
+                return Ok(Destination::Layout {
+                    dir,
+                    tag: tag.unwrap_or_else(|| "latest".into()),
+                });
+            }
+        }
+        let reference = Reference::parse(s)?;
+        let registry = Arc::new(Registry::connect(reference.api_host(), options)?);
+        Ok(Destination::Registry { registry, reference })
+    }
+
+    /// For messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Destination::Layout { dir, tag } => format!("oci:{}:{tag}", dir.display()),
+            Destination::Registry { reference, .. } => format!("docker://{reference}"),
+        }
+    }
+}
+
+/// What [`copy`] should do.
+#[derive(Clone, Default)]
+pub struct CopyOptions {
+    /// Only these platforms of an index (empty: all). One platform copies that manifest alone
+    /// (its digest is kept); several make a new index of those entries.
+    pub platforms: Vec<Platform>,
+    /// Parallel blob transfers (0 means 4).
+    pub jobs: usize,
+    /// Byte progress.
+    pub progress: Option<ProgressFn>,
+}
+
+/// What a copy did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CopyReport {
+    /// Source as given.
+    pub source: String,
+    /// Destination as given.
+    pub destination: String,
+    /// Digest of what the destination tag now names.
+    pub digest: String,
+    /// Its media type.
+    pub media_type: String,
+    /// Whether `digest` equals the source's digest (false when `--platform` made a new index).
+    pub digest_preserved: bool,
+    /// Platform manifests written.
+    pub manifests: usize,
+    /// Blobs uploaded or written.
+    pub blobs_copied: usize,
+    /// Blobs already present.
+    pub blobs_skipped: usize,
+    /// Blobs mounted from another repository.
+    pub blobs_mounted: usize,
+    /// Bytes moved.
+    pub bytes_copied: u64,
+    /// Total blob bytes referenced.
+    pub bytes_total: u64,
+}
+
+#[derive(Deserialize)]
+struct Desc {
+    digest: String,
+    size: u64,
+}
+
+#[derive(Deserialize)]
+struct ManifestBlobs {
+    config: Desc,
+    #[serde(default)]
+    layers: Vec<Desc>,
+}
+
+fn platform_of(d: &Value) -> Option<String> {
+    let p = d.get("platform")?;
+    let os = p.get("os")?.as_str()?;
+    let arch = p.get("architecture")?.as_str()?;
+    Some(match p.get("variant").and_then(Value::as_str) {
+        Some(v) if !v.is_empty() => format!("{os}/{arch}/{v}"),
+        _ => format!("{os}/{arch}"),
+    })
+}
+
+fn wants(platforms: &[Platform], d: &Value) -> bool {
+    platforms.is_empty()
+        || platform_of(d)
+            .and_then(|p| p.parse::<Platform>().ok())
+            .is_some_and(|p| platforms.contains(&p))
+}
+
+/// A manifest to write, with the blobs it needs.
+struct Planned {
+    digest: String,
+    media_type: String,
+    bytes: Vec<u8>,
+}
+
+/// Copy what `src` names to `dst`.
+pub fn copy(src: &ImageSource, dst: &Destination, options: &CopyOptions) -> Result<CopyReport> {
+    let root = src.root()?;
+    let mut manifests: Vec<Planned> = Vec::new();
+    let mut new_root: Option<Root> = None;
+    if root.is_index() {
+        let index: Value = serde_json::from_slice(&root.bytes).map_err(|e| Error::Invalid {
+            what: format!("index {}", root.digest),
+            message: e.to_string(),
+        })?;
+        let all = index["manifests"].as_array().cloned().unwrap_or_default();
+        let chosen: Vec<Value> =
+            all.iter().filter(|d| wants(&options.platforms, d)).cloned().collect();
+        if chosen.is_empty() {
+            let have: Vec<String> = all.iter().filter_map(platform_of).collect();
+            return Err(Error::NotFound(format!(
+                "{} has no manifest for {}; it has {}",
+                src.describe(),
+                options.platforms.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                have.join(", ")
+            )));
+        }
+        for d in &chosen {
+            let digest = d["digest"].as_str().unwrap_or_default().to_owned();
+            let media_type = d["mediaType"].as_str().unwrap_or_default().to_owned();
+            if media_type.contains("index") || media_type.contains("manifest.list") {
+                return Err(Error::Invalid {
+                    what: src.describe(),
+                    message: "nested indexes are not copied; copy the inner index by digest".into(),
+                });
+            }
+            let bytes = src.document_by_digest(&digest)?;
+            manifests.push(Planned { digest, media_type, bytes });
+        }
+        if chosen.len() != all.len() {
+            if chosen.len() == 1 {
+                let m = &manifests[0];
+                new_root = Some(Root {
+                    bytes: m.bytes.clone(),
+                    media_type: m.media_type.clone(),
+                    digest: m.digest.clone(),
+                });
+                manifests.clear();
+            } else {
+                let mut filtered = index.clone();
+                filtered["manifests"] = Value::Array(chosen);
+                let bytes = serde_json::to_vec(&filtered).expect("json");
+                new_root = Some(Root {
+                    digest: sha256_digest(&bytes),
+                    bytes,
+                    media_type: root.media_type.clone(),
+                });
+            }
+        }
+    } else if !options.platforms.is_empty() {
+        // A single manifest: check the platform asked for is the one it holds.
+        let images = src.images()?;
+        let declared = images.first().map(|i| i.config_platform.clone()).unwrap_or_default();
+        if !options.platforms.iter().any(|p| declared.parse::<Platform>().ok().as_ref() == Some(p))
+        {
+            return Err(Error::NotFound(format!(
+                "{} is a single {declared} image",
+                src.describe()
+            )));
+        }
+    }
+    let top = new_root.unwrap_or(root.clone());
+    let leaves: Vec<&[u8]> = if top.is_index() {
+        manifests.iter().map(|m| m.bytes.as_slice()).collect()
+    } else {
+        vec![top.bytes.as_slice()]
+    };
+    let mut blobs: BTreeMap<String, u64> = BTreeMap::new();
+    for bytes in leaves {
+        let m: ManifestBlobs = serde_json::from_slice(bytes).map_err(|e| Error::Invalid {
+            what: format!("a manifest in {}", src.describe()),
+            message: e.to_string(),
+        })?;
+        for d in std::iter::once(m.config).chain(m.layers) {
+            sha256_hex(&d.digest)?;
+            blobs.insert(d.digest, d.size);
+        }
+    }
+    let bytes_total = blobs.values().sum();
+    let sink: Box<dyn Sink> = match dst {
+        Destination::Layout { dir, .. } => Box::new(LayoutSink::new(dir)?),
+        Destination::Registry { registry, reference } => {
+            let mount_from = src.registry_store().and_then(|s| {
+                (s.registry().host() == registry.host()).then(|| s.reference().repository.clone())
+            });
+            Box::new(RegistrySink {
+                registry: registry.clone(),
+                repo: reference.repository.clone(),
+                mount_from,
+            })
+        }
+    };
+    let tally = transfer(src, sink.as_ref(), &blobs, options)?;
+    for m in &manifests {
+        sink.put_manifest(&m.digest, &m.bytes, &m.media_type)?;
+    }
+    let digest = match dst {
+        Destination::Layout { tag, .. } => sink.tag(&top, tag)?,
+        Destination::Registry { reference, .. } => {
+            let target = reference.tag.clone().unwrap_or_else(|| top.digest.clone());
+            sink.tag(&top, &target)?
+        }
+    };
+    Ok(CopyReport {
+        source: src.describe(),
+        destination: dst.describe(),
+        digest_preserved: digest == root.digest,
+        digest,
+        media_type: top.media_type.clone(),
+        manifests: manifests.len().max(usize::from(!top.is_index())),
+        blobs_copied: tally.copied,
+        blobs_skipped: tally.skipped,
+        blobs_mounted: tally.mounted,
+        bytes_copied: tally.bytes,
+        bytes_total,
+    })
+}
+
+#[derive(Default)]
+struct Tally {
+    copied: usize,
+    skipped: usize,
+    mounted: usize,
+    bytes: u64,
+}
+
+/// Move every blob, `options.jobs` at a time; the first error stops the rest.
+fn transfer(
+    src: &ImageSource,
+    sink: &dyn Sink,
+    blobs: &BTreeMap<String, u64>,
+    options: &CopyOptions,
+) -> Result<Tally> {
+    let queue: Mutex<Vec<(&String, &u64)>> = Mutex::new(blobs.iter().rev().collect());
+    let tally = Mutex::new(Tally::default());
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    let jobs = if options.jobs == 0 { 4 } else { options.jobs }.min(blobs.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| loop {
+                if failed.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Some((digest, size)) = queue.lock().expect("queue").pop() else { return };
+                let progress = options.progress.clone();
+                let open = || -> Result<Box<dyn Read + Send>> {
+                    let (r, _) = src.open_blob(digest)?;
+                    Ok(match &progress {
+                        Some(p) => Box::new(Counting { inner: r, progress: p.clone() }),
+                        None => r,
+                    })
+                };
+                match sink.put_blob(digest, *size, &open) {
+                    Ok(put) => {
+                        let mut t = tally.lock().expect("tally");
+                        match put {
+                            Put::Skipped => t.skipped += 1,
+                            Put::Mounted => t.mounted += 1,
+                            Put::Uploaded => {
+                                t.copied += 1;
+                                t.bytes += size;
+                            }
+                        }
+                        if put != Put::Uploaded {
+                            if let Some(p) = &options.progress {
+                                p(*size);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        first_error.lock().expect("error").get_or_insert(e);
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    match first_error.into_inner().expect("error") {
+        Some(e) => Err(e),
+        None => Ok(tally.into_inner().expect("tally")),
+    }
+}
+
+struct Counting {
+    inner: Box<dyn Read + Send>,
+    progress: ProgressFn,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.progress)(n as u64);
+        Ok(n)
+    }
+}
+
+type Opener<'a> = dyn Fn() -> Result<Box<dyn Read + Send>> + Sync + 'a;
+
+trait Sink: Sync {
+    fn put_blob(&self, digest: &str, size: u64, open: &Opener<'_>) -> Result<Put>;
+    fn put_manifest(&self, digest: &str, bytes: &[u8], media_type: &str) -> Result<()>;
+    /// Name the root; returns its digest.
+    fn tag(&self, root: &Root, tag: &str) -> Result<String>;
+}
+
+struct RegistrySink {
+    registry: Arc<Registry>,
+    repo: String,
+    mount_from: Option<String>,
+}
+
+impl Sink for RegistrySink {
+    fn put_blob(&self, digest: &str, size: u64, open: &Opener<'_>) -> Result<Put> {
+        self.registry.push_blob(&self.repo, digest, size, self.mount_from.as_deref(), open)
+    }
+    fn put_manifest(&self, digest: &str, bytes: &[u8], media_type: &str) -> Result<()> {
+        self.registry.put_manifest(&self.repo, digest, bytes, media_type).map(drop)
+    }
+    fn tag(&self, root: &Root, tag: &str) -> Result<String> {
+        self.registry.put_manifest(&self.repo, tag, &root.bytes, &root.media_type)
+    }
+}
+
+struct LayoutSink {
+    dir: PathBuf,
+    writer: Mutex<LayoutWriter>,
+}
+
+impl LayoutSink {
+    fn new(dir: &Path) -> Result<Self> {
+        Ok(Self { dir: dir.to_owned(), writer: Mutex::new(LayoutWriter::create(dir)?) })
+    }
+}
+
+impl Sink for LayoutSink {
+    fn put_blob(&self, digest: &str, _size: u64, open: &Opener<'_>) -> Result<Put> {
+        let path = self.dir.join("blobs/sha256").join(sha256_hex(digest)?);
+        if path.is_file() {
+            return Ok(Put::Skipped);
+        }
+        let io = |action, source| Error::Io { action, path: path.clone(), source };
+        let mut tmp = tempfile_in(&self.dir.join("blobs/sha256"))
+            .map_err(|e| io("creating a temp file beside", e))?;
+        let mut reader = VerifyingReader::new(open()?, digest);
+        std::io::copy(&mut reader, tmp.as_file_mut()).map_err(|e| match e.into_inner() {
+            Some(inner) => match inner.downcast::<Error>() {
+                Ok(err) => *err,
+                Err(other) => io("copying into", std::io::Error::other(other)),
+            },
+            None => io("copying into", std::io::Error::other("read failed")),
+        })?;
+        tmp.as_file_mut().sync_all().map_err(|e| io("syncing", e))?;
+        tmp.persist(&path).map_err(|e| io("renaming into", e.error))?;
+        Ok(Put::Uploaded)
+    }
+    fn put_manifest(&self, digest: &str, bytes: &[u8], media_type: &str) -> Result<()> {
+        let w = self.writer.lock().expect("writer").blob(bytes, media_type)?;
+        if w.digest != digest {
+            return Err(Error::Digest { expected: digest.to_owned(), actual: w.digest });
+        }
+        Ok(())
+    }
+    fn tag(&self, root: &Root, tag: &str) -> Result<String> {
+        let mut w = self.writer.lock().expect("writer");
+        let written = w.blob(&root.bytes, &root.media_type)?;
+        w.tag(&written, tag)?;
+        Ok(written.digest)
+    }
+}
+
+/// A named temp file in `dir` (so the final rename stays on one filesystem).
+fn tempfile_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new().prefix(".partial-").tempfile_in(dir)
+}
+
+/// One source for [`create_index`]: a manifest (or every manifest of an index) and the platform
+/// to give it (taken from its config when not given).
+pub struct IndexSource {
+    /// Where it is.
+    pub source: ImageSource,
+    /// Platform to record, overriding the config.
+    pub platform: Option<Platform>,
+}
+
+/// Assemble an index from existing manifests: copy each (with its blobs) to `dst`, then put an
+/// index that lists them with their platforms. With `append`, entries of the index already at
+/// `dst` are kept unless a new entry has the same platform. With `dry_run`, nothing is written
+/// and the index is returned.
+pub fn create_index(
+    sources: &[IndexSource],
+    dst: &Destination,
+    annotations: &BTreeMap<String, String>,
+    append: bool,
+    dry_run: bool,
+    options: &CopyOptions,
+) -> Result<(Root, Vec<CopyReport>)> {
+    let mut entries: Vec<Value> = Vec::new();
+    for s in sources {
+        let root = s.source.root()?;
+        if root.is_index() {
+            let index: Value = serde_json::from_slice(&root.bytes).map_err(|e| Error::Invalid {
+                what: s.source.describe(),
+                message: e.to_string(),
+            })?;
+            for d in index["manifests"].as_array().cloned().unwrap_or_default() {
+                if s.platform.is_some() {
+                    return Err(Error::BadReference(format!(
+                        "{} is an index; --platform applies to single manifests",
+                        s.source.describe()
+                    )));
+                }
+                entries.push(d);
+            }
+            continue;
+        }
+        let images = s.source.images()?;
+        let declared = images.first().map(|i| i.config_platform.clone()).unwrap_or_default();
+        let platform = match &s.platform {
+            Some(p) => p.clone(),
+            None => declared.parse::<Platform>().map_err(|_| Error::Invalid {
+                what: s.source.describe(),
+                message: format!(
+                    "its config says {declared:?}, which is not a platform; pass --platform"
+                ),
+            })?,
+        };
+        let mut plat = serde_json::json!({ "architecture": platform.arch.to_string(), "os": platform.os.to_string() });
+        if let Some(v) = &platform.variant {
+            plat["variant"] = Value::from(v.clone());
+        }
+        entries.push(serde_json::json!({
+            "mediaType": root.media_type, "digest": root.digest, "size": root.bytes.len(), "platform": plat,
+        }));
+    }
+    if append {
+        let existing = match dst {
+            Destination::Registry { registry, reference } => {
+                match registry.manifest(&reference.repository, reference.target()) {
+                    Ok(f) => Some(f.bytes),
+                    Err(Error::NotFound(_)) => None,
+                    Err(e) => return Err(e),
+                }
+            }
+            Destination::Layout { dir, tag } => {
+                let r = ImageRef::Layout { dir: dir.clone(), tag: Some(tag.clone()) };
+                ImageSource::open(&r).and_then(|s| s.root()).ok().map(|r| r.bytes)
+            }
+        };
+        if let Some(bytes) = existing {
+            let old: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Invalid { what: dst.describe(), message: e.to_string() })?;
+            let new_platforms: Vec<Option<String>> = entries.iter().map(platform_of).collect();
+            let mut kept: Vec<Value> = old["manifests"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|d| !new_platforms.contains(&platform_of(d)))
+                .collect();
+            kept.extend(entries);
+            entries = kept;
+        }
+    }
+    let mut index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": crate::layout::media::INDEX,
+        "manifests": entries,
+    });
+    if !annotations.is_empty() {
+        index["annotations"] = serde_json::to_value(annotations).expect("json");
+    }
+    let bytes = serde_json::to_vec_pretty(&index).expect("json");
+    let root = Root {
+        digest: sha256_digest(&bytes),
+        media_type: crate::layout::media::INDEX.into(),
+        bytes,
+    };
+    if dry_run {
+        return Ok((root, Vec::new()));
+    }
+    let mut reports = Vec::new();
+    for s in sources {
+        // Each source goes to the destination by digest first (blobs, then its manifests).
+        let by_digest = match dst {
+            Destination::Layout { dir, .. } => Destination::Layout {
+                dir: dir.clone(),
+                tag: format!("archbench-part-{}", &s.source.root()?.digest[7..19]),
+            },
+            Destination::Registry { registry, reference } => Destination::Registry {
+                registry: registry.clone(),
+                reference: reference.with_digest(&s.source.root()?.digest),
+            },
+        };
+        reports.push(copy(&s.source, &by_digest, options)?);
+    }
+    match dst {
+        Destination::Registry { registry, reference } => {
+            let target = reference.tag.clone().unwrap_or_else(|| root.digest.clone());
+            registry.put_manifest(&reference.repository, &target, &root.bytes, &root.media_type)?;
+        }
+        Destination::Layout { dir, tag } => {
+            let mut w = LayoutWriter::create(dir)?;
+            let written = w.blob(&root.bytes, &root.media_type)?;
+            w.tag(&written, tag)?;
+            for r in &reports {
+                w.untag(&format!("archbench-part-{}", &r.digest[7..19]))?;
+            }
+        }
+    }
+    Ok((root, reports))
+}

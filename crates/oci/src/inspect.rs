@@ -1,0 +1,208 @@
+//! What an image holds, per platform, and the questions the multi-arch lab asks of it: which
+//! platform is largest and why, and which layers the platforms share.
+
+use std::collections::BTreeMap;
+
+use archbench_platform::Platform;
+use serde::{Deserialize, Serialize};
+
+use crate::image::{ImageSource, PlatformImage};
+use crate::Result;
+
+/// One platform's manifest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlatformSummary {
+    /// What the index entry (or config) declares.
+    pub platform: String,
+    /// What the config says (`os/architecture[/variant]`).
+    pub config_platform: String,
+    /// Manifest digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
+    /// Manifest + config + compressed layers, in bytes.
+    pub size: u64,
+    /// Number of layers.
+    pub layers: usize,
+    /// Layers as (digest, compressed size), bottom first.
+    pub layer_sizes: Vec<LayerSize>,
+}
+
+/// A layer's size.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LayerSize {
+    /// `sha256:…` (or the archive path for docker archives).
+    pub digest: String,
+    /// Compressed bytes as stored.
+    pub size: u64,
+}
+
+/// A layer present in more than one platform.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SharedLayer {
+    /// Its digest.
+    pub digest: String,
+    /// Its size (stored once in a registry).
+    pub size: u64,
+    /// The platforms that use it.
+    pub platforms: Vec<String>,
+}
+
+/// The answer to "which platform is biggest, and why".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Largest {
+    /// The platform.
+    pub platform: String,
+    /// Its size.
+    pub size: u64,
+    /// Bytes more than the smallest platform.
+    pub over_smallest: u64,
+    /// Its layers that no other platform has, biggest first: where the difference lives.
+    pub own_layers: Vec<LayerSize>,
+}
+
+/// An inspected image.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Inspection {
+    /// The source, as described.
+    pub source: String,
+    /// Media type of the root document.
+    pub media_type: String,
+    /// Digest of the root document.
+    pub digest: String,
+    /// Per platform.
+    pub platforms: Vec<PlatformSummary>,
+    /// The largest platform (absent for an empty image).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub largest: Option<Largest>,
+    /// Layers used by more than one platform.
+    pub shared_layers: Vec<SharedLayer>,
+    /// Bytes stored once for all platforms (shared layers counted once).
+    pub unique_bytes: u64,
+}
+
+fn layer_key(img: &PlatformImage, i: usize) -> String {
+    let l = &img.layers[i];
+    l.verify_digest.clone().unwrap_or_else(|| l.path.clone())
+}
+
+/// Inspect `src`, optionally only some platforms.
+pub fn inspect(src: &ImageSource, only: &[Platform]) -> Result<Inspection> {
+    let root = src.root().ok();
+    let images: Vec<PlatformImage> = src
+        .images()?
+        .into_iter()
+        .filter(|i| only.is_empty() || i.declared_platform().is_some_and(|p| only.contains(&p)))
+        .collect();
+    let mut platforms = Vec::new();
+    let mut users: BTreeMap<String, (u64, Vec<String>)> = BTreeMap::new();
+    for img in &images {
+        let layer_sizes: Vec<LayerSize> = (0..img.layers.len())
+            .map(|i| LayerSize { digest: layer_key(img, i), size: img.layers[i].size })
+            .collect();
+        for l in &layer_sizes {
+            let e = users.entry(l.digest.clone()).or_insert((l.size, Vec::new()));
+            if !e.1.contains(&img.declared().to_owned()) {
+                e.1.push(img.declared().to_owned());
+            }
+        }
+        platforms.push(PlatformSummary {
+            platform: img.declared().to_owned(),
+            config_platform: img.config_platform.clone(),
+            manifest_digest: img.manifest_digest.clone(),
+            size: img.stored_size(),
+            layers: img.layers.len(),
+            layer_sizes,
+        });
+    }
+    let shared_layers: Vec<SharedLayer> = users
+        .iter()
+        .filter(|(_, (_, p))| p.len() > 1)
+        .map(|(d, (size, p))| SharedLayer { digest: d.clone(), size: *size, platforms: p.clone() })
+        .collect();
+    let largest = platforms.iter().max_by_key(|p| p.size).map(|big| {
+        let smallest = platforms.iter().map(|p| p.size).min().unwrap_or(0);
+        let mut own: Vec<LayerSize> = big
+            .layer_sizes
+            .iter()
+            .filter(|l| users.get(&l.digest).is_some_and(|(_, p)| p.len() == 1))
+            .cloned()
+            .collect();
+        own.sort_by(|a, b| b.size.cmp(&a.size));
+        Largest {
+            platform: big.platform.clone(),
+            size: big.size,
+            over_smallest: big.size - smallest,
+            own_layers: own,
+        }
+    });
+    let unique_bytes = users.values().map(|(s, _)| s).sum::<u64>()
+        + images.iter().map(|i| i.manifest_size + i.config_size).sum::<u64>();
+    Ok(Inspection {
+        source: src.describe(),
+        media_type: root
+            .as_ref()
+            .map(|r| r.media_type.clone())
+            .unwrap_or_else(|| "docker-archive".into()),
+        digest: root.map(|r| r.digest).unwrap_or_default(),
+        platforms,
+        largest,
+        shared_layers,
+        unique_bytes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{LayerInput, LayoutWriter};
+    use crate::ImageRef;
+
+    #[test]
+    fn largest_and_shared_layers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = LayoutWriter::create(dir.path()).unwrap();
+        let shared = vec![7u8; 2048];
+        let amd = w
+            .image(
+                &Platform::linux_amd64(),
+                &[LayerInput::tar(shared.clone()), LayerInput::tar(vec![1; 4096])],
+                &[],
+            )
+            .unwrap();
+        let arm = w
+            .image(
+                &Platform::linux_arm64(),
+                &[LayerInput::tar(shared), LayerInput::tar(vec![2; 10240])],
+                &[],
+            )
+            .unwrap();
+        let idx = w
+            .index(
+                &[(amd, Platform::linux_amd64()), (arm, Platform::linux_arm64())],
+                &Default::default(),
+            )
+            .unwrap();
+        w.tag(&idx, "v1").unwrap();
+        let src = ImageSource::open(
+            &ImageRef::parse(&format!("oci:{}:v1", dir.path().display())).unwrap(),
+        )
+        .unwrap();
+        let i = inspect(&src, &[]).unwrap();
+        assert_eq!(i.digest, idx.digest);
+        assert_eq!(i.platforms.len(), 2);
+        assert_eq!(i.shared_layers.len(), 1);
+        assert_eq!(i.shared_layers[0].size, 2048);
+        let big = i.largest.unwrap();
+        assert_eq!(big.platform, "linux/arm64");
+        assert_eq!(
+            big.over_smallest,
+            10240 - 4096 + (i.platforms[1].size - 10240 - 2048)
+                - (i.platforms[0].size - 4096 - 2048)
+        );
+        assert_eq!(big.own_layers.len(), 1);
+        assert_eq!(big.own_layers[0].size, 10240);
+        let only = inspect(&src, &[Platform::linux_amd64()]).unwrap();
+        assert_eq!(only.platforms.len(), 1);
+        assert!(only.shared_layers.is_empty());
+    }
+}

@@ -1,0 +1,355 @@
+//! `archbench image inspect|create|copy`: multi-arch images in registries and OCI layouts.
+//! [`RegistryFlags`] is shared with `verify` and `identify`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use archbench_exec::host::host_facts;
+use archbench_oci::copy::ProgressFn;
+use archbench_oci::registry::auth::Credentials;
+use archbench_oci::{
+    copy, create_index, inspect, CopyOptions, Destination, ImageRef, ImageSource, IndexSource,
+    Inspection, RegistryOptions,
+};
+use archbench_platform::Platform;
+use archbench_results::Envelope;
+use clap::{Args, Subcommand};
+
+use crate::output::{print_json, stdout_is_tty};
+
+/// Flags for reaching registries.
+#[derive(Args, Clone)]
+pub struct RegistryFlags {
+    /// Allow plain HTTP and unverified TLS for registries that are not on loopback.
+    #[arg(long, global = true)]
+    insecure: bool,
+
+    /// Trust this CA certificate (PEM) for registry TLS; repeatable.
+    /// `/etc/docker/certs.d/HOST/ca.crt` is read as well.
+    #[arg(long, value_name = "FILE", global = true)]
+    ca_cert: Vec<PathBuf>,
+
+    /// Registry user (with ARCHBENCH_REGISTRY_PASSWORD); default: the Docker config's credentials.
+    #[arg(long, value_name = "USER", global = true)]
+    username: Option<String>,
+}
+
+impl RegistryFlags {
+    pub fn options(&self) -> anyhow::Result<RegistryOptions> {
+        let credentials = match &self.username {
+            Some(u) => Some(Credentials {
+                username: u.clone(),
+                secret: std::env::var("ARCHBENCH_REGISTRY_PASSWORD").context(
+                    "--username needs the password in ARCHBENCH_REGISTRY_PASSWORD (never on the command line)",
+                )?,
+                source: "--username".into(),
+            }),
+            None => None,
+        };
+        Ok(RegistryOptions { insecure: self.insecure, ca_certs: self.ca_cert.clone(), credentials })
+    }
+}
+
+/// Inspect, assemble and copy multi-arch images (registries and OCI layouts).
+#[derive(Args)]
+pub struct ImageCommand {
+    #[command(subcommand)]
+    action: ImageAction,
+
+    #[command(flatten)]
+    registry: RegistryFlags,
+
+    /// Parallel blob transfers.
+    #[arg(long, default_value_t = 4, value_name = "N", global = true)]
+    jobs: usize,
+}
+
+#[derive(Subcommand)]
+enum ImageAction {
+    /// Show an image's platforms, sizes and layers, and which layers the platforms share.
+    Inspect(InspectArgs),
+    /// Assemble an index from existing manifests and push it.
+    Create(CreateArgs),
+    /// Copy an image between registries and OCI layouts, keeping every digest.
+    Copy(CopyArgs),
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// Registry reference, oci:DIR[:tag] or docker-archive:FILE.
+    #[arg(value_name = "REF")]
+    image: String,
+    /// Print the index or manifest exactly as stored.
+    #[arg(long)]
+    raw: bool,
+    /// Only these platforms (repeatable).
+    #[arg(long, value_name = "P")]
+    platform: Vec<Platform>,
+    /// Print JSON (a results envelope of kind "image-inspect").
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct CreateArgs {
+    /// Where to put the index: a registry reference or oci:DIR[:tag].
+    #[arg(short = 't', long = "tag", value_name = "REF")]
+    target: String,
+    /// Manifests (or indexes) to list; each SRC may be a registry reference or oci:DIR[:tag].
+    #[arg(value_name = "SRC", required = true)]
+    sources: Vec<String>,
+    /// Platform for each SRC, in order (default: read from each image's config).
+    #[arg(long, value_name = "P")]
+    platform: Vec<Platform>,
+    /// Index annotation KEY=VALUE (repeatable).
+    #[arg(long, value_name = "K=V")]
+    annotation: Vec<String>,
+    /// Keep the entries of the index already at the target (replacing same platforms).
+    #[arg(long)]
+    append: bool,
+    /// Print the index and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct CopyArgs {
+    /// Source: registry reference or oci:DIR[:tag].
+    #[arg(value_name = "SRC")]
+    source: String,
+    /// Destination: registry reference or oci:DIR[:tag].
+    #[arg(value_name = "DST")]
+    destination: String,
+    /// Only these platforms (repeatable); one platform copies that manifest alone.
+    #[arg(long, value_name = "P")]
+    platform: Vec<Platform>,
+    /// Copy every platform (the default; accepted for skopeo users).
+    #[arg(long, conflicts_with = "platform")]
+    all: bool,
+    /// Print JSON (a results envelope of kind "image-copy").
+    #[arg(long)]
+    json: bool,
+}
+
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn short(digest: &str) -> &str {
+    &digest[..digest.len().min(19)]
+}
+
+/// A byte progress bar on stderr (hidden for JSON or when stderr is not a terminal).
+fn byte_bar(show: bool, message: &str) -> (indicatif::ProgressBar, ProgressFn) {
+    use std::io::IsTerminal;
+    let bar = if show && std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes} {bytes_per_sec}")
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        b.set_message(message.to_owned());
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let b = bar.clone();
+    (bar, Arc::new(move |n| b.inc(n)))
+}
+
+impl ImageCommand {
+    pub fn execute(self) -> anyhow::Result<()> {
+        let options = self.registry.options()?;
+        match self.action {
+            ImageAction::Inspect(a) => run_inspect(a, &options),
+            ImageAction::Create(a) => run_create(a, &options, self.jobs),
+            ImageAction::Copy(a) => run_copy(a, &options, self.jobs),
+        }
+    }
+}
+
+fn open(s: &str, options: &RegistryOptions) -> anyhow::Result<ImageSource> {
+    let r = ImageRef::parse(s)?;
+    ImageSource::open_with(&r, options).with_context(|| format!("opening {s}"))
+}
+
+fn run_inspect(a: InspectArgs, options: &RegistryOptions) -> anyhow::Result<()> {
+    let src = open(&a.image, options)?;
+    if a.raw {
+        let root = src.root()?;
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        out.write_all(&root.bytes)?;
+        if !root.bytes.ends_with(b"\n") {
+            writeln!(out)?;
+        }
+        return Ok(());
+    }
+    let report = inspect(&src, &a.platform)?;
+    if a.json {
+        return print_json(&Envelope::begin("image-inspect", host_facts(None), &report).finish());
+    }
+    print_inspection(&report);
+    Ok(())
+}
+
+fn print_inspection(i: &Inspection) {
+    let _ = stdout_is_tty();
+    println!("{}", i.source);
+    println!("  media type  {}", i.media_type);
+    if !i.digest.is_empty() {
+        println!("  digest      {}", i.digest);
+    }
+    println!();
+    println!("  {:<16} {:<21} {:>10} {:>7}  config", "PLATFORM", "MANIFEST", "SIZE", "LAYERS");
+    for p in &i.platforms {
+        let mismatch =
+            if p.platform != p.config_platform { "  (differs from the index!)" } else { "" };
+        println!(
+            "  {:<16} {:<21} {:>10} {:>7}  {}{mismatch}",
+            p.platform,
+            p.manifest_digest.as_deref().map(short).unwrap_or("-"),
+            human(p.size),
+            p.layers,
+            p.config_platform
+        );
+    }
+    if let Some(big) = &i.largest {
+        println!();
+        if i.platforms.len() > 1 {
+            println!(
+                "  largest: {} at {}, {} more than the smallest",
+                big.platform,
+                human(big.size),
+                human(big.over_smallest)
+            );
+            for l in big.own_layers.iter().take(3) {
+                println!("    its own layer {} is {}", short(&l.digest), human(l.size));
+            }
+        }
+    }
+    if i.platforms.len() > 1 {
+        if i.shared_layers.is_empty() {
+            println!("  no layers are shared between platforms");
+        } else {
+            println!("  shared layers (stored once):");
+            for l in &i.shared_layers {
+                println!(
+                    "    {} {:>10}  {}",
+                    short(&l.digest),
+                    human(l.size),
+                    l.platforms.join(", ")
+                );
+            }
+        }
+        println!("  stored once for all platforms: {}", human(i.unique_bytes));
+    }
+}
+
+fn run_copy(a: CopyArgs, options: &RegistryOptions, jobs: usize) -> anyhow::Result<()> {
+    let src = open(&a.source, options)?;
+    let dst = Destination::parse(&a.destination, options)
+        .with_context(|| format!("opening destination {}", a.destination))?;
+    let (bar, progress) = byte_bar(!a.json, &format!("copying to {}", dst.describe()));
+    let started = std::time::Instant::now();
+    let opts = CopyOptions { platforms: a.platform.clone(), jobs, progress: Some(progress) };
+    let report = copy(&src, &dst, &opts);
+    bar.finish_and_clear();
+    let report = report.with_context(|| format!("copying {} to {}", a.source, a.destination))?;
+    if a.json {
+        return print_json(&Envelope::begin("image-copy", host_facts(None), &report).finish());
+    }
+    println!(
+        "{} -> {}\n  {} ({}){}\n  blobs: {} copied ({}), {} already there, {} mounted; {:.2} s",
+        report.source,
+        report.destination,
+        report.digest,
+        report.media_type,
+        if report.digest_preserved {
+            ", digest preserved"
+        } else {
+            ", new index of the chosen platforms"
+        },
+        report.blobs_copied,
+        human(report.bytes_copied),
+        report.blobs_skipped,
+        report.blobs_mounted,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn run_create(a: CreateArgs, options: &RegistryOptions, jobs: usize) -> anyhow::Result<()> {
+    if !a.platform.is_empty() && a.platform.len() != a.sources.len() {
+        bail!(
+            "--platform was given {} times for {} sources; give it once per SRC, in order, or not at all",
+            a.platform.len(),
+            a.sources.len()
+        );
+    }
+    let mut annotations = BTreeMap::new();
+    for kv in &a.annotation {
+        let (k, v) =
+            kv.split_once('=').with_context(|| format!("--annotation {kv:?} is not KEY=VALUE"))?;
+        annotations.insert(k.to_owned(), v.to_owned());
+    }
+    let sources = a
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            Ok(IndexSource { source: open(s, options)?, platform: a.platform.get(i).cloned() })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let dst = Destination::parse(&a.target, options)
+        .with_context(|| format!("opening destination {}", a.target))?;
+    let (bar, progress) =
+        byte_bar(!a.json && !a.dry_run, &format!("assembling {}", dst.describe()));
+    let opts = CopyOptions { platforms: Vec::new(), jobs, progress: Some(progress) };
+    let result = create_index(&sources, &dst, &annotations, a.append, a.dry_run, &opts);
+    bar.finish_and_clear();
+    let (root, reports) = result.with_context(|| format!("creating {}", a.target))?;
+    if a.dry_run {
+        println!("{}", String::from_utf8_lossy(&root.bytes));
+        return Ok(());
+    }
+    if a.json {
+        let payload = serde_json::json!({
+            "target": dst.describe(),
+            "digest": root.digest,
+            "media_type": root.media_type,
+            "index": serde_json::from_slice::<serde_json::Value>(&root.bytes)?,
+            "copies": reports,
+        });
+        return print_json(&Envelope::begin("image-create", host_facts(None), &payload).finish());
+    }
+    let index: serde_json::Value = serde_json::from_slice(&root.bytes)?;
+    println!("{} -> {}", dst.describe(), root.digest);
+    for d in index["manifests"].as_array().into_iter().flatten() {
+        let p = &d["platform"];
+        let plat = [p["os"].as_str(), p["architecture"].as_str(), p["variant"].as_str()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("/");
+        println!("  {:<16} {}", plat, d["digest"].as_str().unwrap_or(""));
+    }
+    Ok(())
+}

@@ -1,0 +1,516 @@
+//! `archbench image` against a real registry, the real Docker Engine and QEMU.
+
+use std::path::Path;
+use std::process::Command;
+
+use archbench_platform::Platform;
+
+use crate::registry_support::{archinfo_layout, RegistrySpec, TestRegistry};
+use crate::support::{archbench, docker, docker_ok, json, BinfmtLock};
+
+fn three() -> Vec<Platform> {
+    vec![Platform::linux_amd64(), Platform::linux_arm64(), Platform::linux_arm_v7()]
+}
+
+/// An archbench command whose Docker config is `config_dir` (never the machine's own).
+fn ab(config_dir: &Path) -> assert_cmd::Command {
+    let mut c = archbench();
+    c.env("DOCKER_CONFIG", config_dir);
+    c
+}
+
+fn skopeo_raw(reference: &str, extra: &[&str]) -> serde_json::Value {
+    let out = Command::new("skopeo")
+        .arg("inspect")
+        .arg("--raw")
+        .args(extra)
+        .arg(format!("docker://{reference}"))
+        .output()
+        .expect("skopeo is missing: install skopeo (scripts/setup does)");
+    assert!(
+        out.status.success(),
+        "skopeo inspect failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn docker_run_arm64(image: &str, docker_config: Option<&Path>) -> String {
+    let mut pull = docker();
+    if let Some(c) = docker_config {
+        pull.arg("--config").arg(c);
+    }
+    let out = pull.args(["pull", "--platform", "linux/arm64", image]).output().unwrap();
+    assert!(out.status.success(), "docker pull {image}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = docker_ok(&["run", "--rm", "--platform", "linux/arm64", image]);
+    docker_ok(&["rmi", "-f", image]);
+    out.trim().to_owned()
+}
+
+#[test]
+fn push_inspect_pull_run_and_copy_back_preserve_digests() {
+    let _emu = BinfmtLock::shared();
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let cfg = tempfile::tempdir().unwrap();
+    let layout = tempfile::tempdir().unwrap();
+    let (idx, manifests) = archinfo_layout(layout.path(), "v1", &three(), 4096);
+    let target = format!("{}/archinfo:v1", reg.host());
+
+    let out = ab(cfg.path())
+        .args(["image", "copy", &format!("oci:{}:v1", layout.path().display()), &target, "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let copy = json(&out);
+    assert_eq!(copy["kind"], "image-copy");
+    let p = &copy["payload"];
+    assert_eq!(p["digest"], idx.digest.as_str());
+    assert_eq!(p["digest_preserved"], true);
+    // 3 configs + 3 own layers + 1 shared layer.
+    assert_eq!(p["blobs_copied"], 7);
+
+    // An independent client sees the index with our three platforms.
+    let raw = skopeo_raw(&target, &["--tls-verify=false"]);
+    let plats: Vec<String> = raw["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let p = &m["platform"];
+            format!(
+                "{}/{}{}",
+                p["os"].as_str().unwrap(),
+                p["architecture"].as_str().unwrap(),
+                p["variant"].as_str().map(|v| format!("/{v}")).unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(plats, ["linux/amd64", "linux/arm64", "linux/arm/v7"]);
+
+    // inspect: sizes as written, one shared layer, whatever the host platform.
+    let out = ab(cfg.path()).args(["image", "inspect", &target, "--json"]).output().unwrap();
+    let ins = json(&out);
+    let ps = ins["payload"]["platforms"].as_array().unwrap().clone();
+    assert_eq!(ps.len(), 3);
+    for (entry, (m, plat)) in ps.iter().zip(&manifests) {
+        assert_eq!(entry["platform"], plat.to_string());
+        assert_eq!(entry["config_platform"], plat.to_string());
+        assert_eq!(entry["manifest_digest"], m.digest.as_str());
+        assert_eq!(entry["layers"], 2);
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(layout.path().join("blobs/sha256").join(&m.digest[7..])).unwrap(),
+        )
+        .unwrap();
+        let expect = m.size
+            + manifest["config"]["size"].as_u64().unwrap()
+            + manifest["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["size"].as_u64().unwrap())
+                .sum::<u64>();
+        assert_eq!(entry["size"], expect, "{plat}");
+    }
+    let shared = ins["payload"]["shared_layers"].as_array().unwrap();
+    assert_eq!(shared.len(), 1, "{shared:?}");
+    assert_eq!(shared[0]["platforms"].as_array().unwrap().len(), 3);
+    let text = ab(cfg.path()).args(["image", "inspect", &target]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("largest:") && text.contains("shared layers"), "{text}");
+
+    // verify and identify read the registry directly.
+    ab(cfg.path()).args(["verify", &target]).assert().success();
+    let out = ab(cfg.path()).args(["identify", &target, "--json"]).output().unwrap();
+    let id = json(&out);
+    let sections = id["payload"][0]["sections"].as_array().unwrap();
+    let found: Vec<String> = sections
+        .iter()
+        .map(|s| s["groups"][0]["label"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    assert_eq!(found, ["linux/amd64", "linux/arm64", "linux/arm/v7"], "{id}");
+
+    // The real engine pulls the arm64 variant and runs it under QEMU.
+    assert_eq!(docker_run_arm64(&target, None), "aarch64");
+
+    // Unchanged re-push: every blob is skipped.
+    let out = ab(cfg.path())
+        .args(["image", "copy", &format!("oci:{}:v1", layout.path().display()), &target, "--json"])
+        .output()
+        .unwrap();
+    let again = json(&out);
+    assert_eq!(again["payload"]["blobs_copied"], 0);
+    assert_eq!(again["payload"]["blobs_skipped"], 7);
+
+    // Registry -> another repository of the same registry: blobs are mounted.
+    let out = ab(cfg.path())
+        .args(["image", "copy", &target, &format!("{}/mirror:v1", reg.host()), "--json"])
+        .output()
+        .unwrap();
+    let mirror = json(&out);
+    assert_eq!(mirror["payload"]["blobs_mounted"], 7, "{mirror}");
+
+    // Registry -> layout: the same digests; umoci and skopeo read the layout.
+    let back = tempfile::tempdir().unwrap();
+    let back_ref = format!("oci:{}:v1", back.path().display());
+    let out =
+        ab(cfg.path()).args(["image", "copy", &target, &back_ref, "--json"]).output().unwrap();
+    assert_eq!(json(&out)["payload"]["digest"], idx.digest.as_str());
+    for (m, _) in &manifests {
+        assert!(back.path().join("blobs/sha256").join(&m.digest[7..]).is_file());
+    }
+    let out =
+        Command::new("skopeo").args(["inspect", "--raw", &back_ref]).output().expect("skopeo");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(archbench_oci::digest::sha256_digest(&out.stdout), idx.digest);
+    let out = Command::new("umoci")
+        .args(["ls", "--layout"])
+        .arg(back.path())
+        .output()
+        .expect("umoci is missing: install umoci");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("v1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // One platform only: that manifest, digest kept.
+    let out = ab(cfg.path())
+        .args([
+            "image",
+            "copy",
+            &target,
+            &format!("{}/only-arm:v1", reg.host()),
+            "--platform",
+            "linux/arm64",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(json(&out)["payload"]["digest"], manifests[1].0.digest.as_str());
+}
+
+#[test]
+fn create_assembles_an_index_from_manifests() {
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let cfg = tempfile::tempdir().unwrap();
+    let layout = tempfile::tempdir().unwrap();
+    let (_, manifests) = archinfo_layout(layout.path(), "v1", &three(), 0);
+    let repo = format!("{}/parts", reg.host());
+    ab(cfg.path())
+        .args([
+            "image",
+            "copy",
+            &format!("oci:{}:v1", layout.path().display()),
+            &format!("{repo}:all"),
+        ])
+        .assert()
+        .success();
+    let by_digest = |i: usize| format!("{repo}@{}", manifests[i].0.digest);
+    // Platforms taken from each config.
+    let dry = ab(cfg.path())
+        .args([
+            "image",
+            "create",
+            "-t",
+            &format!("{repo}:two"),
+            &by_digest(0),
+            &by_digest(1),
+            "--annotation",
+            "org.example=lab",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    let idx: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!(idx["manifests"][1]["platform"]["architecture"], "arm64");
+    assert_eq!(idx["annotations"]["org.example"], "lab");
+    assert!(
+        ab(cfg.path())
+            .args(["image", "inspect", &format!("{repo}:two")])
+            .output()
+            .unwrap()
+            .status
+            .code()
+            != Some(0),
+        "dry run wrote nothing"
+    );
+    ab(cfg.path())
+        .args(["image", "create", "-t", &format!("{repo}:two"), &by_digest(0), &by_digest(1)])
+        .assert()
+        .success();
+    ab(cfg.path())
+        .args(["image", "create", "-t", &format!("{repo}:two"), "--append", &by_digest(2)])
+        .assert()
+        .success();
+    let raw = skopeo_raw(&format!("{repo}:two"), &["--tls-verify=false"]);
+    assert_eq!(raw["manifests"].as_array().unwrap().len(), 3, "{raw}");
+    // A wrong platform count is a usage error that says what to do.
+    let out = ab(cfg.path())
+        .args([
+            "image",
+            "create",
+            "-t",
+            &format!("{repo}:x"),
+            &by_digest(0),
+            &by_digest(1),
+            "--platform",
+            "linux/amd64",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("once per SRC"));
+}
+
+#[test]
+fn htpasswd_registry_uses_docker_config_and_hides_the_secret() {
+    let _emu = BinfmtLock::shared();
+    let reg = TestRegistry::start(RegistrySpec {
+        htpasswd: Some(("student", "c0rrect-h0rse")),
+        tls: false,
+    });
+    let layout = tempfile::tempdir().unwrap();
+    archinfo_layout(layout.path(), "v1", &three(), 0);
+    let src = format!("oci:{}:v1", layout.path().display());
+    let target = format!("{}/private/archinfo:v1", reg.host());
+    let write_cfg = |dir: &Path, pass: &str| {
+        use base64::Engine as _;
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("student:{pass}"));
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::json!({ "auths": { reg.host(): { "auth": auth } } }).to_string(),
+        )
+        .unwrap();
+    };
+    // No credentials.
+    let empty = tempfile::tempdir().unwrap();
+    let out = ab(empty.path()).args(["image", "copy", &src, &target]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("requires authentication")
+            && err.contains(&reg.host()),
+        "{err}"
+    );
+    // Wrong password: named registry, no secret.
+    let wrong = tempfile::tempdir().unwrap();
+    write_cfg(wrong.path(), "wr0ng-s3cret");
+    let out = ab(wrong.path()).args(["image", "copy", &src, &target]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("refused the credentials")
+            && err.contains(&reg.host()),
+        "{err}"
+    );
+    assert!(
+        !err.contains("wr0ng-s3cret")
+            && !String::from_utf8_lossy(&out.stdout).contains("wr0ng-s3cret")
+    );
+    // Right password from config.json.
+    let good = tempfile::tempdir().unwrap();
+    write_cfg(good.path(), "c0rrect-h0rse");
+    ab(good.path()).args(["image", "copy", &src, &target]).assert().success();
+    let out = ab(good.path()).args(["image", "inspect", &target, "--json"]).output().unwrap();
+    assert_eq!(json(&out)["payload"]["platforms"].as_array().unwrap().len(), 3);
+    // The engine pulls with the same config.json and runs arm64 under QEMU.
+    assert_eq!(docker_run_arm64(&target, Some(good.path())), "aarch64");
+}
+
+#[test]
+fn tls_registry_with_a_generated_ca() {
+    let _emu = BinfmtLock::shared();
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: true });
+    let cfg = tempfile::tempdir().unwrap();
+    let layout = tempfile::tempdir().unwrap();
+    let (idx, _) = archinfo_layout(layout.path(), "v1", &three(), 0);
+    let src = format!("oci:{}:v1", layout.path().display());
+    let target = format!("{}/tls/archinfo:v1", reg.host());
+    // Untrusted CA: refused, with the fix in the message.
+    let out = ab(cfg.path()).args(["image", "copy", &src, &target]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--ca-cert"), "{err}");
+    let ca = reg.ca();
+    let out = ab(cfg.path())
+        .args(["image", "copy", &src, &target, "--json", "--ca-cert", ca.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(json(&out)["payload"]["digest"], idx.digest.as_str());
+    let raw = skopeo_raw(&target, &["--cert-dir", reg.trust_dir().to_str().unwrap()]);
+    assert_eq!(raw["manifests"].as_array().unwrap().len(), 3);
+    // The engine trusts the CA through certs.d, as Docker documents.
+    let certs_d = Path::new("/etc/docker/certs.d").join(reg.host());
+    std::fs::create_dir_all(&certs_d).unwrap();
+    std::fs::copy(&ca, certs_d.join("ca.crt")).unwrap();
+    struct Cleanup(std::path::PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _c = Cleanup(certs_d);
+    assert_eq!(docker_run_arm64(&target, None), "aarch64");
+}
+
+#[test]
+fn tampered_blob_fails_the_pull_and_verify() {
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let cfg = tempfile::tempdir().unwrap();
+    let layout = tempfile::tempdir().unwrap();
+    let (_, manifests) = archinfo_layout(layout.path(), "v1", &three(), 0);
+    let target = format!("{}/tamper:v1", reg.host());
+    ab(cfg.path())
+        .args(["image", "copy", &format!("oci:{}:v1", layout.path().display()), &target])
+        .assert()
+        .success();
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(layout.path().join("blobs/sha256").join(&manifests[1].0.digest[7..]))
+            .unwrap(),
+    )
+    .unwrap();
+    let layer = manifest["layers"][1]["digest"].as_str().unwrap();
+    let file = reg.blob_file(layer);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = ab(cfg.path())
+        .args(["image", "copy", &target, &format!("oci:{}:v1", out_dir.path().display())])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains(layer) && err.contains("tampered"), "{err}");
+    assert!(
+        !out_dir.path().join("blobs/sha256").join(&layer[7..]).exists(),
+        "no corrupt blob is kept"
+    );
+    let out = ab(cfg.path()).args(["verify", &target]).output().unwrap();
+    assert!(!out.status.success(), "verify must fail on a tampered layer");
+}
+
+#[test]
+fn registry_dying_mid_push_fails_and_a_rerun_completes() {
+    let mut reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let cfg = tempfile::tempdir().unwrap();
+    let layout = tempfile::tempdir().unwrap();
+    // One 96 MiB layer of incompressible bytes, so the upload is still running when we stop it.
+    let mut big = vec![0u8; 96 << 20];
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    for chunk in big.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    let mut w = archbench_oci::LayoutWriter::create(layout.path()).unwrap();
+    let m = w
+        .image(
+            &Platform::linux_amd64(),
+            &[archbench_oci::LayerInput {
+                diff_id: archbench_oci::digest::sha256_digest(&big),
+                blob: big,
+                media_type: archbench_oci::layout::media::LAYER_TAR.into(),
+            }],
+            &[],
+        )
+        .unwrap();
+    w.tag(&m, "big").unwrap();
+    let src = format!("oci:{}:big", layout.path().display());
+    let target = format!("{}/big:v1", reg.host());
+    let bin = assert_cmd::cargo::cargo_bin("archbench");
+    let child = Command::new(&bin)
+        .args(["image", "copy", &src, &target, "--jobs", "1"])
+        .env("DOCKER_CONFIG", cfg.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the registry has received part of the upload, then stop it.
+    let uploads = reg.dir.path().join("data/docker/registry/v2/repositories/big/_uploads");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let received: u64 = std::fs::read_dir(&uploads)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::metadata(e.path().join("data")).ok())
+            .map(|m| m.len())
+            .sum();
+        if received > 1 << 20 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the upload never started: {}", reg.log());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    reg.stop();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "push must fail when the registry dies");
+    assert!(err.contains(&reg.host()), "the error names the registry: {err}");
+    reg.restart();
+    let out = ab(cfg.path()).args(["image", "copy", &src, &target, "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["payload"]["digest"], m.digest.as_str());
+}
+
+/// Registry 2.8 refuses oversized manifests in both directions (413 on PUT, 500 on GET of one
+/// planted in its storage), so a hostile server that serves one is a few lines of Python's
+/// http.server: the test is of our limit, with and without a Content-Length.
+const HOSTILE: &str = r#"
+import http.server, sys
+BODY = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","annotations":{"p":"' + b'p' * (5 << 20) + b'"}}'
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        if self.path == "/v2/":
+            self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"{}"); return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+        if "chunked" in self.path:
+            self.send_header("Transfer-Encoding", "chunked"); self.end_headers()
+            for i in range(0, len(BODY), 65536):
+                part = BODY[i:i+65536]
+                self.wfile.write(b"%x\r\n" % len(part) + part + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.send_header("Content-Length", str(len(BODY))); self.end_headers(); self.wfile.write(BODY)
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+#[test]
+fn oversized_manifest_is_refused() {
+    use std::io::BufRead;
+    let mut server = Command::new("python3")
+        .args(["-c", HOSTILE])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 is missing: install python3 (scripts/setup does)");
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port: u16 = line.trim().parse().expect("port from the hostile server");
+    let cfg = tempfile::tempdir().unwrap();
+    for repo in ["huge", "chunked"] {
+        let out = ab(cfg.path())
+            .args(["image", "inspect", &format!("127.0.0.1:{port}/{repo}:v1")])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains("limit"), "{repo}: {err}");
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+#[test]
+fn bad_references_are_explained() {
+    for r in ["Bad/Upper:tag", "127.0.0.1:5000/app@sha256:123"] {
+        let out = archbench().args(["image", "inspect", r]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains("not an image reference"), "{r}: {err}");
+    }
+}

@@ -1,0 +1,245 @@
+//! A real registry (Debian's docker-registry) on a free loopback port, with storage in a temp
+//! dir; optional htpasswd auth and TLS with a generated CA. Stopped when dropped.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use archbench_oci::layout::{media, LayerInput, LayoutWriter, Written};
+use archbench_platform::Platform;
+
+pub struct TestRegistry {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+pub struct RegistrySpec {
+    pub htpasswd: Option<(&'static str, &'static str)>,
+    pub tls: bool,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn need(program: &str, package: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+        .unwrap_or(false);
+    assert!(found, "{program} is missing: install {package} (scripts/setup does)");
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl TestRegistry {
+    pub fn start(spec: RegistrySpec) -> Self {
+        need("docker-registry", "docker-registry");
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if spec.tls {
+            need("openssl", "openssl");
+            let d = dir.path();
+            run_ok(Command::new("openssl").current_dir(d).args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=archbench test CA",
+            ]));
+            std::fs::write(d.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+                .unwrap();
+            run_ok(Command::new("openssl").current_dir(d).args([
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ]));
+            run_ok(Command::new("openssl").current_dir(d).args([
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.crt",
+                "-days",
+                "2",
+                "-extfile",
+                "san.ext",
+            ]));
+            std::fs::create_dir(d.join("trust")).unwrap();
+            std::fs::copy(d.join("ca.crt"), d.join("trust/ca.crt")).unwrap();
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                d.join("server.crt").display(),
+                d.join("server.key").display()
+            ));
+        }
+        if let Some((user, pass)) = spec.htpasswd {
+            need("htpasswd", "apache2-utils");
+            let line = run_ok(Command::new("htpasswd").args(["-Bbn", user, pass]));
+            std::fs::write(dir.path().join("htpasswd"), line).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: archbench-test\n    path: {}\n",
+                dir.path().join("htpasswd").display()
+            ));
+        }
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let mut r = TestRegistry { dir, port, child: None };
+        r.restart();
+        r
+    }
+
+    /// (Re)start the process and wait until it answers.
+    pub fn restart(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .args(["serve", self.dir.path().join("config.yml").to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starting docker-registry");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    panic!("docker-registry exited with {status}: {}", self.log());
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "docker-registry did not listen on {}: {}",
+                self.port,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
+    /// A directory holding only the CA certificate (for `skopeo --cert-dir`).
+    pub fn trust_dir(&self) -> PathBuf {
+        self.dir.path().join("trust")
+    }
+
+    /// The file a blob's bytes live in, in the registry's storage.
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        self.dir
+            .path()
+            .join(format!("data/docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]))
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+const ARCHINFO_C: &str = r#"#include <stdio.h>
+#include <sys/utsname.h>
+int main(void) { struct utsname u; if (uname(&u) != 0) return 1; printf("%s\n", u.machine); return 0; }
+"#;
+
+/// A static binary that prints `uname -m`, cross-compiled with Debian's gcc for `platform`.
+pub fn archinfo_binary(platform: &Platform, work: &Path) -> Vec<u8> {
+    let gcc = match platform.to_string().as_str() {
+        "linux/amd64" => "x86_64-linux-gnu-gcc",
+        "linux/arm64" => "aarch64-linux-gnu-gcc",
+        "linux/arm/v7" => "arm-linux-gnueabihf-gcc",
+        "linux/riscv64" => "riscv64-linux-gnu-gcc",
+        other => panic!("no cross compiler listed for {other}"),
+    };
+    need(gcc, &format!("the gcc for {platform} (scripts/setup installs it)"));
+    let src = work.join("archinfo.c");
+    std::fs::write(&src, ARCHINFO_C).unwrap();
+    let out = work.join(format!("archinfo-{}", platform.to_string().replace('/', "-")));
+    run_ok(Command::new(gcc).args(["-static", "-Os", "-s", "-o"]).arg(&out).arg(&src));
+    std::fs::read(out).unwrap()
+}
+
+pub fn gzip_layer(entries: &[(&str, u32, &[u8])]) -> LayerInput {
+    let tar = crate::support::tar_of(entries);
+    let diff_id = archbench_oci::digest::sha256_digest(&tar);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    LayerInput { blob: gz.finish().unwrap(), media_type: media::LAYER_TAR_GZIP.into(), diff_id }
+}
+
+/// An OCI layout tagged `tag` holding an index of `platforms`, each image FROM-scratch style:
+/// one shared layer (a text file) and one layer with `/archinfo` for that platform.
+pub fn archinfo_layout(
+    dir: &Path,
+    tag: &str,
+    platforms: &[Platform],
+    padding: usize,
+) -> (Written, Vec<(Written, Platform)>) {
+    let work = tempfile::tempdir().unwrap();
+    let mut w = LayoutWriter::create(dir).unwrap();
+    let note = format!("archbench test image\n{}", "x".repeat(padding));
+    let mut manifests = Vec::new();
+    for p in platforms {
+        let bin = archinfo_binary(p, work.path());
+        let shared = gzip_layer(&[("etc/archinfo.txt", 0o644, note.as_bytes())]);
+        let own = gzip_layer(&[("archinfo", 0o755, &bin)]);
+        let m = w.image(p, &[shared, own], &["/archinfo"]).unwrap();
+        manifests.push((m, p.clone()));
+    }
+    let idx = w.index(&manifests, &Default::default()).unwrap();
+    w.tag(&idx, tag).unwrap();
+    (idx, manifests)
+}
