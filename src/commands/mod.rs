@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
+mod base;
 mod bench;
+mod build;
 mod doctor;
 mod identify;
 pub mod image;
@@ -21,6 +23,10 @@ pub enum Command {
     Verify(verify::VerifyCommand),
     /// Inspect, assemble and copy multi-arch images in registries and OCI layouts.
     Image(image::ImageCommand),
+    /// Build a Dockerfile per platform × strategy through the Docker Engine, timing every step.
+    Build(build::BuildCommand),
+    /// Make base images (Debian, per platform, with mmdebstrap) without Docker Hub.
+    Base(base::BaseCommand),
 }
 
 impl Command {
@@ -32,6 +38,8 @@ impl Command {
             Command::Identify(c) => c.execute(),
             Command::Verify(c) => c.execute(),
             Command::Image(c) => c.execute(),
+            Command::Base(c) => c.execute(),
+            Command::Build(c) => c.execute(),
         }
     }
 }

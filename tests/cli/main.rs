@@ -2,6 +2,7 @@
 //! (QEMU via binfmt, Docker Engine, a registry) uses it for real and fails naming what is missing.
 
 mod bench;
+mod build;
 mod corpus;
 mod doctor;
 mod identify;

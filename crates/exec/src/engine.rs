@@ -32,6 +32,34 @@ pub struct EngineInfo {
     pub storage_driver: Option<String>,
 }
 
+/// One image build through the engine's classic builder.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// The build context as a tar.
+    pub context: Vec<u8>,
+    /// Dockerfile path inside the context.
+    pub dockerfile: String,
+    /// Build-level platform; `None` lets each `FROM --platform=` decide (see archbench-build).
+    pub platform: Option<Platform>,
+    /// `--build-arg`s.
+    pub build_args: std::collections::BTreeMap<String, String>,
+    /// Tag for the result.
+    pub tag: String,
+    /// Ignore the build cache (for honest timings).
+    pub no_cache: bool,
+    /// Give up after this long.
+    pub timeout: Duration,
+}
+
+/// One message of the build stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildEvent {
+    /// Builder output (`Step 2/9 : RUN make`, command output, ` ---> abc123`).
+    Output(String),
+    /// Pull or progress status.
+    Status(String),
+}
+
 /// A connection to one Docker Engine.
 pub struct Engine {
     docker: Docker,
@@ -154,6 +182,117 @@ impl Engine {
         let rm = RemoveContainerOptionsBuilder::new().force(true).build();
         let _ = self.block("removing the container", docker.remove_container(&id, Some(rm)));
         result
+    }
+
+    /// Build an image with the classic builder, calling `on_event` for every message as it
+    /// arrives. Returns the image ID; a failed step is an error carrying the builder's message.
+    pub fn build(
+        &self,
+        req: &BuildRequest,
+        on_event: &mut dyn FnMut(BuildEvent),
+    ) -> Result<String> {
+        let args: std::collections::HashMap<String, String> =
+            req.build_args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let opts = bollard::query_parameters::BuildImageOptionsBuilder::new()
+            .dockerfile(&req.dockerfile)
+            .t(&req.tag)
+            .platform(&req.platform.as_ref().map(ToString::to_string).unwrap_or_default())
+            .buildargs(&args)
+            .nocache(req.no_cache)
+            .rm(true)
+            .forcerm(true)
+            .build();
+        let body = bollard::body_full(bytes::Bytes::from(req.context.clone()));
+        let docker = &self.docker;
+        let host = self.host.clone();
+        let fut = async {
+            let mut stream = docker.build_image(opts, None, Some(body));
+            let mut id = None;
+            while let Some(item) = stream.next().await {
+                let info = item.map_err(|e| e.to_string())?;
+                if let Some(e) = info.error_detail.and_then(|d| d.message) {
+                    return Err(e);
+                }
+                if let Some(s) = info.stream {
+                    on_event(BuildEvent::Output(s));
+                }
+                if let Some(s) = info.status {
+                    on_event(BuildEvent::Status(s));
+                }
+                if let Some(img) = info.aux {
+                    id = img.id;
+                }
+            }
+            id.ok_or_else(|| "the build ended without an image ID".to_owned())
+        };
+        self.runtime
+            .block_on(async { tokio::time::timeout(req.timeout, fut).await })
+            .map_err(|_| Error::Docker {
+                host: host.clone(),
+                action: format!("building {}", req.tag),
+                message: format!("no result within {:?}", req.timeout),
+            })?
+            .map_err(|m| Error::Docker {
+                host,
+                action: format!("building {}", req.tag),
+                message: m,
+            })
+    }
+
+    /// Write `docker save` of `image` to `out`; returns the bytes written.
+    pub fn save(&self, image: &str, out: &mut dyn std::io::Write) -> Result<u64> {
+        let docker = &self.docker;
+        let fut = async {
+            let mut stream = docker.export_image(image);
+            let mut n = 0u64;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| e.to_string())?;
+                out.write_all(&chunk).map_err(|e| e.to_string())?;
+                n += chunk.len() as u64;
+            }
+            Ok::<u64, String>(n)
+        };
+        self.runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(3600), fut).await })
+            .map_err(|_| Error::Docker {
+                host: self.host.clone(),
+                action: format!("saving {image}"),
+                message: "timed out".into(),
+            })?
+            .map_err(|m| Error::Docker {
+                host: self.host.clone(),
+                action: format!("saving {image}"),
+                message: m,
+            })
+    }
+
+    /// Whether the engine has `image` locally, and for which platform (`os/arch[/variant]`).
+    pub fn image_platform(&self, image: &str) -> Result<Option<String>> {
+        match self.runtime.block_on(async {
+            tokio::time::timeout(self.timeout, self.docker.inspect_image(image)).await
+        }) {
+            Err(_) => Err(Error::Docker {
+                host: self.host.clone(),
+                action: format!("inspecting {image}"),
+                message: "timed out".into(),
+            }),
+            Ok(Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            })) => Ok(None),
+            Ok(Err(e)) => Err(Error::Docker {
+                host: self.host.clone(),
+                action: format!("inspecting {image}"),
+                message: e.to_string(),
+            }),
+            Ok(Ok(i)) => {
+                let mut p =
+                    format!("{}/{}", i.os.unwrap_or_default(), i.architecture.unwrap_or_default());
+                if let Some(v) = i.variant.filter(|v| !v.is_empty()) {
+                    p = format!("{p}/{v}");
+                }
+                Ok(Some(p))
+            }
+        }
     }
 
     /// Remove an image by reference, ignoring "no such image".

@@ -108,12 +108,22 @@ impl LayoutWriter {
         layers: &[LayerInput],
         entrypoint: &[&str],
     ) -> Result<Written> {
+        self.image_with_config(config_platform, layers, json!({ "Entrypoint": entrypoint }))
+    }
+
+    /// [`Self::image`] with the container config (`Env`, `Cmd`, `Entrypoint`, `Labels`, …) given.
+    pub fn image_with_config(
+        &mut self,
+        config_platform: &Platform,
+        layers: &[LayerInput],
+        container_config: serde_json::Value,
+    ) -> Result<Written> {
         let written: Vec<Written> =
             layers.iter().map(|l| self.blob(&l.blob, &l.media_type)).collect::<Result<_>>()?;
         let mut config = json!({
             "architecture": config_platform.arch.to_string(),
             "os": config_platform.os.to_string(),
-            "config": { "Entrypoint": entrypoint },
+            "config": container_config,
             "rootfs": { "type": "layers", "diff_ids": layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>() },
             "history": layers.iter().map(|_| json!({ "created_by": "archbench" })).collect::<Vec<_>>(),
         });
@@ -121,11 +131,16 @@ impl LayoutWriter {
             config["variant"] = json!(v);
         }
         let config = self.blob(&serde_json::to_vec(&config).expect("json"), media::CONFIG)?;
+        self.manifest(&config, &written)
+    }
+
+    /// Write a manifest for a config and layers already in the layout.
+    pub fn manifest(&mut self, config: &Written, layers: &[Written]) -> Result<Written> {
         let manifest = json!({
             "schemaVersion": 2,
             "mediaType": media::MANIFEST,
             "config": config.descriptor(),
-            "layers": written.iter().map(Written::descriptor).collect::<Vec<_>>(),
+            "layers": layers.iter().map(Written::descriptor).collect::<Vec<_>>(),
         });
         self.blob(&serde_json::to_vec(&manifest).expect("json"), media::MANIFEST)
     }

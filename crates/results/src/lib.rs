@@ -20,6 +20,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod build;
 mod envelope;
 mod error;
 mod host;

@@ -1,0 +1,61 @@
+use std::path::PathBuf;
+
+/// What can go wrong building images.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{action} {path}")]
+    Io {
+        /// What we were doing.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The Docker Engine failed or refused.
+    #[error(transparent)]
+    Engine(#[from] archbench_exec::Error),
+    /// An image or registry operation failed.
+    #[error(transparent)]
+    Oci(#[from] archbench_oci::Error),
+    /// A Dockerfile step failed.
+    #[error("{platform} ({strategy}): step {step} failed: {message}\nlast lines of the build log:\n{log}")]
+    Step {
+        /// Target platform.
+        platform: String,
+        /// Strategy.
+        strategy: String,
+        /// `3/9 RUN make`.
+        step: String,
+        /// The builder's message.
+        message: String,
+        /// The last lines of output.
+        log: String,
+    },
+    /// The machine cannot do what was asked; the message says how to fix it.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A build failed; the runs made so far are kept for the report.
+    #[error("{cause}")]
+    Failed {
+        /// Every run, the failed one included.
+        report: Box<archbench_results::build::BuildReport>,
+        /// The first failure.
+        #[source]
+        cause: Box<Error>,
+    },
+    /// A tool we run (mmdebstrap) failed.
+    #[error("{tool} failed: {message}")]
+    Tool {
+        /// The program.
+        tool: String,
+        /// Its status and last output.
+        message: String,
+    },
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,224 @@
+//! `archbench build`: one Dockerfile per platform × strategy, every step timed, one index.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use archbench_archid::image::{scan, verdict};
+use archbench_archid::walk::Limits;
+use archbench_build::run::{build_all, default_layout, BuildSpec, Event, Strategy};
+use archbench_exec::host::host_facts;
+use archbench_oci::{copy, CopyOptions, Destination, ImageRef, ImageSource, Reference};
+use archbench_platform::Platform;
+use archbench_results::build::BuildReport;
+use archbench_results::Envelope;
+use clap::Args;
+
+use super::image::RegistryFlags;
+use crate::output::print_json;
+
+/// Build a Dockerfile for each platform with each strategy (native, emulated under QEMU, cross,
+/// remote=DOCKER_HOST) through the Docker Engine, timing every step; write the images and an
+/// index (one manifest per platform, from the first strategy listed that built it) to an OCI
+/// layout, push it with --push, and verify it.
+#[derive(Args)]
+pub struct BuildCommand {
+    /// Build context directory.
+    #[arg(value_name = "CONTEXT")]
+    context: PathBuf,
+    /// Dockerfile, relative to the context.
+    #[arg(short = 'f', long = "file", default_value = "Dockerfile")]
+    dockerfile: String,
+    /// Target platforms, comma-separated (default: the engine's own).
+    #[arg(long, value_delimiter = ',', value_name = "P,P")]
+    platform: Vec<Platform>,
+    /// Strategies, comma-separated, in order of preference for the index.
+    #[arg(long, value_delimiter = ',', default_value = "native,emulated", value_name = "S,S")]
+    strategy: Vec<Strategy>,
+    /// Build argument KEY=VALUE (repeatable), e.g. BUILDER=127.0.0.1:5000/archbench/builder:bookworm.
+    #[arg(long = "build-arg", value_name = "K=V")]
+    build_args: Vec<String>,
+    /// Name of the result: a registry reference (pushed with --push) or just a name:tag.
+    #[arg(short = 't', long = "tag", default_value = "archbench/build:latest", value_name = "REF")]
+    tag: String,
+    /// Push the index to the registry named by --tag.
+    #[arg(long)]
+    push: bool,
+    /// OCI layout for the images and the index (default: reports/images).
+    #[arg(long, value_name = "oci:DIR")]
+    output: Option<String>,
+    /// Let the builder use its cache (timings then measure the cache, not the build).
+    #[arg(long)]
+    cache: bool,
+    /// Give up on one build after this many seconds.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    timeout: u64,
+    /// Also write the results envelope (kind "build") to this file, atomically.
+    #[arg(short = 'o', long = "results", value_name = "FILE")]
+    results: Option<PathBuf>,
+    /// Print JSON (the results envelope).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    registry: RegistryFlags,
+}
+
+impl BuildCommand {
+    pub fn execute(self) -> anyhow::Result<()> {
+        if !self.context.join(&self.dockerfile).is_file() {
+            bail!(
+                "{} has no {}; pass the context directory and -f if the Dockerfile is elsewhere",
+                self.context.display(),
+                self.dockerfile
+            );
+        }
+        let mut build_args = BTreeMap::new();
+        for kv in &self.build_args {
+            let (k, v) = kv
+                .split_once('=')
+                .with_context(|| format!("--build-arg {kv:?} is not KEY=VALUE"))?;
+            build_args.insert(k.to_owned(), v.to_owned());
+        }
+        let reference =
+            Reference::parse(&self.tag).with_context(|| format!("--tag {}", self.tag))?;
+        let layout = match &self.output {
+            Some(o) => PathBuf::from(o.strip_prefix("oci:").unwrap_or(o)),
+            None => default_layout(&std::env::current_dir()?),
+        };
+        let platforms =
+            if self.platform.is_empty() { vec![Platform::host()] } else { self.platform.clone() };
+        let spec = BuildSpec {
+            context: self.context.clone(),
+            dockerfile: self.dockerfile.clone(),
+            platforms,
+            strategies: self.strategy.clone(),
+            build_args,
+            name: format!(
+                "archbench-build/{}",
+                reference.repository.rsplit('/').next().unwrap_or("image")
+            ),
+            layout: layout.clone(),
+            tag: reference.tag.clone().unwrap_or_else(|| "latest".into()),
+            no_cache: !self.cache,
+            timeout: Duration::from_secs(self.timeout),
+        };
+        let started = Envelope::begin("build", host_facts(None), ());
+        let quiet = self.json;
+        let bar = crate::output::spinner(!quiet, "building");
+        let result = build_all(&spec, &mut |p| {
+            let who = format!("[{} {}]", p.platform, p.strategy);
+            let line = match p.event {
+                Event::Start => Some(format!("{who} building")),
+                Event::Step(s) => {
+                    bar.set_message(format!("{who} {s}"));
+                    None
+                }
+                Event::Done(secs, ok) => {
+                    Some(format!("{who} {} in {secs:.1} s", if ok { "built" } else { "FAILED" }))
+                }
+                Event::Skip(why) => Some(format!("{who} skipped: {why}")),
+            };
+            // Lines go to stderr whether or not it is a terminal (the spinner hides itself).
+            if let (Some(l), false) = (line, quiet) {
+                bar.suspend(|| eprintln!("{l}"));
+            }
+        });
+        bar.finish_and_clear();
+        let mut report = match result {
+            Ok(r) => r,
+            Err(archbench_build::Error::Failed { report, cause }) => {
+                self.save(&started, &report)?;
+                return Err(
+                    anyhow::Error::new(*cause).context("the build failed; no index was written")
+                );
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // Verify what was written before anything is pushed.
+        let src = ImageSource::open(&ImageRef::Layout {
+            dir: layout.clone(),
+            tag: Some(spec.tag.clone()),
+        })?;
+        let verdicts: Vec<_> = scan(&src, &[], Limits::default())?.iter().map(verdict).collect();
+        report.verified = Some(verdicts.iter().all(|v| v.ok));
+        if self.push {
+            let options = self.registry.options()?;
+            let dst = Destination::parse(&self.tag, &options)?;
+            let c = copy(&src, &dst, &CopyOptions::default())
+                .with_context(|| format!("pushing to {}", self.tag))?;
+            report.destination = Some(c.destination);
+            report.index_digest = Some(c.digest);
+        }
+        self.save(&started, &report)?;
+        if self.json {
+            return print_json(&finish(&started, &report));
+        }
+        print_report(&report, &verdicts);
+        if report.verified != Some(true) {
+            return Err(crate::exit::Findings {
+                code: crate::exit::Code::VerifyMismatch,
+                message: "verify found binaries of the wrong architecture in the built image"
+                    .into(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    fn save(&self, started: &Envelope<()>, report: &BuildReport) -> anyhow::Result<()> {
+        if let Some(path) = &self.results {
+            archbench_results::write_atomic(path, &finish(started, report))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+fn finish(started: &Envelope<()>, report: &BuildReport) -> Envelope<BuildReport> {
+    let mut env = Envelope::begin("build", started.host.clone(), report.clone());
+    env.started_at = started.started_at.clone();
+    env.finish()
+}
+
+fn print_report(r: &BuildReport, verdicts: &[archbench_archid::image::PlatformVerdict]) {
+    for run in &r.runs {
+        println!(
+            "{} {} — {:.1} s ({:.1} s without base pulls), {:.1} MiB  ({})",
+            run.platform,
+            run.strategy,
+            run.seconds,
+            run.work_seconds,
+            run.image_bytes as f64 / 1048576.0,
+            run.note
+        );
+        for st in &run.stages {
+            println!(
+                "    stage {:<10} as {:<13}{} {:>7.1} s",
+                st.name,
+                st.runs_as,
+                if st.emulated { " (QEMU)" } else { "       " },
+                st.seconds
+            );
+            for s in st.steps.iter().filter(|s| s.seconds >= 0.05) {
+                let instr: String = s.instruction.chars().take(60).collect();
+                println!(
+                    "        {:>3} {:<60} {:>7.1} s{}",
+                    s.number,
+                    instr,
+                    s.seconds,
+                    if s.cached { " cached" } else { "" }
+                );
+            }
+        }
+    }
+    for ratio in &r.ratios {
+        println!("{}: {:.2}×", ratio.label, ratio.ratio);
+    }
+    for v in verdicts {
+        println!("verify {}: {}", v.declared, if v.ok { "ok" } else { "MISMATCH" });
+    }
+    if let (Some(d), Some(i)) = (&r.destination, &r.index_digest) {
+        println!("index {d} -> {i}");
+    }
+}

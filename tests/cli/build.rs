@@ -1,0 +1,281 @@
+//! `archbench base bootstrap` and `archbench build` against the real Docker Engine, QEMU,
+//! mmdebstrap and a registry on loopback.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::registry_support::{RegistrySpec, TestRegistry};
+use crate::support::{archbench, docker, docker_ok, json, BinfmtLock, DisabledEntry};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/build/compute")
+}
+
+/// The fixture's builder image (gcc, make; cross compilers in the amd64 variant) in `reg`.
+/// Bootstrapped once per machine into archbench's cache (minutes), then copied from it (seconds).
+fn base_in(reg: &TestRegistry) -> String {
+    let target = format!("{}/archbench/builder:bookworm", reg.host());
+    let out = archbench()
+        .args([
+            "base",
+            "bootstrap",
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--include",
+            "gcc,make,libc6-dev",
+            "--extra",
+            "linux/amd64=gcc-aarch64-linux-gnu,libc6-dev-arm64-cross",
+            "-t",
+            &target,
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "base bootstrap failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let base = json(&out);
+    let images = base["payload"]["images"].as_array().unwrap();
+    assert_eq!(images.len(), 2);
+    // The configs say the true architecture (docker import would have said amd64 for both).
+    let ins = json(&archbench().args(["image", "inspect", &target, "--json"]).output().unwrap());
+    for p in ins["payload"]["platforms"].as_array().unwrap() {
+        assert_eq!(p["platform"], p["config_platform"]);
+    }
+    target
+}
+
+fn small_build(
+    reg: &TestRegistry,
+    base: &str,
+    strategies: &str,
+    platforms: &str,
+    out: &Path,
+    tag: &str,
+) -> std::process::Output {
+    archbench()
+        .args(["build"])
+        .arg(fixture())
+        .args(["--platform", platforms, "--strategy", strategies])
+        .args(["--build-arg", &format!("BUILDER={base}"), "--build-arg", "SCALE=24"])
+        .args(["-t", &format!("{}/compute:{tag}", reg.host()), "--push"])
+        .arg("--output")
+        .arg(format!("oci:{}", out.join("images").display()))
+        .arg("-o")
+        .arg(out.join("build.json"))
+        .arg("--json")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn native_cross_and_emulated_build_push_verify_and_run() {
+    let _emu = BinfmtLock::shared();
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let base = base_in(&reg);
+    let out = tempfile::tempdir().unwrap();
+    let o = small_build(
+        &reg,
+        &base,
+        "native,cross,emulated",
+        "linux/amd64,linux/arm64",
+        out.path(),
+        "v1",
+    );
+    assert!(o.status.success(), "build failed: {}", String::from_utf8_lossy(&o.stderr));
+    let env = json(&o);
+    assert_eq!(env["kind"], "build");
+    let p = &env["payload"];
+    let runs = p["runs"].as_array().unwrap();
+    let combos: Vec<String> = runs
+        .iter()
+        .map(|r| format!("{} {}", r["platform"].as_str().unwrap(), r["strategy"].as_str().unwrap()))
+        .collect();
+    assert_eq!(combos, ["linux/amd64 native", "linux/arm64 cross", "linux/arm64 emulated"]);
+    for r in runs {
+        assert_eq!(r["ok"], true, "{r}");
+        let stages = r["stages"].as_array().unwrap();
+        let build = stages.iter().find(|s| s["name"] == "build").expect("a build stage");
+        let emulated = r["strategy"] == "emulated";
+        assert_eq!(build["emulated"], emulated, "{} {}", r["platform"], r["strategy"]);
+        let make = build["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["instruction"].as_str().unwrap().contains("make -j"))
+            .expect("the make step");
+        assert!(make["seconds"].as_f64().unwrap() > 0.0 && make["cached"] == false);
+        assert!(r["image_bytes"].as_u64().unwrap() > 100_000);
+    }
+    let ratios = p["ratios"].as_array().unwrap();
+    assert_eq!(ratios.len(), 2);
+    assert_eq!(p["verified"], true);
+    // The results file is the same envelope.
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("build.json")).unwrap()).unwrap();
+    assert_eq!(saved["payload"]["runs"].as_array().unwrap().len(), 3);
+    // The pushed index: two platforms; the arm64 one is the cross build (first listed).
+    let target = format!("{}/compute:v1", reg.host());
+    let ins = json(&archbench().args(["image", "inspect", &target, "--json"]).output().unwrap());
+    let plats = ins["payload"]["platforms"].as_array().unwrap();
+    assert_eq!(plats.len(), 2);
+    assert_eq!(plats[1]["manifest_digest"], runs[1]["manifest_digest"]);
+    archbench().args(["verify", &target]).assert().success();
+    let pulled = docker().args(["pull", "--platform", "linux/arm64", &target]).output().unwrap();
+    assert!(pulled.status.success(), "{}", String::from_utf8_lossy(&pulled.stderr));
+    let run = docker_ok(&["run", "--rm", "--platform", "linux/arm64", &target]);
+    assert!(run.starts_with("machine=aarch64 "), "{run}");
+    docker_ok(&["rmi", "-f", &target]);
+}
+
+/// A TCP port on loopback that forwards to the local engine's socket: the "remote" worker.
+fn tcp_engine() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let Ok(unix) = std::os::unix::net::UnixStream::connect("/var/run/docker.sock") else {
+                continue;
+            };
+            let (mut a, mut b) = (conn.try_clone().unwrap(), unix.try_clone().unwrap());
+            let (mut c, mut d) = (conn, unix);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut a, &mut b);
+                let _ = b.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut d, &mut c);
+                let _ = c.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn remote_strategy_builds_on_an_engine_over_tcp() {
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let base = base_in(&reg);
+    let port = tcp_engine();
+    let out = tempfile::tempdir().unwrap();
+    let o = small_build(
+        &reg,
+        &base,
+        &format!("remote=tcp://127.0.0.1:{port}"),
+        "linux/amd64",
+        out.path(),
+        "remote",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = &json(&o)["payload"]["runs"][0];
+    assert_eq!(run["strategy"], "remote");
+    assert_eq!(run["engine"], format!("tcp://127.0.0.1:{port}"));
+    assert!(run["note"].as_str().unwrap().contains("loopback"), "{run}");
+}
+
+#[test]
+fn a_failing_step_is_reported_and_nothing_is_pushed() {
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let base = base_in(&reg);
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "ARG BASE\nFROM ${BASE}\nRUN echo preparing && echo the-last-words >&2 && exit 3\nRUN echo never\n",
+    )
+    .unwrap();
+    let o = archbench()
+        .arg("build")
+        .arg(ctx.path())
+        .args([
+            "--platform",
+            "linux/amd64",
+            "--strategy",
+            "native",
+            "--build-arg",
+            &format!("BASE={base}"),
+        ])
+        .args(["-t", &format!("{}/broken:v1", reg.host()), "--push", "--output"])
+        .arg(format!("oci:{}", ctx.path().join("out").display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("linux/amd64") && err.contains("3/4 RUN echo preparing"), "{err}");
+    assert!(err.contains("the-last-words") && err.contains("no index was written"), "{err}");
+    let inspect = archbench()
+        .args(["image", "inspect", &format!("{}/broken:v1", reg.host())])
+        .output()
+        .unwrap();
+    assert!(!inspect.status.success(), "no index may exist after a failed build");
+}
+
+#[test]
+fn emulated_build_without_binfmt_gives_the_fix() {
+    let _off = DisabledEntry::new("qemu-aarch64");
+    let out = tempfile::tempdir().unwrap();
+    let o = archbench()
+        .arg("build")
+        .arg(fixture())
+        .args(["--platform", "linux/arm64", "--strategy", "emulated", "--output"])
+        .arg(format!("oci:{}", out.path().display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("echo 1 > /proc/sys/fs/binfmt_misc/qemu-aarch64"), "{err}");
+    assert!(!err.contains("exec format error"), "{err}");
+}
+
+#[test]
+fn an_interrupted_build_leaves_no_index() {
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let base = base_in(&reg);
+    let out = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("archbench");
+    let mut child = Command::new(bin)
+        .arg("build")
+        .arg(fixture())
+        .args([
+            "--platform",
+            "linux/amd64",
+            "--strategy",
+            "native",
+            "--build-arg",
+            &format!("BUILDER={base}"),
+        ])
+        .args([
+            "--build-arg",
+            "SCALE=2000",
+            "-t",
+            &format!("{}/interrupted:v1", reg.host()),
+            "--push",
+            "--output",
+        ])
+        .arg(format!("oci:{}", out.path().display()))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the compile step is running.
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("building") {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let inspect = archbench()
+        .args(["image", "inspect", &format!("{}/interrupted:v1", reg.host())])
+        .output()
+        .unwrap();
+    assert!(!inspect.status.success(), "no index may exist after an interrupted build");
+    assert!(
+        !out.path().join("index.json").exists()
+            || !std::fs::read_to_string(out.path().join("index.json")).unwrap().contains("\"v1\"")
+    );
+}
