@@ -6,6 +6,7 @@ mod build;
 mod doctor;
 mod identify;
 pub mod image;
+pub mod plan;
 mod verify;
 
 use clap::Subcommand;
@@ -25,6 +26,8 @@ pub enum Command {
     Image(image::ImageCommand),
     /// Build a Dockerfile per platform × strategy through the Docker Engine, timing every step.
     Build(build::BuildCommand),
+    /// Price the build strategies and a Graviton migration from the results.
+    Plan(plan::PlanCommand),
     /// Make base images (Debian, per platform, with mmdebstrap) without Docker Hub.
     Base(base::BaseCommand),
 }
@@ -39,6 +42,7 @@ impl Command {
             Command::Verify(c) => c.execute(),
             Command::Image(c) => c.execute(),
             Command::Base(c) => c.execute(),
+            Command::Plan(c) => c.execute(),
             Command::Build(c) => c.execute(),
         }
     }
