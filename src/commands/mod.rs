@@ -7,6 +7,7 @@ mod doctor;
 mod identify;
 pub mod image;
 pub mod plan;
+mod report;
 mod verify;
 
 use clap::Subcommand;
@@ -26,6 +27,8 @@ pub enum Command {
     Image(image::ImageCommand),
     /// Build a Dockerfile per platform × strategy through the Docker Engine, timing every step.
     Build(build::BuildCommand),
+    /// The main job: doctor, bench, builds, plan, and a report directory with charts and HTML.
+    Report(report::ReportCommand),
     /// Price the build strategies and a Graviton migration from the results.
     Plan(plan::PlanCommand),
     /// Make base images (Debian, per platform, with mmdebstrap) without Docker Hub.
@@ -43,6 +46,7 @@ impl Command {
             Command::Image(c) => c.execute(),
             Command::Base(c) => c.execute(),
             Command::Plan(c) => c.execute(),
+            Command::Report(c) => c.execute(),
             Command::Build(c) => c.execute(),
         }
     }

@@ -8,5 +8,6 @@ mod doctor;
 mod identify;
 mod image;
 mod registry_support;
+mod report;
 mod support;
 mod verify;

@@ -1,0 +1,414 @@
+//! The charts, each drawn once per backend (SVG and PNG) by the same function.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use archbench_plan::model::Plan;
+use archbench_results::bench::BenchCell;
+use archbench_results::build::BuildReport;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::{Error, Result};
+
+/// Pixel size of every chart.
+pub const SIZE: (u32, u32) = (900, 480);
+
+const FONT_PATHS: [&str; 3] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+];
+
+/// Register DejaVu Sans as plotters' "sans-serif" (text needs a real font for layout).
+pub fn init_font() -> Result<()> {
+    static DONE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let path = FONT_PATHS.iter().find(|p| std::path::Path::new(p).is_file()).ok_or_else(
+            || {
+                "no DejaVu Sans font found (looked in /usr/share/fonts); install fonts-dejavu-core"
+                    .to_owned()
+            },
+        )?;
+        let bytes = std::fs::read(path).map_err(|e| format!("reading {path}: {e}"))?;
+        // plotters keeps registered fonts for the life of the process.
+        let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+        plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
+            .map_err(|_| format!("{path} is not a usable TrueType font"))
+    })
+    .clone()
+    .map_err(Error::Font)
+}
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+fn err<E: std::fmt::Debug>(e: E) -> Error {
+    Error::Draw(format!("{e:?}"))
+}
+
+type Area<'a, DB> = DrawingArea<DB, Shift>;
+
+/// Slowdown vs native per workload × runner, median with its 95% CI, log scale.
+pub fn slowdown<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let ok: Vec<&BenchCell> =
+        cells.iter().filter(|c| c.runner != "native" && c.ok() && c.slowdown.is_some()).collect();
+    let mut workloads: Vec<String> = Vec::new();
+    let mut runners: Vec<String> = Vec::new();
+    for c in &ok {
+        if !workloads.contains(&c.workload) {
+            workloads.push(c.workload.clone());
+        }
+        if !runners.contains(&c.runner) {
+            runners.push(c.runner.clone());
+        }
+    }
+    let hi = ok.iter().map(|c| c.slowdown.expect("filtered").1 .1).fold(2.0f64, f64::max) * 6.0;
+    let lo = ok.iter().map(|c| c.slowdown.expect("filtered").1 .0).fold(1.0f64, f64::min) * 0.7;
+    let n = workloads.len().max(1) as f64;
+    let names = workloads.clone();
+    let mut chart = ChartBuilder::on(root)
+        .caption("Slowdown against native, median with 95% CI (log scale)", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0..n, (lo..hi).log_scale())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(workloads.len() * 2 + 1)
+        .x_label_formatter(&|x: &f64| {
+            let i = x.floor() as usize;
+            if (x - x.floor() - 0.5).abs() < 1e-6 && i < names.len() {
+                names[i].clone()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("× native")
+        .draw()
+        .map_err(err)?;
+    chart.draw_series(LineSeries::new([(0.0, 1.0), (n, 1.0)], BLACK.mix(0.4))).map_err(err)?;
+    let r = runners.len().max(1) as f64;
+    for (ri, runner) in runners.iter().enumerate() {
+        let colour = PALETTE[ri % PALETTE.len()];
+        let points: Vec<(f64, f64, f64, f64)> = ok
+            .iter()
+            .filter(|c| &c.runner == runner)
+            .filter_map(|c| {
+                let wi = workloads.iter().position(|w| w == &c.workload)? as f64;
+                let (m, (l, h)) = c.slowdown?;
+                Some((wi + (ri as f64 + 1.0) / (r + 1.0), l, m, h))
+            })
+            .collect();
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|&(x, l, m, h)| ErrorBar::new_vertical(x, l, m, h, colour.filled(), 6)),
+            )
+            .map_err(err)?
+            .label(runner.clone())
+            .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
+        chart
+            .draw_series(points.iter().map(|&(x, _, m, _)| Circle::new((x, m), 3, colour.filled())))
+            .map_err(err)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+/// Per Wasm tier, the whole suite's compile, instantiate and run time (medians summed).
+pub fn wasm_split<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let mut tiers: BTreeMap<String, [f64; 3]> = BTreeMap::new();
+    for c in cells.iter().filter(|c| c.runner.starts_with("wasm:") && c.ok()) {
+        let e = tiers.entry(c.runner.trim_start_matches("wasm:").to_owned()).or_default();
+        e[0] += c.compile_seconds.unwrap_or(0.0);
+        e[1] += median(
+            c.samples.iter().filter_map(|s| s.wasm.as_ref().map(|w| w.instantiate)).collect(),
+        );
+        e[2] += median(c.samples.iter().filter_map(|s| s.wasm.as_ref().map(|w| w.run)).collect());
+    }
+    let names: Vec<String> = tiers.keys().cloned().collect();
+    let max = tiers.values().map(|v| v.iter().sum::<f64>()).fold(0.001, f64::max) * 1.15;
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            "Wasm tiers: compile, instantiate and run, whole suite (seconds)",
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(90)
+        .build_cartesian_2d(0.0..max, 0.0..names.len().max(1) as f64)
+        .map_err(err)?;
+    let labels = names.clone();
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(names.len() * 2 + 1)
+        .y_label_formatter(&|y: &f64| {
+            let i = y.floor() as usize;
+            if (y - y.floor() - 0.5).abs() < 1e-6 && i < labels.len() {
+                labels[i].clone()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("seconds")
+        .draw()
+        .map_err(err)?;
+    for (k, part) in ["compile", "instantiate", "run"].iter().enumerate() {
+        let colour = PALETTE[k];
+        let bars: Vec<Rectangle<(f64, f64)>> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let v = tiers[n];
+                let start: f64 = v[..k].iter().sum();
+                Rectangle::new(
+                    [(start, i as f64 + 0.2), (start + v[k], i as f64 + 0.8)],
+                    colour.filled(),
+                )
+            })
+            .collect();
+        chart
+            .draw_series(bars)
+            .map_err(err)?
+            .label(*part)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+/// Build time per stage, stacked, per platform × strategy.
+pub fn build_stages<DB: DrawingBackend>(root: &Area<DB>, build: &BuildReport) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let runs: Vec<_> = build.runs.iter().filter(|r| r.ok).collect();
+    let names: Vec<String> =
+        runs.iter().map(|r| format!("{} {}", r.platform, r.strategy)).collect();
+    let max =
+        runs.iter().map(|r| r.stages.iter().map(|s| s.seconds).sum::<f64>()).fold(1.0, f64::max)
+            * 1.15;
+    let mut chart = ChartBuilder::on(root)
+        .caption("Build time per stage: native, cross and emulated (seconds)", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(160)
+        .build_cartesian_2d(0.0..max, 0.0..names.len().max(1) as f64)
+        .map_err(err)?;
+    let labels = names.clone();
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(names.len() * 2 + 1)
+        .y_label_formatter(&|y: &f64| {
+            let i = y.floor() as usize;
+            if (y - y.floor() - 0.5).abs() < 1e-6 && i < labels.len() {
+                labels[i].clone()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("seconds")
+        .draw()
+        .map_err(err)?;
+    let mut stage_names: Vec<String> = Vec::new();
+    for r in &runs {
+        for s in &r.stages {
+            if !stage_names.contains(&s.name) && s.seconds > 0.0 {
+                stage_names.push(s.name.clone());
+            }
+        }
+    }
+    for (k, stage) in stage_names.iter().enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        let bars: Vec<Rectangle<(f64, f64)>> = runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let before: f64 =
+                    r.stages.iter().take_while(|s| &s.name != stage).map(|s| s.seconds).sum();
+                let own: f64 =
+                    r.stages.iter().filter(|s| &s.name == stage).map(|s| s.seconds).sum();
+                Rectangle::new(
+                    [(before, i as f64 + 0.2), (before + own, i as f64 + 0.8)],
+                    colour.filled(),
+                )
+            })
+            .collect();
+        chart
+            .draw_series(bars)
+            .map_err(err)?
+            .label(format!("stage {stage}"))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+/// Monthly cost against builds per month, per strategy, with break-even points.
+pub fn cost_curves<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let max_n = plan.curve.last().map(|p| p.builds_per_month).unwrap_or(1.0).max(1.0);
+    let max_c = plan.curve.iter().flat_map(|p| p.monthly.iter().copied()).fold(1.0, f64::max) * 1.1;
+    let mut chart = ChartBuilder::on(root)
+        .caption("Monthly build cost against volume (USD)", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..max_n, 0.0..max_c)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("builds per month")
+        .y_desc("USD per month")
+        .draw()
+        .map_err(err)?;
+    for (i, s) in plan.strategies.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(
+                plan.curve.iter().map(|p| (p.builds_per_month, p.monthly[i])),
+                colour.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(s.name.clone())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
+    }
+    let idx = |name: &str| plan.strategies.iter().position(|s| s.name == name);
+    for b in plan.break_even.iter().filter(|b| b.builds_per_month <= max_n) {
+        let Some(i) = idx(&b.cheaper_from) else { continue };
+        let at = plan
+            .curve
+            .windows(2)
+            .find(|w| {
+                w[0].builds_per_month <= b.builds_per_month
+                    && b.builds_per_month <= w[1].builds_per_month
+            })
+            .map(|w| {
+                let t = (b.builds_per_month - w[0].builds_per_month)
+                    / (w[1].builds_per_month - w[0].builds_per_month).max(1e-9);
+                w[0].monthly[i] + t * (w[1].monthly[i] - w[0].monthly[i])
+            })
+            .unwrap_or(0.0);
+        chart
+            .draw_series([EmptyElement::at((b.builds_per_month, at))
+                + Circle::new((0, 0), 6, BLACK.stroke_width(2))
+                + Text::new(
+                    format!(
+                        "{} = {} at {:.0}",
+                        b.cheaper_below, b.cheaper_from, b.builds_per_month
+                    ),
+                    (8, -16),
+                    ("sans-serif", 13),
+                )])
+            .map_err(err)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+/// The service's monthly cost on x86 and on arm64.
+pub fn runtime_cost<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let m = &plan.migration;
+    let max = m.x86_monthly.max(m.arm64_monthly).max(1.0) * 1.2;
+    let caption = if m.modelled {
+        "Service cost per month, x86 vs arm64 (arm64 speed MODELLED)"
+    } else {
+        "Service cost per month, x86 vs arm64 (arm64 speed measured)"
+    };
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..2.0, 0.0..max)
+        .map_err(err)?;
+    let labels = [format!("x86 {}", m.x86_instance), format!("arm64 {}", m.arm64_instance)];
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(5)
+        .x_label_formatter(&|x: &f64| {
+            let i = x.floor() as usize;
+            if (x - x.floor() - 0.5).abs() < 1e-6 && i < 2 {
+                labels[i].clone()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("USD per month")
+        .draw()
+        .map_err(err)?;
+    for (i, v) in [m.x86_monthly, m.arm64_monthly].iter().enumerate() {
+        let colour = PALETTE[i];
+        chart
+            .draw_series([Rectangle::new(
+                [(i as f64 + 0.25, 0.0), (i as f64 + 0.75, *v)],
+                colour.filled(),
+            )])
+            .map_err(err)?;
+        chart
+            .draw_series([Text::new(
+                format!("${v:.2}"),
+                (i as f64 + 0.38, *v + max * 0.03),
+                ("sans-serif", 15),
+            )])
+            .map_err(err)?;
+    }
+    root.present().map_err(err)
+}

@@ -1,0 +1,313 @@
+//! The report: charts as SVG and PNG, a self-contained HTML page (charts inlined, no network),
+//! a Markdown summary for a CI job, and the inputs as JSON.
+//!
+//! [`write_report`] takes [`Inputs`] (results envelopes: bench, build, plan) and writes a
+//! directory. It reads only `archbench-results` and `archbench-plan` types. The same inputs
+//! give byte-identical files: nothing here reads the clock or iterates a hash map.
+//!
+//! ```no_run
+//! # fn plan() -> archbench_results::Envelope<archbench_plan::model::Plan> { unimplemented!() }
+//! let inputs = archbench_report::Inputs { bench: None, build: None, plan: plan(), notes: vec![] };
+//! let files = archbench_report::write_report(std::path::Path::new("reports/run"), &inputs).unwrap();
+//! assert!(files.iter().any(|f| f.ends_with("index.html")));
+//! ```
+#![deny(missing_docs)]
+
+pub mod charts;
+mod html;
+mod markdown;
+
+use std::path::{Path, PathBuf};
+
+use archbench_plan::model::Plan;
+use archbench_results::bench::BenchCell;
+use archbench_results::build::BuildReport;
+use archbench_results::Envelope;
+use plotters::prelude::*;
+use serde::Serialize;
+
+/// What can go wrong writing a report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No font for chart text.
+    #[error("{0}")]
+    Font(String),
+    /// plotters failed.
+    #[error("drawing a chart: {0}")]
+    Draw(String),
+    /// A file could not be written.
+    #[error("writing {path}: {message}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the report shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inputs {
+    /// Bench results, when the suite ran.
+    pub bench: Option<Envelope<Vec<BenchCell>>>,
+    /// Build results, when the builds ran.
+    pub build: Option<Envelope<BuildReport>>,
+    /// The plan.
+    pub plan: Envelope<Plan>,
+    /// What was skipped and why, and other notes for the reader.
+    pub notes: Vec<String>,
+}
+
+/// One chart in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chart {
+    /// File stem (`slowdown`).
+    pub name: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// What it shows, for a student.
+    pub caption: String,
+    /// The SVG text.
+    #[serde(skip)]
+    pub svg: String,
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    archbench_results::write_bytes_atomic(path, bytes)
+        .map_err(|e| Error::Write { path: path.to_owned(), message: e.to_string() })
+}
+
+type DrawFn<'a> = Box<dyn Fn(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<()> + 'a>;
+type DrawPng<'a> =
+    Box<dyn Fn(&DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<()> + 'a>;
+
+fn render(
+    dir: &Path,
+    name: &'static str,
+    svg_draw: DrawFn<'_>,
+    png_draw: DrawPng<'_>,
+) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, charts::SIZE).into_drawing_area();
+        svg_draw(&root)?;
+    }
+    write(&dir.join(format!("{name}.svg")), svg.as_bytes())?;
+    let png = dir.join(format!("{name}.png"));
+    {
+        let root = BitMapBackend::new(&png, charts::SIZE).into_drawing_area();
+        png_draw(&root)?;
+    }
+    Ok(svg)
+}
+
+/// Render every chart the inputs allow into `dir/charts`, then `index.html`, `summary.md` and
+/// `report.json`. Returns the files written.
+pub fn write_report(dir: &Path, inputs: &Inputs) -> Result<Vec<PathBuf>> {
+    charts::init_font()?;
+    let chart_dir = dir.join("charts");
+    std::fs::create_dir_all(&chart_dir)
+        .map_err(|e| Error::Write { path: chart_dir.clone(), message: e.to_string() })?;
+    let mut list: Vec<Chart> = Vec::new();
+    let plan = &inputs.plan.payload;
+    if let Some(b) = &inputs.bench {
+        let cells = &b.payload;
+        list.push(Chart {
+            name: "slowdown",
+            title: "How much slower than native",
+            caption: "Each dot is one workload on one runner, as a multiple of the same program run natively (1 = as fast). \
+QEMU translates every guest instruction into several host instructions, so integer and memory work costs a few times native and \
+floating point far more; syscall-heavy work suffers less because the kernel does that part at full speed. Wasm tiers trade \
+compile effort for speed: Cranelift compiles most, Pulley interprets. The bars are 95% confidence intervals."
+                .into(),
+            svg: render(&chart_dir, "slowdown", Box::new(|r| charts::slowdown(r, cells)), Box::new(|r| charts::slowdown(r, cells)))?,
+        });
+        list.push(Chart {
+            name: "wasm-split",
+            title: "Where Wasm time goes",
+            caption: "For each wasmtime tier: compiling the module (paid once), creating an instance, and running the whole suite. \
+An optimising compiler costs more up front and less per run; an interpreter starts at once and runs slowly."
+                .into(),
+            svg: render(&chart_dir, "wasm-split", Box::new(|r| charts::wasm_split(r, cells)), Box::new(|r| charts::wasm_split(r, cells)))?,
+        });
+    }
+    if let Some(b) = &inputs.build {
+        let build = &b.payload;
+        list.push(Chart {
+            name: "build-stages",
+            title: "Build time per stage",
+            caption: "The same Dockerfile built three ways. Native: an amd64 build on amd64. Emulated: the arm64 build runs its \
+compiler under QEMU, so the compile stage takes many times longer. Cross: the compile stage runs natively with a cross compiler \
+and only the final, copy-only stage is arm64 — which is why cross wins for compiled projects."
+                .into(),
+            svg: render(&chart_dir, "build-stages", Box::new(|r| charts::build_stages(r, build)), Box::new(|r| charts::build_stages(r, build)))?,
+        });
+    }
+    list.push(Chart {
+        name: "cost-curves",
+        title: "Monthly build cost",
+        caption: format!(
+            "What a month of multi-arch builds costs with each strategy as volume grows (builds of {:.0} min, hosted runners priced per \
+minute). Native arm64 workers are a fixed monthly price, so they pay off above the marked break-even volumes; emulation's cost \
+grows fastest because every arm64 build is {:.1}× as long.",
+            plan.profile.minutes_per_build, plan.factors.emulated.value
+        ),
+        svg: render(&chart_dir, "cost-curves", Box::new(|r| charts::cost_curves(r, plan)), Box::new(|r| charts::cost_curves(r, plan)))?,
+    });
+    list.push(Chart {
+        name: "runtime-cost",
+        title: "Running the service on arm64",
+        caption: format!(
+            "{:.0} instance-hours a month on {} versus {}. {}",
+            plan.profile.service_hours_per_month,
+            plan.migration.x86_instance,
+            plan.migration.arm64_instance,
+            if plan.migration.modelled {
+                "The arm64 speed is MODELLED (no arm64 machine measured it here): arm64 is assumed as fast per vCPU, so only the price differs."
+            } else {
+                "The arm64 speed is measured from bench results of an arm64 host."
+            }
+        ),
+        svg: render(&chart_dir, "runtime-cost", Box::new(|r| charts::runtime_cost(r, plan)), Box::new(|r| charts::runtime_cost(r, plan)))?,
+    });
+    let mut files: Vec<PathBuf> = list
+        .iter()
+        .flat_map(|c| {
+            [chart_dir.join(format!("{}.svg", c.name)), chart_dir.join(format!("{}.png", c.name))]
+        })
+        .collect();
+    let page = html::page(inputs, &list);
+    write(&dir.join("index.html"), page.as_bytes())?;
+    write(&dir.join("summary.md"), markdown::summary(inputs, &list).as_bytes())?;
+    let json = serde_json::to_vec_pretty(&serde_json::json!({ "inputs": inputs, "charts": list }))
+        .expect("json");
+    write(&dir.join("report.json"), &json)?;
+    files.extend([dir.join("index.html"), dir.join("summary.md"), dir.join("report.json")]);
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archbench_plan::model::{plan, Factor, Factors, Profile};
+    use archbench_plan::pricing::Catalog;
+    use archbench_results::build::{BuildRun, StageTiming, StepTiming, StrategyRatio};
+    use archbench_results::HostFacts;
+
+    fn inputs() -> Inputs {
+        let f = Factors {
+            emulated: Factor::measured(6.0, "t"),
+            cross: Factor::measured(1.1, "t"),
+            arm64_build: Factor::modelled(1.0, "t"),
+            wasm_build: Factor::modelled(1.0, "t"),
+            wasm_runtime: Factor::measured(1.4, "t"),
+            arm64_runtime: Factor::modelled(1.0, "t"),
+        };
+        let p = plan(&Profile::default(), &f, &Catalog::builtin()).unwrap();
+        let mut plan_env = Envelope::begin("plan", HostFacts::default(), p);
+        plan_env.started_at = "2026-01-01T00:00:00Z".into();
+        plan_env.finished_at = "2026-01-01T00:00:01Z".into();
+        let cell = |runner: &str, s: f64| BenchCell {
+            workload: "sha256".into(),
+            class: "integer".into(),
+            runner: runner.into(),
+            compile_seconds: runner.starts_with("wasm:").then_some(0.2),
+            wall: Some(archbench_results::bench::WallView {
+                median: s,
+                median_ci: (s * 0.9, s * 1.1),
+            }),
+            slowdown: Some((s, (s * 0.9, s * 1.1))),
+            status: serde_json::json!({ "kind": "ok" }),
+            samples: vec![],
+        };
+        let bench = Envelope::begin(
+            "bench",
+            HostFacts::default(),
+            vec![cell("native", 1.0), cell("qemu:linux/arm64", 6.0), cell("wasm:cranelift", 1.2)],
+        );
+        let stage = |name: &str, secs: f64| StageTiming {
+            name: name.into(),
+            runs_as: "linux/amd64".into(),
+            emulated: false,
+            seconds: secs,
+            steps: vec![StepTiming {
+                number: 1,
+                instruction: "RUN make".into(),
+                seconds: secs,
+                cached: false,
+            }],
+        };
+        let run = |strategy: &str, secs: f64| BuildRun {
+            platform: "linux/arm64".into(),
+            strategy: strategy.into(),
+            engine: "unix:///var/run/docker.sock".into(),
+            note: String::new(),
+            ok: true,
+            error: None,
+            seconds: secs,
+            work_seconds: secs,
+            stages: vec![stage("build", secs - 1.0), stage("stage 1", 1.0)],
+            image_id: None,
+            manifest_digest: None,
+            image_bytes: 1,
+        };
+        let build = Envelope::begin(
+            "build",
+            HostFacts::default(),
+            BuildReport {
+                context: "c".into(),
+                dockerfile: "Dockerfile".into(),
+                runs: vec![run("native", 10.0), run("emulated", 60.0)],
+                ratios: vec![StrategyRatio {
+                    platform: "linux/arm64".into(),
+                    label: "x emulated y".into(),
+                    ratio: 6.0,
+                }],
+                destination: None,
+                index_digest: None,
+                verified: Some(true),
+            },
+        );
+        Inputs {
+            bench: Some(bench),
+            build: Some(build),
+            plan: plan_env,
+            notes: vec!["a note".into()],
+        }
+    }
+
+    #[test]
+    fn same_inputs_give_identical_files_and_a_self_contained_page() {
+        let i = inputs();
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let fa = write_report(a.path(), &i).unwrap();
+        let fb = write_report(b.path(), &i).unwrap();
+        assert_eq!(fa.len(), 13, "5 charts × 2 formats + html, md, json");
+        for (x, y) in fa.iter().zip(&fb) {
+            assert_eq!(
+                std::fs::read(x).unwrap(),
+                std::fs::read(y).unwrap(),
+                "{} differs",
+                x.display()
+            );
+        }
+        let html = std::fs::read_to_string(a.path().join("index.html")).unwrap();
+        assert_eq!(html.matches("<img ").count(), 5);
+        assert!(
+            !html.contains("src=\"http") && !html.contains("href=\"http"),
+            "nothing is fetched"
+        );
+        assert!(html.contains("modelled"));
+        let md = std::fs::read_to_string(a.path().join("summary.md")).unwrap();
+        assert!(
+            md.contains(
+                "Modelled, not measured: arm64 build speed, wasm build, arm64 runtime speed."
+            ),
+            "{md}"
+        );
+    }
+}

@@ -1,0 +1,61 @@
+//! The Markdown summary, fit for a CI job summary ($GITHUB_STEP_SUMMARY).
+
+use std::fmt::Write as _;
+
+use crate::{Chart, Inputs};
+
+/// The summary.
+pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
+    let p = &inputs.plan.payload;
+    let mut m = String::new();
+    let _ = writeln!(m, "## archbench\n");
+    let _ = writeln!(m, "Machine: {}\n", inputs.plan.host.summary());
+    for (i, l) in p.recommendation.iter().enumerate() {
+        let _ = writeln!(m, "{} {l}", if i == 0 { "**→**" } else { "-" });
+    }
+    if let Some(b) = &inputs.build {
+        let _ = writeln!(m, "\n| platform | strategy | build (s) | without base pulls (s) | ok |\n|---|---|---:|---:|---|");
+        for r in &b.payload.runs {
+            let _ = writeln!(
+                m,
+                "| {} | {} | {:.1} | {:.1} | {} |",
+                r.platform,
+                r.strategy,
+                r.seconds,
+                r.work_seconds,
+                if r.ok { "yes" } else { "no" }
+            );
+        }
+        for r in &b.payload.ratios {
+            let _ = writeln!(m, "\n{}: **{:.2}×**", r.label, r.ratio);
+        }
+    }
+    let _ = writeln!(m, "\n| strategy | min per build | USD per month |\n|---|---:|---:|");
+    for s in &p.strategies {
+        let _ = writeln!(m, "| {} | {:.1} | {:.2} |", s.name, s.minutes_per_build, s.monthly);
+    }
+    let modelled: Vec<&str> = [
+        ("emulated/native build", &p.factors.emulated),
+        ("cross/native build", &p.factors.cross),
+        ("arm64 build speed", &p.factors.arm64_build),
+        ("wasm build", &p.factors.wasm_build),
+        ("wasm runtime", &p.factors.wasm_runtime),
+        ("arm64 runtime speed", &p.factors.arm64_runtime),
+    ]
+    .iter()
+    .filter(|(_, f)| f.is_modelled())
+    .map(|(n, _)| *n)
+    .collect();
+    if !modelled.is_empty() {
+        let _ = writeln!(m, "\nModelled, not measured: {}.", modelled.join(", "));
+    }
+    let _ = writeln!(
+        m,
+        "\nCharts: {}.",
+        charts.iter().map(|c| format!("`charts/{}.svg`", c.name)).collect::<Vec<_>>().join(", ")
+    );
+    for n in &inputs.notes {
+        let _ = writeln!(m, "\n> {n}");
+    }
+    m
+}

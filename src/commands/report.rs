@@ -1,0 +1,286 @@
+//! `archbench report`: the main job. Doctor, the bench suite, the build strategies on the
+//! compute fixture, the plan, then charts, HTML and Markdown in `reports/<run>/`.
+//!
+//! Each measuring step runs as a child `archbench` process (the same binary), so a component
+//! that is missing or fails costs that step only: the report says what it skipped and why.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use archbench_plan::model::Profile;
+use archbench_report::{write_report, Inputs};
+use clap::Args;
+
+use super::plan::{compute, print_plan};
+
+/// Run everything and write a report directory (the README's main command).
+#[derive(Args)]
+pub struct ReportCommand {
+    /// Smaller bench and build: the whole job in about three minutes once built.
+    #[arg(long)]
+    quick: bool,
+    /// Report directory (default: reports/<date-time>, with reports/latest pointing at it).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    output: Option<PathBuf>,
+    /// Reuse bench.json / build.json from reports/latest instead of measuring again.
+    #[arg(long)]
+    reuse: bool,
+    /// Only render the report from the results already in --output (no measuring).
+    #[arg(long)]
+    render_only: bool,
+    /// The compiled fixture to build.
+    #[arg(long, default_value = "fixtures/build/compute", value_name = "DIR")]
+    fixture: PathBuf,
+    /// Pricing catalog (default: built-in).
+    #[arg(long, value_name = "FILE")]
+    pricing: Option<PathBuf>,
+    /// Multi-arch builds per month, for the plan.
+    #[arg(long, default_value_t = 400.0, value_name = "N")]
+    builds_per_month: f64,
+    /// Minutes of one native amd64 build of your project, for the plan.
+    #[arg(long, default_value_t = 10.0, value_name = "MIN")]
+    minutes_per_build: f64,
+}
+
+fn run_id() -> String {
+    let now = jiff::Timestamp::now();
+    now.strftime("%Y%m%d-%H%M%S").to_string()
+}
+
+/// A docker-registry on a free loopback port for the build's base images; stopped on drop.
+struct Registry {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        std::fs::write(dir.path().join("config.yml"), config)?;
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting docker-registry (install docker-registry; scripts/setup does)")?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "docker-registry did not listen on 127.0.0.1:{port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Self { child, port, _dir: dir })
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Run this binary with `args`; Ok(()) or the reason, from its last stderr lines.
+fn step(label: &str, args: &[String], log: &Path) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    eprintln!("[report] {label}: archbench {}", args.join(" "));
+    let started = Instant::now();
+    let out = Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("could not run archbench: {e}"))?;
+    let mut text = out.stderr.clone();
+    text.extend_from_slice(&out.stdout);
+    let _ = std::fs::write(log, &text);
+    eprintln!(
+        "[report] {label}: {} in {:.0} s",
+        if out.status.success() { "done" } else { "failed" },
+        started.elapsed().as_secs_f64()
+    );
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let tail: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).rev().take(3).collect();
+    Err(format!(
+        "{} (exit {}; full log in {})",
+        tail.into_iter().rev().collect::<Vec<_>>().join(" / "),
+        out.status.code().unwrap_or(-1),
+        log.display()
+    ))
+}
+
+fn read<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    kind: &str,
+) -> Option<archbench_results::Envelope<T>> {
+    archbench_results::read(path, kind).ok()
+}
+
+impl ReportCommand {
+    pub fn execute(self) -> anyhow::Result<()> {
+        let reports = PathBuf::from("reports");
+        let dir = self.output.clone().unwrap_or_else(|| reports.join(run_id()));
+        std::fs::create_dir_all(dir.join("logs"))
+            .with_context(|| format!("creating {}", dir.display()))?;
+        let mut notes: Vec<String> = Vec::new();
+        let s = |v: &str| v.to_owned();
+        if !self.render_only {
+            self.measure(&dir, &mut notes, &s)?;
+        }
+        let profile = Profile {
+            builds_per_month: self.builds_per_month,
+            minutes_per_build: self.minutes_per_build,
+            ..Profile::default()
+        };
+        let plan = compute(&dir, self.pricing.as_deref(), &profile)?;
+        archbench_results::write_atomic(&dir.join("plan.json"), &plan)?;
+        let bench = read(&dir.join("bench.json"), "bench");
+        let build = read(&dir.join("build.json"), "build");
+        if bench.is_none() {
+            notes.push("no bench results: the slowdown and Wasm charts are left out, and the Wasm runtime factor is modelled".into());
+        }
+        if build.is_none() {
+            notes.push("no build results: the build-stage chart is left out, and the emulation and cross factors are modelled".into());
+        }
+        let inputs = Inputs { bench, build, plan, notes };
+        let files = write_report(&dir, &inputs)?;
+        if self.output.is_none() {
+            let latest = reports.join("latest");
+            let _ = std::fs::remove_file(&latest);
+            if let Some(name) = dir.file_name() {
+                std::os::unix::fs::symlink(name, &latest)
+                    .with_context(|| format!("linking {}", latest.display()))?;
+            }
+        }
+        print_plan(&inputs.plan.payload);
+        println!();
+        for n in &inputs.notes {
+            println!("note: {n}");
+        }
+        println!(
+            "report: {} ({} files; open {})",
+            dir.display(),
+            files.len(),
+            dir.join("index.html").display()
+        );
+        Ok(())
+    }
+
+    fn measure(
+        &self,
+        dir: &Path,
+        notes: &mut Vec<String>,
+        s: &dyn Fn(&str) -> String,
+    ) -> anyhow::Result<()> {
+        let logs = dir.join("logs");
+        // 1. doctor: what works here decides what runs.
+        let doctor = step("doctor", &[s("doctor")], &logs.join("doctor.log"));
+        if let Err(why) = &doctor {
+            notes.push(format!(
+                "doctor reported a failure; the steps below say what it cost: {why}"
+            ));
+        }
+        let latest = Path::new("reports/latest");
+        // 2. the bench suite.
+        let bench_json = dir.join("bench.json");
+        if self.reuse
+            && latest.join("bench.json").is_file()
+            && latest.canonicalize().ok() != dir.canonicalize().ok()
+        {
+            std::fs::copy(latest.join("bench.json"), &bench_json)?;
+            notes.push("bench results reused from reports/latest (--reuse)".into());
+        } else {
+            let mut args = vec![s("bench"), s("-o"), bench_json.display().to_string()];
+            if self.quick {
+                args.push(s("--quick"));
+                for w in ["sha256", "nbody", "sort", "syscall", "startup"] {
+                    args.extend([s("--workload"), s(w)]);
+                }
+            }
+            if let Err(why) = step("bench", &args, &logs.join("bench.log")) {
+                notes.push(format!("bench skipped: {why}"));
+            }
+        }
+        // 3. the build strategies on the compiled fixture.
+        let build_json = dir.join("build.json");
+        if self.reuse
+            && latest.join("build.json").is_file()
+            && latest.canonicalize().ok() != dir.canonicalize().ok()
+        {
+            std::fs::copy(latest.join("build.json"), &build_json)?;
+            notes.push("build results reused from reports/latest (--reuse)".into());
+        } else if !self.fixture.join("Dockerfile").is_file() {
+            notes.push(format!(
+                "build skipped: no fixture at {} (run from the checkout, or pass --fixture)",
+                self.fixture.display()
+            ));
+        } else {
+            match Registry::start() {
+                Err(e) => notes.push(format!("build skipped: {e:#}")),
+                Ok(reg) => {
+                    let builder = format!("127.0.0.1:{}/archbench/builder:bookworm", reg.port);
+                    let base = step(
+                        "base",
+                        &[
+                            s("base"),
+                            s("bootstrap"),
+                            s("--platform"),
+                            s("linux/amd64,linux/arm64"),
+                            s("--include"),
+                            s("gcc,make,libc6-dev"),
+                            s("--extra"),
+                            s("linux/amd64=gcc-aarch64-linux-gnu,libc6-dev-arm64-cross"),
+                            s("-t"),
+                            builder.clone(),
+                        ],
+                        &logs.join("base.log"),
+                    );
+                    match base {
+                        Err(why) => notes.push(format!(
+                            "build skipped: the builder image could not be made: {why}"
+                        )),
+                        Ok(()) => {
+                            let scale = if self.quick { "60" } else { "200" };
+                            let args = vec![
+                                s("build"),
+                                self.fixture.display().to_string(),
+                                s("--platform"),
+                                s("linux/amd64,linux/arm64"),
+                                s("--strategy"),
+                                s("native,cross,emulated"),
+                                s("--build-arg"),
+                                format!("BUILDER={builder}"),
+                                s("--build-arg"),
+                                format!("SCALE={scale}"),
+                                s("-t"),
+                                s("archbench/compute:report"),
+                                s("--output"),
+                                format!("oci:{}", dir.join("images").display()),
+                                s("-o"),
+                                build_json.display().to_string(),
+                            ];
+                            if let Err(why) = step("build", &args, &logs.join("build.log")) {
+                                notes.push(format!("build failed: {why}"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

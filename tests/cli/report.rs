@@ -1,0 +1,154 @@
+//! `archbench report` (the main job) and `plan`, end to end, with the page opened in Chromium.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{archbench, json, BinfmtLock};
+
+/// Open `index.html` in headless Chromium: every chart image must have loaded and no resource
+/// may have come from anywhere but the page itself. A copy of the page gets a probe script (the
+/// report's own policy forbids scripts); the screenshot of the real page is kept.
+fn check_in_chromium(dir: &Path) {
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("chromium is missing: install chromium (scripts/setup does)");
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let probe = r#"<script>addEventListener('load', () => {
+  const imgs = [...document.images];
+  const ok = imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0);
+  const external = performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('data:'));
+  document.body.setAttribute('data-probe', JSON.stringify({ images: imgs.length, ok, external }));
+});</script></body>"#;
+    let probed = html
+        .replace("default-src 'none';", "default-src 'none'; script-src 'unsafe-inline';")
+        .replace("</body>", probe);
+    std::fs::write(dir.join("probe.html"), probed).unwrap();
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--virtual-time-budget=5000",
+    ];
+    let out = Command::new(chromium)
+        .args(flags)
+        .arg("--dump-dom")
+        .arg(format!("file://{}", dir.join("probe.html").display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom.find("data-probe=\"").unwrap_or_else(|| {
+        panic!("the probe did not run:\n{}", String::from_utf8_lossy(&out.stderr))
+    });
+    let rest = &dom[start + 12..];
+    let probe: serde_json::Value =
+        serde_json::from_str(&rest[..rest.find('"').unwrap()].replace("&quot;", "\"")).unwrap();
+    assert_eq!(probe["ok"], true, "every chart image loads: {probe}");
+    assert!(probe["images"].as_u64().unwrap() >= 5, "{probe}");
+    assert_eq!(probe["external"], serde_json::json!([]), "no request leaves the page: {probe}");
+    // The screenshot of the page as shipped, kept as a test artifact.
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("report.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = Command::new(chromium)
+        .args(flags)
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1000,3000")
+        .arg(format!("file://{}", dir.join("index.html").display()))
+        .output()
+        .unwrap();
+    assert!(
+        shot.is_file() && std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn quick_main_job_writes_a_complete_report() {
+    let _emu = BinfmtLock::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let out = archbench()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["report", "--quick", "-o"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "report failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("note: bench skipped") && !stdout.contains("note: build"), "{stdout}");
+    for chart in ["slowdown", "wasm-split", "build-stages", "cost-curves", "runtime-cost"] {
+        for ext in ["svg", "png"] {
+            let f = dir.path().join(format!("charts/{chart}.{ext}"));
+            assert!(f.is_file() && std::fs::metadata(&f).unwrap().len() > 1000, "{}", f.display());
+        }
+    }
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("plan.json")).unwrap()).unwrap();
+    let names: Vec<&str> = plan["payload"]["strategies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["emulate", "cross", "native-arm64", "wasm"]);
+    assert!(plan["payload"]["recommendation"][0].as_str().unwrap().starts_with("build with"));
+    // The build factors were measured by this run, the arm64 runtime speed cannot be.
+    assert_eq!(plan["payload"]["factors"]["emulated"]["basis"], "measured");
+    assert_eq!(plan["payload"]["factors"]["arm64_runtime"]["basis"], "modelled");
+    assert!(std::fs::read_to_string(dir.path().join("summary.md"))
+        .unwrap()
+        .contains("Modelled, not measured"));
+    check_in_chromium(dir.path());
+}
+
+#[test]
+fn missing_results_are_said_and_modelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = archbench().args(["report", "--render-only", "-o"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("note: no bench results") && stdout.contains("note: no build results"),
+        "{stdout}"
+    );
+    assert!(dir.path().join("charts/cost-curves.svg").is_file());
+    assert!(!dir.path().join("charts/slowdown.svg").exists());
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(html.contains("no build results"));
+}
+
+#[test]
+fn plan_json_and_a_changed_price_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = |pricing: Option<&Path>| {
+        let mut c = archbench();
+        c.args(["plan", "--json", "--builds-per-month", "3000", "--results"]).arg(dir.path());
+        if let Some(p) = pricing {
+            c.arg("--pricing").arg(p);
+        }
+        json(&c.output().unwrap())
+    };
+    let base = plan(None);
+    assert_eq!(base["kind"], "plan");
+    let first = base["payload"]["recommendation"][0].as_str().unwrap().to_owned();
+    assert!(first.starts_with("build with native-arm64"), "{first}");
+    // Make the self-hosted Graviton worker dear: cross-compiling wins instead.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pricing.toml"),
+    )
+    .unwrap();
+    let dear = dir.path().join("dear.toml");
+    std::fs::write(&dear, text.replace("price = 0.0725", "price = 2.0")).unwrap();
+    let other = plan(Some(&dear));
+    assert!(
+        other["payload"]["recommendation"][0].as_str().unwrap().starts_with("build with cross"),
+        "{other}"
+    );
+    // A broken price file is an error naming the file.
+    std::fs::write(&dear, "[entries.x]\nkind = 'runner'\n").unwrap();
+    let out = archbench().args(["plan", "--pricing"]).arg(&dear).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("dear.toml"));
+}
