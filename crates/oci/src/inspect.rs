@@ -127,7 +127,7 @@ pub fn inspect(src: &ImageSource, only: &[Platform]) -> Result<Inspection> {
             .filter(|l| users.get(&l.digest).is_some_and(|(_, p)| p.len() == 1))
             .cloned()
             .collect();
-        own.sort_by(|a, b| b.size.cmp(&a.size));
+        own.sort_by_key(|l| std::cmp::Reverse(l.size));
         Largest {
             platform: big.platform.clone(),
             size: big.size,

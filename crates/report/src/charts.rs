@@ -24,12 +24,11 @@ const FONT_PATHS: [&str; 3] = [
 pub fn init_font() -> Result<()> {
     static DONE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
     DONE.get_or_init(|| {
-        let path = FONT_PATHS.iter().find(|p| std::path::Path::new(p).is_file()).ok_or_else(
-            || {
+        let path =
+            FONT_PATHS.iter().find(|p| std::path::Path::new(p).is_file()).ok_or_else(|| {
                 "no DejaVu Sans font found (looked in /usr/share/fonts); install fonts-dejavu-core"
                     .to_owned()
-            },
-        )?;
+            })?;
         let bytes = std::fs::read(path).map_err(|e| format!("reading {path}: {e}"))?;
         // plotters keeps registered fonts for the life of the process.
         let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
