@@ -145,6 +145,13 @@ impl Registry {
                 reg.base = plain;
                 Ok(reg)
             }
+            // Nothing listens at all: say so rather than suggest TLS options.
+            Err(e) if e.is_connect() => Err(Error::Transport {
+                registry: host.to_owned(),
+                request: "GET /v2/ over HTTPS and plain HTTP: nothing accepted the connection"
+                    .into(),
+                source: e,
+            }),
             // Plain HTTP answered, but not as a registry: the HTTPS error is the useful one
             // (a TLS registry whose CA we do not trust answers plain HTTP with 400).
             Ok(_) | Err(_) => Err(Error::Transport {
