@@ -89,16 +89,13 @@ impl BaseCommand {
             cache: a.cache.clone(),
         };
         let json = a.json;
-        let (layout, images, idx) = bootstrap(&spec, &a.platform, "latest-bootstrap", &mut |m| {
+        let (layout, images, idx, tag) = bootstrap(&spec, &a.platform, &mut |m| {
             if !json {
                 eprintln!("base: {m}");
             }
         })?;
         let options = a.registry.options()?;
-        let src = ImageSource::open(&ImageRef::Layout {
-            dir: layout,
-            tag: Some("latest-bootstrap".into()),
-        })?;
+        let src = ImageSource::open(&ImageRef::Layout { dir: layout, tag: Some(tag) })?;
         let dst = Destination::parse(&a.target, &options)
             .with_context(|| format!("opening {}", a.target))?;
         let copy = copy(&src, &dst, &CopyOptions::default())

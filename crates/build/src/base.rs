@@ -98,13 +98,13 @@ fn key(spec: &BaseSpec, platform: &Platform, mirror: &str) -> String {
 }
 
 /// Bootstrap (or reuse) a base image for each platform into the cache layout; returns the
-/// layout, the per-platform images, and the index written there tagged `tag`.
+/// layout, the per-platform images, the index written there, and its tag in the layout (one per
+/// spec and platform list, so concurrent bootstraps of different bases never share it).
 pub fn bootstrap(
     spec: &BaseSpec,
     platforms: &[Platform],
-    tag: &str,
     progress: &mut dyn FnMut(&str),
-) -> Result<(PathBuf, Vec<BaseImage>, Written)> {
+) -> Result<(PathBuf, Vec<BaseImage>, Written, String)> {
     let mirror = spec
         .mirror
         .clone()
@@ -114,6 +114,12 @@ pub fn bootstrap(
     let layout = cache.join("layout");
     let io = |action, path: &Path, source| Error::Io { action, path: path.to_owned(), source };
     std::fs::create_dir_all(&layout).map_err(|e| io("creating", &layout, e))?;
+    // One bootstrap at a time per cache: two would run mmdebstrap twice for the same key and
+    // race on the layout's index.json.
+    let lock_path = cache.join(".lock");
+    let lock = std::fs::File::create(&lock_path).map_err(|e| io("creating", &lock_path, e))?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| io("locking", &lock_path, e.into()))?;
     let mut images = Vec::new();
     let mut entries = Vec::new();
     for p in platforms {
@@ -206,8 +212,14 @@ pub fn bootstrap(
     }
     let mut w = LayoutWriter::create(&layout)?;
     let idx = w.index(&entries, &Default::default())?;
-    w.tag(&idx, tag)?;
-    Ok((layout, images, idx))
+    let keys: Vec<String> = platforms.iter().map(|p| key(spec, p, &mirror)).collect();
+    let tag = format!(
+        "index-{}",
+        key(&BaseSpec { include: keys, ..spec.clone() }, &Platform::linux_amd64(), &mirror)
+    );
+    w.tag(&idx, &tag)?;
+    drop(lock);
+    Ok((layout, images, idx, tag))
 }
 
 /// A gzip layer from an uncompressed tar (diff ID of the tar, digest of the gzip).
