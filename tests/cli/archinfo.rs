@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use crate::registry_support::{RegistrySpec, TestRegistry};
 use crate::support::{archbench, docker, docker_ok, json, BinfmtLock};
 
+/// Debian's bookworm has all three; arm/v7 is the lab's "where the base allows".
+const PLATFORMS: &str = "linux/amd64,linux/arm64,linux/arm/v7";
+
 fn lab() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/apps/archinfo")
 }
@@ -18,16 +21,7 @@ fn lab() -> PathBuf {
 fn base(reg: &TestRegistry, name: &str, packages: &str) -> String {
     let target = format!("{}/archbench/{name}:bookworm", reg.host());
     let out = archbench()
-        .args([
-            "base",
-            "bootstrap",
-            "--platform",
-            "linux/amd64,linux/arm64",
-            "--include",
-            packages,
-            "-t",
-            &target,
-        ])
+        .args(["base", "bootstrap", "--platform", PLATFORMS, "--include", packages, "-t", &target])
         .output()
         .unwrap();
     assert!(out.status.success(), "bootstrapping {name}: {}", String::from_utf8_lossy(&out.stderr));
@@ -109,6 +103,7 @@ fn archinfo_lab_builds_pushes_pulls_and_answers_per_architecture() {
         .env("REGISTRY", reg.host())
         .env("DOCKER_USERNAME", "student")
         .env("VERSION", "test")
+        .env("PLATFORMS", PLATFORMS)
         .env("PYTHON_BASE", &python)
         .env("DEPS", "debian")
         .env("NODE_BASE", &node)
@@ -153,8 +148,8 @@ fn archinfo_lab_builds_pushes_pulls_and_answers_per_architecture() {
     std::fs::write(artifacts.join("archinfo-build-multiarch.log"), &log).unwrap();
     assert_eq!(
         be["payload"]["runs"].as_array().unwrap().len(),
-        2,
-        "native amd64 and emulated arm64"
+        3,
+        "native amd64, emulated arm64 and arm/v7"
     );
 
     for image in ["backend", "frontend"] {
@@ -166,7 +161,7 @@ fn archinfo_lab_builds_pushes_pulls_and_answers_per_architecture() {
             .iter()
             .map(|p| p["platform"].as_str().unwrap())
             .collect();
-        assert_eq!(plats, ["linux/amd64", "linux/arm64"], "{image}");
+        assert_eq!(plats, ["linux/amd64", "linux/arm64", "linux/arm/v7"], "{image}");
         assert!(ins["payload"]["platforms"]
             .as_array()
             .unwrap()
@@ -182,7 +177,9 @@ fn archinfo_lab_builds_pushes_pulls_and_answers_per_architecture() {
     let network = format!("archinfo-{id}");
     docker_ok(&["network", "create", &network]);
     let mut cleanup = Cleanup { containers: Vec::new(), network: network.clone() };
-    for (platform, machine) in [("linux/amd64", "x86_64"), ("linux/arm64", "aarch64")] {
+    for (platform, machine) in
+        [("linux/amd64", "x86_64"), ("linux/arm64", "aarch64"), ("linux/arm/v7", "armv7l")]
+    {
         docker_ok(&["pull", "--platform", platform, &backend]);
         let name = format!("archinfo-backend-{}-{id}", machine);
         let port = free_port();

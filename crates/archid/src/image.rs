@@ -229,7 +229,23 @@ pub fn verdict(scan: &PlatformScan) -> PlatformVerdict {
                 1;
         }
         let fits = declared.as_ref().is_some_and(|d| platforms.iter().any(|p| compatible(p, d)));
-        if fits {
+        // A 32-bit Arm binary whose attributes name a later ISA than declared (Debian's armhf
+        // libgcrypt says ARMv8 because it carries v8 crypto code it selects at run time) is the
+        // right architecture; whether it runs on the older CPU depends on that check, so it is
+        // a warning, like an x86-64 ISA level above the declared one.
+        let later_arm = !fits
+            && declared.as_ref().is_some_and(|d| {
+                d.arch == Arch::Arm && platforms.iter().any(|p| p.arch == d.arch && p.os == d.os)
+            });
+        if later_arm {
+            v.matching += 1;
+            v.warnings.push(format!(
+                "{}: {} in a {} image; it fails with SIGILL on older CPUs unless it checks the CPU at run time",
+                f.path,
+                id.label(),
+                scan.declared
+            ));
+        } else if fits {
             v.matching += 1;
         } else {
             v.mismatches.push(Mismatch { path: f.path.clone(), found: id.label() });
