@@ -108,14 +108,7 @@ pub fn compute(
 
 pub fn print_plan(p: &Plan) {
     println!("factors:");
-    for (n, f) in [
-        ("emulated / native build", &p.factors.emulated),
-        ("cross / native build", &p.factors.cross),
-        ("arm64 / amd64 build", &p.factors.arm64_build),
-        ("wasm / native build", &p.factors.wasm_build),
-        ("wasm / native runtime", &p.factors.wasm_runtime),
-        ("arm64 / x86 runtime", &p.factors.arm64_runtime),
-    ] {
+    for (n, f) in p.factors.named() {
         let how = match &f.basis {
             Basis::Measured { from } => format!("measured: {from}"),
             Basis::Modelled { why } => format!("MODELLED: {why}"),

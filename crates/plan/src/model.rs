@@ -120,6 +120,20 @@ pub struct Factors {
     pub arm64_runtime: Factor,
 }
 
+impl Factors {
+    /// Each factor with a name for people, in a fixed order.
+    pub fn named(&self) -> [(&'static str, &Factor); 6] {
+        [
+            ("emulated / native build", &self.emulated),
+            ("cross / native build", &self.cross),
+            ("arm64 / amd64 build", &self.arm64_build),
+            ("wasm / native build", &self.wasm_build),
+            ("wasm / native runtime", &self.wasm_runtime),
+            ("arm64 / x86 runtime", &self.arm64_runtime),
+        ]
+    }
+}
+
 /// One build strategy's cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StrategyCost {

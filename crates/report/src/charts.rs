@@ -56,6 +56,31 @@ fn err<E: std::fmt::Debug>(e: E) -> Error {
 
 type Area<'a, DB> = DrawingArea<DB, Shift>;
 
+/// Label for a category axis where category `i` spans `i..i+1`: its name at the middle tick.
+fn category(names: &[String], v: f64) -> String {
+    let i = v.floor() as usize;
+    if (v - v.floor() - 0.5).abs() < 1e-6 && i < names.len() {
+        names[i].clone()
+    } else {
+        String::new()
+    }
+}
+
+/// The legend box every chart uses.
+fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    at: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(at)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(err)
+}
+
 /// Slowdown vs native per workload × runner, median with its 95% CI, log scale.
 pub fn slowdown<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> Result<()> {
     root.fill(&WHITE).map_err(err)?;
@@ -86,14 +111,7 @@ pub fn slowdown<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> Res
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(workloads.len() * 2 + 1)
-        .x_label_formatter(&|x: &f64| {
-            let i = x.floor() as usize;
-            if (x - x.floor() - 0.5).abs() < 1e-6 && i < names.len() {
-                names[i].clone()
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|x: &f64| category(&names, *x))
         .y_desc("× native")
         .draw()
         .map_err(err)?;
@@ -123,14 +141,7 @@ pub fn slowdown<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> Res
             .draw_series(points.iter().map(|&(x, _, m, _)| Circle::new((x, m), 3, colour.filled())))
             .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present().map_err(err)
 }
 
@@ -176,14 +187,7 @@ pub fn wasm_split<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> R
         .configure_mesh()
         .disable_y_mesh()
         .y_labels(names.len() * 2 + 1)
-        .y_label_formatter(&|y: &f64| {
-            let i = y.floor() as usize;
-            if (y - y.floor() - 0.5).abs() < 1e-6 && i < labels.len() {
-                labels[i].clone()
-            } else {
-                String::new()
-            }
-        })
+        .y_label_formatter(&|y: &f64| category(&labels, *y))
         .x_desc("seconds")
         .draw()
         .map_err(err)?;
@@ -207,14 +211,7 @@ pub fn wasm_split<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> R
             .label(*part)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     root.present().map_err(err)
 }
 
@@ -239,14 +236,7 @@ pub fn build_stages<DB: DrawingBackend>(root: &Area<DB>, build: &BuildReport) ->
         .configure_mesh()
         .disable_y_mesh()
         .y_labels(names.len() * 2 + 1)
-        .y_label_formatter(&|y: &f64| {
-            let i = y.floor() as usize;
-            if (y - y.floor() - 0.5).abs() < 1e-6 && i < labels.len() {
-                labels[i].clone()
-            } else {
-                String::new()
-            }
-        })
+        .y_label_formatter(&|y: &f64| category(&labels, *y))
         .x_desc("seconds")
         .draw()
         .map_err(err)?;
@@ -280,14 +270,7 @@ pub fn build_stages<DB: DrawingBackend>(root: &Area<DB>, build: &BuildReport) ->
             .label(format!("stage {stage}"))
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     root.present().map_err(err)
 }
 
@@ -349,14 +332,7 @@ pub fn cost_curves<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<(
                 )])
             .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(err)
 }
 
@@ -382,14 +358,7 @@ pub fn runtime_cost<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(5)
-        .x_label_formatter(&|x: &f64| {
-            let i = x.floor() as usize;
-            if (x - x.floor() - 0.5).abs() < 1e-6 && i < 2 {
-                labels[i].clone()
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|x: &f64| category(&labels, *x))
         .y_desc("USD per month")
         .draw()
         .map_err(err)?;

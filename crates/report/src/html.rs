@@ -56,14 +56,7 @@ measured here and is an assumption, stated with its reason.</p>\n");
         ));
     }
     h.push_str("</table>\n<h2>What the numbers rest on</h2><table><tr><th>factor</th><th>value</th><th>basis</th></tr>");
-    for (n, f) in [
-        ("emulated / native build", &p.factors.emulated),
-        ("cross / native build", &p.factors.cross),
-        ("arm64 / amd64 build", &p.factors.arm64_build),
-        ("wasm / native build", &p.factors.wasm_build),
-        ("wasm / native runtime", &p.factors.wasm_runtime),
-        ("arm64 / x86 runtime", &p.factors.arm64_runtime),
-    ] {
+    for (n, f) in p.factors.named() {
         let basis = match &f.basis {
             Basis::Measured { from } => format!("measured: {}", esc(from)),
             Basis::Modelled { why } => {

@@ -5,12 +5,30 @@
 //! directory. It reads only `archbench-results` and `archbench-plan` types. The same inputs
 //! give byte-identical files: nothing here reads the clock or iterates a hash map.
 //!
-//! ```no_run
-//! # fn plan() -> archbench_results::Envelope<archbench_plan::model::Plan> { unimplemented!() }
-//! let inputs = archbench_report::Inputs { bench: None, build: None, plan: plan(), notes: vec![] };
-//! let files = archbench_report::write_report(std::path::Path::new("reports/run"), &inputs).unwrap();
-//! assert!(files.iter().any(|f| f.ends_with("index.html")));
 //! ```
+//! use archbench_plan::model::{plan, Factor, Factors, Profile};
+//! use archbench_plan::pricing::Catalog;
+//! use archbench_results::{Envelope, HostFacts};
+//!
+//! let f = Factors {
+//!     emulated: Factor::measured(6.0, "example"),
+//!     cross: Factor::measured(1.1, "example"),
+//!     arm64_build: Factor::modelled(1.0, "example"),
+//!     wasm_build: Factor::modelled(1.0, "example"),
+//!     wasm_runtime: Factor::measured(1.4, "example"),
+//!     arm64_runtime: Factor::modelled(1.0, "example"),
+//! };
+//! let p = plan(&Profile::default(), &f, &Catalog::builtin()).unwrap();
+//! let inputs = archbench_report::Inputs {
+//!     bench: None,
+//!     build: None,
+//!     plan: Envelope::begin("plan", HostFacts::default(), p),
+//!     notes: vec![],
+//! };
+//! let dir = tempfile::tempdir().unwrap();
+//! let files = archbench_report::write_report(dir.path(), &inputs).unwrap();
+//! assert!(files.iter().any(|f| f.ends_with("index.html")));
+//! //! ```
 #![deny(missing_docs)]
 
 pub mod charts;
@@ -305,7 +323,7 @@ mod tests {
         let md = std::fs::read_to_string(a.path().join("summary.md")).unwrap();
         assert!(
             md.contains(
-                "Modelled, not measured: arm64 build speed, wasm build, arm64 runtime speed."
+                "Modelled, not measured: arm64 / amd64 build, wasm / native build, arm64 / x86 runtime."
             ),
             "{md}"
         );

@@ -34,18 +34,8 @@ pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
     for s in &p.strategies {
         let _ = writeln!(m, "| {} | {:.1} | {:.2} |", s.name, s.minutes_per_build, s.monthly);
     }
-    let modelled: Vec<&str> = [
-        ("emulated/native build", &p.factors.emulated),
-        ("cross/native build", &p.factors.cross),
-        ("arm64 build speed", &p.factors.arm64_build),
-        ("wasm build", &p.factors.wasm_build),
-        ("wasm runtime", &p.factors.wasm_runtime),
-        ("arm64 runtime speed", &p.factors.arm64_runtime),
-    ]
-    .iter()
-    .filter(|(_, f)| f.is_modelled())
-    .map(|(n, _)| *n)
-    .collect();
+    let modelled: Vec<&str> =
+        p.factors.named().into_iter().filter(|(_, f)| f.is_modelled()).map(|(n, _)| n).collect();
     if !modelled.is_empty() {
         let _ = writeln!(m, "\nModelled, not measured: {}.", modelled.join(", "));
     }
