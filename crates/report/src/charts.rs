@@ -158,9 +158,53 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// Horizontal stacked bars: one row per entry of `rows`, one coloured segment per entry of
+/// `parts`; `segments[k][i]` is part `k`'s (start, length) in row `i`.
+fn stacked_rows<DB: DrawingBackend>(
+    root: &Area<DB>,
+    title: &str,
+    label_width: u32,
+    max: f64,
+    rows: &[String],
+    parts: &[String],
+    segments: &[Vec<(f64, f64)>],
+) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(label_width)
+        .build_cartesian_2d(0.0..max, 0.0..rows.len().max(1) as f64)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(rows.len() * 2 + 1)
+        .y_label_formatter(&|y: &f64| category(rows, *y))
+        .x_desc("seconds")
+        .draw()
+        .map_err(err)?;
+    for (k, (part, row_segments)) in parts.iter().zip(segments).enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        let bars = row_segments.iter().enumerate().map(|(i, &(start, len))| {
+            Rectangle::new(
+                [(start, i as f64 + 0.2), (start + len, i as f64 + 0.8)],
+                colour.filled(),
+            )
+        });
+        chart
+            .draw_series(bars)
+            .map_err(err)?
+            .label(part.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+    }
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+    root.present().map_err(err)
+}
+
 /// Per Wasm tier, the whole suite's compile, instantiate and run time (medians summed).
 pub fn wasm_split<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> Result<()> {
-    root.fill(&WHITE).map_err(err)?;
     let mut tiers: BTreeMap<String, [f64; 3]> = BTreeMap::new();
     for c in cells.iter().filter(|c| c.runner.starts_with("wasm:") && c.ok()) {
         let e = tiers.entry(c.runner.trim_start_matches("wasm:").to_owned()).or_default();
@@ -172,74 +216,28 @@ pub fn wasm_split<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> R
     }
     let names: Vec<String> = tiers.keys().cloned().collect();
     let max = tiers.values().map(|v| v.iter().sum::<f64>()).fold(0.001, f64::max) * 1.15;
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            "Wasm tiers: compile, instantiate and run, whole suite (seconds)",
-            ("sans-serif", 20),
-        )
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(90)
-        .build_cartesian_2d(0.0..max, 0.0..names.len().max(1) as f64)
-        .map_err(err)?;
-    let labels = names.clone();
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .y_labels(names.len() * 2 + 1)
-        .y_label_formatter(&|y: &f64| category(&labels, *y))
-        .x_desc("seconds")
-        .draw()
-        .map_err(err)?;
-    for (k, part) in ["compile", "instantiate", "run"].iter().enumerate() {
-        let colour = PALETTE[k];
-        let bars: Vec<Rectangle<(f64, f64)>> = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let v = tiers[n];
-                let start: f64 = v[..k].iter().sum();
-                Rectangle::new(
-                    [(start, i as f64 + 0.2), (start + v[k], i as f64 + 0.8)],
-                    colour.filled(),
-                )
-            })
-            .collect();
-        chart
-            .draw_series(bars)
-            .map_err(err)?
-            .label(*part)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
-    }
-    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-    root.present().map_err(err)
+    let parts: Vec<String> = ["compile", "instantiate", "run"].map(String::from).to_vec();
+    let segments: Vec<Vec<(f64, f64)>> =
+        (0..3).map(|k| tiers.values().map(|v| (v[..k].iter().sum(), v[k])).collect()).collect();
+    stacked_rows(
+        root,
+        "Wasm tiers: compile, instantiate and run, whole suite (seconds)",
+        90,
+        max,
+        &names,
+        &parts,
+        &segments,
+    )
 }
 
 /// Build time per stage, stacked, per platform × strategy.
 pub fn build_stages<DB: DrawingBackend>(root: &Area<DB>, build: &BuildReport) -> Result<()> {
-    root.fill(&WHITE).map_err(err)?;
     let runs: Vec<_> = build.runs.iter().filter(|r| r.ok).collect();
     let names: Vec<String> =
         runs.iter().map(|r| format!("{} {}", r.platform, r.strategy)).collect();
     let max =
         runs.iter().map(|r| r.stages.iter().map(|s| s.seconds).sum::<f64>()).fold(1.0, f64::max)
             * 1.15;
-    let mut chart = ChartBuilder::on(root)
-        .caption("Build time per stage: native, cross and emulated (seconds)", ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(160)
-        .build_cartesian_2d(0.0..max, 0.0..names.len().max(1) as f64)
-        .map_err(err)?;
-    let labels = names.clone();
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .y_labels(names.len() * 2 + 1)
-        .y_label_formatter(&|y: &f64| category(&labels, *y))
-        .x_desc("seconds")
-        .draw()
-        .map_err(err)?;
     let mut stage_names: Vec<String> = Vec::new();
     for r in &runs {
         for s in &r.stages {
@@ -248,30 +246,30 @@ pub fn build_stages<DB: DrawingBackend>(root: &Area<DB>, build: &BuildReport) ->
             }
         }
     }
-    for (k, stage) in stage_names.iter().enumerate() {
-        let colour = PALETTE[k % PALETTE.len()];
-        let bars: Vec<Rectangle<(f64, f64)>> = runs
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let before: f64 =
-                    r.stages.iter().take_while(|s| &s.name != stage).map(|s| s.seconds).sum();
-                let own: f64 =
-                    r.stages.iter().filter(|s| &s.name == stage).map(|s| s.seconds).sum();
-                Rectangle::new(
-                    [(before, i as f64 + 0.2), (before + own, i as f64 + 0.8)],
-                    colour.filled(),
-                )
-            })
-            .collect();
-        chart
-            .draw_series(bars)
-            .map_err(err)?
-            .label(format!("stage {stage}"))
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
-    }
-    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-    root.present().map_err(err)
+    let segments: Vec<Vec<(f64, f64)>> = stage_names
+        .iter()
+        .map(|stage| {
+            runs.iter()
+                .map(|r| {
+                    let before: f64 =
+                        r.stages.iter().take_while(|s| &s.name != stage).map(|s| s.seconds).sum();
+                    let own: f64 =
+                        r.stages.iter().filter(|s| &s.name == stage).map(|s| s.seconds).sum();
+                    (before, own)
+                })
+                .collect()
+        })
+        .collect();
+    let parts: Vec<String> = stage_names.iter().map(|s| format!("stage {s}")).collect();
+    stacked_rows(
+        root,
+        "Build time per stage: native, cross and emulated (seconds)",
+        160,
+        max,
+        &names,
+        &parts,
+        &segments,
+    )
 }
 
 /// Monthly cost against builds per month, per strategy, with break-even points.
