@@ -21,9 +21,22 @@ pub struct PlanCommand {
     /// Directory of results files (`archbench build -o`, `archbench bench -o`).
     #[arg(long, default_value = "reports/latest", value_name = "DIR")]
     results: PathBuf,
+    #[command(flatten)]
+    plan: PlanFlags,
+    /// Also write the plan envelope (kind "plan") to this file, atomically.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The plan's inputs besides the results: prices and the user's volumes. Shared with `report`.
+#[derive(Args)]
+pub struct PlanFlags {
     /// Pricing catalog (default: the built-in fixtures/pricing.toml).
     #[arg(long, value_name = "FILE")]
-    pricing: Option<PathBuf>,
+    pub pricing: Option<PathBuf>,
     /// Multi-arch builds per month.
     #[arg(long, default_value_t = 400.0, value_name = "N")]
     builds_per_month: f64,
@@ -48,15 +61,10 @@ pub struct PlanCommand {
     /// Hosted arm64 runner (pricing id).
     #[arg(long, default_value = "github-linux-2core-arm64", value_name = "ID")]
     arm64_runner: String,
-    /// Also write the plan envelope (kind "plan") to this file, atomically.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
 }
 
-impl PlanCommand {
+impl PlanFlags {
+    /// The profile these flags describe.
     pub fn profile(&self) -> Profile {
         Profile {
             builds_per_month: self.builds_per_month,
@@ -70,9 +78,11 @@ impl PlanCommand {
             merge_minutes: 0.5,
         }
     }
+}
 
+impl PlanCommand {
     pub fn execute(self) -> anyhow::Result<()> {
-        let env = compute(&self.results, self.pricing.as_deref(), &self.profile())?;
+        let env = compute(&self.results, self.plan.pricing.as_deref(), &self.plan.profile())?;
         if let Some(out) = &self.output {
             archbench_results::write_atomic(out, &env)
                 .with_context(|| format!("writing {}", out.display()))?;

@@ -10,11 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use archbench_plan::model::Profile;
 use archbench_report::{write_report, Inputs};
 use clap::Args;
 
-use super::plan::{compute, print_plan};
+use super::plan::{compute, print_plan, PlanFlags};
 
 /// Run everything and write a report directory (the README's main command).
 #[derive(Args)]
@@ -34,15 +33,8 @@ pub struct ReportCommand {
     /// The compiled fixture to build.
     #[arg(long, default_value = "fixtures/build/compute", value_name = "DIR")]
     fixture: PathBuf,
-    /// Pricing catalog (default: built-in).
-    #[arg(long, value_name = "FILE")]
-    pricing: Option<PathBuf>,
-    /// Multi-arch builds per month, for the plan.
-    #[arg(long, default_value_t = 400.0, value_name = "N")]
-    builds_per_month: f64,
-    /// Minutes of one native amd64 build of your project, for the plan.
-    #[arg(long, default_value_t = 10.0, value_name = "MIN")]
-    minutes_per_build: f64,
+    #[command(flatten)]
+    plan: PlanFlags,
 }
 
 fn run_id() -> String {
@@ -141,12 +133,7 @@ impl ReportCommand {
         if !self.render_only {
             self.measure(&dir, &mut notes, &s)?;
         }
-        let profile = Profile {
-            builds_per_month: self.builds_per_month,
-            minutes_per_build: self.minutes_per_build,
-            ..Profile::default()
-        };
-        let plan = compute(&dir, self.pricing.as_deref(), &profile)?;
+        let plan = compute(&dir, self.plan.pricing.as_deref(), &self.plan.profile())?;
         archbench_results::write_atomic(&dir.join("plan.json"), &plan)?;
         let bench = read(&dir.join("bench.json"), "bench");
         let build = read(&dir.join("build.json"), "build");

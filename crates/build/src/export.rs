@@ -22,16 +22,6 @@ struct SaveEntry {
     layers: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct ConfigHead {
-    #[serde(default)]
-    architecture: String,
-    #[serde(default)]
-    os: String,
-    #[serde(default)]
-    variant: Option<String>,
-}
-
 /// What [`export`] wrote.
 #[derive(Debug, Clone)]
 pub struct Exported {
@@ -93,11 +83,7 @@ pub fn export(
     let entry = manifest.first().ok_or_else(|| bad("empty manifest.json".into()))?;
     let mut config =
         files.get(&entry.config).ok_or_else(|| bad(format!("no {}", entry.config)))?.clone();
-    let head: ConfigHead = serde_json::from_slice(&config).map_err(|e| bad(e.to_string()))?;
-    let claimed = match head.variant.as_deref() {
-        Some(v) if !v.is_empty() => format!("{}/{}/{v}", head.os, head.architecture),
-        _ => format!("{}/{}", head.os, head.architecture),
-    };
+    let claimed = archbench_oci::image::config_platform(&config)?;
     let mut relabelled_from = None;
     if claimed.parse::<Platform>().ok().as_ref() != Some(platform) {
         let mut v: serde_json::Value =

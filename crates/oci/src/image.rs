@@ -200,6 +200,13 @@ struct ConfigHead {
     rootfs: Option<RootFs>,
 }
 
+/// The platform an image config declares, `os/architecture[/variant]` as written.
+pub fn config_platform(config: &[u8]) -> Result<String> {
+    let c: ConfigHead = serde_json::from_slice(config)
+        .map_err(|e| Error::Invalid { what: "image config".into(), message: e.to_string() })?;
+    Ok(platform_string(&c.os, &c.architecture, c.variant.as_deref()))
+}
+
 #[derive(Deserialize)]
 struct RootFs {
     #[serde(default)]
