@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use archbench_bench::suite::{self, Cell, CellStatus, Policy, WORKLOADS};
+use archbench_bench::pin;
+use archbench_bench::scratch::Scratch;
+use archbench_bench::suite::{self, Cell, CellStatus, Policy, Setup, WORKLOADS};
 use archbench_exec::host::host_facts;
 use archbench_exec::runner::RunnerSpec;
 use archbench_results::{write_atomic, Envelope};
@@ -36,6 +38,19 @@ pub struct BenchCommand {
     /// Exactly this many recorded runs per cell (overrides the time budget).
     #[arg(long, value_name = "N")]
     runs: Option<u32>,
+
+    /// Directory in which workloads write their files (a private subdirectory is made and
+    /// removed). Default: /dev/shm or $XDG_RUNTIME_DIR when RAM-backed, else the temp dir.
+    #[arg(long, value_name = "DIR")]
+    scratch: Option<PathBuf>,
+
+    /// Pin the measured runs to this CPU (default: the highest CPU this process may use).
+    #[arg(long, value_name = "N", conflicts_with = "no_pin")]
+    cpu: Option<usize>,
+
+    /// Let the scheduler place the measured runs (noisier on small virtual machines).
+    #[arg(long)]
+    no_pin: bool,
 
     /// Write the results envelope here (atomically).
     #[arg(short, long, value_name = "FILE")]
@@ -141,11 +156,24 @@ impl BenchCommand {
         let source = self.workloads_dir.clone().unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/workloads")
         });
+        let scratch = Scratch::create(self.scratch.as_deref()).map_err(anyhow::Error::msg)?;
+        if let Some(w) = scratch.warning() {
+            if workloads.iter().any(|w| w.name == "syscall") {
+                eprintln!("warning: {w}");
+            }
+        }
+        let cpu = match (self.no_pin, self.cpu) {
+            (true, _) => None,
+            (false, Some(c)) => Some(pin::check(c).map_err(anyhow::Error::msg)?),
+            (false, None) => pin::default_cpu(),
+        };
+        let setup = Setup { scratch: &scratch, cpu };
         let bar = spinner(!self.json, "benchmarking");
-        let cells: Vec<Cell> = suite::run(&source, &workloads, &runners, self.quick, policy, |m| {
-            bar.set_message(m.to_owned())
-        })
-        .map_err(anyhow::Error::msg)?;
+        let cells: Vec<Cell> =
+            suite::run(&source, &workloads, &runners, self.quick, policy, setup, |m| {
+                bar.set_message(m.to_owned())
+            })
+            .map_err(anyhow::Error::msg)?;
         bar.finish_and_clear();
         let envelope = Envelope::begin("bench", host_facts(None), &cells).finish();
         if let Some(out) = &self.output {
@@ -180,6 +208,14 @@ impl BenchCommand {
             println!(
                 "\nhost: {}; native arm64 speed is not measured on this host",
                 envelope.host.summary()
+            );
+            println!(
+                "scratch: {}; {}",
+                scratch.describe(),
+                match cpu {
+                    Some(c) => format!("runs pinned to CPU {c}"),
+                    None => "runs not pinned".to_owned(),
+                }
             );
         }
         let bad: Vec<String> = cells

@@ -43,6 +43,63 @@ fn quick_bench_runs_native_qemu_and_wasm_with_equal_checksums() {
     assert!(qemu["slowdown"][0].as_f64().unwrap() > 1.0, "{qemu:#}");
     assert!(qemu["via"].as_str().unwrap().contains("qemu-aarch64"));
     assert!(text.contains("qemu:linux/arm64"), "{text}");
+    // By default the runs are pinned to one CPU and the files go to a RAM-backed directory when
+    // the host has one; both are recorded with every cell and stated under the table.
+    let cond = &cells[0]["conditions"];
+    let cpu = cond["cpu"].as_u64().expect("pinned by default");
+    assert!(text.contains(&format!("runs pinned to CPU {cpu}")), "{text}");
+    let scratch = cond["scratch"].as_str().unwrap();
+    if fs_type(std::path::Path::new("/dev/shm")) == "tmpfs" {
+        assert!(scratch.starts_with("/dev/shm/") && scratch.ends_with("(tmpfs)"), "{scratch}");
+    }
+}
+
+/// `stat -f` type name of the filesystem holding `p` (`tmpfs`, `ext2/ext3`, …).
+fn fs_type(p: &std::path::Path) -> String {
+    let out = std::process::Command::new("stat").args(["-f", "-c", "%T"]).arg(p).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn scratch_directory_and_pinning_are_chosen_by_flags_and_recorded() {
+    let parent = tempfile::tempdir().unwrap();
+    let out_file = parent.path().join("bench.json");
+    let out = archbench()
+        .args(["bench", "--runs", "2", "--quick", "--workload", "syscall", "--runner", "native"])
+        .args(["--no-pin", "--scratch"])
+        .arg(parent.path())
+        .arg("-o")
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let env: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    let cond = &env["payload"][0]["conditions"];
+    assert!(cond["cpu"].is_null(), "{cond}");
+    let scratch = cond["scratch"].as_str().unwrap();
+    assert!(scratch.starts_with(&parent.path().display().to_string()), "{scratch}");
+    // On a disk filesystem the user is told what that does to the syscall workload.
+    let on_disk = fs_type(parent.path()) != "tmpfs";
+    assert_eq!(stderr.contains("include disk writeback"), on_disk, "{stderr}");
+    // The private subdirectory is gone; only the results file is left.
+    let left: Vec<_> =
+        std::fs::read_dir(parent.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("bench.json")]);
+
+    let out = archbench().args(["bench", "--cpu", "100000"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("CPU 100000 is not available") && stderr.contains("--no-pin"),
+        "{stderr}"
+    );
+    let out = archbench().args(["bench", "--cpu", "0", "--no-pin"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = archbench().args(["bench", "--scratch", "/nonexistent/dir"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dir"));
 }
 
 #[test]

@@ -2,7 +2,10 @@
 //! a bootstrap 95% confidence interval of the median, Tukey outlier counts) and
 //! [`stats::ratio_ci`], the slowdown of one runner against another with its own interval.
 //!
-//! Sampling policy, the correctness gate and the suite runner build on this (issue 5, ongoing).
+//! [`suite`] builds on them: sampling policy, the checksum gate and the runner loop; [`scratch`]
+//! picks the (preferably RAM-backed) directory workloads write in; [`pin`] keeps the measured
+//! runs on one CPU; [`compare`] sets two results
+//! files side by side; [`artifacts`] builds the workloads per platform.
 //!
 //! ```
 //! use archbench_bench::stats::Summary;
@@ -15,5 +18,7 @@
 
 pub mod artifacts;
 pub mod compare;
+pub mod pin;
+pub mod scratch;
 pub mod stats;
 pub mod suite;

@@ -9,6 +9,7 @@ use archbench_exec::runner::{make_runner, RunnerSpec, Sample};
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts;
+use crate::scratch::Scratch;
 use crate::stats::{ratio_ci, Summary};
 
 /// One workload of the suite.
@@ -34,7 +35,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload { name: "hashmap", class: "memory", full: 400, quick: 50 },
     Workload { name: "tokenize", class: "branchy parsing", full: 12288, quick: 1536 },
     Workload { name: "alloc", class: "allocation", full: 2000, quick: 250 },
-    Workload { name: "syscall", class: "syscall", full: 200, quick: 25 },
+    Workload { name: "syscall", class: "syscall", full: 2500, quick: 300 },
     Workload { name: "startup", class: "startup", full: 0, quick: 0 },
 ];
 
@@ -123,18 +124,42 @@ pub struct Cell {
     pub status: CellStatus,
     /// Raw samples (stdout trimmed to the checksum line).
     pub samples: Vec<Sample>,
+    /// Where and how the samples were taken (absent in files from before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Conditions>,
 }
 
-/// Run `workloads` on `runners`. `progress` is told about each cell as it starts.
+/// Conditions shared by every sample of one suite run, recorded with each cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conditions {
+    /// The directory workloads wrote their files in, with its filesystem
+    /// (`/dev/shm/archbench-bench-x (tmpfs)`): it decides what the syscall workload measures.
+    pub scratch: String,
+    /// The CPU the samples were pinned to; `None` when the scheduler placed them.
+    pub cpu: Option<usize>,
+}
+
+/// How the suite takes its samples.
+#[derive(Debug, Clone, Copy)]
+pub struct Setup<'a> {
+    /// Where workloads write files.
+    pub scratch: &'a Scratch,
+    /// Pin the sampling thread, and so every process it starts, to this CPU.
+    pub cpu: Option<usize>,
+}
+
+/// Run `workloads` on `runners` as `setup` says. `progress` is told about each cell as it starts.
 pub fn run(
     source: &Path,
     workloads: &[Workload],
     runners: &[RunnerSpec],
     quick: bool,
     policy: Policy,
+    setup: Setup<'_>,
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<Cell>, String> {
-    let scratch = tempfile::tempdir().map_err(|e| format!("creating a scratch directory: {e}"))?;
+    let scratch = setup.scratch;
+    let conditions = Conditions { scratch: scratch.describe(), cpu: setup.cpu };
     let env = [("WORKLOAD_TMP".to_owned(), scratch.path().display().to_string())];
     let timeout = Duration::from_secs_f64(policy.timeout_seconds);
     let mut cells = Vec::new();
@@ -158,6 +183,7 @@ pub fn run(
                 slowdown: None,
                 status: CellStatus::Ok,
                 samples: Vec::new(),
+                conditions: Some(conditions.clone()),
             };
             match &prepared {
                 Ok(p) => {
@@ -171,6 +197,8 @@ pub fn run(
                 }
             }
             let args = [w.name.to_owned(), size.to_string()];
+            // Pinned for the samples only; the guard restores the affinity after the cell.
+            let _pinned = setup.cpu.map(crate::pin::Pinned::to).transpose()?;
             let started = Instant::now();
             let mut recorded = 0u32;
             for i in 0.. {
@@ -272,6 +300,7 @@ mod tests {
                     wasm: None,
                 })
                 .collect(),
+            conditions: None,
         }
     }
 

@@ -1,14 +1,12 @@
 //! One measured execution of a child process.
 //!
 //! The child runs in its own process group so a timeout can kill everything it started (QEMU
-//! and whatever the guest forked). The parent waits with `waitid(WNOWAIT)` first, which observes
-//! the exit without reaping: the timeout thread can therefore never signal a recycled process
-//! group, and `wait4` afterwards collects the child's resource usage (user, sys, max RSS).
+//! and whatever the guest forked). The parent watches a pidfd, which reports the exit without
+//! reaping the child: the group can therefore never be a recycled one when it is signalled, and
+//! `wait4` afterwards collects the child's resource usage (user, sys, max RSS).
 
-use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -79,23 +77,6 @@ pub struct Measured {
     pub stderr: String,
 }
 
-fn read_limited(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut kept = Vec::new();
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            match r.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let room = OUTPUT_LIMIT.saturating_sub(kept.len());
-                    kept.extend_from_slice(&buf[..n.min(room)]);
-                }
-            }
-        }
-        kept
-    })
-}
-
 /// Signal name for a number (`SIGSEGV`); `SIG<n>` when it is not a standard Linux signal.
 pub fn signal_name(signal: i32) -> String {
     const NAMES: &[(i32, &str)] = &[
@@ -124,85 +105,164 @@ pub fn signal_name(signal: i32) -> String {
         .unwrap_or_else(|| format!("SIG{signal}"))
 }
 
-#[derive(Default)]
-struct Shared {
-    exited: bool,
-    killed: bool,
+/// One captured output stream: read without blocking, the first [`OUTPUT_LIMIT`] bytes kept.
+struct Capture {
+    pipe: Option<std::os::fd::OwnedFd>,
+    kept: Vec<u8>,
 }
+
+impl Capture {
+    fn new(fd: impl Into<std::os::fd::OwnedFd>) -> std::io::Result<Capture> {
+        let fd = fd.into();
+        rustix::io::ioctl_fionbio(&fd, true)?;
+        Ok(Capture { pipe: Some(fd), kept: Vec::new() })
+    }
+
+    /// Read what is there now; on end of file (or a read error) the pipe is closed.
+    fn drain(&mut self) {
+        let Some(fd) = &self.pipe else { return };
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match rustix::io::read(fd, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let room = OUTPUT_LIMIT.saturating_sub(self.kept.len());
+                    self.kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+                Err(rustix::io::Errno::AGAIN) => return,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => break,
+            }
+        }
+        self.pipe = None;
+    }
+
+    fn text(self) -> String {
+        String::from_utf8_lossy(&self.kept).into_owned()
+    }
+}
+
+/// After the child exits, how long its output pipes may stay open (held by a descendant that
+/// left the process group) before archbench stops reading them.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// Run `cmd` to completion (or until `timeout`), measuring it.
 ///
-/// Standard input is closed; stdout and stderr are captured.
+/// Standard input is closed; stdout and stderr are captured. One thread does everything: it
+/// polls the two pipes and a pidfd of the child, so no helper thread is started per run (each
+/// one would be charged to the sample, and on a 2-core host they compete with the child).
 pub fn run_measured(cmd: &mut Command, timeout: Duration) -> Result<Measured> {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+
     let program = cmd.get_program().to_string_lossy().into_owned();
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let start = Instant::now();
     let mut child =
         cmd.spawn().map_err(|source| Error::Spawn { program: program.clone(), source })?;
     let pid = child.id() as libc::pid_t;
-    let out = read_limited(child.stdout.take().expect("piped"));
-    let err = read_limited(child.stderr.take().expect("piped"));
-
-    let shared = Arc::new((Mutex::new(Shared::default()), Condvar::new()));
-    let killer = {
-        let shared = Arc::clone(&shared);
-        std::thread::spawn(move || {
-            let (lock, cv) = &*shared;
-            let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-            let (mut state, _) = cv
-                .wait_timeout_while(guard, timeout, |s| !s.exited)
-                .unwrap_or_else(|e| e.into_inner());
-            if !state.exited {
-                // The child has not been reaped (we wait with WNOWAIT), so `pid` is still ours.
-                // SAFETY: killpg has no memory-safety preconditions.
-                unsafe { libc::killpg(pid, libc::SIGKILL) };
-                state.killed = true;
-            }
-        })
+    let wait_err = |source: std::io::Error| Error::Wait { program: program.clone(), source };
+    // Until the child is reaped by wait4 below its pid (and process group id) cannot be reused,
+    // so signalling the group is always safe.
+    let kill_group = || {
+        // SAFETY: killpg has no memory-safety preconditions.
+        unsafe { libc::killpg(pid, libc::SIGKILL) };
+    };
+    let setup = (|| {
+        let pidfd = rustix::process::pidfd_open(
+            rustix::process::Pid::from_raw(pid).expect("a spawned child has a positive pid"),
+            rustix::process::PidfdFlags::empty(),
+        )
+        .map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                format!("pidfd_open: {e} (archbench needs Linux 5.3 or later)"),
+            )
+        })?;
+        let out = Capture::new(child.stdout.take().expect("piped"))?;
+        let err = Capture::new(child.stderr.take().expect("piped"))?;
+        Ok::<_, std::io::Error>((pidfd, out, err))
+    })();
+    let (pidfd, mut out, mut err) = match setup {
+        Ok(v) => v,
+        Err(e) => {
+            kill_group();
+            let _ = child.wait();
+            return Err(wait_err(e));
+        }
     };
 
-    // Observe the exit without reaping it.
-    // SAFETY: `info` is a plain C struct that waitid fills in.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: valid pointer to `info`; pid is our child.
-        let rc = unsafe {
-            libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT)
+    // Set when the exit is seen: the wall time, and until when the pipes may still be read.
+    let mut exit: Option<(f64, Instant)> = None;
+    let mut killed = false;
+    let wall = loop {
+        let until = match exit {
+            Some((wall, _)) if out.pipe.is_none() && err.pipe.is_none() => break wall,
+            Some((_, drain_until)) => Some(drain_until),
+            None if killed => None, // SIGKILL sent: the exit is imminent.
+            None => Some(start + timeout),
         };
-        if rc == 0 {
-            break;
+        let remaining = until.map(|u| u.saturating_duration_since(Instant::now()));
+        if remaining == Some(Duration::ZERO) {
+            match exit {
+                // Pipes held open past the grace period: keep what was read.
+                Some((wall, _)) => break wall,
+                None => {
+                    kill_group();
+                    killed = true;
+                    continue;
+                }
+            }
         }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(Error::Wait { program, source: e });
+        let ts = remaining.map(|d| Timespec {
+            tv_sec: d.as_secs().try_into().unwrap_or(i64::MAX),
+            tv_nsec: d.subsec_nanos().into(),
+        });
+        let watch_exit = exit.is_none();
+        let mut fds = Vec::with_capacity(3);
+        if watch_exit {
+            fds.push(PollFd::new(&pidfd, PollFlags::IN));
         }
-    }
-    let wall = start.elapsed().as_secs_f64();
-    let killed = {
-        let (lock, cv) = &*shared;
-        let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
-        s.exited = true;
-        cv.notify_all();
-        s.killed
+        for c in [&out, &err] {
+            if let Some(fd) = &c.pipe {
+                fds.push(PollFd::new(fd, PollFlags::IN));
+            }
+        }
+        match poll(&mut fds, ts.as_ref()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => {
+                kill_group();
+                let _ = child.wait();
+                return Err(wait_err(e.into()));
+            }
+        }
+        let exited = watch_exit && !fds[0].revents().is_empty();
+        drop(fds);
+        if exited {
+            let wall = start.elapsed().as_secs_f64();
+            // Whatever the group left behind (a daemonised grandchild) goes with it.
+            kill_group();
+            exit = Some((wall, Instant::now() + DRAIN_GRACE));
+        }
+        out.drain();
+        err.drain();
     };
-    let _ = killer.join();
-    // Whatever the group left behind (a daemonised grandchild) goes with it.
-    // SAFETY: see above; the leader is still unreaped so the group id cannot be recycled.
-    unsafe { libc::killpg(pid, libc::SIGKILL) };
 
     let mut status: libc::c_int = 0;
     // SAFETY: zeroed rusage is a valid value to be overwritten.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pointers are valid for the duration of the call.
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let rc = loop {
+        // SAFETY: pointers are valid for the duration of the call; pid is our unreaped child.
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if rc >= 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            break rc;
+        }
+    };
     if rc < 0 {
-        return Err(Error::Wait { program, source: std::io::Error::last_os_error() });
+        return Err(wait_err(std::io::Error::last_os_error()));
     }
     // std's Child must not wait again; forget its handle (the pid is reaped).
     std::mem::forget(child);
 
-    let stdout = String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned();
-    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     let es = std::process::ExitStatus::from_raw(status);
     let outcome = if killed {
@@ -219,8 +279,8 @@ pub fn run_measured(cmd: &mut Command, timeout: Duration) -> Result<Measured> {
         sys: tv(usage.ru_stime),
         max_rss: (usage.ru_maxrss as u64) * 1024,
         outcome,
-        stdout,
-        stderr,
+        stdout: out.text(),
+        stderr: err.text(),
     })
 }
 
@@ -253,6 +313,32 @@ mod tests {
         assert!(m.wall < 5.0, "{}", m.wall);
         std::thread::sleep(Duration::from_millis(3500));
         assert!(!marker.exists(), "a grandchild outlived the timeout");
+    }
+
+    #[test]
+    fn output_held_open_outside_the_group_does_not_hang_the_run() {
+        // The setsid'd sleeper leaves the process group with stdout still open: the run ends
+        // once the child has exited and the grace period has passed, keeping what was read.
+        let m = run_measured(
+            Command::new("sh").args(["-c", "echo kept; setsid sleep 6 & exit 0"]),
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        assert_eq!(m.outcome, Outcome::Exited { code: 0 });
+        assert_eq!(m.stdout, "kept\n");
+        assert!(m.wall < 1.0, "wall is the child's, not the drain's: {}", m.wall);
+    }
+
+    #[test]
+    fn large_output_is_truncated_without_blocking_the_child() {
+        let m = run_measured(
+            Command::new("sh").args(["-c", "head -c 3000000 /dev/zero; echo done >&2"]),
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        assert_eq!(m.outcome, Outcome::Exited { code: 0 });
+        assert_eq!(m.stdout.len(), OUTPUT_LIMIT);
+        assert_eq!(m.stderr, "done\n");
     }
 
     #[test]
