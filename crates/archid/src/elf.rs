@@ -97,8 +97,7 @@ fn arm_attributes(data: &[u8], little: bool) -> (Option<u64>, Option<u64>) {
                 continue;
             }
             let mut r = ss.attributes();
-            loop {
-                let Ok(Some(tag)) = r.read_tag() else { break };
+            while let Ok(Some(tag)) = r.read_tag() {
                 let is_string = matches!(tag, 4 | 5 | 67) || (tag > 32 && tag % 2 == 1);
                 if tag == 32 {
                     // Tag_compatibility: an integer then a string.

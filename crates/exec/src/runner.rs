@@ -313,8 +313,7 @@ impl Runner for WasmRunner {
                         .unwrap_or("")
                         .lines()
                         .map(str::trim)
-                        .filter(|l| !l.is_empty())
-                        .last()
+                        .rfind(|l| !l.is_empty())
                         .unwrap_or("")
                 ),
             }

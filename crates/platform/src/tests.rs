@@ -67,7 +67,10 @@ fn canonical_forms_round_trip() {
 }
 
 /// (platform, first rust target, debian arch, qemu arch, binfmt entry)
-const MAPPINGS: &[(&str, &str, Option<&str>, Option<&str>, Option<&str>)] = &[
+type Mapping =
+    (&'static str, &'static str, Option<&'static str>, Option<&'static str>, Option<&'static str>);
+
+const MAPPINGS: &[Mapping] = &[
     ("linux/amd64", "x86_64-unknown-linux-gnu", Some("amd64"), Some("x86_64"), Some("qemu-x86_64")),
     (
         "linux/arm64",
