@@ -129,15 +129,7 @@ pub struct Cell {
     pub conditions: Option<Conditions>,
 }
 
-/// Conditions shared by every sample of one suite run, recorded with each cell.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Conditions {
-    /// The directory workloads wrote their files in, with its filesystem
-    /// (`/dev/shm/archbench-bench-x (tmpfs)`): it decides what the syscall workload measures.
-    pub scratch: String,
-    /// The CPU the samples were pinned to; `None` when the scheduler placed them.
-    pub cpu: Option<usize>,
-}
+pub use archbench_results::bench::Conditions;
 
 /// How the suite takes its samples.
 #[derive(Debug, Clone, Copy)]

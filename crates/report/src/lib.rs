@@ -141,7 +141,12 @@ pub fn write_report(dir: &Path, inputs: &Inputs) -> Result<Vec<PathBuf>> {
 QEMU translates every guest instruction into several host instructions, so integer and memory work costs a few times native and \
 floating point far more; syscall-heavy work suffers less because the kernel does that part at full speed. Wasm tiers trade \
 compile effort for speed: Cranelift compiles most, Pulley interprets. The bars are 95% confidence intervals."
-                .into(),
+                .to_owned()
+                + &cells
+                    .iter()
+                    .find_map(|c| c.conditions.as_ref())
+                    .map(|c| format!(" {}", c.sentence()))
+                    .unwrap_or_default(),
             svg: render(&chart_dir, "slowdown", Box::new(|r| charts::slowdown(r, cells)), Box::new(|r| charts::slowdown(r, cells)))?,
         });
         list.push(Chart {
@@ -241,6 +246,10 @@ mod tests {
             slowdown: Some((s, (s * 0.9, s * 1.1))),
             status: serde_json::json!({ "kind": "ok" }),
             samples: vec![],
+            conditions: Some(archbench_results::bench::Conditions {
+                scratch: "/dev/shm/archbench-bench-x (tmpfs)".into(),
+                cpu: Some(1),
+            }),
         };
         let bench = Envelope::begin(
             "bench",
@@ -320,6 +329,8 @@ mod tests {
             "nothing is fetched"
         );
         assert!(html.contains("modelled"));
+        // How the runs were taken is stated under the slowdown chart.
+        assert!(html.contains("Runs pinned to CPU 1; workload files on tmpfs."), "{html}");
         let md = std::fs::read_to_string(a.path().join("summary.md")).unwrap();
         assert!(
             md.contains(
