@@ -53,8 +53,7 @@ impl Scratch {
     /// the system temporary directory.
     pub fn create(parent: Option<&Path>) -> Result<Scratch, String> {
         if let Some(p) = parent {
-            return Scratch::inside(p)
-                .map_err(|e| format!("cannot create a scratch directory in {}: {e}", p.display()));
+            return Scratch::inside(p);
         }
         let mut candidates: Vec<PathBuf> = vec![PathBuf::from("/dev/shm")];
         if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR") {
@@ -67,15 +66,17 @@ impl Scratch {
                 }
             }
         }
-        let tmp = std::env::temp_dir();
-        Scratch::inside(&tmp)
-            .map_err(|e| format!("cannot create a scratch directory in {}: {e}", tmp.display()))
+        Scratch::inside(&std::env::temp_dir())
     }
 
-    fn inside(parent: &Path) -> std::io::Result<Scratch> {
-        let dir = tempfile::Builder::new().prefix("archbench-bench-").tempdir_in(parent)?;
-        let (fs, ram_backed) = filesystem(dir.path())?;
-        Ok(Scratch { dir, fs, ram_backed })
+    fn inside(parent: &Path) -> Result<Scratch, String> {
+        let made = || -> std::io::Result<Scratch> {
+            let dir = tempfile::Builder::new().prefix("archbench-bench-").tempdir_in(parent)?;
+            let (fs, ram_backed) = filesystem(dir.path())?;
+            Ok(Scratch { dir, fs, ram_backed })
+        };
+        made()
+            .map_err(|e| format!("cannot create a scratch directory in {}: {e}", parent.display()))
     }
 
     /// The directory.

@@ -167,6 +167,12 @@ pub fn run_measured(cmd: &mut Command, timeout: Duration) -> Result<Measured> {
         // SAFETY: killpg has no memory-safety preconditions.
         unsafe { libc::killpg(pid, libc::SIGKILL) };
     };
+    // Measuring cannot go on: take the group down, reap the child, and report why.
+    let abandon = |child: &mut std::process::Child, source: std::io::Error| {
+        kill_group();
+        let _ = child.wait();
+        wait_err(source)
+    };
     let setup = (|| {
         let pidfd = rustix::process::pidfd_open(
             rustix::process::Pid::from_raw(pid).expect("a spawned child has a positive pid"),
@@ -184,11 +190,7 @@ pub fn run_measured(cmd: &mut Command, timeout: Duration) -> Result<Measured> {
     })();
     let (pidfd, mut out, mut err) = match setup {
         Ok(v) => v,
-        Err(e) => {
-            kill_group();
-            let _ = child.wait();
-            return Err(wait_err(e));
-        }
+        Err(e) => return Err(abandon(&mut child, e)),
     };
 
     // Set when the exit is seen: the wall time, and until when the pipes may still be read.
@@ -229,11 +231,7 @@ pub fn run_measured(cmd: &mut Command, timeout: Duration) -> Result<Measured> {
         }
         match poll(&mut fds, ts.as_ref()) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
-            Err(e) => {
-                kill_group();
-                let _ = child.wait();
-                return Err(wait_err(e.into()));
-            }
+            Err(e) => return Err(abandon(&mut child, e.into())),
         }
         let exited = watch_exit && !fds[0].revents().is_empty();
         drop(fds);
