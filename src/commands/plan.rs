@@ -1,21 +1,22 @@
-//! `archbench plan`: price the build strategies and a Graviton migration from the results.
+//! `archbench plan`: price every way to build and a Graviton migration from the results.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use archbench_exec::host::host_facts;
 use archbench_plan::measure::{factors, load};
-use archbench_plan::model::{plan, Basis, Plan, Profile};
+use archbench_plan::model::{plan, priced_on, Basis, Plan, Profile, STALE_MONTHS};
 use archbench_plan::pricing::Catalog;
 use archbench_results::Envelope;
 use clap::Args;
 
 use crate::output::print_json;
 
-/// What emulating, cross-compiling, native arm64 workers and Wasm would cost per month at your
-/// volume, where they break even, and what moving your service to Graviton would cost, from
-/// the `build` and `bench` results in a directory. Factors nothing measured are modelled and
-/// labelled so.
+/// What each way of building amd64 + arm64 images would cost per month at your volume
+/// (emulated or cross-compiled on one runner or as a matrix, native arm64 on hosted runners or
+/// a self-hosted worker, Wasm), which one to use and how far the figures may move before that
+/// changes, and what moving your service to Graviton would cost; from the `build` and `bench`
+/// results in a directory. Factors nothing measured are modelled and labelled so.
 #[derive(Args)]
 pub struct PlanCommand {
     /// Directory of results files (`archbench build -o`, `archbench bench -o`).
@@ -23,6 +24,10 @@ pub struct PlanCommand {
     results: PathBuf,
     #[command(flatten)]
     plan: PlanFlags,
+    /// List the pricing catalog's entries with their age, warn about any older than 12 months,
+    /// and stop.
+    #[arg(long)]
+    check_prices: bool,
     /// Also write the plan envelope (kind "plan") to this file, atomically.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
@@ -43,6 +48,35 @@ pub struct PlanFlags {
     /// Minutes of one native amd64 build of your project.
     #[arg(long, default_value_t = 10.0, value_name = "MIN")]
     minutes_per_build: f64,
+    /// Recommend only options whose wall time per build is at most this.
+    #[arg(long, value_name = "MIN")]
+    max_minutes_per_build: Option<f64>,
+    /// Options whose monthly cost is within this percentage of the cheapest are called even,
+    /// and the faster is named.
+    #[arg(long, default_value_t = 5.0, value_name = "PERCENT")]
+    margin: f64,
+    /// Price the time engineers wait for builds at this many USD an hour.
+    #[arg(long, default_value_t = 0.0, value_name = "USD")]
+    engineer_hourly: f64,
+    /// Engineers waiting on each build (with --engineer-hourly).
+    #[arg(long, default_value_t = 1.0, value_name = "N")]
+    waits_per_build: f64,
+    /// Runner minutes your CI plan includes each month.
+    #[arg(long, default_value_t = 0.0, value_name = "MIN")]
+    free_minutes: f64,
+    /// A public repository: standard hosted runners cost nothing.
+    #[arg(long)]
+    public_repo: bool,
+    /// The project builds for wasm32-wasip1 and can ship as Wasm (otherwise Wasm is shown, not
+    /// recommended).
+    #[arg(long)]
+    wasm_ready: bool,
+    /// Minutes of the job that merges per-platform images into one index (matrix options).
+    #[arg(long, default_value_t = 0.5, value_name = "MIN")]
+    merge_minutes: f64,
+    /// Price as on this day (YYYY-MM-DD; default: today), so dated price changes apply.
+    #[arg(long, value_name = "DATE")]
+    date: Option<String>,
     /// Service instance-hours per month (default: 4 instances all month).
     #[arg(long, default_value_t = 2920.0, value_name = "H")]
     service_hours: f64,
@@ -75,13 +109,32 @@ impl PlanFlags {
             arm64_worker: self.arm64_worker.clone(),
             x86_instance: self.x86_instance.clone(),
             arm64_instance: self.arm64_instance.clone(),
-            merge_minutes: 0.5,
+            merge_minutes: self.merge_minutes,
+            date: self.date.clone(),
+            free_minutes: self.free_minutes,
+            public_repo: self.public_repo,
+            wasm_ready: self.wasm_ready,
+            max_minutes_per_build: self.max_minutes_per_build,
+            margin: self.margin / 100.0,
+            engineer_hourly: self.engineer_hourly,
+            waits_per_build: self.waits_per_build,
         }
+    }
+
+    /// The catalog these flags name.
+    pub fn catalog(&self) -> anyhow::Result<Catalog> {
+        Ok(match &self.pricing {
+            Some(p) => Catalog::load(p)?,
+            None => Catalog::builtin(),
+        })
     }
 }
 
 impl PlanCommand {
     pub fn execute(self) -> anyhow::Result<()> {
+        if self.check_prices {
+            return check_prices(&self.plan, self.json);
+        }
         let env = compute(&self.results, self.plan.pricing.as_deref(), &self.plan.profile())?;
         if let Some(out) = &self.output {
             archbench_results::write_atomic(out, &env)
@@ -95,10 +148,63 @@ impl PlanCommand {
     }
 }
 
+fn check_prices(flags: &PlanFlags, json: bool) -> anyhow::Result<()> {
+    let catalog = flags.catalog()?;
+    let day = priced_on(&flags.profile())?;
+    let stale = catalog.stale(day, STALE_MONTHS);
+    if json {
+        return print_json(
+            &serde_json::json!({ "priced_on": day.to_string(), "entries": catalog.entries, "stale": stale }),
+        );
+    }
+    println!("prices in force on {day} are marked *");
+    println!(
+        "{:<34} {:<8} {:>10} {:<8} {:<10} {:<7}  source",
+        "entry", "kind", "price", "per", "from", "read"
+    );
+    for (id, e) in &catalog.entries {
+        let q = catalog.price_on(id, e.kind, day)?;
+        let per = format!("{:?}", e.kind.unit()).to_lowercase();
+        let mark =
+            |from: Option<&String>| if q.effective_from.as_ref() == from { "*" } else { " " };
+        println!(
+            "{id:<34} {:<8} {}{:>9.5} {per:<8} {:<10} {:<7}  {}",
+            e.kind.to_string(),
+            mark(None),
+            e.price,
+            "",
+            e.date,
+            e.source
+        );
+        for c in &e.changes {
+            println!(
+                "{:<34} {:<8} {}{:>9.5} {per:<8} {:<10} {:<7}  {}",
+                "",
+                "",
+                mark(Some(&c.from)),
+                c.price,
+                c.from,
+                c.date,
+                c.source
+            );
+        }
+    }
+    for s in &stale {
+        eprintln!(
+            "warning: {} was read {} ({} months before {day}); check its source and update price and date",
+            s.id, s.date, s.months
+        );
+    }
+    if stale.is_empty() {
+        println!("\nevery price was read within {STALE_MONTHS} months of {day}");
+    }
+    Ok(())
+}
+
 /// Load results and pricing, and compute the plan envelope.
 pub fn compute(
-    results: &std::path::Path,
-    pricing: Option<&std::path::Path>,
+    results: &Path,
+    pricing: Option<&Path>,
     profile: &Profile,
 ) -> anyhow::Result<Envelope<Plan>> {
     let catalog = match pricing {
@@ -123,31 +229,63 @@ pub fn print_plan(p: &Plan) {
             Basis::Measured { from } => format!("measured: {from}"),
             Basis::Modelled { why } => format!("MODELLED: {why}"),
         };
-        println!("  {n:<24} {:>6.2}×  {how}", f.value);
+        let band = f.interval.map(|(lo, hi)| format!(" [{lo:.2}–{hi:.2}]")).unwrap_or_default();
+        println!("  {n:<24} {:>6.2}×{band}  {how}", f.value);
+        for x in &f.excluded {
+            println!("  {:<24}         left out {}: {}", "", x.workload, x.why);
+        }
     }
     println!(
-        "\nat {:.0} builds/month of {:.1} min:",
-        p.profile.builds_per_month, p.profile.minutes_per_build
+        "\nat {:.0} builds/month of {:.1} min, prices of {}:",
+        p.profile.builds_per_month, p.profile.minutes_per_build, p.priced_on
     );
-    for s in &p.strategies {
+    println!("  {:<25} {:>10} {:>9} {:>8}  jobs", "option", "USD/month", "min/build", "billed");
+    for c in &p.options {
+        let mark = if Some(c.option) == p.recommended { "→" } else { " " };
+        let jobs: Vec<String> =
+            c.jobs.iter().map(|j| format!("{} {:.1} min", j.what, j.minutes)).collect();
+        let mut tail = String::new();
+        if c.workers > 0.0 {
+            tail.push_str(&format!(
+                "; {:.0} worker(s), {:.0}% used",
+                c.workers,
+                100.0 * c.worker_utilisation
+            ));
+        }
+        if let Some(why) = &c.unavailable {
+            tail.push_str(&format!("; UNAVAILABLE: {why}"));
+        } else if !c.meets_time_limit {
+            tail.push_str("; over --max-minutes-per-build");
+        }
         println!(
-            "  {:<13} ${:>9.2}/month  (${:.2} fixed + ${:.4}/build), {:>6.1} min/build{}",
-            s.name,
-            s.monthly,
-            s.fixed_monthly,
-            s.per_build,
-            s.minutes_per_build,
-            if s.runtime_monthly_delta != 0.0 {
-                format!(", runtime {:+.2} $/month", s.runtime_monthly_delta)
-            } else {
-                String::new()
-            }
+            "{mark} {:<25} {:>10.2} {:>9.1} {:>8.0}  {}{tail}",
+            c.option.name(),
+            c.total_monthly,
+            c.minutes_per_build,
+            c.billed_minutes_per_build,
+            jobs.join(" | ")
         );
     }
     for b in &p.break_even {
         println!(
-            "  break-even: {} is cheaper below {:.0} builds/month, {} above",
+            "  break-even: {} is cheaper below {:.0} builds/month, {} from there on",
             b.cheaper_below, b.builds_per_month, b.cheaper_from
+        );
+    }
+    println!("\nsensitivity (each factor alone, from 1/20 to 20 times its value):");
+    for s in &p.sensitivity {
+        let f = p.factors.get(s.factor);
+        let ci = match (s.interval, s.interval_inside) {
+            (Some((lo, hi)), Some(true)) => format!("; its range {lo:.2}–{hi:.2} lies inside"),
+            (Some((lo, hi)), _) => format!("; its range {lo:.2}–{hi:.2} CROSSES an edge"),
+            _ => String::new(),
+        };
+        println!(
+            "  {:<24} {} holds {}{}{ci}",
+            s.factor.label(),
+            s.holds,
+            s.range_text(),
+            f.label()
         );
     }
     println!("\nrecommendation:");

@@ -79,7 +79,9 @@ fn quick_main_job_writes_a_complete_report() {
     assert!(out.status.success(), "report failed:\n{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("note: bench skipped") && !stdout.contains("note: build"), "{stdout}");
-    for chart in ["slowdown", "wasm-split", "build-stages", "cost-curves", "runtime-cost"] {
+    for chart in
+        ["slowdown", "wasm-split", "build-stages", "cost-curves", "sensitivity", "runtime-cost"]
+    {
         for ext in ["svg", "png"] {
             let f = dir.path().join(format!("charts/{chart}.{ext}"));
             assert!(f.is_file() && std::fs::metadata(&f).unwrap().len() > 1000, "{}", f.display());
@@ -87,13 +89,24 @@ fn quick_main_job_writes_a_complete_report() {
     }
     let plan: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("plan.json")).unwrap()).unwrap();
-    let names: Vec<&str> = plan["payload"]["strategies"]
+    let names: Vec<&str> = plan["payload"]["options"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["name"].as_str().unwrap())
+        .map(|s| s["option"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["emulate", "cross", "native-arm64", "wasm"]);
+    assert_eq!(
+        names,
+        [
+            "emulate",
+            "emulate-matrix",
+            "cross",
+            "cross-matrix",
+            "native-arm64-hosted",
+            "native-arm64-self-hosted",
+            "wasm"
+        ]
+    );
     assert!(plan["payload"]["recommendation"][0].as_str().unwrap().starts_with("build with"));
     // The build factors were measured by this run, the arm64 runtime speed cannot be.
     assert_eq!(plan["payload"]["factors"]["emulated"]["basis"], "measured");
@@ -134,8 +147,8 @@ fn plan_json_and_a_changed_price_file() {
     let base = plan(None);
     assert_eq!(base["kind"], "plan");
     let first = base["payload"]["recommendation"][0].as_str().unwrap().to_owned();
-    assert!(first.starts_with("build with native-arm64"), "{first}");
-    // Make the self-hosted Graviton worker dear: cross-compiling wins instead.
+    assert!(first.starts_with("build with native-arm64-self-hosted"), "{first}");
+    // Make the self-hosted Graviton worker dear: hosted arm64 runners win instead.
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pricing.toml"),
     )
@@ -144,11 +157,77 @@ fn plan_json_and_a_changed_price_file() {
     std::fs::write(&dear, text.replace("price = 0.0725", "price = 2.0")).unwrap();
     let other = plan(Some(&dear));
     assert!(
-        other["payload"]["recommendation"][0].as_str().unwrap().starts_with("build with cross"),
+        other["payload"]["recommendation"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("build with native-arm64-hosted"),
         "{other}"
     );
     // A broken price file is an error naming the file.
     std::fs::write(&dear, "[entries.x]\nkind = 'runner'\n").unwrap();
     let out = archbench().args(["plan", "--pricing"]).arg(&dear).output().unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("dear.toml"));
+    // A negative price is refused with its line.
+    std::fs::write(&dear, text.replace("price = 0.0725", "price = -0.0725")).unwrap();
+    let out = archbench().args(["plan", "--pricing"]).arg(&dear).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("line 26: entry c7g-large: price -0.0725"),
+        "{err}"
+    );
+}
+
+/// The regression of issue 14 through the CLI: from `reports/example`, the plan recommends the
+/// hosted native arm64 runners (cheaper and faster than cross), prices every option, and the
+/// report renders the cost curves and the sensitivity chart, which load in Chromium.
+#[test]
+fn example_results_render_every_option_and_the_sensitivity_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/example");
+    for f in ["bench.json", "build.json"] {
+        std::fs::copy(example.join(f), dir.path().join(f)).unwrap();
+    }
+    let out = archbench()
+        .args(["report", "--render-only", "--date", "2026-11-28", "-o"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("→ build with native-arm64-hosted at 400 builds/month: $46.40/month, 10.5 min per build"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("cross is within 5% ($48.00/month)"), "{stdout}");
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("plan.json")).unwrap()).unwrap();
+    let wasm = &plan["payload"]["factors"]["wasm_runtime"];
+    assert_eq!(wasm["excluded"][0]["workload"], "startup", "{wasm}");
+    assert_eq!(plan["payload"]["sensitivity"].as_array().unwrap().len(), 6);
+    for chart in ["cost-curves", "sensitivity"] {
+        let svg = std::fs::read_to_string(dir.path().join(format!("charts/{chart}.svg"))).unwrap();
+        assert!(svg.contains("native-arm64-hosted"), "{chart} names the recommended option");
+    }
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    for want in ["Every way to build", "Sensitivity", "native-arm64-self-hosted", "unavailable"] {
+        assert!(html.contains(want), "{want}");
+    }
+    check_in_chromium(dir.path());
+}
+
+#[test]
+fn check_prices_lists_entries_and_warns_about_old_ones() {
+    let out =
+        archbench().args(["plan", "--check-prices", "--date", "2026-11-28"]).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("github-linux-2core-x64") && stdout.contains("2026-01-01"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: c7i-large was read 2025-01 (22 months before 2026-11-28)"),
+        "{stderr}"
+    );
+    let out =
+        archbench().args(["plan", "--check-prices", "--date", "2025-06-01"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).is_empty());
 }

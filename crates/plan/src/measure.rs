@@ -8,7 +8,7 @@ use archbench_results::bench::BenchCell;
 use archbench_results::build::BuildReport;
 use archbench_results::Envelope;
 
-use crate::model::{Factor, Factors};
+use crate::model::{Excluded, Factor, Factors};
 use crate::{Error, Result};
 
 /// Results found in a directory.
@@ -60,6 +60,57 @@ fn name(p: &Path) -> String {
     p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
+/// A cell's slowdown against native and its 95% CI.
+type Slowdown = (f64, (f64, f64));
+
+/// How a runner's cells are timed: a process per run (native, QEMU) or inside archbench's
+/// own process (wasmtime instantiates the module in process).
+fn in_process(runner: &str) -> bool {
+    runner.starts_with("wasm:")
+}
+
+/// The geometric mean of `runner`'s slowdowns in one bench file, over the workloads measured
+/// the same way as native; and the band the cells' 95% CIs give.
+///
+/// A runner timed in process against native timed as a process spawn compares like with like
+/// only where the work dominates the launch. The `startup` class measures the launch itself,
+/// so for an in-process runner it compares an instantiation with a process spawn: it is left
+/// out, and the factor says so.
+fn like_with_like(path: &Path, cells: &[BenchCell], runner: &str) -> Option<(Factor, String)> {
+    let mut used: Vec<&BenchCell> = Vec::new();
+    let mut excluded = Vec::new();
+    for c in cells.iter().filter(|c| c.runner == runner) {
+        if !c.ok() || c.slowdown.is_none() {
+            excluded
+                .push(Excluded { workload: c.workload.clone(), why: "did not complete".into() });
+        } else if in_process(runner) && c.class == "startup" {
+            excluded.push(Excluded {
+                workload: c.workload.clone(),
+                why: format!("measures start-up: {runner} instantiates in archbench's process, native spawns a process; not the same method"),
+            });
+        } else {
+            used.push(c);
+        }
+    }
+    let slow = |pick: &dyn Fn(&Slowdown) -> f64| -> Option<f64> {
+        geomean(&used.iter().filter_map(|c| c.slowdown.as_ref().map(pick)).collect::<Vec<_>>())
+    };
+    let value = slow(&|s| s.0)?;
+    let from = format!(
+        "{} (geometric mean of {} workloads on {runner}: {})",
+        name(path),
+        used.len(),
+        used.iter().map(|c| c.workload.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    let mut f = Factor::measured(value, from.clone());
+    if let (Some(lo), Some(hi)) = (slow(&|s| s.1 .0), slow(&|s| s.1 .1)) {
+        f = f.with_interval(lo, hi);
+    }
+    f.workloads = used.iter().map(|c| c.workload.clone()).collect();
+    f.excluded = excluded;
+    Some((f, from))
+}
+
 /// The factors from `inputs`, modelled where nothing was measured.
 pub fn factors(inputs: &Inputs) -> Factors {
     let ratio = |strategy: &str| -> Option<(f64, String)> {
@@ -75,22 +126,17 @@ pub fn factors(inputs: &Inputs) -> Factors {
                 .map(|g| (g, format!("{} ({} build, {})", name(p), strategy, e.host.summary())))
         })
     };
-    let bench_geomean = |runner: &str| -> Option<(f64, String)> {
-        inputs.benches.iter().rev().find_map(|(p, e)| {
-            let r: Vec<f64> = e
-                .payload
-                .iter()
-                .filter(|c| c.runner == runner && c.ok())
-                .filter_map(|c| c.slowdown.map(|s| s.0))
-                .collect();
-            geomean(&r).map(|g| {
-                (g, format!("{} (geometric mean of {} workloads on {runner})", name(p), r.len()))
-            })
-        })
+    let bench_geomean = |runner: &str| -> Option<(Factor, String)> {
+        inputs.benches.iter().rev().find_map(|(p, e)| like_with_like(p, &e.payload, runner))
     };
     let emulated = match (ratio("emulated"), bench_geomean("qemu:linux/arm64")) {
         (Some((v, from)), _) => Factor::measured(v, from),
-        (None, Some((v, from))) => Factor::modelled(v, format!("no build results; the runtime slowdown under QEMU stands in for the build's: {from}")),
+        (None, Some((f, from))) => Factor {
+            basis: crate::model::Basis::Modelled {
+                why: format!("no build results; the runtime slowdown under QEMU stands in for the build's: {from}"),
+            },
+            ..f
+        },
         (None, None) => Factor::modelled(8.0, "no build or bench results; 8× is the C++ build slowdown users report (docker/buildx#2810)"),
     };
     let cross = match ratio("cross") {
@@ -101,7 +147,7 @@ pub fn factors(inputs: &Inputs) -> Factors {
         ),
     };
     let wasm_runtime = match bench_geomean("wasm:cranelift") {
-        Some((v, from)) => Factor::measured(v, from),
+        Some((f, _)) => f,
         None => Factor::modelled(1.5, "no bench results; Jangda et al. (USENIX ATC 2019) measured 1.45–1.55× for SPEC in browsers"),
     };
     // arm64 speed: native medians from an arm64 host against an amd64 host, per workload.
@@ -114,18 +160,27 @@ pub fn factors(inputs: &Inputs) -> Factors {
     };
     let arm64_runtime = match (on("arm64"), on("amd64")) {
         (Some((pa, a)), Some((px, x))) => {
-            let ratios: Vec<f64> = a
+            // (median ratio, low, high): the band pairs each side's CI ends, the wide way.
+            let ratios: Vec<(f64, f64, f64)> = a
                 .payload
                 .iter()
                 .filter(|c| c.runner == "native" && c.ok())
                 .filter_map(|c| {
                     let ax = x.payload.iter().find(|d| d.runner == "native" && d.workload == c.workload && d.ok())?;
-                    Some(c.wall.as_ref()?.median / ax.wall.as_ref()?.median)
+                    let (wa, wx) = (c.wall.as_ref()?, ax.wall.as_ref()?);
+                    Some((wa.median / wx.median, wa.median_ci.0 / wx.median_ci.1, wa.median_ci.1 / wx.median_ci.0))
                 })
                 .collect();
-            match geomean(&ratios) {
-                Some(g) => Factor::measured(g, format!("native medians of {} ({}) over {} ({}), {} workloads", name(pa), a.host.summary(), name(px), x.host.summary(), ratios.len())),
-                None => Factor::modelled(1.0, "the arm64 and amd64 bench files share no workload"),
+            let pick = |k: usize| geomean(&ratios.iter().map(|r| [r.0, r.1, r.2][k]).collect::<Vec<_>>());
+            match (pick(0), pick(1), pick(2)) {
+                (Some(g), lo, hi) => {
+                    let mut f = Factor::measured(g, format!("native medians of {} ({}) over {} ({}), {} workloads", name(pa), a.host.summary(), name(px), x.host.summary(), ratios.len()));
+                    if let (Some(lo), Some(hi)) = (lo, hi) {
+                        f = f.with_interval(lo, hi);
+                    }
+                    f
+                }
+                _ => Factor::modelled(1.0, "the arm64 and amd64 bench files share no workload"),
             }
         }
         _ => Factor::modelled(1.0, "no bench results from an arm64 host: arm64 is assumed as fast as x86 per vCPU; run `archbench bench -o` on an arm64 machine and put the file beside these to measure it"),
@@ -140,5 +195,49 @@ pub fn factors(inputs: &Inputs) -> Factors {
         wasm_build: Factor::modelled(1.0, "a wasm32-wasip1 build costs about a native one"),
         wasm_runtime,
         arm64_runtime,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Inputs {
+        load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/example")).unwrap()
+    }
+
+    /// The Wasm runtime factor compares like with like: `startup` times an in-process
+    /// instantiation against a process spawn, so it is left out with the reason, and the four
+    /// work-bound workloads give 1.47× (issue 14: 0.87× with start-up mixed in).
+    #[test]
+    fn wasm_runtime_leaves_out_startup_and_says_why() {
+        let f = factors(&example());
+        let w = &f.wasm_runtime;
+        assert!(!w.is_modelled());
+        assert_eq!(w.workloads, ["sha256", "nbody", "sort", "syscall"]);
+        assert_eq!(w.excluded.len(), 1);
+        assert_eq!(w.excluded[0].workload, "startup");
+        assert!(w.excluded[0].why.contains("not the same method"));
+        let by_hand =
+            (1.104644003641003f64 * 1.625988122498164 * 1.403454712182451 * 1.8566093113656137)
+                .powf(0.25);
+        assert!((w.value - by_hand).abs() < 1e-9, "{} != {by_hand}", w.value);
+        let (lo, hi) = w.interval.unwrap();
+        assert!(lo < w.value && w.value < hi);
+        // The emulation and cross factors come from the build file, without an interval (one
+        // build per strategy).
+        assert!((f.emulated.value - 6.350056186416477).abs() < 1e-12);
+        assert!(f.emulated.interval.is_none());
+    }
+
+    /// QEMU runs every workload as a process, as native does: nothing is left out.
+    #[test]
+    fn process_runners_keep_startup() {
+        let inputs = example();
+        let (_, env) = &inputs.benches[0];
+        let (f, _) =
+            like_with_like(Path::new("bench.json"), &env.payload, "qemu:linux/arm64").unwrap();
+        assert_eq!(f.workloads.len(), 5);
+        assert!(f.excluded.is_empty());
     }
 }

@@ -1,30 +1,31 @@
-//! The cost model.
+//! The cost model: every way to build priced per month, break-even volumes, the Graviton
+//! migration, a recommendation derived from those numbers, and how far each factor may move
+//! before the recommendation changes.
 //!
-//! A multi-arch build of amd64 + arm64 costs, per build, with `m` the minutes of one native
-//! amd64 build of the user's project:
-//! * emulate on amd64: `m·(1 + e)` runner minutes at the x64 price (`e` = emulated/native);
-//! * cross-compile on amd64: `m·(1 + c)` at the x64 price (`c` = cross/native);
-//! * native arm64 workers: `m + merge` at the x64 price for the amd64 half and the index merge,
-//!   plus self-hosted arm64 worker instances as a fixed monthly cost (as many as the arm64 build
-//!   minutes need, `a` = arm64/amd64 build speed);
-//! * ship Wasm: one build, `m·w` at the x64 price, and a runtime cost `s` (Wasm/native) on the
-//!   service.
-//!
-//! A break-even is the smallest monthly build count at which a cheaper-at-low-volume strategy
-//! stops being cheaper. The Graviton projection prices the service's instance hours on x86 and
-//! on arm64 scaled by the arm64/x86 speed ratio. Every factor says whether it was measured (and
-//! from which results) or modelled (and why).
+//! [`plan`] resolves the catalog's prices for the plan's date, costs every
+//! [`BuildOption`] ([`crate::options`] says how each is billed), lets [`crate::choose`] pick the
+//! cheapest option that meets the wall-time limit, and asks [`crate::sensitivity`] over which
+//! range of each factor that choice holds. Every factor says whether it was measured (and from
+//! which results) or modelled (and why); every output repeats that label.
 
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::pricing::Catalog;
+use crate::choose::{choose, Choice};
+use crate::options::{build_monthly, describe, jobs, workers, BuildOption, Job, Prices};
+use crate::pricing::{parse_date, Catalog, Kind, Quote, Stale};
+use crate::sensitivity::{sensitivity, Sensitivity};
 use crate::{Error, Result};
 
 /// Hours in a month (365 × 24 / 12).
 pub const HOURS_PER_MONTH: f64 = 730.0;
 
-/// The user's situation.
+/// Prices whose figure is older than this many months are flagged.
+pub const STALE_MONTHS: i64 = 12;
+
+/// The user's situation and what they ask of a build.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Profile {
     /// Multi-arch builds per month.
     pub builds_per_month: f64,
@@ -34,7 +35,7 @@ pub struct Profile {
     pub service_hours_per_month: f64,
     /// Hosted x64 runner (pricing id).
     pub x64_runner: String,
-    /// Hosted arm64 runner (pricing id), for the alternative to a self-hosted worker.
+    /// Hosted arm64 runner (pricing id).
     pub arm64_runner: String,
     /// Self-hosted arm64 build worker instance (pricing id).
     pub arm64_worker: String,
@@ -42,8 +43,24 @@ pub struct Profile {
     pub x86_instance: String,
     /// arm64 service instance (pricing id).
     pub arm64_instance: String,
-    /// Minutes to merge the per-platform images into one index (native workers).
+    /// Minutes of the job that merges per-platform images into one index (matrix options).
     pub merge_minutes: f64,
+    /// The day whose prices apply (`YYYY-MM-DD`); `None`: today.
+    pub date: Option<String>,
+    /// Included runner minutes per month (the plan's free allowance).
+    pub free_minutes: f64,
+    /// A public repository: runners marked `free_for_public` cost nothing.
+    pub public_repo: bool,
+    /// The project builds for wasm32-wasip1 and can ship as Wasm.
+    pub wasm_ready: bool,
+    /// Only options whose wall time per build is at most this are recommended.
+    pub max_minutes_per_build: Option<f64>,
+    /// Options whose monthly cost is within this fraction of the cheapest are called even.
+    pub margin: f64,
+    /// USD per engineer-hour spent waiting for a build; 0: waiting is not priced.
+    pub engineer_hourly: f64,
+    /// Engineers waiting on each build.
+    pub waits_per_build: f64,
 }
 
 impl Default for Profile {
@@ -58,6 +75,56 @@ impl Default for Profile {
             x86_instance: "c7i-large".into(),
             arm64_instance: "c7g-large".into(),
             merge_minutes: 0.5,
+            date: None,
+            free_minutes: 0.0,
+            public_repo: false,
+            wasm_ready: false,
+            max_minutes_per_build: None,
+            margin: 0.05,
+            engineer_hourly: 0.0,
+            waits_per_build: 1.0,
+        }
+    }
+}
+
+/// Which factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorId {
+    /// Emulated arm64 build time / native amd64 build time.
+    Emulated,
+    /// Cross-compiled arm64 build time / native amd64 build time.
+    Cross,
+    /// Native arm64 build time / native amd64 build time.
+    Arm64Build,
+    /// Wasm build time / native build time.
+    WasmBuild,
+    /// Wasm run time / native run time.
+    WasmRuntime,
+    /// Service run time on arm64 / on x86.
+    Arm64Runtime,
+}
+
+impl FactorId {
+    /// Every factor, in output order.
+    pub const ALL: [FactorId; 6] = [
+        FactorId::Emulated,
+        FactorId::Cross,
+        FactorId::Arm64Build,
+        FactorId::WasmBuild,
+        FactorId::WasmRuntime,
+        FactorId::Arm64Runtime,
+    ];
+
+    /// A name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            FactorId::Emulated => "emulated / native build",
+            FactorId::Cross => "cross / native build",
+            FactorId::Arm64Build => "arm64 / amd64 build",
+            FactorId::WasmBuild => "wasm / native build",
+            FactorId::WasmRuntime => "wasm / native runtime",
+            FactorId::Arm64Runtime => "arm64 / x86 runtime",
         }
     }
 }
@@ -78,6 +145,15 @@ pub enum Basis {
     },
 }
 
+/// A workload a factor left out, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Excluded {
+    /// The workload.
+    pub workload: String,
+    /// Why it is not comparable.
+    pub why: String,
+}
+
 /// A ratio the model uses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Factor {
@@ -86,24 +162,58 @@ pub struct Factor {
     /// Measured or modelled.
     #[serde(flatten)]
     pub basis: Basis,
+    /// A range the true value is likely in (from the cells' 95% CIs), when one is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<(f64, f64)>,
+    /// The workloads it combines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workloads: Vec<String>,
+    /// The workloads it left out, with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<Excluded>,
 }
 
 impl Factor {
     /// A measured factor.
     pub fn measured(value: f64, from: impl Into<String>) -> Self {
-        Self { value, basis: Basis::Measured { from: from.into() } }
+        Self {
+            value,
+            basis: Basis::Measured { from: from.into() },
+            interval: None,
+            workloads: Vec::new(),
+            excluded: Vec::new(),
+        }
     }
     /// A modelled factor.
     pub fn modelled(value: f64, why: impl Into<String>) -> Self {
-        Self { value, basis: Basis::Modelled { why: why.into() } }
+        Self {
+            value,
+            basis: Basis::Modelled { why: why.into() },
+            interval: None,
+            workloads: Vec::new(),
+            excluded: Vec::new(),
+        }
+    }
+    /// With a likely range.
+    pub fn with_interval(mut self, lo: f64, hi: f64) -> Self {
+        self.interval = Some((lo, hi));
+        self
     }
     /// Whether modelled.
     pub fn is_modelled(&self) -> bool {
         matches!(self.basis, Basis::Modelled { .. })
     }
+    /// ` (measured)` or ` (modelled)`, for sentences.
+    pub fn label(&self) -> &'static str {
+        if self.is_modelled() {
+            " (modelled)"
+        } else {
+            " (measured)"
+        }
+    }
 }
 
-/// The ratios that turn an amd64 build into each strategy's cost.
+/// The ratios that turn an amd64 build into each option's cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Factors {
     /// Emulated arm64 build time / native amd64 build time.
@@ -121,47 +231,85 @@ pub struct Factors {
 }
 
 impl Factors {
+    /// One factor.
+    pub fn get(&self, id: FactorId) -> &Factor {
+        match id {
+            FactorId::Emulated => &self.emulated,
+            FactorId::Cross => &self.cross,
+            FactorId::Arm64Build => &self.arm64_build,
+            FactorId::WasmBuild => &self.wasm_build,
+            FactorId::WasmRuntime => &self.wasm_runtime,
+            FactorId::Arm64Runtime => &self.arm64_runtime,
+        }
+    }
+
+    /// A copy with one factor's value replaced.
+    pub fn with_value(&self, id: FactorId, value: f64) -> Factors {
+        let mut f = self.clone();
+        let slot = match id {
+            FactorId::Emulated => &mut f.emulated,
+            FactorId::Cross => &mut f.cross,
+            FactorId::Arm64Build => &mut f.arm64_build,
+            FactorId::WasmBuild => &mut f.wasm_build,
+            FactorId::WasmRuntime => &mut f.wasm_runtime,
+            FactorId::Arm64Runtime => &mut f.arm64_runtime,
+        };
+        slot.value = value;
+        f
+    }
+
     /// Each factor with a name for people, in a fixed order.
     pub fn named(&self) -> [(&'static str, &Factor); 6] {
-        [
-            ("emulated / native build", &self.emulated),
-            ("cross / native build", &self.cross),
-            ("arm64 / amd64 build", &self.arm64_build),
-            ("wasm / native build", &self.wasm_build),
-            ("wasm / native runtime", &self.wasm_runtime),
-            ("arm64 / x86 runtime", &self.arm64_runtime),
-        ]
+        FactorId::ALL.map(|id| (id.label(), self.get(id)))
     }
 }
 
-/// One build strategy's cost.
+/// One way to build, priced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StrategyCost {
-    /// `emulate`, `cross`, `native-arm64`, `wasm`.
-    pub name: String,
+pub struct OptionCost {
+    /// Which option.
+    pub option: BuildOption,
     /// In words.
     pub description: String,
-    /// Wall minutes until both platforms are built (parallel where the strategy allows).
+    /// Why it cannot build this project (then it is shown, never recommended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+    /// The CI jobs of one build.
+    pub jobs: Vec<Job>,
+    /// Wall minutes until both platforms are pushed (parallel jobs overlap).
     pub minutes_per_build: f64,
-    /// Fixed USD per month (self-hosted workers).
-    pub fixed_monthly: f64,
-    /// USD per build.
-    pub per_build: f64,
-    /// USD per month at the profile's volume.
-    pub monthly: f64,
-    /// Runtime cost change per month this strategy brings (Wasm), USD.
+    /// Hosted runner minutes billed per build (each job rounded up).
+    pub billed_minutes_per_build: f64,
+    /// Self-hosted workers needed at the profile's volume.
+    pub workers: f64,
+    /// Their utilisation (0–1), when there are any.
+    pub worker_utilisation: f64,
+    /// USD per month for the builds: runners after free minutes, plus workers.
+    pub build_monthly: f64,
+    /// USD per month of engineers waiting on builds (0 unless `engineer_hourly` is set).
+    pub waiting_monthly: f64,
+    /// Change in the service's monthly cost this option brings (Wasm's slower runtime), USD.
     pub runtime_monthly_delta: f64,
-    /// The factors it used, by name.
-    pub uses: Vec<String>,
+    /// Build + waiting + runtime change: what the recommendation compares.
+    pub total_monthly: f64,
+    /// Whether its wall time meets `max_minutes_per_build` (true when there is no limit).
+    pub meets_time_limit: bool,
 }
 
-/// Two strategies' costs cross.
+impl OptionCost {
+    /// Whether the recommendation may pick it.
+    pub fn candidate(&self) -> bool {
+        self.unavailable.is_none() && self.meets_time_limit
+    }
+}
+
+/// Two options' costs cross.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BreakEven {
     /// Cheaper below the volume.
-    pub cheaper_below: String,
+    pub cheaper_below: BuildOption,
     /// Cheaper from the volume on.
-    pub cheaper_from: String,
+    pub cheaper_from: BuildOption,
     /// Builds per month.
     pub builds_per_month: f64,
 }
@@ -175,12 +323,17 @@ pub struct Migration {
     pub arm64_instance: String,
     /// USD per month on x86.
     pub x86_monthly: f64,
-    /// USD per month on arm64 at the arm64 speed factor.
+    /// USD per month on arm64 at the arm64 runtime factor.
     pub arm64_monthly: f64,
+    /// arm64 monthly at the ends of the factor's interval, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm64_monthly_range: Option<(f64, f64)>,
     /// x86 − arm64 (positive: arm64 saves).
     pub saving_monthly: f64,
     /// Saving as a fraction of the x86 cost.
     pub saving_fraction: f64,
+    /// The arm64/x86 run-time ratio at which moving stops paying (the price ratio).
+    pub break_even_arm64_runtime: f64,
     /// Whether the speed factor is modelled.
     pub modelled: bool,
     /// A vendor claim shown beside the result (never used in it).
@@ -192,7 +345,7 @@ pub struct Migration {
 pub struct CurvePoint {
     /// Builds per month.
     pub builds_per_month: f64,
-    /// USD per month per strategy, in the order of `strategies`.
+    /// Total USD per month per option, in the order of `options`.
     pub monthly: Vec<f64>,
 }
 
@@ -201,349 +354,254 @@ pub struct CurvePoint {
 pub struct Plan {
     /// Inputs.
     pub profile: Profile,
+    /// The day whose prices were used.
+    pub priced_on: String,
+    /// The prices used, with source and date.
+    pub prices: Vec<Quote>,
+    /// Prices used whose figure is older than [`STALE_MONTHS`].
+    pub stale_prices: Vec<Stale>,
     /// Factors used.
     pub factors: Factors,
-    /// The four strategies.
-    pub strategies: Vec<StrategyCost>,
-    /// Where they cross.
+    /// Every way to build, priced.
+    pub options: Vec<OptionCost>,
+    /// The cheapest option that meets the limits; `None` when none does.
+    pub recommended: Option<BuildOption>,
+    /// Options within the margin of the recommended one.
+    pub within_margin: Vec<BuildOption>,
+    /// Where options' costs cross.
     pub break_even: Vec<BreakEven>,
     /// Monthly cost against volume (for the chart).
     pub curve: Vec<CurvePoint>,
-    /// What hosted arm64 runners would cost instead of self-hosted workers, per month.
-    pub native_arm64_hosted_monthly: f64,
+    /// For each factor, the range over which the decision it feeds stays the same.
+    pub sensitivity: Vec<Sensitivity>,
     /// The service migration.
     pub migration: Migration,
-    /// The recommendation, first line the choice.
+    /// The recommendation in sentences, the first one the choice.
     pub recommendation: Vec<String>,
 }
 
-struct Prices {
-    x64_min: f64,
-    arm_min: f64,
-    worker_hour: f64,
-    x86_hour: f64,
-    arm_hour: f64,
-}
-
-fn cost_at(p: &Profile, f: &Factors, pr: &Prices, name: &str, n: f64) -> (f64, f64, f64) {
-    // (fixed monthly, per build, wall minutes per build)
-    let m = p.minutes_per_build;
-    match name {
-        "emulate" => (0.0, m * (1.0 + f.emulated.value) * pr.x64_min, m * (1.0 + f.emulated.value)),
-        "cross" => (0.0, m * (1.0 + f.cross.value) * pr.x64_min, m * (1.0 + f.cross.value)),
-        "native-arm64" => {
-            let arm_minutes = n * m * f.arm64_build.value;
-            let workers = (arm_minutes / (HOURS_PER_MONTH * 60.0)).ceil().max(1.0);
-            (
-                workers * pr.worker_hour * HOURS_PER_MONTH,
-                (m + p.merge_minutes) * pr.x64_min,
-                m.max(m * f.arm64_build.value) + p.merge_minutes,
-            )
-        }
-        _ => (0.0, m * f.wasm_build.value * pr.x64_min, m * f.wasm_build.value),
+impl Plan {
+    /// One option's cost.
+    pub fn option(&self, o: BuildOption) -> Option<&OptionCost> {
+        self.options.iter().find(|c| c.option == o)
     }
 }
 
-/// The strategy names, in output order.
-pub const STRATEGIES: [&str; 4] = ["emulate", "cross", "native-arm64", "wasm"];
+/// What `plan` needs besides the factors: the profile and the prices in force on its day.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The profile.
+    pub profile: Profile,
+    /// Per-unit prices.
+    pub prices: Prices,
+}
 
-/// Compute the plan.
-pub fn plan(profile: &Profile, factors: &Factors, catalog: &Catalog) -> Result<Plan> {
+/// Cost every option at `n` builds a month.
+pub fn evaluate(ctx: &Context, f: &Factors, n: f64) -> Vec<OptionCost> {
+    let p = &ctx.profile;
+    BuildOption::ALL
+        .iter()
+        .map(|&option| {
+            let (jobs, wall) = jobs(option, p, f);
+            let (count, utilisation) = workers(&jobs, n);
+            let build = build_monthly(&jobs, n, &ctx.prices, p.free_minutes);
+            let waiting = n * wall / 60.0 * p.engineer_hourly * p.waits_per_build;
+            let runtime = if option == BuildOption::Wasm {
+                p.service_hours_per_month * ctx.prices.x86_hour * (f.wasm_runtime.value - 1.0)
+            } else {
+                0.0
+            };
+            let unavailable = (option == BuildOption::Wasm && !p.wasm_ready).then(|| {
+                "not Wasm-ready: pass --wasm-ready if the project builds for wasm32-wasip1 and runs under a Wasm runtime".to_owned()
+            });
+            OptionCost {
+                option,
+                description: describe(option, p),
+                unavailable,
+                billed_minutes_per_build: jobs.iter().map(|j| j.billed_minutes).sum(),
+                jobs,
+                minutes_per_build: wall,
+                workers: count,
+                worker_utilisation: utilisation,
+                build_monthly: build,
+                waiting_monthly: waiting,
+                runtime_monthly_delta: runtime,
+                total_monthly: build + waiting + runtime,
+                meets_time_limit: p.max_minutes_per_build.is_none_or(|max| wall <= max),
+            }
+        })
+        .collect()
+}
+
+fn check(p: &Profile) -> Result<()> {
     for (what, v) in [
-        ("--builds-per-month", profile.builds_per_month),
-        ("--minutes-per-build", profile.minutes_per_build),
-        ("--service-hours", profile.service_hours_per_month),
+        ("--builds-per-month", p.builds_per_month),
+        ("--minutes-per-build", p.minutes_per_build),
+        ("--service-hours", p.service_hours_per_month),
+        ("--free-minutes", p.free_minutes),
+        ("--margin", p.margin),
+        ("--engineer-hourly", p.engineer_hourly),
+        ("--waits-per-build", p.waits_per_build),
+        ("--merge-minutes", p.merge_minutes),
+        ("--max-minutes-per-build", p.max_minutes_per_build.unwrap_or(0.0)),
     ] {
         if !(v.is_finite() && v >= 0.0) {
             return Err(Error::Input(format!("{what} must be a non-negative number, not {v}")));
         }
     }
-    let pr = Prices {
-        x64_min: catalog.get(&profile.x64_runner, "runner")?.price,
-        arm_min: catalog.get(&profile.arm64_runner, "runner")?.price,
-        worker_hour: catalog.get(&profile.arm64_worker, "instance")?.price,
-        x86_hour: catalog.get(&profile.x86_instance, "instance")?.price,
-        arm_hour: catalog.get(&profile.arm64_instance, "instance")?.price,
+    Ok(())
+}
+
+/// The day a profile prices on.
+pub fn priced_on(p: &Profile) -> Result<Date> {
+    match &p.date {
+        Some(d) => parse_date(d)
+            .ok_or_else(|| Error::Input(format!("--date {d:?} is not a YYYY-MM-DD date"))),
+        None => Ok(jiff::tz::Offset::UTC.to_datetime(jiff::Timestamp::now()).date()),
+    }
+}
+
+fn quotes(p: &Profile, catalog: &Catalog, day: Date) -> Result<(Prices, Vec<Quote>)> {
+    let runner = |id: &str| -> Result<(f64, Quote)> {
+        let q = catalog.price_on(id, Kind::Runner, day)?;
+        let free = p.public_repo && catalog.get(id, Kind::Runner)?.free_for_public;
+        Ok((if free { 0.0 } else { q.price }, q))
     };
-    let n = profile.builds_per_month;
-    let x86_monthly = profile.service_hours_per_month * pr.x86_hour;
-    let descriptions = [
-        "every arm64 RUN under QEMU on the amd64 runner",
-        "arm64 compiled on the amd64 runner with a cross toolchain",
-        "amd64 on the hosted runner, arm64 on self-hosted arm64 workers, index merged after",
-        "one wasm32-wasip1 build for every platform, run under a Wasm runtime",
-    ];
-    let uses: [&[&str]; 4] =
-        [&["emulated"], &["cross"], &["arm64_build"], &["wasm_build", "wasm_runtime"]];
-    let strategies: Vec<StrategyCost> = STRATEGIES
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let (fixed, per_build, minutes) = cost_at(profile, factors, &pr, name, n);
-            let runtime = if *name == "wasm" {
-                x86_monthly * (factors.wasm_runtime.value - 1.0)
-            } else {
-                0.0
-            };
-            StrategyCost {
-                name: (*name).into(),
-                description: descriptions[i].into(),
-                minutes_per_build: minutes,
-                fixed_monthly: fixed,
-                per_build,
-                monthly: fixed + per_build * n,
-                runtime_monthly_delta: runtime,
-                uses: uses[i].iter().map(|s| (*s).to_owned()).collect(),
-            }
-        })
-        .collect();
-    let monthly_at = |name: &str, v: f64| {
-        let (fixed, per, _) = cost_at(profile, factors, &pr, name, v);
-        fixed + per * v
+    let instance = |id: &str| catalog.price_on(id, Kind::Instance, day);
+    let (x64_minute, qx) = runner(&p.x64_runner)?;
+    let (arm64_minute, qa) = runner(&p.arm64_runner)?;
+    let (qw, qi, qg) =
+        (instance(&p.arm64_worker)?, instance(&p.x86_instance)?, instance(&p.arm64_instance)?);
+    let prices = Prices {
+        x64_minute,
+        arm64_minute,
+        worker_hour: qw.price,
+        x86_hour: qi.price,
+        arm64_hour: qg.price,
     };
-    // Break-even between the build strategies (Wasm changes the product, so it is left out).
-    let mut break_even = Vec::new();
-    let builds = ["emulate", "cross", "native-arm64"];
-    let top = (n * 10.0).max(10_000.0) as u64;
-    for (i, a) in builds.iter().enumerate() {
-        for b in &builds[i + 1..] {
-            let mut prev = monthly_at(a, 0.0) - monthly_at(b, 0.0);
-            for v in 1..=top {
-                let d = monthly_at(a, v as f64) - monthly_at(b, v as f64);
-                if prev.signum() != d.signum() && d != 0.0 && prev != 0.0 {
-                    let (below, from) = if prev < 0.0 { (a, b) } else { (b, a) };
-                    break_even.push(BreakEven {
-                        cheaper_below: (*below).into(),
-                        cheaper_from: (*from).into(),
+    let mut used = vec![qx, qa, qw, qi, qg];
+    used.sort_by(|a, b| a.id.cmp(&b.id));
+    used.dedup_by(|a, b| a.id == b.id);
+    Ok((prices, used))
+}
+
+/// Break-evens between available options: the first volume, up to ten times the profile's
+/// (at least 10,000), at which the cheaper of two changes.
+fn break_even(ctx: &Context, f: &Factors) -> Vec<BreakEven> {
+    let top = (ctx.profile.builds_per_month * 10.0).max(10_000.0) as u64;
+    let base = evaluate(ctx, f, 0.0);
+    let avail: Vec<usize> = (0..base.len()).filter(|&i| base[i].unavailable.is_none()).collect();
+    let mut prev: Vec<f64> = base.iter().map(|c| c.total_monthly).collect();
+    let mut found: Vec<BreakEven> = Vec::new();
+    let mut done = vec![vec![false; base.len()]; base.len()];
+    for v in 1..=top {
+        let now: Vec<f64> = evaluate(ctx, f, v as f64).iter().map(|c| c.total_monthly).collect();
+        for (x, &i) in avail.iter().enumerate() {
+            for &j in &avail[x + 1..] {
+                let (d0, d1) = (prev[i] - prev[j], now[i] - now[j]);
+                if !done[i][j] && d0 != 0.0 && d1 != 0.0 && d0.signum() != d1.signum() {
+                    done[i][j] = true;
+                    let (below, from) = if d0 < 0.0 { (i, j) } else { (j, i) };
+                    found.push(BreakEven {
+                        cheaper_below: base[below].option,
+                        cheaper_from: base[from].option,
                         builds_per_month: v as f64,
                     });
-                    break;
                 }
-                prev = d;
             }
         }
+        prev = now;
     }
-    let steps = 40;
-    let max_n = (n * 2.0).max(50.0);
-    let curve = (0..=steps)
-        .map(|k| {
-            let v = max_n * k as f64 / steps as f64;
-            CurvePoint {
-                builds_per_month: v,
-                monthly: STRATEGIES.iter().map(|s| monthly_at(s, v)).collect(),
-            }
-        })
-        .collect();
-    let native_arm64_hosted_monthly = n
-        * ((profile.minutes_per_build + profile.merge_minutes) * pr.x64_min
-            + profile.minutes_per_build * factors.arm64_build.value * pr.arm_min);
-    let arm64_monthly = profile.service_hours_per_month * factors.arm64_runtime.value * pr.arm_hour;
-    let claim =
-        catalog.entries.values().find(|e| e.kind == "claim" && e.arch == "arm64").map(|e| {
+    found
+}
+
+fn migration(ctx: &Context, f: &Factors, catalog: &Catalog) -> Migration {
+    let p = &ctx.profile;
+    let x86_monthly = p.service_hours_per_month * ctx.prices.x86_hour;
+    let arm = |factor: f64| p.service_hours_per_month * factor * ctx.prices.arm64_hour;
+    let arm64_monthly = arm(f.arm64_runtime.value);
+    let claim = catalog
+        .entries
+        .values()
+        .find(|e| e.kind == Kind::Claim && e.arch == crate::pricing::Arch::Arm64)
+        .map(|e| {
             format!(
                 "{} ({}, {}) — a claim, not used in these figures",
                 e.description, e.source, e.date
             )
         });
-    let migration = Migration {
-        x86_instance: profile.x86_instance.clone(),
-        arm64_instance: profile.arm64_instance.clone(),
+    Migration {
+        x86_instance: p.x86_instance.clone(),
+        arm64_instance: p.arm64_instance.clone(),
         x86_monthly,
         arm64_monthly,
+        arm64_monthly_range: f.arm64_runtime.interval.map(|(lo, hi)| (arm(lo), arm(hi))),
         saving_monthly: x86_monthly - arm64_monthly,
         saving_fraction: if x86_monthly > 0.0 {
             (x86_monthly - arm64_monthly) / x86_monthly
         } else {
             0.0
         },
-        modelled: factors.arm64_runtime.is_modelled(),
-        claim,
-    };
-    let recommendation = recommend(
-        profile,
-        factors,
-        &strategies,
-        &break_even,
-        &migration,
-        native_arm64_hosted_monthly,
-    );
-    Ok(Plan {
-        profile: profile.clone(),
-        factors: factors.clone(),
-        strategies,
-        break_even,
-        curve,
-        native_arm64_hosted_monthly,
-        migration,
-        recommendation,
-    })
-}
-
-fn label(f: &Factor) -> &'static str {
-    if f.is_modelled() {
-        " (modelled)"
-    } else {
-        " (measured)"
-    }
-}
-
-fn recommend(
-    p: &Profile,
-    f: &Factors,
-    s: &[StrategyCost],
-    be: &[BreakEven],
-    m: &Migration,
-    hosted: f64,
-) -> Vec<String> {
-    let builds: Vec<&StrategyCost> = s.iter().filter(|c| c.name != "wasm").collect();
-    let best =
-        builds.iter().min_by(|a, b| a.monthly.total_cmp(&b.monthly)).expect("three strategies");
-    let emulate = &s[0];
-    let mut out = vec![format!(
-        "build with {} at {:.0} builds/month: ${:.2}/month, {:.1} min per build",
-        best.name, p.builds_per_month, best.monthly, best.minutes_per_build
-    )];
-    out.push(format!(
-        "emulating costs {:.1}× native per arm64 build{}; cross-compiling {:.2}×{}",
-        f.emulated.value,
-        label(&f.emulated),
-        f.cross.value,
-        label(&f.cross)
-    ));
-    for c in &builds {
-        if c.name != best.name {
-            out.push(format!(
-                "{}: ${:.2}/month, {:.1} min per build",
-                c.name, c.monthly, c.minutes_per_build
-            ));
-        }
-    }
-    if best.name != "emulate" && emulate.monthly > 0.0 {
-        out.push(format!(
-            "saves ${:.2}/month ({:.0}%) against emulating",
-            emulate.monthly - best.monthly,
-            100.0 * (emulate.monthly - best.monthly) / emulate.monthly
-        ));
-    }
-    for b in
-        be.iter().filter(|b| b.cheaper_from == "native-arm64" || b.cheaper_below == "native-arm64")
-    {
-        out.push(format!(
-            "{} is cheaper below {:.0} builds/month, {} from there on (self-hosted {} at a fixed monthly price)",
-            b.cheaper_below, b.builds_per_month, b.cheaper_from, p.arm64_worker
-        ));
-    }
-    out.push(format!(
-        "hosted {} runners instead of a self-hosted worker: ${hosted:.2}/month",
-        p.arm64_runner
-    ));
-    let wasm = &s[3];
-    out.push(format!(
-        "shipping Wasm: ${:.2}/month to build, but the service runs {:.2}×{} as long: {}${:.2}/month at runtime",
-        wasm.monthly,
-        f.wasm_runtime.value,
-        label(&f.wasm_runtime),
-        if wasm.runtime_monthly_delta >= 0.0 { "+" } else { "−" },
-        wasm.runtime_monthly_delta.abs()
-    ));
-    out.push(format!(
-        "moving the service from {} to {}: ${:.2} → ${:.2}/month ({:+.0}%){}",
-        m.x86_instance,
-        m.arm64_instance,
-        m.x86_monthly,
-        m.arm64_monthly,
-        -100.0 * m.saving_fraction,
-        if m.modelled {
-            ", at a MODELLED arm64 speed; merge bench results from an arm64 host to measure it"
+        break_even_arm64_runtime: if ctx.prices.arm64_hour > 0.0 {
+            ctx.prices.x86_hour / ctx.prices.arm64_hour
         } else {
-            ", at the measured arm64 speed"
-        }
-    ));
-    out
+            f64::INFINITY
+        },
+        modelled: f.arm64_runtime.is_modelled(),
+        claim,
+    }
+}
+
+/// Compute the plan.
+pub fn plan(profile: &Profile, factors: &Factors, catalog: &Catalog) -> Result<Plan> {
+    check(profile)?;
+    let day = priced_on(profile)?;
+    let (prices, used) = quotes(profile, catalog, day)?;
+    let ctx = Context { profile: profile.clone(), prices };
+    let n = profile.builds_per_month;
+    let options = evaluate(&ctx, factors, n);
+    let Choice { recommended, within_margin } = choose(&options, profile.margin);
+    let break_even = break_even(&ctx, factors);
+    // The chart spans twice the volume, or further to show where the recommendation stops
+    // being cheapest (up to ten times the volume).
+    let next_edge = break_even
+        .iter()
+        .filter(|b| Some(b.cheaper_below) == recommended && b.builds_per_month > n)
+        .map(|b| b.builds_per_month * 1.25)
+        .fold(0.0, f64::max);
+    let max_n = (n * 2.0).max(50.0).max(next_edge.min(n * 10.0));
+    let steps = 40;
+    let curve = (0..=steps)
+        .map(|k| {
+            let v = max_n * k as f64 / steps as f64;
+            let monthly = evaluate(&ctx, factors, v).iter().map(|c| c.total_monthly).collect();
+            CurvePoint { builds_per_month: v, monthly }
+        })
+        .collect();
+    let migration = migration(&ctx, factors, catalog);
+    let stale: Vec<Stale> = catalog
+        .stale(day, STALE_MONTHS)
+        .into_iter()
+        .filter(|s| used.iter().any(|q| q.id == s.id))
+        .collect();
+    let mut plan = Plan {
+        profile: profile.clone(),
+        priced_on: day.to_string(),
+        prices: used,
+        stale_prices: stale,
+        factors: factors.clone(),
+        break_even,
+        sensitivity: sensitivity(&ctx, factors),
+        options,
+        recommended,
+        within_margin,
+        curve,
+        migration,
+        recommendation: Vec::new(),
+    };
+    plan.recommendation = crate::choose::sentences(&plan);
+    Ok(plan)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn factors(e: f64, c: f64) -> Factors {
-        Factors {
-            emulated: Factor::measured(e, "test"),
-            cross: Factor::measured(c, "test"),
-            arm64_build: Factor::modelled(1.0, "test"),
-            wasm_build: Factor::modelled(1.0, "test"),
-            wasm_runtime: Factor::measured(1.5, "test"),
-            arm64_runtime: Factor::modelled(1.0, "test"),
-        }
-    }
-
-    #[test]
-    fn hand_computed_costs_and_break_even() {
-        let c = Catalog::builtin();
-        let p = Profile {
-            builds_per_month: 100.0,
-            minutes_per_build: 10.0,
-            service_hours_per_month: 730.0,
-            ..Profile::default()
-        };
-        let plan = plan(&p, &factors(5.0, 1.0), &c).unwrap();
-        let by = |n: &str| plan.strategies.iter().find(|s| s.name == n).unwrap().clone();
-        // emulate: 10 min × (1 + 5) × $0.006 = $0.36 per build; × 100 = $36.
-        assert!((by("emulate").per_build - 0.36).abs() < 1e-9);
-        assert!((by("emulate").monthly - 36.0).abs() < 1e-9);
-        // cross: 10 × 2 × 0.006 = $0.12; $12/month.
-        assert!((by("cross").monthly - 12.0).abs() < 1e-9);
-        // native-arm64: worker c7g.large 0.0725 × 730 = $52.925 fixed + 100 × 10.5 × 0.006 = $6.30.
-        assert!((by("native-arm64").fixed_monthly - 52.925).abs() < 1e-9);
-        assert!((by("native-arm64").monthly - 59.225).abs() < 1e-9);
-        // emulate vs native-arm64: 0.36 N = 52.925 + 0.063 N → N = 178.2, so 179 builds.
-        let be = plan
-            .break_even
-            .iter()
-            .find(|b| b.cheaper_below == "emulate" && b.cheaper_from == "native-arm64")
-            .unwrap();
-        assert_eq!(be.builds_per_month, 179.0);
-        // cross (0.12 N) vs native (52.925 + 0.063 N): N = 928.5 → 929.
-        let be = plan.break_even.iter().find(|b| b.cheaper_below == "cross").unwrap();
-        assert_eq!(be.builds_per_month, 929.0);
-        assert!(plan.recommendation[0].starts_with("build with cross"));
-        // Wasm runtime: 730 h × $0.08925 × 0.5 more.
-        assert!((by("wasm").runtime_monthly_delta - 730.0 * 0.08925 * 0.5).abs() < 1e-9);
-        // Migration at a modelled speed of 1: 730 × (0.08925 − 0.0725).
-        assert!((plan.migration.saving_monthly - 730.0 * (0.08925 - 0.0725)).abs() < 1e-9);
-        assert!(plan.migration.modelled);
-        assert!(plan.recommendation.iter().any(|l| l.contains("MODELLED")));
-    }
-
-    #[test]
-    fn a_changed_price_changes_the_recommendation() {
-        let p = Profile { builds_per_month: 2000.0, ..Profile::default() };
-        let f = factors(5.0, 1.5);
-        let base = plan(&p, &f, &Catalog::builtin()).unwrap();
-        assert!(
-            base.recommendation[0].starts_with("build with native-arm64"),
-            "{:?}",
-            base.recommendation
-        );
-        // Make the arm64 worker expensive: cross wins.
-        let text = crate::pricing::BUILTIN.replace("price = 0.0725", "price = 0.9");
-        let dear = Catalog::parse(&text, "test").unwrap();
-        let other = plan(&p, &f, &dear).unwrap();
-        assert!(
-            other.recommendation[0].starts_with("build with cross"),
-            "{:?}",
-            other.recommendation
-        );
-    }
-
-    #[test]
-    fn bad_inputs_are_refused() {
-        let p = Profile { builds_per_month: -1.0, ..Profile::default() };
-        assert!(plan(&p, &factors(5.0, 1.0), &Catalog::builtin())
-            .unwrap_err()
-            .to_string()
-            .contains("--builds-per-month"));
-        let p = Profile { x64_runner: "c7i-large".into(), ..Profile::default() };
-        assert!(plan(&p, &factors(5.0, 1.0), &Catalog::builtin()).is_err());
-    }
-}
+mod tests;

@@ -1,8 +1,22 @@
 //! The pricing catalog: `fixtures/pricing.toml`, or the user's file in the same format.
+//!
+//! Each entry is one thing that is billed: a cloud instance by the hour, a hosted CI runner by
+//! the minute, or a vendor's claim (shown beside the results, never used in them). Every entry
+//! says where its price comes from and when it was read, so that [`Catalog::stale`] can warn
+//! about figures older than a year. A price that a provider changes on a known date is one
+//! entry with a `[[entries.ID.changes]]` list; [`Catalog::price_on`] picks the price in force on
+//! the plan's date, so a plan for December 2025 and one for March 2026 each bill as the provider
+//! did then.
+//!
+//! Decision: semantic errors (a negative price, a change out of order) name the line of the
+//! entry's table. serde reports the line of type errors itself (an unknown `kind`, a missing
+//! `unit`); for the rest the entry is read as a [`toml::Spanned`] value, whose byte offset is
+//! turned into a line here.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -10,28 +24,130 @@ use crate::{Error, Result};
 /// The catalog shipped with archbench.
 pub const BUILTIN: &str = include_str!("../../../fixtures/pricing.toml");
 
+/// What an entry prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An on-demand VM, by the hour (a service instance or a self-hosted build worker).
+    Instance,
+    /// A hosted CI runner, by the minute, each job rounded up to a whole minute.
+    Runner,
+    /// A vendor's statement (a fraction), shown beside the figures and never used in them.
+    Claim,
+}
+
+impl Kind {
+    /// The unit this kind is priced in.
+    pub fn unit(self) -> Unit {
+        match self {
+            Kind::Instance => Unit::Hour,
+            Kind::Runner => Unit::Minute,
+            Kind::Claim => Unit::Fraction,
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Instance => "instance",
+            Kind::Runner => "runner",
+            Kind::Claim => "claim",
+        })
+    }
+}
+
+/// The unit of a price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// USD per hour.
+    Hour,
+    /// USD per minute.
+    Minute,
+    /// A fraction (claims).
+    Fraction,
+}
+
+/// The CPU architecture an entry runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    /// x86-64.
+    Amd64,
+    /// AArch64.
+    Arm64,
+}
+
+/// A price that takes effect on a date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    /// The first day the new price applies (`YYYY-MM-DD`).
+    pub from: String,
+    /// USD per unit from that day.
+    pub price: f64,
+    /// Where the new figure comes from.
+    pub source: String,
+    /// When it was read (`YYYY-MM` or `YYYY-MM-DD`).
+    pub date: String,
+}
+
 /// One price.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
-    /// `instance`, `runner` or `claim`.
-    pub kind: String,
+    /// What it prices.
+    pub kind: Kind,
     /// What it is.
     pub description: String,
-    /// USD per unit (for a claim: the claimed fraction).
+    /// USD per unit (for a claim: the claimed fraction), before any change.
     pub price: f64,
-    /// `hour`, `minute`, or `fraction` for claims.
-    pub unit: String,
-    /// `amd64` or `arm64`.
-    pub arch: String,
+    /// `hour` for instances, `minute` for runners, `fraction` for claims.
+    pub unit: Unit,
+    /// The architecture it runs.
+    pub arch: Arch,
     /// `aws`, `github`, …
     pub provider: String,
     /// Region, or `global`.
     pub region: String,
     /// Where the figure comes from.
     pub source: String,
-    /// When it was read (`YYYY-MM`).
+    /// When it was read (`YYYY-MM` or `YYYY-MM-DD`).
     pub date: String,
+    /// A runner that costs nothing for public repositories (GitHub's standard runners).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub free_for_public: bool,
+    /// Later prices, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+}
+
+/// The price of one entry on one day, and where that figure comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quote {
+    /// The entry's id.
+    pub id: String,
+    /// USD per unit on that day.
+    pub price: f64,
+    /// Where the figure comes from.
+    pub source: String,
+    /// When it was read.
+    pub date: String,
+    /// The change it comes from (`from 2026-01-01`), if not the entry's first price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_from: Option<String>,
+}
+
+/// A price older than the age limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stale {
+    /// The entry.
+    pub id: String,
+    /// When its figure was read.
+    pub date: String,
+    /// Whole months between then and the day asked about.
+    pub months: i64,
 }
 
 /// All prices by id.
@@ -39,6 +155,22 @@ pub struct Entry {
 pub struct Catalog {
     /// Entries by id.
     pub entries: BTreeMap<String, Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpannedCatalog {
+    entries: BTreeMap<String, toml::Spanned<Entry>>,
+}
+
+/// Parse `YYYY-MM-DD`, or `YYYY-MM` as the first of the month.
+pub fn parse_date(s: &str) -> Option<Date> {
+    let full = if s.len() == 7 { format!("{s}-01") } else { s.to_owned() };
+    full.parse::<Date>().ok()
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
 impl Catalog {
@@ -54,41 +186,27 @@ impl Catalog {
         Self::parse(&text, &path.display().to_string())
     }
 
-    /// Parse and check a catalog.
+    /// Parse and check a catalog. Errors name the file and the line.
     pub fn parse(text: &str, name: &str) -> Result<Self> {
-        let c: Catalog = toml::from_str(text)
-            .map_err(|e| Error::Pricing { path: name.into(), message: e.to_string() })?;
-        for (id, e) in &c.entries {
-            let ok_unit = match e.kind.as_str() {
-                "instance" => e.unit == "hour",
-                "runner" => e.unit == "minute",
-                "claim" => e.unit == "fraction",
-                _ => false,
-            };
-            if !ok_unit {
-                return Err(Error::Pricing {
-                    path: name.into(),
-                    message: format!("entry {id}: kind {:?} with unit {:?}; use instance/hour, runner/minute or claim/fraction", e.kind, e.unit),
-                });
-            }
-            if !(e.price.is_finite() && e.price >= 0.0) {
-                return Err(Error::Pricing {
-                    path: name.into(),
-                    message: format!("entry {id}: price {} is not a non-negative number", e.price),
-                });
-            }
-            if e.arch != "amd64" && e.arch != "arm64" {
-                return Err(Error::Pricing {
-                    path: name.into(),
-                    message: format!("entry {id}: arch {:?}; use amd64 or arm64", e.arch),
-                });
-            }
+        let c: SpannedCatalog = toml::from_str(text).map_err(|e| Error::Pricing {
+            path: name.into(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        let mut entries = BTreeMap::new();
+        for (id, spanned) in c.entries {
+            let line = line_of(text, spanned.span().start);
+            let e = spanned.into_inner();
+            check_entry(&e).map_err(|message| Error::Pricing {
+                path: name.into(),
+                message: format!("line {line}: entry {id}: {message}"),
+            })?;
+            entries.insert(id, e);
         }
-        Ok(c)
+        Ok(Catalog { entries })
     }
 
     /// An entry by id, of the kind expected.
-    pub fn get(&self, id: &str, kind: &str) -> Result<&Entry> {
+    pub fn get(&self, id: &str, kind: Kind) -> Result<&Entry> {
         match self.entries.get(id) {
             Some(e) if e.kind == kind => Ok(e),
             Some(e) => {
@@ -105,24 +223,199 @@ impl Catalog {
             ))),
         }
     }
+
+    /// The price of entry `id` (of `kind`) in force on `day`.
+    pub fn price_on(&self, id: &str, kind: Kind, day: Date) -> Result<Quote> {
+        let e = self.get(id, kind)?;
+        let mut q = Quote {
+            id: id.to_owned(),
+            price: e.price,
+            source: e.source.clone(),
+            date: e.date.clone(),
+            effective_from: None,
+        };
+        for c in &e.changes {
+            if parse_date(&c.from).is_some_and(|from| from <= day) {
+                q = Quote {
+                    id: id.to_owned(),
+                    price: c.price,
+                    source: c.source.clone(),
+                    date: c.date.clone(),
+                    effective_from: Some(c.from.clone()),
+                };
+            }
+        }
+        Ok(q)
+    }
+
+    /// Entries whose figure in force on `day` was read more than `max_months` before it.
+    pub fn stale(&self, day: Date, max_months: i64) -> Vec<Stale> {
+        self.entries
+            .iter()
+            .filter_map(|(id, e)| {
+                let read = e
+                    .changes
+                    .iter()
+                    .rev()
+                    .find(|c| parse_date(&c.from).is_some_and(|f| f <= day))
+                    .map(|c| c.date.as_str())
+                    .unwrap_or(&e.date);
+                let when = parse_date(read)?;
+                let months = (i64::from(day.year()) - i64::from(when.year())) * 12
+                    + i64::from(day.month())
+                    - i64::from(when.month());
+                (months > max_months).then(|| Stale {
+                    id: id.clone(),
+                    date: read.to_owned(),
+                    months,
+                })
+            })
+            .collect()
+    }
+}
+
+fn check_price(price: f64) -> std::result::Result<(), String> {
+    if price.is_finite() && price >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("price {price} is not a non-negative number"))
+    }
+}
+
+fn check_dated(source: &str, date: &str) -> std::result::Result<(), String> {
+    if source.trim().is_empty() {
+        return Err("source is empty; say where the price comes from (a URL or a document)".into());
+    }
+    if parse_date(date).is_none() {
+        return Err(format!("date {date:?} is not YYYY-MM or YYYY-MM-DD"));
+    }
+    Ok(())
+}
+
+fn check_entry(e: &Entry) -> std::result::Result<(), String> {
+    if e.unit != e.kind.unit() {
+        return Err(format!(
+            "kind {} is priced per {:?}, not {:?}; use instance/hour, runner/minute or claim/fraction",
+            e.kind,
+            e.kind.unit(),
+            e.unit
+        )
+        .to_lowercase());
+    }
+    check_price(e.price)?;
+    check_dated(&e.source, &e.date)?;
+    if e.free_for_public && e.kind != Kind::Runner {
+        return Err("free_for_public applies to runners only".into());
+    }
+    let mut last: Option<Date> = None;
+    for c in &e.changes {
+        let from = parse_date(&c.from)
+            .filter(|_| c.from.len() == 10)
+            .ok_or_else(|| format!("change from {:?} is not a YYYY-MM-DD date", c.from))?;
+        if last.is_some_and(|l| l >= from) {
+            return Err(format!(
+                "change from {} is not after the one before it; list changes oldest first",
+                c.from
+            ));
+        }
+        last = Some(from);
+        check_price(c.price).map_err(|m| format!("change from {}: {m}", c.from))?;
+        check_dated(&c.source, &c.date).map_err(|m| format!("change from {}: {m}", c.from))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn day(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    const ONE: &str = "# a comment\n\n[entries.x]\nkind = 'runner'\ndescription = 'd'\nprice = 1.0\nunit = 'minute'\narch = 'amd64'\nprovider = 'p'\nregion = 'r'\nsource = 's'\ndate = '2025-01'\n";
+
     #[test]
-    fn builtin_parses_and_bad_files_are_explained() {
+    fn builtin_parses_and_lookups_explain_themselves() {
         let c = Catalog::builtin();
-        assert_eq!(c.get("c7g-large", "instance").unwrap().arch, "arm64");
-        assert!(c.get("c7g-large", "runner").unwrap_err().to_string().contains("is a instance"));
+        assert_eq!(c.get("c7g-large", Kind::Instance).unwrap().arch, Arch::Arm64);
         assert!(c
-            .get("nope", "runner")
+            .get("c7g-large", Kind::Runner)
+            .unwrap_err()
+            .to_string()
+            .contains("is a instance, not a runner"));
+        assert!(c
+            .get("nope", Kind::Runner)
             .unwrap_err()
             .to_string()
             .contains("github-linux-2core-x64"));
-        let bad = "[entries.x]\nkind='runner'\ndescription='d'\nprice=1.0\nunit='hour'\narch='amd64'\nprovider='p'\nregion='r'\nsource='s'\ndate='d'\n";
-        assert!(Catalog::parse(bad, "f").unwrap_err().to_string().contains("runner/minute"));
-        assert!(Catalog::parse("[entries.x]\nprice = 'free'\n", "f").is_err());
+    }
+
+    #[test]
+    fn the_2026_price_change_applies_by_date() {
+        let c = Catalog::builtin();
+        let before = c.price_on("github-linux-2core-x64", Kind::Runner, day("2025-12-31")).unwrap();
+        let after = c.price_on("github-linux-2core-x64", Kind::Runner, day("2026-01-01")).unwrap();
+        assert_eq!(before.price, 0.008);
+        assert_eq!(after.price, 0.006);
+        assert_eq!(after.effective_from.as_deref(), Some("2026-01-01"));
+        // Unchanged entries quote their one price on any day.
+        let arm = c.price_on("github-linux-2core-arm64", Kind::Runner, day("2024-06-01")).unwrap();
+        assert_eq!(arm.price, 0.005);
+    }
+
+    #[test]
+    fn bad_entries_are_refused_with_their_line() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("price = 1.0", "price = -1.0", "line 3: entry x: price -1 is not a non-negative"),
+            (
+                "unit = 'minute'",
+                "unit = 'hour'",
+                "line 3: entry x: kind runner is priced per minute",
+            ),
+            ("kind = 'runner'", "kind = 'spot'", "unknown variant `spot`"),
+            ("unit = 'minute'\n", "", "missing field `unit`"),
+            ("source = 's'", "source = ' '", "line 3: entry x: source is empty"),
+            ("date = '2025-01'", "date = 'last year'", "line 3: entry x: date \"last year\""),
+            ("price = 1.0", "price = 'free'", "line 6"),
+        ];
+        for (from, to, want) in cases {
+            let text = ONE.replace(from, to);
+            let e = Catalog::parse(&text, "f.toml").unwrap_err().to_string();
+            assert!(e.contains(want) && e.starts_with("f.toml"), "{to:?}: {e}");
+        }
+        // Toml's own errors carry the line too.
+        let e = Catalog::parse(&ONE.replace("kind = 'runner'", "kind = 'spot'"), "f").unwrap_err();
+        assert!(e.to_string().contains("line 4"), "{e}");
+    }
+
+    #[test]
+    fn changes_must_be_dated_and_in_order() {
+        let change = |from: &str, price: f64| {
+            format!("[[entries.x.changes]]\nfrom = '{from}'\nprice = {price}\nsource = 's'\ndate = '2026-01'\n")
+        };
+        let ok = format!("{ONE}{}{}", change("2026-01-01", 0.5), change("2026-06-01", 0.25));
+        let c = Catalog::parse(&ok, "f").unwrap();
+        assert_eq!(c.price_on("x", Kind::Runner, day("2026-03-01")).unwrap().price, 0.5);
+        assert_eq!(c.price_on("x", Kind::Runner, day("2026-06-01")).unwrap().price, 0.25);
+        let swapped = format!("{ONE}{}{}", change("2026-06-01", 0.5), change("2026-01-01", 0.25));
+        assert!(Catalog::parse(&swapped, "f").unwrap_err().to_string().contains("oldest first"));
+        let negative = format!("{ONE}{}", change("2026-06-01", -2.0));
+        assert!(Catalog::parse(&negative, "f")
+            .unwrap_err()
+            .to_string()
+            .contains("change from 2026-06-01: price -2"));
+    }
+
+    #[test]
+    fn stale_prices_are_found_by_the_figure_in_force() {
+        let c = Catalog::parse(ONE, "f").unwrap();
+        assert!(c.stale(day("2025-12-15"), 12).is_empty(), "11 months");
+        let s = c.stale(day("2026-02-01"), 12);
+        assert_eq!(s, vec![Stale { id: "x".into(), date: "2025-01".into(), months: 13 }]);
+        // A change read later makes the entry fresh again from its date on.
+        let text = format!("{ONE}[[entries.x.changes]]\nfrom = '2026-01-01'\nprice = 0.5\nsource = 's'\ndate = '2025-12'\n");
+        let c = Catalog::parse(&text, "f").unwrap();
+        assert!(c.stale(day("2026-02-01"), 12).is_empty());
     }
 }

@@ -272,17 +272,20 @@ pub fn build_stages<DB: DrawingBackend>(root: &Area<DB>, build: &BuildReport) ->
     )
 }
 
-/// Monthly cost against builds per month, per strategy, with break-even points.
+/// Total monthly cost against builds per month, one line per option (the recommended one
+/// thicker, unavailable ones faint), with the break-even points of the recommended option.
 pub fn cost_curves<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<()> {
     root.fill(&WHITE).map_err(err)?;
     let max_n = plan.curve.last().map(|p| p.builds_per_month).unwrap_or(1.0).max(1.0);
-    let max_c = plan.curve.iter().flat_map(|p| p.monthly.iter().copied()).fold(1.0, f64::max) * 1.1;
+    let all = || plan.curve.iter().flat_map(|p| p.monthly.iter().copied());
+    let max_c = all().fold(1.0, f64::max) * 1.1;
+    let min_c = all().fold(0.0, f64::min) * 1.1;
     let mut chart = ChartBuilder::on(root)
-        .caption("Monthly build cost against volume (USD)", ("sans-serif", 20))
+        .caption("Monthly cost of each way to build against volume (USD)", ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..max_n, 0.0..max_c)
+        .build_cartesian_2d(0.0..max_n, min_c..max_c)
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -290,20 +293,38 @@ pub fn cost_curves<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<(
         .y_desc("USD per month")
         .draw()
         .map_err(err)?;
-    for (i, s) in plan.strategies.iter().enumerate() {
-        let colour = PALETTE[i % PALETTE.len()];
+    for (i, o) in plan.options.iter().enumerate() {
+        let base = PALETTE[i % PALETTE.len()];
+        let recommended = Some(o.option) == plan.recommended;
+        let (colour, width) = match (&o.unavailable, recommended) {
+            (Some(_), _) => (base.mix(0.35), 1),
+            (None, true) => (base.mix(1.0), 4),
+            (None, false) => (base.mix(1.0), 2),
+        };
+        let label = match (&o.unavailable, recommended) {
+            (Some(_), _) => format!("{} (unavailable)", o.option),
+            (None, true) => format!("{} (recommended)", o.option),
+            (None, false) => o.option.to_string(),
+        };
         chart
             .draw_series(LineSeries::new(
                 plan.curve.iter().map(|p| (p.builds_per_month, p.monthly[i])),
-                colour.stroke_width(2),
+                colour.stroke_width(width),
             ))
             .map_err(err)?
-            .label(s.name.clone())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(width))
+            });
     }
-    let idx = |name: &str| plan.strategies.iter().position(|s| s.name == name);
-    for b in plan.break_even.iter().filter(|b| b.builds_per_month <= max_n) {
-        let Some(i) = idx(&b.cheaper_from) else { continue };
+    let idx = |o| plan.options.iter().position(|c| c.option == o);
+    let marked = plan.break_even.iter().filter(|b| {
+        b.builds_per_month <= max_n
+            && (Some(b.cheaper_below) == plan.recommended
+                || Some(b.cheaper_from) == plan.recommended)
+    });
+    for b in marked {
+        let Some(i) = idx(b.cheaper_from) else { continue };
         let at = plan
             .curve
             .windows(2)
@@ -317,20 +338,78 @@ pub fn cost_curves<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<(
                 w[0].monthly[i] + t * (w[1].monthly[i] - w[0].monthly[i])
             })
             .unwrap_or(0.0);
+        let text = format!("{} = {} at {:.0}", b.cheaper_below, b.cheaper_from, b.builds_per_month);
+        // In the right half the label goes to the left of the point (about 7 px a character).
+        let dx = if b.builds_per_month > max_n * 0.5 { -(text.len() as i32) * 7 - 8 } else { 8 };
         chart
             .draw_series([EmptyElement::at((b.builds_per_month, at))
                 + Circle::new((0, 0), 6, BLACK.stroke_width(2))
-                + Text::new(
-                    format!(
-                        "{} = {} at {:.0}",
-                        b.cheaper_below, b.cheaper_from, b.builds_per_month
-                    ),
-                    (8, -16),
-                    ("sans-serif", 13),
-                )])
+                + Text::new(text, (dx, -22), ("sans-serif", 13))])
             .map_err(err)?;
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    root.present().map_err(err)
+}
+
+/// The sensitivity "tornado": per factor, the range (as a multiple of its value, log scale)
+/// over which the decision it feeds holds, with the factor's likely range as a whisker and
+/// what the decision turns into past each edge.
+pub fn sensitivity<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let rows = &plan.sensitivity;
+    let n = rows.len().max(1) as f64;
+    let names: Vec<String> = rows
+        .iter()
+        .map(|s| format!("{}{}", s.factor.label(), if s.modelled { " (modelled)" } else { "" }))
+        .collect();
+    let mut chart = ChartBuilder::on(root)
+        .caption("How far each factor may move before the choice changes", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(230)
+        .build_cartesian_2d((0.04f64..25.0).log_scale(), 0.0..n)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(rows.len() * 2 + 1)
+        .y_label_formatter(&|y: &f64| category(&names, *y))
+        .x_desc("× the factor's value (1 = as measured or modelled)")
+        .draw()
+        .map_err(err)?;
+    chart.draw_series(LineSeries::new([(1.0, 0.0), (1.0, n)], BLACK.mix(0.5))).map_err(err)?;
+    for (i, s) in rows.iter().enumerate() {
+        let y = i as f64;
+        let colour = if s.modelled { PALETTE[3] } else { PALETTE[0] };
+        let (lo, hi) = (s.low / s.value, s.high / s.value);
+        chart
+            .draw_series([Rectangle::new(
+                [(lo, y + 0.25), (hi, y + 0.75)],
+                colour.mix(0.55).filled(),
+            )])
+            .map_err(err)?;
+        if let Some((a, b)) = s.interval {
+            let (a, b) = (a / s.value, b / s.value);
+            chart
+                .draw_series([
+                    PathElement::new([(a, y + 0.5), (b, y + 0.5)], BLACK.stroke_width(2)),
+                    PathElement::new([(a, y + 0.35), (a, y + 0.65)], BLACK.stroke_width(2)),
+                    PathElement::new([(b, y + 0.35), (b, y + 0.65)], BLACK.stroke_width(2)),
+                ])
+                .map_err(err)?;
+        }
+        let mut labels =
+            vec![(format!("{}: {}", s.holds, s.range_text()), (lo.max(0.045), y + 0.92))];
+        if let Some(b) = &s.below {
+            labels.push((format!("→ {b}"), ((lo / 2.6).max(0.042), y + 0.62)));
+        }
+        if let Some(a) = &s.above {
+            labels.push((format!("→ {a}"), ((hi * 1.05).min(9.0), y + 0.62)));
+        }
+        chart
+            .draw_series(labels.into_iter().map(|(t, at)| Text::new(t, at, ("sans-serif", 12))))
+            .map_err(err)?;
+    }
     root.present().map_err(err)
 }
 

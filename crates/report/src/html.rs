@@ -1,6 +1,6 @@
 //! The self-contained HTML page: styles inline, charts as data URIs, no request leaves it.
 
-use archbench_plan::model::Basis;
+use archbench_plan::model::{Basis, Plan};
 use base64::Engine as _;
 
 use crate::{Chart, Inputs};
@@ -24,7 +24,7 @@ pub fn page(inputs: &Inputs, charts: &[Chart]) -> String {
     h.push_str("<h1>archbench: what multi-arch costs here</h1>\n");
     h.push_str(&format!(
         "<p class=\"note\">Machine: {}. Plan made {}.</p>\n",
-        esc(&inputs.plan.host.summary()),
+        esc(&inputs.machines()),
         esc(&inputs.plan.started_at)
     ));
     h.push_str("<p>archbench measured, on this machine, what QEMU emulation, cross-compilation and WebAssembly cost for the same work, \
@@ -45,17 +45,9 @@ measured here and is an assumption, stated with its reason.</p>\n");
             esc(&c.caption)
         ));
     }
-    h.push_str("<h2>Strategies</h2><table><tr><th>strategy</th><th>what it does</th><th>min per build</th><th>USD per month</th></tr>");
-    for s in &p.strategies {
-        h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td class=\"n\">{:.1}</td><td class=\"n\">{:.2}</td></tr>",
-            esc(&s.name),
-            esc(&s.description),
-            s.minutes_per_build,
-            s.monthly
-        ));
-    }
-    h.push_str("</table>\n<h2>What the numbers rest on</h2><table><tr><th>factor</th><th>value</th><th>basis</th></tr>");
+    h.push_str(&options_table(p));
+    h.push_str(&sensitivity_table(p));
+    h.push_str("<h2>What the numbers rest on</h2><table><tr><th>factor</th><th>value</th><th>likely range</th><th>basis</th></tr>");
     for (n, f) in p.factors.named() {
         let basis = match &f.basis {
             Basis::Measured { from } => format!("measured: {}", esc(from)),
@@ -63,8 +55,14 @@ measured here and is an assumption, stated with its reason.</p>\n");
                 format!("<span class=\"modelled\">modelled</span>: {}", esc(why))
             }
         };
+        let range = f.interval.map(|(lo, hi)| format!("{lo:.2}–{hi:.2}×")).unwrap_or_default();
+        let left_out: String = f
+            .excluded
+            .iter()
+            .map(|x| format!("<br>left out {}: {}", esc(&x.workload), esc(&x.why)))
+            .collect();
         h.push_str(&format!(
-            "<tr><td>{n}</td><td class=\"n\">{:.2}×</td><td>{basis}</td></tr>",
+            "<tr><td>{n}</td><td class=\"n\">{:.2}×</td><td class=\"n\">{range}</td><td>{basis}{left_out}</td></tr>",
             f.value
         ));
     }
@@ -80,5 +78,88 @@ measured here and is an assumption, stated with its reason.</p>\n");
         h.push_str("</ul>\n");
     }
     h.push_str("</body></html>\n");
+    h
+}
+
+fn options_table(p: &Plan) -> String {
+    let waiting = p.options.iter().any(|c| c.waiting_monthly > 0.0);
+    let mut h = format!(
+        "<h2>Every way to build</h2><p class=\"note\">At {:.0} builds a month of {:.1} min, prices of {}. Hosted jobs are billed \
+rounded up to whole minutes; the total adds {}the change in the service's running cost (Wasm).</p><table><tr><th>option</th>\
+<th>min per build</th><th>billed min per build</th><th>builds USD/month</th>{}<th>runtime USD/month</th><th>total USD/month</th>\
+<th>status</th></tr>",
+        p.profile.builds_per_month,
+        p.profile.minutes_per_build,
+        esc(&p.priced_on),
+        if waiting { "engineers' waiting time and " } else { "" },
+        if waiting { "<th>waiting USD/month</th>" } else { "" }
+    );
+    for c in &p.options {
+        let status = match (&c.unavailable, c.meets_time_limit, Some(c.option) == p.recommended) {
+            (Some(why), _, _) => {
+                format!("<span class=\"modelled\">unavailable</span>: {}", esc(why))
+            }
+            (None, false, _) => "over the wall-time limit".to_owned(),
+            (None, true, true) => "<strong>recommended</strong>".to_owned(),
+            (None, true, false) if p.within_margin.contains(&c.option) => {
+                "within the margin".to_owned()
+            }
+            _ => String::new(),
+        };
+        let workers = if c.workers > 0.0 {
+            format!(" ({:.0} worker, {:.0}% used)", c.workers, 100.0 * c.worker_utilisation)
+        } else {
+            String::new()
+        };
+        let wait = if waiting {
+            format!("<td class=\"n\">{:.2}</td>", c.waiting_monthly)
+        } else {
+            String::new()
+        };
+        h.push_str(&format!(
+            "<tr><td style=\"min-width:18em\"><strong>{}</strong><br><small>{}{}</small></td><td class=\"n\">{:.1}</td>\
+<td class=\"n\">{:.0}</td><td class=\"n\">{:.2}</td>{wait}<td class=\"n\">{:.2}</td><td class=\"n\">{:.2}</td><td>{status}</td></tr>",
+            c.option,
+            esc(&c.description),
+            workers,
+            c.minutes_per_build,
+            c.billed_minutes_per_build,
+            c.build_monthly,
+            c.runtime_monthly_delta,
+            c.total_monthly
+        ));
+    }
+    h.push_str("</table>\n");
+    if !p.break_even.is_empty() {
+        h.push_str("<table><tr><th>cheaper below</th><th>builds per month</th><th>cheaper from there on</th></tr>");
+        for b in &p.break_even {
+            h.push_str(&format!(
+                "<tr><td>{}</td><td class=\"n\">{:.0}</td><td>{}</td></tr>",
+                b.cheaper_below, b.builds_per_month, b.cheaper_from
+            ));
+        }
+        h.push_str("</table>\n");
+    }
+    h
+}
+
+fn sensitivity_table(p: &Plan) -> String {
+    let mut h = String::from(
+        "<h2>Sensitivity</h2><table><tr><th>factor</th><th>value</th><th>decision</th><th>holds for</th><th>below</th><th>above</th></tr>",
+    );
+    for s in &p.sensitivity {
+        let f = p.factors.get(s.factor);
+        h.push_str(&format!(
+            "<tr><td>{}{}</td><td class=\"n\">{:.2}×</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            s.factor.label(),
+            if f.is_modelled() { " <span class=\"modelled\">modelled</span>" } else { "" },
+            s.value,
+            esc(&s.holds),
+            s.range_text(),
+            esc(s.below.as_deref().unwrap_or("—")),
+            esc(s.above.as_deref().unwrap_or("—"))
+        ));
+    }
+    h.push_str("</table>\n");
     h
 }

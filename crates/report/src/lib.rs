@@ -80,6 +80,27 @@ pub struct Inputs {
     pub notes: Vec<String>,
 }
 
+impl Inputs {
+    /// Where each input was made: one machine when all agree, else each named
+    /// (`plan: …; bench: …; build: …`).
+    pub fn machines(&self) -> String {
+        let plan = self.plan.host.summary();
+        let others: Vec<(&str, String)> = [
+            ("bench", self.bench.as_ref().map(|b| b.host.summary())),
+            ("build", self.build.as_ref().map(|b| b.host.summary())),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+        if others.iter().all(|(_, h)| *h == plan) {
+            return plan;
+        }
+        let mut parts = vec![format!("plan computed on {plan}")];
+        parts.extend(others.into_iter().map(|(k, h)| format!("{k} measured on {h}")));
+        parts.join("; ")
+    }
+}
+
 /// One chart in the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Chart {
@@ -170,25 +191,45 @@ and only the final, copy-only stage is arm64 — which is why cross wins for com
             svg: render(&chart_dir, "build-stages", Box::new(|r| charts::build_stages(r, build)), Box::new(|r| charts::build_stages(r, build)))?,
         });
     }
+    let best = plan.recommended.map_or_else(|| "no option".to_owned(), |o| o.to_string());
     list.push(Chart {
         name: "cost-curves",
         title: "Monthly build cost",
         caption: format!(
-            "What a month of multi-arch builds costs with each strategy as volume grows (builds of {:.0} min, hosted runners priced per \
-minute). Native arm64 workers are a fixed monthly price, so they pay off above the marked break-even volumes; emulation's cost \
-grows fastest because every arm64 build is {:.1}× as long.",
-            plan.profile.minutes_per_build, plan.factors.emulated.value
+            "What a month of multi-arch builds costs with each way to build as volume grows (builds of {:.0} min, hosted runners \
+billed per job rounded up to a minute, prices of {}). A matrix runs the platforms on two runners at once and adds a merge job; a \
+self-hosted arm64 worker costs its price all month, so it pays off only above its break-even volume. Emulation's line rises fastest \
+because every arm64 build takes {:.1}× as long ({}). The thick line is the recommendation, {best}; faint lines are options that \
+cannot build this project.",
+            plan.profile.minutes_per_build,
+            plan.priced_on,
+            plan.factors.emulated.value,
+            if plan.factors.emulated.is_modelled() { "modelled" } else { "measured" }
         ),
         svg: render(&chart_dir, "cost-curves", Box::new(|r| charts::cost_curves(r, plan)), Box::new(|r| charts::cost_curves(r, plan)))?,
+    });
+    list.push(Chart {
+        name: "sensitivity",
+        title: "How sure the choice is",
+        caption: format!(
+            "Each bar is one factor, changed alone: the recommendation ({best}) — or, for the arm64 runtime factor, the decision \
+to move the service — stays the same for any value inside the bar, drawn as a multiple of the factor's value. Past an edge the \
+decision becomes the option named there. A short bar around 1 means a small error in that factor would change the answer; \
+red bars are modelled factors, which nothing here measured. Black whiskers are a factor's likely range from the bench CIs; \
+where a whisker crosses an edge, the data cannot yet settle the choice."
+        ),
+        svg: render(&chart_dir, "sensitivity", Box::new(|r| charts::sensitivity(r, plan)), Box::new(|r| charts::sensitivity(r, plan)))?,
     });
     list.push(Chart {
         name: "runtime-cost",
         title: "Running the service on arm64",
         caption: format!(
-            "{:.0} instance-hours a month on {} versus {}. {}",
+            "{:.0} instance-hours a month on {} versus {}. Moving pays while arm64 needs less than {:.2}× x86's instance-hours \
+(the two prices' ratio). {}",
             plan.profile.service_hours_per_month,
             plan.migration.x86_instance,
             plan.migration.arm64_instance,
+            plan.migration.break_even_arm64_runtime,
             if plan.migration.modelled {
                 "The arm64 speed is MODELLED (no arm64 machine measured it here): arm64 is assumed as fast per vCPU, so only the price differs."
             } else {
@@ -313,7 +354,7 @@ mod tests {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let fa = write_report(a.path(), &i).unwrap();
         let fb = write_report(b.path(), &i).unwrap();
-        assert_eq!(fa.len(), 13, "5 charts × 2 formats + html, md, json");
+        assert_eq!(fa.len(), 15, "6 charts × 2 formats + html, md, json");
         for (x, y) in fa.iter().zip(&fb) {
             assert_eq!(
                 std::fs::read(x).unwrap(),
@@ -323,7 +364,7 @@ mod tests {
             );
         }
         let html = std::fs::read_to_string(a.path().join("index.html")).unwrap();
-        assert_eq!(html.matches("<img ").count(), 5);
+        assert_eq!(html.matches("<img ").count(), 6);
         assert!(
             !html.contains("src=\"http") && !html.contains("href=\"http"),
             "nothing is fetched"

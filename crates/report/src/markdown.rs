@@ -9,7 +9,7 @@ pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
     let p = &inputs.plan.payload;
     let mut m = String::new();
     let _ = writeln!(m, "## archbench\n");
-    let _ = writeln!(m, "Machine: {}\n", inputs.plan.host.summary());
+    let _ = writeln!(m, "Machine: {}\n", inputs.machines());
     for (i, l) in p.recommendation.iter().enumerate() {
         let _ = writeln!(m, "{} {l}", if i == 0 { "**→**" } else { "-" });
     }
@@ -30,9 +30,19 @@ pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
             let _ = writeln!(m, "\n{}: **{:.2}×**", r.label, r.ratio);
         }
     }
-    let _ = writeln!(m, "\n| strategy | min per build | USD per month |\n|---|---:|---:|");
-    for s in &p.strategies {
-        let _ = writeln!(m, "| {} | {:.1} | {:.2} |", s.name, s.minutes_per_build, s.monthly);
+    let _ = writeln!(m, "\n| option | min per build | USD per month | |\n|---|---:|---:|---|");
+    for c in &p.options {
+        let status = match (&c.unavailable, c.meets_time_limit) {
+            (Some(_), _) => "unavailable",
+            (None, false) => "over the time limit",
+            _ if Some(c.option) == p.recommended => "**recommended**",
+            _ => "",
+        };
+        let _ = writeln!(
+            m,
+            "| {} | {:.1} | {:.2} | {status} |",
+            c.option, c.minutes_per_build, c.total_monthly
+        );
     }
     let modelled: Vec<&str> =
         p.factors.named().into_iter().filter(|(_, f)| f.is_modelled()).map(|(n, _)| n).collect();
