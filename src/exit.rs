@@ -24,6 +24,9 @@ pub enum Code {
     VerifyMismatch = 4,
     /// `bench` found a runner computing a different checksum, or a failed cell.
     BenchInvalid = 5,
+    /// `identify` or `verify` could not read an input or a layer completely; what could be read
+    /// was reported.
+    Incomplete = 6,
 }
 
 impl std::fmt::Display for Findings {

@@ -37,9 +37,30 @@ fn init_tracing(verbose: u8) {
         .init();
 }
 
+/// On SIGINT or SIGTERM: remove what was half-written (see `archbench_results::cleanup`), then
+/// exit as the signal would have (130, 143). The handler runs on its own thread, so it may take
+/// locks and touch the filesystem, which a signal context may not.
+fn handle_interrupts() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        tracing::warn!("could not install the interrupt handler: an interrupted copy may leave .partial- files");
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            let removed = archbench_results::cleanup::remove_registered();
+            if removed > 0 {
+                eprintln!("archbench: interrupted; removed {removed} partly written file(s)");
+            }
+            std::process::exit(128 + sig);
+        }
+    });
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
+    handle_interrupts();
     match cli.command.execute() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => exit::report(&err),

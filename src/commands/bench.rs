@@ -35,8 +35,8 @@ pub struct BenchCommand {
     #[arg(long)]
     quick: bool,
 
-    /// Exactly this many recorded runs per cell (overrides the time budget).
-    #[arg(long, value_name = "N")]
+    /// Exactly this many recorded runs per cell (overrides the time budget); at least 1.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     runs: Option<u32>,
 
     /// Directory in which workloads write their files (a private subdirectory is made and
@@ -149,7 +149,7 @@ impl BenchCommand {
         }
         let mut policy = Policy::new(self.quick);
         if let Some(n) = self.runs {
-            policy.min_runs = n.max(1);
+            policy.min_runs = n;
             policy.max_runs = n.max(1);
             policy.budget_seconds = 0.0;
         }

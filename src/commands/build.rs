@@ -66,6 +66,12 @@ pub struct BuildCommand {
 
 impl BuildCommand {
     pub fn execute(self) -> anyhow::Result<()> {
+        if !self.context.is_dir() {
+            bail!(
+                "build context {} does not exist or is not a directory; pass the directory that holds the Dockerfile",
+                self.context.display()
+            );
+        }
         if !self.context.join(&self.dockerfile).is_file() {
             bail!(
                 "{} has no {}; pass the context directory and -f if the Dockerfile is elsewhere",

@@ -12,6 +12,7 @@ use archbench_results::Envelope;
 use clap::Args;
 use serde::Serialize;
 
+use crate::exit::{Code, Findings};
 use crate::output::{print_json, spinner};
 
 /// Identify binary architectures in files, directories, tar layers (.tar, .tar.gz, .tar.zst),
@@ -47,6 +48,20 @@ pub struct InputReport {
     pub kind: &'static str,
     /// One section per platform image for images; one section otherwise.
     pub sections: Vec<Section>,
+    /// Why the input could not be read at all (then `sections` is empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl InputReport {
+    /// Whether anything in it could not be read.
+    pub fn incomplete(&self) -> bool {
+        self.error.is_some()
+            || self
+                .sections
+                .iter()
+                .any(|s| s.error.is_some() || s.files.iter().any(|f| f.unreadable))
+    }
 }
 
 /// A set of files with its summary.
@@ -120,7 +135,7 @@ pub fn identify_input(
             .into_iter()
             .map(|s| section(Some(s.declared), s.files, s.scanned, all, s.layer_error))
             .collect();
-        return Ok(InputReport { input: input.to_owned(), kind: "image", sections });
+        return Ok(InputReport { input: input.to_owned(), kind: "image", sections, error: None });
     }
     if !p.exists() {
         if looks_remote {
@@ -139,6 +154,7 @@ pub fn identify_input(
         input: input.to_owned(),
         kind,
         sections: vec![section(None, found, scanned, all, None)],
+        error: None,
     })
 }
 
@@ -228,18 +244,55 @@ impl IdentifyCommand {
         let bar = spinner(!self.json, "identifying");
         let options = self.registry.options()?;
         let mut reports = Vec::new();
+        // One input that cannot be read never hides the others: each is reported, and the exit
+        // status says that something was incomplete.
         for input in &self.inputs {
             bar.set_message(format!("identifying {input}"));
-            reports.push(identify_input(input, &self.platform, self.all, &options)?);
+            let r = identify_input(input, &self.platform, self.all, &options).unwrap_or_else(|e| {
+                InputReport {
+                    input: input.clone(),
+                    kind: "unreadable",
+                    sections: Vec::new(),
+                    error: Some(format!("{e:#}")),
+                }
+            });
+            reports.push(r);
         }
         bar.finish_and_clear();
         if self.json {
             print_json(&Envelope::begin("identify", host_facts(None), &reports).finish())?;
         } else {
-            for r in &reports {
+            for r in reports.iter().filter(|r| r.error.is_none()) {
                 print_report(r, self.all);
             }
         }
-        Ok(())
+        // An input that could not be opened at all is an error (1); one that opened but had a
+        // layer or a file that could not be read is incomplete (6).
+        let failed: Vec<&InputReport> = reports.iter().filter(|r| r.error.is_some()).collect();
+        for r in &failed {
+            eprintln!("error: {}", r.error.as_deref().unwrap_or_default());
+        }
+        if !failed.is_empty() {
+            anyhow::bail!(
+                "{} of {} inputs could not be opened (the others are reported above)",
+                failed.len(),
+                reports.len()
+            );
+        }
+        let incomplete: Vec<&str> =
+            reports.iter().filter(|r| r.incomplete()).map(|r| r.input.as_str()).collect();
+        if incomplete.is_empty() {
+            return Ok(());
+        }
+        Err(Findings {
+            code: Code::Incomplete,
+            message: format!(
+                "{} of {} inputs could not be read completely: {} (the errors are listed above)",
+                incomplete.len(),
+                reports.len(),
+                incomplete.join(", ")
+            ),
+        }
+        .into())
     }
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use archbench_exec::host::host_facts;
-use archbench_plan::measure::{factors, load};
+use archbench_plan::measure::factors;
 use archbench_plan::model::{plan, priced_on, Basis, Plan, Profile, STALE_MONTHS};
 use archbench_plan::pricing::Catalog;
 use archbench_results::Envelope;
@@ -19,9 +19,10 @@ use crate::output::print_json;
 /// results in a directory. Factors nothing measured are modelled and labelled so.
 #[derive(Args)]
 pub struct PlanCommand {
-    /// Directory of results files (`archbench build -o`, `archbench bench -o`).
-    #[arg(long, default_value = "reports/latest", value_name = "DIR")]
-    results: PathBuf,
+    /// Directory of results files (`archbench build -o`, `archbench bench -o`); default
+    /// reports/latest when it exists, else every factor is modelled.
+    #[arg(long, value_name = "DIR")]
+    results: Option<PathBuf>,
     #[command(flatten)]
     plan: PlanFlags,
     /// List the pricing catalog's entries with their age, warn about any older than 12 months,
@@ -135,7 +136,8 @@ impl PlanCommand {
         if self.check_prices {
             return check_prices(&self.plan, self.json);
         }
-        let env = compute(&self.results, self.plan.pricing.as_deref(), &self.plan.profile())?;
+        let env =
+            compute(self.results.as_deref(), self.plan.pricing.as_deref(), &self.plan.profile())?;
         if let Some(out) = &self.output {
             archbench_results::write_atomic(out, &env)
                 .with_context(|| format!("writing {}", out.display()))?;
@@ -201,9 +203,11 @@ fn check_prices(flags: &PlanFlags, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Load results and pricing, and compute the plan envelope.
+/// Load results and pricing, and compute the plan envelope. `results`: a directory that must
+/// exist; `None`: reports/latest when it exists, else no results (every factor modelled).
+/// Results files that are skipped are warned about and listed in the plan.
 pub fn compute(
-    results: &Path,
+    results: Option<&Path>,
     pricing: Option<&Path>,
     profile: &Profile,
 ) -> anyhow::Result<Envelope<Plan>> {
@@ -211,14 +215,24 @@ pub fn compute(
         Some(p) => Catalog::load(p)?,
         None => Catalog::builtin(),
     };
-    let inputs = if results.is_dir() {
-        load(results)?
-    } else {
-        tracing::warn!("{} does not exist: every factor will be modelled", results.display());
-        Default::default()
+    let latest = Path::new("reports/latest");
+    let inputs = match results {
+        Some(dir) => archbench_results::dir::load(dir).with_context(|| {
+            format!("--results {}: pass a directory written by `archbench bench -o` or `archbench build -o`", dir.display())
+        })?,
+        None if latest.is_dir() => archbench_results::dir::load(latest)?,
+        None => {
+            tracing::warn!("no --results and no reports/latest: every factor will be modelled");
+            Default::default()
+        }
     };
+    let skipped = inputs.skip_notes();
+    for s in &skipped {
+        tracing::warn!("{s}");
+    }
     let f = factors(&inputs);
-    let p = plan(profile, &f, &catalog)?;
+    let mut p = plan(profile, &f, &catalog)?;
+    p.skipped_inputs = skipped;
     Ok(Envelope::begin("plan", host_facts(None), p).finish())
 }
 

@@ -27,7 +27,8 @@ pub struct ReportCommand {
     /// Reuse bench.json / build.json from reports/latest instead of measuring again.
     #[arg(long)]
     reuse: bool,
-    /// Only render the report from the results already in --output (no measuring).
+    /// Only render the report from the results already in --output, or in reports/latest
+    /// without -o (no measuring).
     #[arg(long)]
     render_only: bool,
     /// The compiled fixture to build.
@@ -115,17 +116,23 @@ fn step(label: &str, args: &[String], log: &Path) -> Result<(), String> {
     ))
 }
 
-fn read<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    kind: &str,
-) -> Option<archbench_results::Envelope<T>> {
-    archbench_results::read(path, kind).ok()
-}
-
 impl ReportCommand {
     pub fn execute(self) -> anyhow::Result<()> {
         let reports = PathBuf::from("reports");
-        let dir = self.output.clone().unwrap_or_else(|| reports.join(run_id()));
+        let dir = match (&self.output, self.render_only) {
+            (Some(d), _) => d.clone(),
+            // Rendering needs results: without -o, the latest report's.
+            (None, true) => {
+                let latest = reports.join("latest");
+                anyhow::ensure!(
+                    latest.is_dir(),
+                    "nothing to render: {} does not exist; run `archbench report` first, or pass -o DIR",
+                    latest.display()
+                );
+                latest
+            }
+            (None, false) => reports.join(run_id()),
+        };
         std::fs::create_dir_all(dir.join("logs"))
             .with_context(|| format!("creating {}", dir.display()))?;
         let mut notes: Vec<String> = Vec::new();
@@ -133,10 +140,13 @@ impl ReportCommand {
         if !self.render_only {
             self.measure(&dir, &mut notes, &s)?;
         }
-        let plan = compute(&dir, self.plan.pricing.as_deref(), &self.plan.profile())?;
+        // One reader for the plan and the charts: the same files, and every skip said.
+        let results = archbench_results::dir::load(&dir)?;
+        let plan = compute(Some(&dir), self.plan.pricing.as_deref(), &self.plan.profile())?;
         archbench_results::write_atomic(&dir.join("plan.json"), &plan)?;
-        let bench = read(&dir.join("bench.json"), "bench");
-        let build = read(&dir.join("build.json"), "build");
+        notes.extend(results.skip_notes());
+        let bench = results.bench().cloned();
+        let build = results.build().cloned();
         if bench.is_none() {
             notes.push("no bench results: the slowdown and Wasm charts are left out, and the Wasm runtime factor is modelled".into());
         }
@@ -145,7 +155,7 @@ impl ReportCommand {
         }
         let inputs = Inputs { bench, build, plan, notes };
         let files = write_report(&dir, &inputs)?;
-        if self.output.is_none() {
+        if self.output.is_none() && !self.render_only {
             let latest = reports.join("latest");
             let _ = std::fs::remove_file(&latest);
             if let Some(name) = dir.file_name() {

@@ -14,7 +14,7 @@ use crate::output::{paint, print_json, spinner, stdout_is_tty};
 
 /// Check each platform of an image: stream its layers in order (honouring whiteouts), identify
 /// every executable, and report binaries of another architecture and configs that disagree with
-/// the index or the binaries. Exits 4 on any mismatch.
+/// the index or the binaries. Exits 4 on any mismatch, 6 when a layer could not be read.
 #[derive(Args)]
 pub struct VerifyCommand {
     /// A registry reference, oci:DIR[:tag], docker-archive:FILE, or a path to either.
@@ -104,11 +104,19 @@ impl VerifyCommand {
         } else {
             let bad: Vec<&str> =
                 report.platforms.iter().filter(|p| !p.ok).map(|p| p.declared.as_str()).collect();
-            Err(Findings {
-                code: Code::VerifyMismatch,
-                message: format!("{} failed verification for {}", self.image, bad.join(", ")),
-            }
-            .into())
+            // A mismatch found is a finding (4); a platform that could not be read, with no
+            // mismatch found, is an incomplete verification (6), not a mismatch.
+            let mismatch = report
+                .platforms
+                .iter()
+                .any(|p| !p.ok && (!p.mismatches.is_empty() || p.config_problem.is_some()));
+            let (code, what) = if mismatch {
+                (Code::VerifyMismatch, "failed verification")
+            } else {
+                (Code::Incomplete, "could not be read completely, so it is not verified,")
+            };
+            Err(Findings { code, message: format!("{} {what} for {}", self.image, bad.join(", ")) }
+                .into())
         }
     }
 }

@@ -279,3 +279,16 @@ fn an_interrupted_build_leaves_no_index() {
             || !std::fs::read_to_string(out.path().join("index.json")).unwrap().contains("\"v1\"")
     );
 }
+
+#[test]
+fn a_missing_context_is_named() {
+    let out = archbench()
+        .args(["build", "/nonexistent/ctx", "--platform", "linux/amd64", "--strategy", "native"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("build context /nonexistent/ctx does not exist"),
+        "{err}"
+    );
+}

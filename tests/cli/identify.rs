@@ -78,3 +78,62 @@ fn missing_inputs_and_registry_refs_explain_themselves() {
         "{err}"
     );
 }
+
+/// Issue 18: a symlink named on the command line is followed; one missing input does not stop
+/// the others, and the exit status (1) still says it was missing.
+#[test]
+fn symlinks_are_followed_and_a_missing_input_hides_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let elf = dir.path().join("arm64");
+    std::fs::write(&elf, probe("linux/arm64")).unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&elf, &link).unwrap();
+    let out = archbench().args(["identify", "--json"]).arg(&link).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = json(&out);
+    assert_eq!(r["payload"][0]["sections"][0]["groups"][0]["count"], 1, "{r:#}");
+
+    let out = archbench().args(["identify"]).arg("/no/such/file").arg(&elf).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "an input that cannot be opened is an error");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("1 identified"), "the second input is still reported: {stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/no/such/file: no such file"), "{stderr}");
+    assert!(stderr.contains("1 of 2 inputs could not be opened"), "{stderr}");
+}
+
+/// An unreadable directory is listed with the operating system's reason, never dropped. Root
+/// reads every directory, so archbench runs as nobody here (setpriv, from util-linux).
+#[test]
+fn an_unreadable_directory_is_listed_with_the_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.path().join("arm64"), probe("linux/arm64")).unwrap();
+    std::fs::set_permissions(dir.path().join("arm64"), std::fs::Permissions::from_mode(0o644))
+        .unwrap();
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::write(locked.join("hidden"), probe("linux/amd64")).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // The checkout may sit below a directory nobody cannot enter: run a copy.
+    let bin = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = bin.path().join("archbench");
+    std::fs::copy(env!("CARGO_BIN_EXE_archbench"), &exe).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&exe)
+        .args(["identify", "--json"])
+        .arg(dir.path())
+        .output()
+        .expect("setpriv is missing: install util-linux");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = json(&out);
+    let files = r["payload"][0]["sections"][0]["files"].as_array().unwrap();
+    let locked_row =
+        files.iter().find(|f| f["path"] == "locked").unwrap_or_else(|| panic!("{r:#}"));
+    assert!(locked_row["error"].as_str().unwrap().contains("Permission denied"), "{locked_row}");
+    assert_eq!(locked_row["unreadable"], true);
+}

@@ -260,6 +260,24 @@ fn create_assembles_an_index_from_manifests() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("once per SRC"));
+    // Issue 18: two entries for one platform, or a --platform that contradicts the config, are
+    // refused before anything is pushed.
+    let create = |extra: &[&str]| {
+        let mut c = ab(cfg.path());
+        c.args(["image", "create", "-t", &format!("{repo}:bad"), "--dry-run"]).args(extra);
+        c.output().unwrap()
+    };
+    let out = create(&[&by_digest(0), &by_digest(0)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("two entries for linux/amd64"), "{err}");
+    let out = create(&[&by_digest(1), "--platform", "linux/amd64"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err
+                .contains("--platform linux/amd64 contradicts its config, which says linux/arm64"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -513,4 +531,219 @@ fn bad_references_are_explained() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success() && err.contains("not an image reference"), "{r}: {err}");
     }
+}
+
+/// A registry whose layer, declared as 313,000 bytes, streams without end (issue 18); in the
+/// repository `slow`, declared as 10 MB, it trickles (64 KiB every 50 ms).
+const ENDLESS: &str = r#"
+import hashlib, http.server, json, time
+CONFIG = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+CFG = "sha256:" + hashlib.sha256(CONFIG).hexdigest()
+LAYER = "sha256:" + "ab" * 32
+def manifest(size):
+    return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": CFG, "size": len(CONFIG)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": LAYER, "size": size}]}).encode()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def send(self, body, ctype="application/json"):
+        self.send_response(200); self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def size(self):
+        return 10_000_000 if "/slow/" in self.path else 313000
+    def do_HEAD(self):
+        if "/manifests/" in self.path: body, ctype = manifest(self.size()), "application/vnd.oci.image.manifest.v1+json"
+        elif self.path.endswith(CFG): body, ctype = CONFIG, "application/octet-stream"
+        else: body, ctype = b"\0" * self.size(), "application/octet-stream"
+        self.send_response(200); self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body))); self.end_headers()
+    def do_GET(self):
+        if self.path == "/v2/": return self.send(b"{}")
+        if "/manifests/" in self.path: return self.send(manifest(self.size()), "application/vnd.oci.image.manifest.v1+json")
+        if self.path.endswith(CFG): return self.send(CONFIG, "application/octet-stream")
+        self.send_response(200); self.send_header("Transfer-Encoding", "chunked"); self.end_headers()
+        chunk = b"\0" * 65536
+        try:
+            while True:
+                self.wfile.write(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+                if "/slow/" in self.path: time.sleep(0.05)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+fn partials(dir: &Path) -> Vec<std::path::PathBuf> {
+    walk(dir)
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".partial-"))
+        .collect()
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_blob_longer_than_its_descriptor_is_cut_off_and_leaves_nothing() {
+    use std::io::BufRead;
+    let mut server = Command::new("python3")
+        .args(["-c", ENDLESS])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 is missing: install python3 (scripts/setup does)");
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port: u16 = line.trim().parse().expect("port from the hostile server");
+    let cfg = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    let out = ab(cfg.path())
+        .args(["image", "copy", &format!("127.0.0.1:{port}/endless:v1")])
+        .arg(format!("oci:{}:v1", dst.path().display()))
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("longer than the 313000 bytes its descriptor declares"),
+        "{err}"
+    );
+    assert!(partials(dst.path()).is_empty(), "{:?}", partials(dst.path()));
+    let bytes: u64 = walk(dst.path()).iter().map(|p| std::fs::metadata(p).unwrap().len()).sum();
+    assert!(bytes < 1 << 20, "{bytes} bytes written");
+    // verify reads the same layer: it stops too, and says the image could not be read.
+    let out = ab(cfg.path())
+        .args(["verify", &format!("127.0.0.1:{port}/endless:v1")])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // Interrupted while a blob streams in: the partial file goes too.
+    let dst = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_archbench"))
+        .env("DOCKER_CONFIG", cfg.path())
+        .args(["image", "copy", &format!("127.0.0.1:{port}/slow:v1")])
+        .arg(format!("oci:{}:v1", dst.path().display()))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    // The config blob passes through a partial file too, for an instant: wait for the layer's,
+    // which grows past 64 KiB while it trickles in.
+    let big =
+        |d: &Path| partials(d).iter().any(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 65536));
+    while !big(dst.path()) {
+        assert!(std::time::Instant::now() < deadline, "no partial file appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: signalling our own child, which has not been waited for, so its pid is its own.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("removed 1 partly written file"));
+    assert!(partials(dst.path()).is_empty(), "{:?}", partials(dst.path()));
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+#[test]
+fn a_layout_blob_linking_outside_the_layout_is_refused() {
+    let layout = tempfile::tempdir().unwrap();
+    let (_, manifests) = archinfo_layout(layout.path(), "v1", &[Platform::linux_amd64()], 0);
+    let blobs = layout.path().join("blobs/sha256");
+    let man: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(blobs.join(&manifests[0].0.digest[7..])).unwrap())
+            .unwrap();
+    let layer = blobs.join(&man["layers"][1]["digest"].as_str().unwrap()[7..]);
+    std::fs::remove_file(&layer).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &layer).unwrap();
+    let src = format!("oci:{}:v1", layout.path().display());
+    let out = archbench()
+        .args(["verify", &src])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("outside the layout"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let dst = tempfile::tempdir().unwrap();
+    let out = archbench()
+        .args(["image", "copy", &src])
+        .arg(format!("oci:{}:v1", dst.path().display()))
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("is a link to /dev/zero, outside the layout"),
+        "{err}"
+    );
+    assert!(partials(dst.path()).is_empty());
+}
+
+/// An index.json archbench cannot read is refused, not replaced (its tags would be lost); and
+/// parallel copies into one layout keep every tag.
+#[test]
+fn a_layout_index_is_never_lost() {
+    let layout = tempfile::tempdir().unwrap();
+    archinfo_layout(layout.path(), "v1", &[Platform::linux_amd64()], 0);
+    let src = format!("oci:{}:v1", layout.path().display());
+    let dst = tempfile::tempdir().unwrap();
+    std::fs::write(dst.path().join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(dst.path().join("index.json"), b"{\"schemaVersion\": 2, \"manif").unwrap();
+    let out = archbench()
+        .args(["image", "copy", &src])
+        .arg(format!("oci:{}:a", dst.path().display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("refusing to replace it"), "{err}");
+    assert_eq!(
+        std::fs::read(dst.path().join("index.json")).unwrap(),
+        b"{\"schemaVersion\": 2, \"manif"
+    );
+
+    std::fs::remove_file(dst.path().join("index.json")).unwrap();
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_archbench"))
+                .args(["image", "copy", &src])
+                .arg(format!("oci:{}:t{i}", dst.path().display()))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dst.path().join("index.json")).unwrap()).unwrap();
+    let mut tags: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str().unwrap().to_owned())
+        .collect();
+    tags.sort();
+    assert_eq!(tags, (0..8).map(|i| format!("t{i}")).collect::<Vec<_>>());
 }

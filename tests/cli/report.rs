@@ -231,3 +231,43 @@ fn check_prices_lists_entries_and_warns_about_old_ones() {
         archbench().args(["plan", "--check-prices", "--date", "2025-06-01"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).is_empty());
 }
+
+/// Issue 18 (silent skips): a missing results directory is an error, and a corrupt results file
+/// is named with the reason by `plan` and in the report, never read as "no results".
+#[test]
+fn missing_and_corrupt_results_are_said() {
+    let out = archbench().args(["plan", "--results", "/nonexistent/results"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("/nonexistent/results"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/example");
+    std::fs::copy(example.join("build.json"), dir.path().join("build.json")).unwrap();
+    let bench = std::fs::read(example.join("bench.json")).unwrap();
+    std::fs::write(dir.path().join("bench.json"), &bench[..bench.len() / 2]).unwrap();
+    let out = archbench().args(["plan", "--json", "--results"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bench.json: not a valid results file"), "{err}");
+    let plan = json(&out);
+    let skipped = plan["payload"]["skipped_inputs"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    // The build file was still read: its factors are measured.
+    assert_eq!(plan["payload"]["factors"]["emulated"]["basis"], "measured");
+
+    let out = archbench().args(["report", "--render-only", "-o"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("note: skipped") && stdout.contains("bench.json: not a valid results file"),
+        "{stdout}"
+    );
+
+    // Rendering without -o renders reports/latest, and says so when there is none.
+    let empty = tempfile::tempdir().unwrap();
+    let out =
+        archbench().current_dir(empty.path()).args(["report", "--render-only"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("nothing to render: reports/latest"), "{err}");
+    assert!(!empty.path().join("reports").exists(), "no empty report directory is made");
+}

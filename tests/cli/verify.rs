@@ -153,12 +153,22 @@ fn verify_refuses_a_tampered_layer_and_an_oversized_manifest() {
     std::fs::write(&layer, bytes).unwrap();
     let out =
         archbench().arg("verify").arg(format!("oci:{}:v1", dir.path().display())).output().unwrap();
-    assert_eq!(out.status.code(), Some(4));
+    // Not read is not verified, and not a mismatch either: exit 6, distinct from 4.
+    assert_eq!(out.status.code(), Some(6));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("tampered"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("could not be read completely"));
+    // identify says the same, and exits 6 rather than 0.
+    let out = archbench()
+        .arg("identify")
+        .arg(format!("oci:{}:v1", dir.path().display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tampered"));
 
     // A 5 MiB "manifest" is refused before parsing.
     std::fs::write(blobs.join(&man_digest), vec![b' '; 5 << 20]).unwrap();

@@ -37,17 +37,29 @@ pub struct Found {
     /// The identification, when it succeeded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<Identity>,
-    /// Why identification failed (truncated, corrupt, too large).
+    /// Why identification failed (truncated, corrupt, too large, unreadable).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The file (or directory) could not be read at all: the scan is incomplete, which is
+    /// different from a file that was read and found malformed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unreadable: bool,
 }
 
 impl Found {
     fn from_result(path: String, size: u64, r: Result<Option<Identity>>) -> Option<Found> {
         match r {
-            Ok(Some(id)) => Some(Found { path, size, identity: Some(id), error: None }),
+            Ok(Some(id)) => {
+                Some(Found { path, size, identity: Some(id), error: None, unreadable: false })
+            }
             Ok(None) => None,
-            Err(e) => Some(Found { path, size, identity: None, error: Some(e.to_string()) }),
+            Err(e) => Some(Found {
+                path,
+                size,
+                identity: None,
+                error: Some(with_causes(&e)),
+                unreadable: false,
+            }),
         }
     }
 }
@@ -89,21 +101,39 @@ fn identify_file(path: &Path) -> Result<Option<(u64, Result<Option<Identity>>)>>
 /// Identify every candidate under `root` (a directory or one file), in parallel, without
 /// following symbolic links. Results are sorted by path.
 pub fn walk_dir(root: &Path) -> Result<(Vec<Found>, Scanned)> {
-    let meta = std::fs::symlink_metadata(root)
-        .map_err(|source| Error::Io { path: root.to_owned(), source })?;
+    // The root is what the user named: follow it if it is a link (links inside are not
+    // followed, so a tree is never left).
+    let meta =
+        std::fs::metadata(root).map_err(|source| Error::Io { path: root.to_owned(), source })?;
+    let mut unreadable: Vec<Found> = Vec::new();
     let files: Vec<(std::path::PathBuf, u64)> = if meta.is_file() {
         vec![(root.to_owned(), meta.len())]
     } else {
-        walkdir::WalkDir::new(root)
-            .follow_links(false)
-            .into_iter()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_file())
-            .map(|e| {
-                let len = e.metadata().map(|m| m.len()).unwrap_or(0);
-                (e.into_path(), len)
-            })
-            .collect()
+        let mut files = Vec::new();
+        for entry in walkdir::WalkDir::new(root).follow_links(false).follow_root_links(true) {
+            match entry {
+                Ok(e) if e.file_type().is_file() => {
+                    let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+                    files.push((e.into_path(), len));
+                }
+                Ok(_) => {}
+                // An unreadable directory is a finding, never a silent gap in the count.
+                Err(e) => {
+                    let path = e.path().unwrap_or(root);
+                    let shown =
+                        path.strip_prefix(root).unwrap_or(path).to_string_lossy().into_owned();
+                    let why = e.io_error().map_or_else(|| e.to_string(), |io| io.to_string());
+                    unreadable.push(Found {
+                        path: shown,
+                        size: 0,
+                        identity: None,
+                        error: Some(format!("cannot be read: {why}")),
+                        unreadable: true,
+                    });
+                }
+            }
+        }
+        files
     };
     let scanned = Scanned { files: files.len() as u64, bytes: files.iter().map(|f| f.1).sum() };
     let mut found: Vec<Found> = files
@@ -119,14 +149,33 @@ pub fn walk_dir(root: &Path) -> Result<(Vec<Found>, Scanned)> {
             match identify_file(p) {
                 Ok(None) => None,
                 Ok(Some((size, r))) => Found::from_result(shown, size, r),
-                Err(e) => {
-                    Some(Found { path: shown, size: 0, identity: None, error: Some(e.to_string()) })
-                }
+                // identify_file fails only on I/O: the file could not be read.
+                Err(e) => Some(Found {
+                    path: shown,
+                    size: 0,
+                    identity: None,
+                    error: Some(with_causes(&e)),
+                    unreadable: true,
+                }),
             }
         })
         .collect();
+    found.extend(unreadable);
     found.sort_by(|a, b| a.path.cmp(&b.path));
     Ok((found, scanned))
+}
+
+/// An error with its causes (`reading x: Permission denied (os error 13)`): a per-file line
+/// must carry the operating system's reason, not only what was being done.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
 }
 
 /// An event from a layer stream, in archive order.
@@ -257,7 +306,8 @@ pub fn walk_tar<R: Read>(
                 path,
                 size,
                 identity: None,
-                error: Some(e.to_string()),
+                error: Some(with_causes(&e)),
+                unreadable: false,
             }));
             continue;
         }

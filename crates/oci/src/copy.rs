@@ -298,7 +298,7 @@ fn transfer(
                 let Some((digest, size)) = queue.lock().expect("queue").pop() else { return };
                 let progress = options.progress.clone();
                 let open = || -> Result<Box<dyn Read + Send>> {
-                    let (r, _) = src.open_blob(digest)?;
+                    let r = src.open_blob(digest, *size)?;
                     Ok(match &progress {
                         Some(p) => Box::new(Counting { inner: r, progress: p.clone() }),
                         None => r,
@@ -396,6 +396,8 @@ impl Sink for LayoutSink {
         let io = |action, source| Error::Io { action, path: path.clone(), source };
         let mut tmp = tempfile_in(&self.dir.join("blobs/sha256"))
             .map_err(|e| io("creating a temp file beside", e))?;
+        // Dropping `tmp` removes it on every error path; the guard covers an interrupt.
+        let _guard = archbench_results::cleanup::Guard::new(tmp.path());
         let mut reader = VerifyingReader::new(open()?, digest);
         std::io::copy(&mut reader, tmp.as_file_mut()).map_err(|e| match e.into_inner() {
             Some(inner) => match inner.downcast::<Error>() {
@@ -423,9 +425,50 @@ impl Sink for LayoutSink {
     }
 }
 
-/// A named temp file in `dir` (so the final rename stays on one filesystem).
+/// A named temp file in `dir` (so the final rename stays on one filesystem). It is created with
+/// mode 0666 less the umask, as `cp` or skopeo would create the blob: tempfile's default 0600
+/// would make a layout that other users cannot read.
 fn tempfile_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new().prefix(".partial-").tempfile_in(dir)
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix(".partial-")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
+}
+
+/// A `--platform` given for a manifest whose config names another platform would publish an
+/// index that lies about its entry; a config without a usable platform may be labelled freely.
+fn refuse_contradiction(given: &Platform, declared: &str, what: &str) -> Result<()> {
+    match declared.parse::<Platform>() {
+        Ok(d) if d != *given => Err(Error::Invalid {
+            what: what.to_owned(),
+            message: format!(
+                "--platform {given} contradicts its config, which says {d}; drop --platform or rebuild the image for {given}"
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Two entries of one platform make an index whose runtime choice is arbitrary.
+fn refuse_duplicates(entries: &[Value], origin: &[String]) -> Result<()> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, d) in entries.iter().enumerate() {
+        let Some(p) = platform_of(d) else { continue };
+        if let Some(first) = seen.insert(p.clone(), i) {
+            let name =
+                |k: usize| origin.get(k).cloned().unwrap_or_else(|| format!("entry {}", k + 1));
+            return Err(Error::Invalid {
+                what: "the index".into(),
+                message: format!(
+                    "two entries for {p} ({} and {}); give each platform once",
+                    name(first),
+                    name(i)
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// One source for [`create_index`]: a manifest (or every manifest of an index) and the platform
@@ -450,6 +493,8 @@ pub fn create_index(
     options: &CopyOptions,
 ) -> Result<(Root, Vec<CopyReport>)> {
     let mut entries: Vec<Value> = Vec::new();
+    // Which source each entry came from, for messages.
+    let mut origin: Vec<String> = Vec::new();
     for s in sources {
         let root = s.source.root()?;
         if root.is_index() {
@@ -465,13 +510,17 @@ pub fn create_index(
                     )));
                 }
                 entries.push(d);
+                origin.push(s.source.describe());
             }
             continue;
         }
         let images = s.source.images()?;
         let declared = images.first().map(|i| i.config_platform.clone()).unwrap_or_default();
         let platform = match &s.platform {
-            Some(p) => p.clone(),
+            Some(p) => {
+                refuse_contradiction(p, &declared, &s.source.describe())?;
+                p.clone()
+            }
             None => declared.parse::<Platform>().map_err(|_| Error::Invalid {
                 what: s.source.describe(),
                 message: format!(
@@ -486,7 +535,9 @@ pub fn create_index(
         entries.push(serde_json::json!({
             "mediaType": root.media_type, "digest": root.digest, "size": root.bytes.len(), "platform": plat,
         }));
+        origin.push(s.source.describe());
     }
+    refuse_duplicates(&entries, &origin)?;
     if append {
         let existing = match dst {
             Destination::Registry { registry, reference } => {
@@ -563,4 +614,26 @@ pub fn create_index(
         }
     }
     Ok((root, reports))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The process umask, from /proc (reading it with umask(2) would change it for a moment
+    /// under every other thread).
+    fn umask() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+        u32::from_str_radix(line.split_whitespace().nth(1).unwrap(), 8).unwrap()
+    }
+
+    #[test]
+    fn blobs_are_created_with_the_umask_not_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = tempfile_in(dir.path()).unwrap();
+        let mode = f.as_file().metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !umask(), "{mode:o}");
+    }
 }

@@ -72,9 +72,57 @@ impl<R: Read> Read for VerifyingReader<R> {
     }
 }
 
+/// Wraps a blob stream and holds it to the size its descriptor declares: it reads at most one
+/// byte past `size` from `inner`, so a source that sends more (an endless chunked body, a
+/// symlink to /dev/zero) fails at once instead of filling a disk, and a stream that ends short
+/// fails too. Either way the error is `InvalidData` with [`Error::Size`] inside.
+pub struct SizedReader<R> {
+    inner: std::io::Take<R>,
+    size: u64,
+    read: u64,
+    what: String,
+}
+
+impl<R: Read> SizedReader<R> {
+    /// Hold `inner` (the blob `what`, for messages) to exactly `size` bytes.
+    pub fn new(inner: R, size: u64, what: &str) -> Self {
+        Self { inner: inner.take(size.saturating_add(1)), size, read: 0, what: what.to_owned() }
+    }
+}
+
+impl<R: Read> Read for SizedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        let wrong = (self.read > self.size) || (n == 0 && !buf.is_empty() && self.read < self.size);
+        if wrong {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                Error::Size { what: self.what.clone(), declared: self.size, read: self.read },
+            ));
+        }
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sized_reader_stops_past_the_declared_size_and_refuses_short_streams() {
+        let mut out = Vec::new();
+        SizedReader::new(&b"abcd"[..], 4, "b").read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"abcd");
+        // An endless source: at most size + 1 bytes are read before the error.
+        let mut endless = SizedReader::new(std::io::repeat(7), 1000, "blob x");
+        let mut sink = Vec::new();
+        let e = endless.read_to_end(&mut sink).unwrap_err();
+        assert!(sink.len() <= 1001, "{}", sink.len());
+        assert!(e.to_string().contains("blob x is longer than the 1000 bytes"), "{e}");
+        let e = SizedReader::new(&b"ab"[..], 4, "blob y").read_to_end(&mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("blob y ended after 2 of the 4 bytes"), "{e}");
+    }
 
     #[test]
     fn verifying_reader_accepts_good_and_rejects_tampered() {

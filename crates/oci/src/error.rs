@@ -23,6 +23,20 @@ pub enum Error {
         /// What the bytes hash to.
         actual: String,
     },
+    /// A blob's stream is longer or shorter than its descriptor declares.
+    #[error("{}", if read > declared {
+        format!("{what} is longer than the {declared} bytes its descriptor declares (the source sent more; it is broken or hostile)")
+    } else {
+        format!("{what} ended after {read} of the {declared} bytes its descriptor declares")
+    })]
+    Size {
+        /// Which blob.
+        what: String,
+        /// The descriptor's size.
+        declared: u64,
+        /// Bytes read before the stream was stopped.
+        read: u64,
+    },
     /// JSON that should be an index, manifest or config is not.
     #[error("{what} is not valid: {message}")]
     Invalid {

@@ -8,7 +8,7 @@ use archbench_platform::Platform;
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde::{Deserialize, Serialize};
 
-use crate::digest::{sha256_digest, sha256_hex, VerifyingReader};
+use crate::digest::{sha256_digest, sha256_hex, SizedReader, VerifyingReader};
 use crate::reference::Reference;
 use crate::registry::{sniff_media_type, RegistryOptions, RegistryStore};
 use crate::store::{DirStore, Store, TarStore};
@@ -317,10 +317,11 @@ impl ImageSource {
         self.document(&Self::blob_path(digest)?, Some(digest))
     }
 
-    /// Stream a blob by digest as stored, verifying it as it is read; with its size.
-    pub fn open_blob(&self, digest: &str) -> Result<(Box<dyn Read + Send>, u64)> {
-        let (r, size) = self.store.open(&Self::blob_path(digest)?)?;
-        Ok((Box::new(VerifyingReader::new(r, digest)), size))
+    /// Stream a blob by digest as stored, held to `size` (its descriptor's) and verified as it
+    /// is read.
+    pub fn open_blob(&self, digest: &str, size: u64) -> Result<Box<dyn Read + Send>> {
+        let (r, _) = self.store.open(&Self::blob_path(digest)?)?;
+        Ok(Box::new(VerifyingReader::new(SizedReader::new(r, size, digest), digest)))
     }
 
     /// Where the image lives, when it is a registry.
@@ -486,12 +487,14 @@ impl ImageSource {
         Ok(out)
     }
 
-    /// Stream one layer as stored (possibly compressed), verifying its digest at the end.
+    /// Stream one layer as stored (possibly compressed), held to its declared size and
+    /// verifying its digest at the end.
     pub fn open_layer(&self, layer: &LayerRef) -> Result<Box<dyn Read + Send + '_>> {
         let (r, _) = self.store.open(&layer.path)?;
+        let r = SizedReader::new(r, layer.size, &layer.path);
         Ok(match &layer.verify_digest {
             Some(d) if d.starts_with("sha256:") => Box::new(VerifyingReader::new(r, d)),
-            _ => r,
+            _ => Box::new(r),
         })
     }
 }

@@ -58,6 +58,30 @@ impl LayerInput {
     }
 }
 
+/// The manifests of `root/index.json`; none when there is no index yet. An index that exists
+/// but cannot be read is an error: replacing it would lose every tag it holds (skopeo refuses
+/// likewise).
+fn read_index(root: &Path) -> Result<Vec<serde_json::Value>> {
+    let path = root.join("index.json");
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(Error::Io { action: "reading", path, source }),
+    };
+    let refuse = |why: String| Error::Invalid {
+        what: path.display().to_string(),
+        message: format!(
+            "{why}; refusing to replace it, which would lose its tags: move it aside or repair it"
+        ),
+    };
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| refuse(format!("not JSON ({e})")))?;
+    match v.get("manifests") {
+        Some(serde_json::Value::Array(a)) => Ok(a.clone()),
+        _ => Err(refuse("not an OCI index (no \"manifests\" list)".into())),
+    }
+}
+
 /// Builds an OCI layout directory. Blobs are written as they are added (content-addressed, so
 /// rewriting is harmless); `index.json` is written atomically last, so a reader never sees an
 /// index naming a blob that is not there yet.
@@ -77,12 +101,7 @@ impl LayoutWriter {
             std::fs::write(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#)
                 .map_err(|e| io("writing", &layout, e))?;
         }
-        let mut entries = Vec::new();
-        if let Ok(bytes) = std::fs::read(root.join("index.json")) {
-            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-                entries = v["manifests"].as_array().cloned().unwrap_or_default();
-            }
-        }
+        let entries = read_index(&root)?;
         Ok(Self { root, entries })
     }
 
@@ -174,17 +193,35 @@ impl LayoutWriter {
     /// Name `target` (an index or manifest) with `tag` in `index.json`, replacing any entry with
     /// that tag, and write `index.json` atomically.
     pub fn tag(&mut self, target: &Written, tag: &str) -> Result<()> {
-        self.entries.retain(|e| e["annotations"]["org.opencontainers.image.ref.name"] != tag);
         let mut d = target.descriptor();
         d["annotations"] = json!({ "org.opencontainers.image.ref.name": tag });
-        self.entries.push(d);
-        self.write_index()
+        self.update_index(|entries| {
+            entries.retain(|e| e["annotations"]["org.opencontainers.image.ref.name"] != tag);
+            entries.push(d);
+        })
     }
 
     /// Remove the entry named `tag` from `index.json` (its blobs stay).
     pub fn untag(&mut self, tag: &str) -> Result<()> {
-        self.entries.retain(|e| e["annotations"]["org.opencontainers.image.ref.name"] != tag);
+        self.update_index(|entries| {
+            entries.retain(|e| e["annotations"]["org.opencontainers.image.ref.name"] != tag)
+        })
+    }
+
+    /// Change `index.json` as one step among concurrent writers: under an exclusive lock on the
+    /// layout's `oci-layout` file, re-read the index (another process may have tagged since),
+    /// apply `change`, and write it atomically. Without this, two copies into one layout each
+    /// wrote the index they had read at the start, and one's tags were lost.
+    fn update_index(&mut self, change: impl FnOnce(&mut Vec<serde_json::Value>)) -> Result<()> {
+        let lock_path = self.root.join("oci-layout");
+        let io = |action, source| Error::Io { action, path: lock_path.clone(), source };
+        let lock = std::fs::File::open(&lock_path).map_err(|e| io("opening", e))?;
+        lock.lock().map_err(|e| io("locking", e))?;
+        let mut entries = read_index(&self.root)?;
+        change(&mut entries);
+        self.entries = entries;
         self.write_index()
+        // The lock is released when `lock` is dropped, after the rename.
     }
 
     fn write_index(&mut self) -> Result<()> {

@@ -88,6 +88,12 @@ impl Reference {
         if registry.chars().any(|c| c.is_whitespace() || c == '/') || registry.ends_with(':') {
             return Err(bad(input, "the registry host is malformed"));
         }
+        // The port follows the last ':' (an IPv6 literal such as [::1] has colons of its own).
+        if let Some((_, port)) = registry.rsplit_once(':').filter(|(h, _)| !h.ends_with(':')) {
+            if !port.ends_with(']') && port.parse::<u16>().map_or(true, |p| p == 0) {
+                return Err(bad(input, &format!("port {port:?} is not a number from 1 to 65535")));
+            }
+        }
         let repository = if registry == DEFAULT_REGISTRY && !repo.contains('/') {
             format!("library/{repo}")
         } else {
@@ -194,6 +200,13 @@ mod tests {
         {
             let e = Reference::parse(input).unwrap_err().to_string();
             assert!(e.contains("not an image reference"), "{input}: {e}");
+        }
+        for input in ["127.0.0.1:99999/a", "localhost:0/a", "localhost:http/a"] {
+            let e = Reference::parse(input).unwrap_err().to_string();
+            assert!(e.contains("is not a number from 1 to 65535"), "{input}: {e}");
+        }
+        for good in ["127.0.0.1:65535/a", "[::1]:5000/a", "localhost:5000/a:t"] {
+            assert!(Reference::parse(good).is_ok(), "{good}");
         }
     }
 

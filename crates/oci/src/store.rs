@@ -39,11 +39,32 @@ impl DirStore {
         }
         Ok(self.root.join(rel))
     }
+
+    /// A layout's files are regular files inside it. A link that leads out of the layout (to
+    /// /dev/zero, to another user's file) or anything but a regular file is refused: reading it
+    /// could never end, or would read what the layout does not own.
+    fn refuse_escape(&self, p: &Path) -> Result<()> {
+        let io = |action, source| Error::Io { action, path: p.to_owned(), source };
+        let real = p.canonicalize().map_err(|e| io("resolving", e))?;
+        let root = self.root.canonicalize().map_err(|e| io("resolving the layout of", e))?;
+        let refuse = |why: String| Error::Invalid { what: p.display().to_string(), message: why };
+        if !real.starts_with(&root) {
+            return Err(refuse(format!(
+                "is a link to {}, outside the layout; refusing to follow it",
+                real.display()
+            )));
+        }
+        if !std::fs::metadata(&real).map_err(|e| io("reading metadata of", e))?.is_file() {
+            return Err(refuse("is not a regular file; refusing to read it as a blob".into()));
+        }
+        Ok(())
+    }
 }
 
 impl Store for DirStore {
     fn open(&self, path: &str) -> Result<(Box<dyn Read + Send>, u64)> {
         let p = self.resolve(path)?;
+        self.refuse_escape(&p)?;
         let f = File::open(&p).map_err(|source| Error::Io {
             action: "opening",
             path: p.clone(),

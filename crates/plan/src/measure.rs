@@ -1,55 +1,16 @@
 //! Factors from results files: `build` envelopes give the emulated and cross ratios, `bench`
 //! envelopes the Wasm slowdown and (from an arm64 host) the arm64 speed. What no file gives is
-//! modelled, and says so.
+//! modelled, and says so. The files come from [`archbench_results::dir::load`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use archbench_results::bench::BenchCell;
-use archbench_results::build::BuildReport;
-use archbench_results::Envelope;
 
 use crate::model::{Excluded, Factor, Factors};
-use crate::{Error, Result};
 
-/// Results found in a directory.
-#[derive(Debug, Default)]
-pub struct Inputs {
-    /// Build results, with their file.
-    pub builds: Vec<(PathBuf, Envelope<BuildReport>)>,
-    /// Bench results, with their file.
-    pub benches: Vec<(PathBuf, Envelope<Vec<BenchCell>>)>,
-}
-
-/// Read every `*.json` results envelope under `dir` (not recursing); other files are skipped.
-pub fn load(dir: &Path) -> Result<Inputs> {
-    let mut inputs = Inputs::default();
-    let entries =
-        std::fs::read_dir(dir).map_err(|source| Error::Io { path: dir.to_owned(), source })?;
-    let mut paths: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    for p in paths {
-        let Ok(bytes) = std::fs::read(&p) else { continue };
-        let Ok(head) = serde_json::from_slice::<serde_json::Value>(&bytes) else { continue };
-        match head["kind"].as_str() {
-            Some("build") => {
-                if let Ok(e) = serde_json::from_value(head) {
-                    inputs.builds.push((p, e));
-                }
-            }
-            Some("bench") => {
-                if let Ok(e) = serde_json::from_value(head) {
-                    inputs.benches.push((p, e));
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(inputs)
-}
+/// The results a plan reads: [`archbench_results::dir::load`] gives them, by the one rule
+/// `plan` and `report` share.
+pub type Inputs = archbench_results::dir::Results;
 
 fn geomean(values: &[f64]) -> Option<f64> {
     let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite() && *x > 0.0).collect();
@@ -203,7 +164,10 @@ mod tests {
     use super::*;
 
     fn example() -> Inputs {
-        load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/example")).unwrap()
+        archbench_results::dir::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/example"),
+        )
+        .unwrap()
     }
 
     /// The Wasm runtime factor compares like with like: `startup` times an in-process

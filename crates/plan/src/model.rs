@@ -378,6 +378,9 @@ pub struct Plan {
     pub migration: Migration,
     /// The recommendation in sentences, the first one the choice.
     pub recommendation: Vec<String>,
+    /// Results files the reader passed over, each with the reason (set by the caller).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_inputs: Vec<String>,
 }
 
 impl Plan {
@@ -396,7 +399,7 @@ pub struct Context {
     pub prices: Prices,
 }
 
-/// Cost every option at `n` builds a month.
+/// Cost every option at `n` builds a month (descriptions left empty; [`plan`] fills them).
 pub fn evaluate(ctx: &Context, f: &Factors, n: f64) -> Vec<OptionCost> {
     let p = &ctx.profile;
     BuildOption::ALL
@@ -416,7 +419,8 @@ pub fn evaluate(ctx: &Context, f: &Factors, n: f64) -> Vec<OptionCost> {
             });
             OptionCost {
                 option,
-                description: describe(option, p),
+                // Filled once by `plan`: the scans evaluate thousands of times and need none.
+                description: String::new(),
                 unavailable,
                 billed_minutes_per_build: jobs.iter().map(|j| j.billed_minutes).sum(),
                 jobs,
@@ -559,7 +563,10 @@ pub fn plan(profile: &Profile, factors: &Factors, catalog: &Catalog) -> Result<P
     let (prices, used) = quotes(profile, catalog, day)?;
     let ctx = Context { profile: profile.clone(), prices };
     let n = profile.builds_per_month;
-    let options = evaluate(&ctx, factors, n);
+    let mut options = evaluate(&ctx, factors, n);
+    for o in &mut options {
+        o.description = describe(o.option, profile);
+    }
     let Choice { recommended, within_margin } = choose(&options, profile.margin);
     let break_even = break_even(&ctx, factors);
     // The chart spans twice the volume, or further to show where the recommendation stops
@@ -598,6 +605,7 @@ pub fn plan(profile: &Profile, factors: &Factors, catalog: &Catalog) -> Result<P
         curve,
         migration,
         recommendation: Vec::new(),
+        skipped_inputs: Vec::new(),
     };
     plan.recommendation = crate::choose::sentences(&plan);
     Ok(plan)

@@ -30,6 +30,32 @@ fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
 
+/// The command line as recorded: every `--build-arg` value is replaced by `<redacted>`, since
+/// build arguments carry tokens often enough (`--build-arg NPM_TOKEN=…`) and a results file is
+/// meant to be shared. The names stay, so the run can still be read and repeated.
+pub fn redact(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let hide = |kv: &str| match kv.split_once('=') {
+        Some((k, _)) => format!("{k}=<redacted>"),
+        None => kv.to_owned(),
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut next_is_value = false;
+    for a in args {
+        if next_is_value {
+            out.push(hide(&a));
+            next_is_value = false;
+        } else if a == "--build-arg" {
+            out.push(a);
+            next_is_value = true;
+        } else if let Some(kv) = a.strip_prefix("--build-arg=") {
+            out.push(format!("--build-arg={}", hide(kv)));
+        } else {
+            out.push(a);
+        }
+    }
+    out
+}
+
 impl<T> Envelope<T> {
     /// Start an envelope now, recording this process's command line.
     pub fn begin(kind: &str, host: HostFacts, payload: T) -> Self {
@@ -38,7 +64,7 @@ impl<T> Envelope<T> {
             schema_version: SCHEMA_VERSION,
             kind: kind.to_owned(),
             archbench_version: env!("CARGO_PKG_VERSION").to_owned(),
-            command_line: std::env::args().collect(),
+            command_line: redact(std::env::args()),
             finished_at: started_at.clone(),
             started_at,
             host,
@@ -50,5 +76,39 @@ impl<T> Envelope<T> {
     pub fn finish(mut self) -> Self {
         self.finished_at = now();
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn build_arg_values_are_redacted_in_both_spellings() {
+        let args = [
+            "archbench",
+            "build",
+            ".",
+            "--build-arg",
+            "TOKEN=s3cret",
+            "--build-arg=PASS=x=y",
+            "-t",
+            "a=b",
+        ];
+        let out = redact(args.iter().map(|s| s.to_string()));
+        assert_eq!(
+            out,
+            [
+                "archbench",
+                "build",
+                ".",
+                "--build-arg",
+                "TOKEN=<redacted>",
+                "--build-arg=PASS=<redacted>",
+                "-t",
+                "a=b"
+            ]
+        );
+        assert!(!out.join(" ").contains("s3cret"));
     }
 }

@@ -24,6 +24,7 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let io = |action, source| Error::Io { action, path: tmp.clone(), source };
+    let _guard = crate::cleanup::Guard::new(&tmp);
     let mut f = fs::File::create(&tmp).map_err(|e| io("creating", e))?;
     let written = f.write_all(bytes).and_then(|_| f.sync_all());
     if let Err(e) = written {

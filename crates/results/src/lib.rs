@@ -22,12 +22,14 @@
 
 pub mod bench;
 pub mod build;
+pub mod cleanup;
+pub mod dir;
 mod envelope;
 mod error;
 mod host;
 mod io;
 
-pub use envelope::{Envelope, SCHEMA_VERSION};
+pub use envelope::{redact, Envelope, SCHEMA_VERSION};
 pub use error::{Error, Result};
 pub use host::HostFacts;
 pub use io::{read, write_atomic, write_bytes_atomic};

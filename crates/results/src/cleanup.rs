@@ -1,0 +1,71 @@
+//! Files to remove if the process is interrupted.
+//!
+//! A half-written file (a blob being copied into a layout, a scratch directory) is removed by
+//! its owner's `Drop` on every error path, but a signal ends the process without unwinding. So
+//! an owner also registers the path here for as long as it exists; the binary's signal handler
+//! calls [`remove_registered`] before it exits. Registration is a [`Guard`]: dropping it
+//! unregisters the path, so a file that was renamed into place is never touched.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+static PATHS: Mutex<Vec<(u64, PathBuf)>> = Mutex::new(Vec::new());
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Keeps `path` registered for removal on interrupt until dropped.
+#[derive(Debug)]
+pub struct Guard(u64);
+
+impl Guard {
+    /// Register `path` (a file or a directory).
+    pub fn new(path: &Path) -> Self {
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        PATHS.lock().unwrap_or_else(|e| e.into_inner()).push((id, path.to_owned()));
+        Guard(id)
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        PATHS.lock().unwrap_or_else(|e| e.into_inner()).retain(|(id, _)| *id != self.0);
+    }
+}
+
+/// Remove every registered path (files and directory trees); returns how many were removed.
+/// Called from the signal handler's thread, never from a signal context.
+pub fn remove_registered() -> usize {
+    let paths: Vec<PathBuf> =
+        PATHS.lock().unwrap_or_else(|e| e.into_inner()).drain(..).map(|(_, p)| p).collect();
+    paths
+        .iter()
+        .filter(|p| {
+            let meta = std::fs::symlink_metadata(p);
+            match meta {
+                Ok(m) if m.is_dir() => std::fs::remove_dir_all(p).is_ok(),
+                Ok(_) => std::fs::remove_file(p).is_ok(),
+                Err(_) => false,
+            }
+        })
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_paths_are_removed_and_dropped_guards_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.partial"), dir.path().join("scratch"));
+        std::fs::write(&a, b"half").unwrap();
+        std::fs::create_dir(&b).unwrap();
+        std::fs::write(b.join("f"), b"x").unwrap();
+        let kept = dir.path().join("done");
+        std::fs::write(&kept, b"renamed into place").unwrap();
+        let _ga = Guard::new(&a);
+        let _gb = Guard::new(&b);
+        drop(Guard::new(&kept));
+        assert_eq!(remove_registered(), 2);
+        assert!(!a.exists() && !b.exists() && kept.exists());
+    }
+}

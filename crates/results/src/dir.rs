@@ -1,0 +1,181 @@
+//! One reader for a results directory, shared by `plan` and `report`.
+//!
+//! Rule: every `*.json` file directly in the directory (not below it), in name order. A `bench`
+//! or `build` envelope of this schema is a measurement; a `plan` or `report` envelope is
+//! archbench's own output and is passed over quietly. Anything else — a file that cannot be
+//! read, is not JSON, is an envelope of another kind or schema version, or whose payload does
+//! not parse — is skipped *and listed with the reason*, so that a corrupt file never turns
+//! silently into "no results". A directory that does not exist is an error.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::bench::BenchCell;
+use crate::build::BuildReport;
+use crate::{read, Envelope, Error, Result};
+
+/// A file the reader passed over, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The file.
+    pub path: PathBuf,
+    /// Why it was not used.
+    pub why: String,
+}
+
+/// What a results directory holds.
+#[derive(Debug, Default)]
+pub struct Results {
+    /// Bench envelopes, in name order.
+    pub benches: Vec<(PathBuf, Envelope<Vec<BenchCell>>)>,
+    /// Build envelopes, in name order.
+    pub builds: Vec<(PathBuf, Envelope<BuildReport>)>,
+    /// Files that were not used, with the reason.
+    pub skipped: Vec<Skipped>,
+}
+
+impl Results {
+    /// The last bench envelope in name order (what a single-host report shows).
+    pub fn bench(&self) -> Option<&Envelope<Vec<BenchCell>>> {
+        self.benches.last().map(|(_, e)| e)
+    }
+
+    /// The last build envelope in name order.
+    pub fn build(&self) -> Option<&Envelope<BuildReport>> {
+        self.builds.last().map(|(_, e)| e)
+    }
+
+    /// One line per skipped file: `skipped bad.json: not JSON (…)`.
+    pub fn skip_notes(&self) -> Vec<String> {
+        self.skipped.iter().map(|s| format!("skipped {}: {}", s.path.display(), s.why)).collect()
+    }
+}
+
+/// Kinds that are archbench's own outputs, not measurements.
+const OUTPUTS: [&str; 2] = ["plan", "report"];
+
+fn reason(e: &Error) -> String {
+    // The path is already in the line that names the file; keep the cause only.
+    match e {
+        Error::Parse { source, .. } => format!("not a valid results file ({source})"),
+        Error::Schema { found_kind, found_version, expected_version, .. } => format!(
+            "a {found_kind} file of schema {found_version}; this archbench reads schema {expected_version}"
+        ),
+        Error::Io { source, .. } => format!("cannot be read ({source})"),
+        other => other.to_string(),
+    }
+}
+
+/// Load every results file in `dir` by the rule above.
+pub fn load(dir: &Path) -> Result<Results> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+        action: "reading the results directory",
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut paths = Vec::new();
+    let mut out = Results::default();
+    for entry in entries {
+        match entry {
+            Ok(e) if e.path().extension().is_some_and(|x| x == "json") => paths.push(e.path()),
+            Ok(_) => {}
+            Err(e) => out.skipped.push(Skipped {
+                path: dir.to_owned(),
+                why: format!("an entry could not be listed ({e})"),
+            }),
+        }
+    }
+    paths.sort();
+    for p in paths {
+        #[derive(Deserialize)]
+        struct Head {
+            kind: Option<String>,
+        }
+        let head = std::fs::read(&p)
+            .map_err(|source| Error::Io { action: "reading", path: p.clone(), source })
+            .and_then(|b| {
+                serde_json::from_slice::<Head>(&b)
+                    .map_err(|source| Error::Parse { path: p.clone(), source })
+            });
+        let kind = match head {
+            Ok(h) => h.kind.unwrap_or_default(),
+            Err(e) => {
+                out.skipped.push(Skipped { why: reason(&e), path: p });
+                continue;
+            }
+        };
+        match kind.as_str() {
+            "bench" => match read(&p, "bench") {
+                Ok(e) => out.benches.push((p, e)),
+                Err(e) => out.skipped.push(Skipped { why: reason(&e), path: p }),
+            },
+            "build" => match read(&p, "build") {
+                Ok(e) => out.builds.push((p, e)),
+                Err(e) => out.skipped.push(Skipped { why: reason(&e), path: p }),
+            },
+            k if OUTPUTS.contains(&k) => {}
+            "" => out.skipped.push(Skipped {
+                path: p,
+                why: "JSON without a \"kind\": not an archbench results file".into(),
+            }),
+            other => out
+                .skipped
+                .push(Skipped { path: p, why: format!("kind {other:?} is not bench or build") }),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{write_atomic, HostFacts};
+
+    #[test]
+    fn every_skip_is_listed_with_its_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let bench: Envelope<Vec<BenchCell>> =
+            Envelope::begin("bench", HostFacts::default(), vec![]).finish();
+        write_atomic(&d.join("a-bench.json"), &bench).unwrap();
+        write_atomic(&d.join("plan.json"), &Envelope::begin("plan", HostFacts::default(), 1))
+            .unwrap();
+        std::fs::write(d.join("truncated.json"), b"{\"schema_version\": 1, \"kind\": \"bui")
+            .unwrap();
+        std::fs::write(d.join("other.json"), b"{\"name\": \"package\"}").unwrap();
+        std::fs::write(d.join("notes.txt"), b"ignored: not json").unwrap();
+        let mut future = serde_json::to_value(&bench).unwrap();
+        future["schema_version"] = 99.into();
+        std::fs::write(d.join("future.json"), future.to_string()).unwrap();
+        let wrong_payload = br#"{"schema_version":1,"kind":"build","archbench_version":"x","command_line":[],"started_at":"","finished_at":"","host":{},"payload":[1,2]}"#;
+        std::fs::write(d.join("z-build.json"), wrong_payload).unwrap();
+
+        let r = load(d).unwrap();
+        assert_eq!(r.benches.len(), 1);
+        assert!(r.builds.is_empty());
+        let why = |name: &str| {
+            r.skipped
+                .iter()
+                .find(|s| s.path.ends_with(name))
+                .map(|s| s.why.clone())
+                .unwrap_or_default()
+        };
+        assert!(why("truncated.json").starts_with("not a valid results file"), "{r:?}");
+        assert!(why("other.json").contains("without a \"kind\""));
+        assert!(why("future.json").contains("schema 99"), "{}", why("future.json"));
+        assert!(
+            why("z-build.json").starts_with("not a valid results file"),
+            "{}",
+            why("z-build.json")
+        );
+        assert_eq!(r.skipped.len(), 4, "plan.json and notes.txt pass quietly: {r:?}");
+        assert!(r.skip_notes()[0].starts_with("skipped "));
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error() {
+        let e = load(Path::new("/nonexistent/results")).unwrap_err().to_string();
+        assert!(e.contains("/nonexistent/results"), "{e}");
+    }
+}
