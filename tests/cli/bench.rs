@@ -150,3 +150,39 @@ fn compare_reports_a_real_slowdown_between_two_runs() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected bench schema 1"));
 }
+
+/// Issue 18 (interrupts, in part): an interrupted bench removes its scratch directory and
+/// exits 130. (Writing the completed cells on interrupt is still to do.)
+#[test]
+fn an_interrupted_bench_leaves_no_scratch_directory() {
+    let parent = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_archbench"))
+        .args([
+            "bench",
+            "--runs",
+            "100000",
+            "--quick",
+            "--workload",
+            "syscall",
+            "--runner",
+            "native",
+        ])
+        .arg("--scratch")
+        .arg(parent.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while std::fs::read_dir(parent.path()).unwrap().next().is_none() {
+        assert!(std::time::Instant::now() < deadline, "bench never made its scratch directory");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: signalling our own child, not yet waited for, so its pid is still its own.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let left: Vec<_> = std::fs::read_dir(parent.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}

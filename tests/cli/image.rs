@@ -472,6 +472,35 @@ fn registry_dying_mid_push_fails_and_a_rerun_completes() {
     assert_eq!(json(&out)["payload"]["digest"], m.digest.as_str());
 }
 
+/// A hostile HTTP server: a Python script that prints its port; killed on drop.
+struct Hostile {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Hostile {
+    fn start(script: &str) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 is missing: install python3 (scripts/setup does)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().parse().expect("port from the hostile server");
+        Hostile { child, port }
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Registry 2.8 refuses oversized manifests in both directions (413 on PUT, 500 on GET of one
 /// planted in its storage), so a hostile server that serves one is a few lines of Python's
 /// http.server: the test is of our limit, with and without a Content-Length.
@@ -501,16 +530,8 @@ s.serve_forever()
 
 #[test]
 fn oversized_manifest_is_refused() {
-    use std::io::BufRead;
-    let mut server = Command::new("python3")
-        .args(["-c", HOSTILE])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("python3 is missing: install python3 (scripts/setup does)");
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port: u16 = line.trim().parse().expect("port from the hostile server");
+    let server = Hostile::start(HOSTILE);
+    let port = server.port;
     let cfg = tempfile::tempdir().unwrap();
     for repo in ["huge", "chunked"] {
         let out = ab(cfg.path())
@@ -520,8 +541,7 @@ fn oversized_manifest_is_refused() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success() && err.contains("limit"), "{repo}: {err}");
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }
 
 #[test]
@@ -597,16 +617,8 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn a_blob_longer_than_its_descriptor_is_cut_off_and_leaves_nothing() {
-    use std::io::BufRead;
-    let mut server = Command::new("python3")
-        .args(["-c", ENDLESS])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("python3 is missing: install python3 (scripts/setup does)");
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port: u16 = line.trim().parse().expect("port from the hostile server");
+    let server = Hostile::start(ENDLESS);
+    let port = server.port;
     let cfg = tempfile::tempdir().unwrap();
     let dst = tempfile::tempdir().unwrap();
     let out = ab(cfg.path())
@@ -656,8 +668,7 @@ fn a_blob_longer_than_its_descriptor_is_cut_off_and_leaves_nothing() {
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("removed 1 partly written file"));
     assert!(partials(dst.path()).is_empty(), "{:?}", partials(dst.path()));
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }
 
 #[test]

@@ -15,6 +15,8 @@ use tempfile::TempDir;
 #[derive(Debug)]
 pub struct Scratch {
     dir: TempDir,
+    /// Removes the directory if the process is interrupted (TempDir's drop never runs then).
+    _guard: archbench_results::cleanup::Guard,
     /// Filesystem type of the directory (`tmpfs`, `ext4`, …, or `0x…` for one not named here).
     pub fs: String,
     /// True when the filesystem keeps its files in memory (tmpfs, ramfs).
@@ -73,7 +75,8 @@ impl Scratch {
         let made = || -> std::io::Result<Scratch> {
             let dir = tempfile::Builder::new().prefix("archbench-bench-").tempdir_in(parent)?;
             let (fs, ram_backed) = filesystem(dir.path())?;
-            Ok(Scratch { dir, fs, ram_backed })
+            let _guard = archbench_results::cleanup::Guard::new(dir.path());
+            Ok(Scratch { dir, _guard, fs, ram_backed })
         };
         made()
             .map_err(|e| format!("cannot create a scratch directory in {}: {e}", parent.display()))
