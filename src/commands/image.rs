@@ -34,6 +34,12 @@ pub struct RegistryFlags {
     /// Registry user (with ARCHBENCH_REGISTRY_PASSWORD); default: the Docker config's credentials.
     #[arg(long, value_name = "USER", global = true)]
     username: Option<String>,
+
+    /// Seconds to wait for a registry's answer, or for the next bytes of a download, before
+    /// giving up (GET and HEAD are tried 3 times); uploads may take up to an hour.
+    #[arg(long, value_name = "SECS", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    registry_timeout: u64,
 }
 
 impl RegistryFlags {
@@ -48,7 +54,12 @@ impl RegistryFlags {
             }),
             None => None,
         };
-        Ok(RegistryOptions { insecure: self.insecure, ca_certs: self.ca_cert.clone(), credentials })
+        Ok(RegistryOptions {
+            insecure: self.insecure,
+            ca_certs: self.ca_cert.clone(),
+            credentials,
+            idle_timeout: Some(std::time::Duration::from_secs(self.registry_timeout)),
+        })
     }
 }
 

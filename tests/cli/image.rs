@@ -758,3 +758,122 @@ fn a_layout_index_is_never_lost() {
     tags.sort();
     assert_eq!(tags, (0..8).map(|i| format!("t{i}")).collect::<Vec<_>>());
 }
+
+/// A server that accepts and never answers, and one that stops in the middle of a blob
+/// (issue 18): both are given up on after the idle timeout, with a message that says so.
+const STALLING: &str = r#"
+import hashlib, json, socket, threading, time
+CONFIG = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+CFG = "sha256:" + hashlib.sha256(CONFIG).hexdigest()
+LAYER = "sha256:" + "cd" * 32
+MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": CFG, "size": len(CONFIG)},
+    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": LAYER, "size": 1000000}]}).encode()
+def reply(c, body, ctype, send=None):
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n" % (ctype, len(body)) + body[:send])
+SEEN = {True: 0, False: 0, None: 0}  # manifest requests per listener
+def serve(c, silent):
+    try:
+        while True:
+            req = b""
+            while b"\r\n\r\n" not in req:
+                d = c.recv(65536)
+                if not d: return
+                req += d
+            if silent: time.sleep(3600)
+            line = req.split(b"\r\n")[0].decode()
+            head = line.startswith("HEAD")
+            path = line.split()[1]
+            if path == "/v2/": reply(c, b"{}", b"application/json")
+            elif "/manifests/" in path:
+                SEEN[silent] += 1
+                if silent is None and SEEN[silent] == 1: time.sleep(3600)
+                reply(c, b"" if head else MANIFEST, b"application/vnd.oci.image.manifest.v1+json")
+            elif path.endswith(CFG): reply(c, CONFIG, b"application/octet-stream")
+            else:
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n" + b"\0" * 1000)
+                time.sleep(3600)
+    except OSError:
+        pass
+def listen(silent):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+    def loop():
+        while True:
+            c, _ = s.accept()
+            threading.Thread(target=serve, args=(c, silent), daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+    return s.getsockname()[1]
+# The third ignores the first manifest request and answers the next (silent=None: flaky).
+print(listen(True), listen(False), listen(None), flush=True)
+while True: time.sleep(3600)
+"#;
+
+#[test]
+fn silent_and_stalling_registries_time_out() {
+    use std::io::BufRead;
+    let mut child = Command::new("python3")
+        .args(["-c", STALLING])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 is missing: install python3 (scripts/setup does)");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let ports: Vec<u16> = line.split_whitespace().map(|p| p.parse().unwrap()).collect();
+    let cfg = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let out = ab(cfg.path())
+        .args([
+            "image",
+            "inspect",
+            &format!("127.0.0.1:{}/x:v1", ports[0]),
+            "--registry-timeout",
+            "2",
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("nothing answered within the idle timeout of 2 s"),
+        "{err}"
+    );
+    // One wait of 2 s per protocol (loopback falls back to plain HTTP), no retries on top.
+    assert!(started.elapsed() < std::time::Duration::from_secs(8), "{:?}", started.elapsed());
+
+    let dst = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let out = ab(cfg.path())
+        .args(["image", "copy", &format!("127.0.0.1:{}/x:v1", ports[1])])
+        .arg(format!("oci:{}:v1", dst.path().display()))
+        .args(["--registry-timeout", "2"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("the source stopped sending for longer than the idle timeout"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(partials(dst.path()).is_empty());
+
+    // A GET that went unanswered is tried again (it changes nothing), and then succeeds.
+    let out = ab(cfg.path())
+        .args([
+            "image",
+            "inspect",
+            &format!("127.0.0.1:{}/x:v1", ports[2]),
+            "--registry-timeout",
+            "2",
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("trying again in 500ms"), "{err}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -402,7 +402,17 @@ impl Sink for LayoutSink {
         std::io::copy(&mut reader, tmp.as_file_mut()).map_err(|e| match e.into_inner() {
             Some(inner) => match inner.downcast::<Error>() {
                 Ok(err) => *err,
-                Err(other) => io("copying into", std::io::Error::other(other)),
+                Err(other) => {
+                    let stalled = other
+                        .downcast_ref::<reqwest::Error>()
+                        .is_some_and(|r| r.is_timeout());
+                    let action = if stalled {
+                        "the source stopped sending for longer than the idle timeout (--registry-timeout) while copying into"
+                    } else {
+                        "copying into"
+                    };
+                    io(action, std::io::Error::other(other))
+                }
             },
             None => io("copying into", std::io::Error::other("read failed")),
         })?;

@@ -137,6 +137,9 @@ fn decode_entry(entry: &AuthEntry, path: &std::path::Path) -> Result<Option<Cred
     }
 }
 
+/// How long a credential helper may take to answer.
+const HELPER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn helper_get(helper: &str, registry: &str) -> Result<Option<Credentials>> {
     let program = format!("docker-credential-{helper}");
     let mut child = Command::new(&program)
@@ -153,6 +156,35 @@ fn helper_get(helper: &str, registry: &str) -> Result<Option<Credentials>> {
         // A helper that exits without reading is reported below through its status.
         let _ = stdin.write_all(registry.as_bytes());
     }
+    // A helper that hangs (waiting on a locked keychain, say) must not hang archbench.
+    let deadline = std::time::Instant::now() + HELPER_TIMEOUT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::Auth {
+                    registry: registry.to_owned(),
+                    message: format!(
+                        "credential helper {program} did not answer within {} s; check it with `echo {registry} | {program} get`",
+                        HELPER_TIMEOUT.as_secs()
+                    ),
+                });
+            }
+            Err(e) => {
+                return Err(Error::Auth {
+                    registry: registry.to_owned(),
+                    message: format!("credential helper {program} failed: {e}"),
+                })
+            }
+        }
+    }
+    // Its answer is a few hundred bytes, well within a pipe's buffer, so it could exit before
+    // anything was read.
     let out = child.wait_with_output().map_err(|e| Error::Auth {
         registry: registry.to_owned(),
         message: format!("credential helper {program} failed: {e}"),
@@ -278,9 +310,12 @@ mod tests {
         .unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let hung = helper_dir.join("docker-credential-archhang");
+        std::fs::write(&hung, "#!/bin/sh\nexec sleep 60\n").unwrap();
+        std::fs::set_permissions(&hung, std::fs::Permissions::from_mode(0o755)).unwrap();
         let config = serde_json::json!({
             "auths": { "127.0.0.1:5000": { "auth": base64::engine::general_purpose::STANDARD.encode("alice:s3cret") } },
-            "credHelpers": { "helped.example": "archtest", "missing.example": "archtest" },
+            "credHelpers": { "helped.example": "archtest", "missing.example": "archtest", "hung.example": "archhang" },
         });
         std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
         // The environment is process-wide: this is the only test in the crate that sets these.
@@ -295,5 +330,10 @@ mod tests {
         assert_eq!(lookup("missing.example").unwrap(), None);
         assert_eq!(lookup("other.example").unwrap(), None);
         assert_eq!(basic_header(&c), "Basic YWxpY2U6czNjcmV0");
+        // A helper that never answers is given up on, and killed.
+        let started = std::time::Instant::now();
+        let e = lookup("hung.example").unwrap_err().to_string();
+        assert!(e.contains("did not answer within 10 s"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
     }
 }

@@ -31,7 +31,22 @@ pub struct RegistryOptions {
     pub ca_certs: Vec<PathBuf>,
     /// Use these instead of looking in the Docker config.
     pub credentials: Option<Credentials>,
+    /// How long to wait for a response, or for the next bytes of a body, before giving up
+    /// (`None`: [`DEFAULT_IDLE_TIMEOUT`]). Uploads get [`UPLOAD_TIMEOUT`] as a whole.
+    pub idle_timeout: Option<Duration>,
 }
+
+/// The default wait for a response or for the next bytes of a body. skopeo gave up on a
+/// silent server in 20 s here; a registry that says nothing for 30 s is not going to.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An upload's whole time: a blob may be gigabytes, and reqwest's blocking client bounds a
+/// request with a body as one wait.
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// Attempts for an idempotent request (GET, HEAD) that timed out or could not connect, with
+/// 0.5 s, then 1 s between them.
+const ATTEMPTS: u32 = 3;
 
 /// A manifest or index as fetched.
 #[derive(Debug, Clone)]
@@ -79,9 +94,12 @@ impl Registry {
     /// Connect to `host` (`127.0.0.1:5000`, `ghcr.io`): choose HTTPS, or plain HTTP when TLS
     /// fails and the host is loopback or `insecure` is set, and learn how it wants auth.
     pub fn connect(host: &str, options: &RegistryOptions) -> Result<Self> {
+        // reqwest's blocking client applies `timeout` to the wait for the response and then to
+        // each read of the body, so it is an idle timeout for streamed blobs.
+        let idle = options.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT);
         let mut builder = Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30 * 60))
+            .connect_timeout(Duration::from_secs(10).min(idle))
+            .timeout(idle)
             .user_agent(concat!("archbench/", env!("CARGO_PKG_VERSION")))
             .danger_accept_invalid_certs(options.insecure);
         let mut cas = options.ca_certs.clone();
@@ -152,6 +170,15 @@ impl Registry {
                     .into(),
                 source: e,
             }),
+            // It accepts connections and then says nothing, over either protocol.
+            Err(e) if e.is_timeout() && https_err.is_timeout() => Err(Error::Transport {
+                registry: host.to_owned(),
+                request: format!(
+                    "GET /v2/ over HTTPS and plain HTTP: the connection was accepted but nothing answered within the idle timeout of {} s (--registry-timeout sets it)",
+                    idle.as_secs()
+                ),
+                source: e,
+            }),
             // Plain HTTP answered, but not as a registry: the HTTPS error is the useful one
             // (a TLS registry whose CA we do not trust answers plain HTTP with 400).
             Ok(_) | Err(_) => Err(Error::Transport {
@@ -187,19 +214,11 @@ impl Registry {
         build: &dyn Fn(&Client) -> Result<RequestBuilder>,
     ) -> Result<Response> {
         for attempt in 0..2 {
-            let mut req = build(&self.http)?;
             let header = {
                 let auth = self.auth.lock().expect("auth lock");
                 auth.get(scope).or_else(|| auth.get("*")).cloned()
             };
-            if let Some(h) = &header {
-                req = req.header(AUTHORIZATION, h);
-            }
-            let resp = req.send().map_err(|source| Error::Transport {
-                registry: self.host.clone(),
-                request: what.to_owned(),
-                source,
-            })?;
+            let resp = self.send_retrying(what, build, header.as_deref())?;
             if resp.status() != StatusCode::UNAUTHORIZED {
                 return Ok(resp);
             }
@@ -209,6 +228,52 @@ impl Registry {
             self.answer(resp.headers(), scope)?;
         }
         unreachable!("the loop returns on its second pass")
+    }
+
+    /// One request; a GET or HEAD that timed out or could not connect is sent again (it changes
+    /// nothing on the server), up to [`ATTEMPTS`] times with a growing pause. Other requests are
+    /// sent once: a PUT or POST that timed out may have taken effect.
+    fn send_retrying(
+        &self,
+        what: &str,
+        build: &dyn Fn(&Client) -> Result<RequestBuilder>,
+        header: Option<&str>,
+    ) -> Result<Response> {
+        let mut pause = Duration::from_millis(500);
+        for attempt in 1..=ATTEMPTS {
+            let mut req = build(&self.http)?;
+            if let Some(h) = header {
+                req = req.header(AUTHORIZATION, h);
+            }
+            let req = req.build().map_err(|source| Error::Transport {
+                registry: self.host.clone(),
+                request: what.to_owned(),
+                source,
+            })?;
+            let idempotent = matches!(*req.method(), reqwest::Method::GET | reqwest::Method::HEAD);
+            match self.http.execute(req) {
+                Ok(resp) => return Ok(resp),
+                Err(e)
+                    if idempotent && attempt < ATTEMPTS && (e.is_timeout() || e.is_connect()) =>
+                {
+                    tracing::warn!("{what} on {}: {e}; trying again in {pause:?}", self.host);
+                    std::thread::sleep(pause);
+                    pause *= 2;
+                }
+                Err(source) => {
+                    return Err(Error::Transport {
+                        registry: self.host.clone(),
+                        request: if source.is_timeout() {
+                            format!("{what} (no answer within the idle timeout, after {attempt} attempt(s); --registry-timeout sets it)")
+                        } else {
+                            what.to_owned()
+                        },
+                        source,
+                    })
+                }
+            }
+        }
+        unreachable!("the last attempt returns")
     }
 
     fn has_bearer(&self, scope: &str) -> bool {
@@ -424,7 +489,10 @@ impl Registry {
         let what = format!("PUT /v2/{repo}/blobs/uploads/… ({digest})");
         let resp = self.send(&what, &scope, &|c| {
             let body = reqwest::blocking::Body::sized(open()?, size);
-            Ok(c.put(&put).header(CONTENT_TYPE, "application/octet-stream").body(body))
+            Ok(c.put(&put)
+                .timeout(UPLOAD_TIMEOUT)
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .body(body))
         })?;
         if resp.status() != StatusCode::CREATED {
             return Err(self.fail(&what, resp));
