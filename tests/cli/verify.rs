@@ -181,3 +181,63 @@ fn verify_refuses_a_tampered_layer_and_an_oversized_manifest() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Issue 18: an aarch64 executable whose section-header fields are wrecked still runs under
+/// QEMU (the loader reads only the ELF and program headers). In a linux/amd64 image it must be
+/// found as the aarch64 binary it is, not counted as "0 binaries".
+#[test]
+fn a_foreign_binary_with_corrupt_section_headers_is_still_caught() {
+    let _emu = BinfmtLock::shared();
+    let work = tempfile::tempdir().unwrap();
+    let mut bin = crate::registry_support::archinfo_binary(&Platform::linux_arm64(), work.path());
+    // e_shoff far past the end and e_shnum at its maximum: goblin's full parse gives up.
+    bin[0x28..0x30].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+    bin[0x3c..0x3e].copy_from_slice(&0xffffu16.to_le_bytes());
+    // It still runs: binfmt hands it to qemu-aarch64, which loads it by its program headers.
+    let exe = work.path().join("wrecked");
+    std::fs::write(&exe, &bin).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ran = std::process::Command::new(&exe).output().expect("run through binfmt");
+    assert!(
+        String::from_utf8_lossy(&ran.stdout).contains("aarch64"),
+        "{}",
+        String::from_utf8_lossy(&ran.stdout)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = LayoutWriter::create(dir.path()).unwrap();
+    let p = Platform::linux_amd64();
+    let layer = tar_of(&[("app", 0o755, &bin)]);
+    let m = w.image(&p, &[LayerInput::tar(layer)], &["/app"]).unwrap();
+    let idx = w.index(&[(m, p)], &Default::default()).unwrap();
+    w.tag(&idx, "v1").unwrap();
+    let out = archbench()
+        .args(["verify", "--json"])
+        .arg(format!("oci:{}:v1", dir.path().display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stdout));
+    let v = &json(&out)["payload"]["platforms"][0];
+    assert_eq!(v["binaries"], 1, "{v:#}");
+    assert_eq!(v["mismatches"][0]["path"], "app");
+    assert!(v["mismatches"][0]["found"].as_str().unwrap().contains("arm64"), "{v:#}");
+    assert!(v["warnings"][0].as_str().unwrap().contains("section headers unreadable"), "{v:#}");
+
+    // With the program headers wrecked too, nothing can say what it is: a finding, not silence.
+    bin[0x20..0x28].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = LayoutWriter::create(dir.path()).unwrap();
+    let p = Platform::linux_amd64();
+    let m = w.image(&p, &[LayerInput::tar(tar_of(&[("app", 0o755, &bin)]))], &["/app"]).unwrap();
+    let idx = w.index(&[(m, p)], &Default::default()).unwrap();
+    w.tag(&idx, "v1").unwrap();
+    let out = archbench()
+        .args(["verify", "--json"])
+        .arg(format!("oci:{}:v1", dir.path().display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let v = &json(&out)["payload"]["platforms"][0];
+    assert!(v["mismatches"][0]["found"].as_str().unwrap().starts_with("unidentifiable"), "{v:#}");
+}

@@ -178,30 +178,102 @@ fn riscv_float_abi(flags: u32) -> &'static str {
     }
 }
 
-/// Identify an ELF file.
+/// What the kernel's loader reads of an ELF file: the header and the program headers. A file
+/// whose section headers are corrupt still runs (neither the kernel nor QEMU reads them), so a
+/// full parse that fails must not make such a binary invisible.
+struct LoaderView {
+    header: header::Header,
+    program_headers: Vec<program_header::ProgramHeader>,
+    is_64: bool,
+    little: bool,
+}
+
+fn loader_view(bytes: &[u8]) -> Result<LoaderView> {
+    let malformed =
+        |e: goblin::error::Error| Error::Malformed { format: "ELF", message: e.to_string() };
+    let h = Elf::parse_header(bytes).map_err(malformed)?;
+    let container = h.container().map_err(malformed)?;
+    let endian = h.endianness().map_err(malformed)?;
+    let ctx = goblin::container::Ctx::new(container, endian);
+    let offset = usize::try_from(h.e_phoff).map_err(|_| Error::Malformed {
+        format: "ELF",
+        message: "program header offset out of range".into(),
+    })?;
+    let program_headers =
+        program_header::ProgramHeader::parse(bytes, offset, usize::from(h.e_phnum), ctx)
+            .map_err(malformed)?;
+    Ok(LoaderView {
+        header: h,
+        program_headers,
+        is_64: container.is_big(),
+        little: endian == goblin::container::Endian::Little,
+    })
+}
+
+/// The `PT_INTERP` path, read from the segment as the loader does.
+fn interp_of(bytes: &[u8], phs: &[program_header::ProgramHeader]) -> Option<String> {
+    let p = phs.iter().find(|p| p.p_type == program_header::PT_INTERP)?;
+    let start = usize::try_from(p.p_offset).ok()?;
+    let end = start.checked_add(usize::try_from(p.p_filesz).ok()?)?;
+    let raw = bytes.get(start..end)?;
+    let raw = raw.split(|&b| b == 0).next().unwrap_or(raw);
+    Some(String::from_utf8_lossy(raw).into_owned())
+}
+
+/// Identify an ELF file: fully when goblin parses it, else from the loader's view (header and
+/// program headers), noting why the rest could not be read. Only a file whose header or
+/// program headers are unreadable is an error.
 pub fn identify(bytes: &[u8]) -> Result<Identity> {
-    let elf = Elf::parse(bytes)
-        .map_err(|e| Error::Malformed { format: "ELF", message: e.to_string() })?;
-    let h = &elf.header;
-    let little = elf.little_endian;
+    let (elf, full_error) = match Elf::parse(bytes) {
+        Ok(elf) => (Some(elf), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let view = match &elf {
+        Some(elf) => LoaderView {
+            header: elf.header,
+            program_headers: elf.program_headers.clone(),
+            is_64: elf.is_64,
+            little: elf.little_endian,
+        },
+        None => loader_view(bytes).map_err(|e| match e {
+            Error::Malformed { format, message } => Error::Malformed {
+                format,
+                message: format!(
+                    "{message} (and the full parse failed: {})",
+                    full_error.as_deref().unwrap_or_default()
+                ),
+            },
+            other => other,
+        })?,
+    };
+    let h = &view.header;
+    let little = view.little;
+    let interpreter = match &elf {
+        Some(elf) => elf.interpreter.map(str::to_owned),
+        None => interp_of(bytes, &view.program_headers),
+    };
     let kind = match h.e_type {
         header::ET_EXEC => Kind::Executable,
-        header::ET_DYN if elf.interpreter.is_some() => Kind::Executable,
-        header::ET_DYN => {
+        header::ET_DYN if interpreter.is_some() => Kind::Executable,
+        header::ET_DYN => match &elf {
             // A static PIE has no interpreter but an entry point and no DT_SONAME.
-            let soname = elf.soname.is_some();
-            if !soname && h.e_entry != 0 && elf.dynamic.is_some() && elf.libraries.is_empty() {
+            Some(elf)
+                if elf.soname.is_none()
+                    && h.e_entry != 0
+                    && elf.dynamic.is_some()
+                    && elf.libraries.is_empty() =>
+            {
                 Kind::Executable
-            } else {
-                Kind::SharedLibrary
             }
-        }
+            // Without the dynamic section, a PIE and a library look alike; either is a binary.
+            _ => Kind::SharedLibrary,
+        },
         header::ET_REL => Kind::Relocatable,
         header::ET_CORE => Kind::Core,
         _ => Kind::Other,
     };
-    let has_interp = elf.program_headers.iter().any(|p| p.p_type == program_header::PT_INTERP);
-    let has_dynamic = elf.program_headers.iter().any(|p| p.p_type == program_header::PT_DYNAMIC);
+    let has_interp = interpreter.is_some();
+    let has_dynamic = view.program_headers.iter().any(|p| p.p_type == program_header::PT_DYNAMIC);
     let linkage = match kind {
         Kind::Executable | Kind::SharedLibrary => Some(match (has_interp, has_dynamic) {
             (true, _) => Linkage::Dynamic,
@@ -212,10 +284,13 @@ pub fn identify(bytes: &[u8]) -> Result<Identity> {
         _ => None,
     };
     let section_named = |name: &str| {
-        elf.section_headers.iter().find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(name))
+        elf.as_ref().and_then(|elf| {
+            elf.section_headers.iter().find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(name))
+        })
     };
-    let stripped =
-        !elf.section_headers.iter().any(|s| s.sh_type == goblin::elf::section_header::SHT_SYMTAB);
+    let stripped = elf.as_ref().is_none_or(|elf| {
+        !elf.section_headers.iter().any(|s| s.sh_type == goblin::elf::section_header::SHT_SYMTAB)
+    });
     let (os_abi, os) = os_abi_name(h.e_ident[header::EI_OSABI]);
 
     let mut details = ElfDetails {
@@ -224,12 +299,13 @@ pub fn identify(bytes: &[u8]) -> Result<Identity> {
         os_abi: os_abi.to_owned(),
         e_flags: h.e_flags,
         linkage,
-        interpreter: elf.interpreter.map(str::to_owned),
+        interpreter,
         stripped,
+        sections_unreadable: full_error,
         ..Default::default()
     };
 
-    let is_64 = elf.is_64;
+    let is_64 = view.is_64;
     let mut variant: Option<String> = None;
     let arch = match h.e_machine {
         header::EM_X86_64 => Arch::Amd64,
@@ -283,8 +359,8 @@ pub fn identify(bytes: &[u8]) -> Result<Identity> {
         EM_SPARCV9 => Arch::Sparc64,
         other => Arch::Unknown(machine_name(other)),
     };
-    if matches!(arch, Arch::Amd64 | Arch::I386) {
-        details.x86_isa_needed = x86_isa_needed(&elf, bytes);
+    if let (true, Some(elf)) = (matches!(arch, Arch::Amd64 | Arch::I386), &elf) {
+        details.x86_isa_needed = x86_isa_needed(elf, bytes);
     }
     let mut id = Identity::new(Format::Elf, kind);
     id.bits = Some(if is_64 { 64 } else { 32 });
@@ -314,6 +390,26 @@ mod tests {
         assert_eq!(arm_attributes(&data, true), (Some(10), Some(1)));
         // Truncated input gives up quietly instead of reading out of bounds.
         assert_eq!(arm_attributes(&data[..9], true), (None, None));
+    }
+
+    /// A real executable whose section header fields are wrecked still runs (the loader reads
+    /// only the ELF and program headers), so it must still be identified, and say how.
+    #[test]
+    fn corrupt_section_headers_fall_back_to_the_loader_view() {
+        let mut bytes = std::fs::read("/bin/ls").expect("/bin/ls");
+        assert!(identify(&bytes).unwrap().elf.unwrap().sections_unreadable.is_none());
+        // e_shoff (0x28, 8 bytes) far past the end, e_shnum (0x3c) at its maximum.
+        bytes[0x28..0x30].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+        bytes[0x3c..0x3e].copy_from_slice(&0xffffu16.to_le_bytes());
+        assert!(Elf::parse(&bytes).is_err(), "the corruption must defeat the full parse");
+        let id = identify(&bytes).unwrap();
+        assert_eq!(id.platform.unwrap().to_string(), "linux/amd64");
+        let elf = id.elf.unwrap();
+        assert!(elf.sections_unreadable.is_some());
+        assert_eq!(elf.interpreter.as_deref(), Some("/lib64/ld-linux-x86-64.so.2"));
+        // Wreck the program headers too: now nothing can say what it is, and that is an error.
+        bytes[0x20..0x28].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+        assert!(identify(&bytes).is_err());
     }
 
     #[test]

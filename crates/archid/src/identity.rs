@@ -105,6 +105,10 @@ pub struct ElfDetails {
     /// x86 ISA level needed from the GNU property note (`x86-64-v3`): a CPU below it gets SIGILL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub x86_isa_needed: Option<String>,
+    /// Why the full parse failed, when the file was identified from its ELF and program headers
+    /// alone (as the loader reads it): section-based details are then missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sections_unreadable: Option<String>,
 }
 
 /// PE-specific facts.

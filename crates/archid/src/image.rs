@@ -212,9 +212,25 @@ pub fn verdict(scan: &PlatformScan) -> PlatformVerdict {
     let mut arches: BTreeMap<String, u64> = BTreeMap::new();
     for f in &scan.files {
         let Some(id) = &f.identity else {
-            v.warnings.push(format!("{}: {}", f.path, f.error.as_deref().unwrap_or("unreadable")));
+            let why = f.error.as_deref().unwrap_or("unreadable");
+            if f.unreadable {
+                v.warnings.push(format!("{}: {why}", f.path));
+            } else {
+                // It has an executable's magic and nothing could say what it is: it could be a
+                // binary of any architecture, so it is a finding, never silence.
+                v.mismatches.push(Mismatch {
+                    path: f.path.clone(),
+                    found: format!("unidentifiable ({why})"),
+                });
+            }
             continue;
         };
+        if let Some(why) = id.elf.as_ref().and_then(|e| e.sections_unreadable.as_deref()) {
+            v.warnings.push(format!(
+                "{}: section headers unreadable ({why}); identified from its ELF and program headers, as the loader reads it",
+                f.path
+            ));
+        }
         if id.arch_neutral() {
             v.neutral += 1;
             continue;
