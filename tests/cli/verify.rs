@@ -241,3 +241,130 @@ fn a_foreign_binary_with_corrupt_section_headers_is_still_caught() {
     let v = &json(&out)["payload"]["platforms"][0];
     assert!(v["mismatches"][0]["found"].as_str().unwrap().starts_with("unidentifiable"), "{v:#}");
 }
+
+/// A tar entry for the union-filesystem test: its raw name is written as given (the tar crate
+/// would normalise `./` and `//` away, and those are part of what is tested).
+enum Member<'a> {
+    File(&'a str, &'a [u8]),
+    HardLink(&'a str, &'a str),
+    Symlink(&'a str, &'a str),
+    Dir(&'a str),
+}
+
+fn raw_tar(members: &[Member]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for m in members {
+        let mut h = tar::Header::new_gnu();
+        let (name, kind, data, link): (&str, tar::EntryType, &[u8], Option<&str>) = match m {
+            Member::File(n, d) => (n, tar::EntryType::Regular, d, None),
+            Member::HardLink(n, t) => (n, tar::EntryType::Link, b"", Some(t)),
+            Member::Symlink(n, t) => (n, tar::EntryType::Symlink, b"", Some(t)),
+            Member::Dir(n) => (n, tar::EntryType::Directory, b"", None),
+        };
+        assert!(name.len() < 100);
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_entry_type(kind);
+        h.set_mode(0o755);
+        h.set_size(data.len() as u64);
+        h.set_mtime(0);
+        if let Some(t) = link {
+            h.as_old_mut().linkname[..t.len()].copy_from_slice(t.as_bytes());
+        }
+        h.set_cksum();
+        b.append(&h, data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// (path, identity label) of every candidate `identify --all` lists for `target`.
+fn identified(target: &str) -> std::collections::BTreeSet<(String, String)> {
+    let out = archbench().args(["identify", "--all", "--json", target]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = json(&out);
+    let mut set = std::collections::BTreeSet::new();
+    for s in r["payload"][0]["sections"].as_array().unwrap() {
+        for f in s["files"].as_array().unwrap() {
+            let label = f["identity"]["platform"].as_str().unwrap_or("?").to_owned();
+            set.insert((f["path"].as_str().unwrap().trim_start_matches('/').to_owned(), label));
+        }
+    }
+    set
+}
+
+/// Issue 18: the image's final filesystem is modelled as a runtime unpacks it, checked against
+/// umoci's unpack of the same image.
+#[test]
+fn layers_are_applied_as_umoci_unpacks_them() {
+    let arm = probe("linux/arm64");
+    let amd = probe("linux/amd64");
+    let lower = raw_tar(&[
+        Member::Dir("bin/"),
+        Member::File("bin/evil", &arm),
+        Member::Dir("usr/"),
+        Member::Dir("usr/bin/"),
+        Member::File("usr/bin/tool", &amd),
+        Member::Dir("opt/"),
+        Member::Dir("opt/x/"),
+        Member::File("opt/x/a", &arm),
+        Member::Dir("lib/"),
+        Member::File("lib/replaced", &arm),
+        Member::Dir("dir/"),
+        Member::Dir("dir/d/"),
+        Member::File("dir/d/inner", &arm),
+        Member::Dir("same/"),
+    ]);
+    let upper = raw_tar(&[
+        // A second name for bin/evil, then its first name whited out: the file lives on.
+        Member::Dir("app/"),
+        Member::HardLink("app/keep", "bin/evil"),
+        Member::File("bin/.wh.evil", b""),
+        // Everything below opt/ from lower layers is hidden.
+        Member::File("opt/.wh..wh..opq", b""),
+        // A binary replaced by a symlink, a directory of binaries replaced by a symlink.
+        Member::Symlink("lib/replaced", "/usr/bin/tool"),
+        Member::Symlink("dir/d", "/tmp"),
+        // Paths with ./ and // in them.
+        Member::File("./usr/./bin//new", &amd),
+        // A whiteout next to a file of its own layer hides nothing of that layer.
+        Member::File("same/.wh.kept", b""),
+        Member::File("same/kept", &arm),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = LayoutWriter::create(dir.path()).unwrap();
+    let p = Platform::linux_amd64();
+    let m =
+        w.image(&p, &[LayerInput::tar(lower), LayerInput::tar(upper)], &["/usr/bin/tool"]).unwrap();
+    w.tag(&m, "v1").unwrap();
+    let image = format!("oci:{}:v1", dir.path().display());
+
+    let ours = identified(&image);
+    let want: std::collections::BTreeSet<(String, String)> = [
+        ("app/keep", "linux/arm64"),
+        ("same/kept", "linux/arm64"),
+        ("usr/bin/new", "linux/amd64"),
+        ("usr/bin/tool", "linux/amd64"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(ours, want);
+
+    let bundle = tempfile::tempdir().unwrap();
+    let rootfs_parent = bundle.path().join("b");
+    let out = std::process::Command::new("umoci")
+        .args(["unpack", "--image", &format!("{}:v1", dir.path().display())])
+        .arg(&rootfs_parent)
+        .output()
+        .expect("umoci is missing: install umoci (scripts/setup does)");
+    assert!(out.status.success(), "umoci: {}", String::from_utf8_lossy(&out.stderr));
+    let theirs = identified(&rootfs_parent.join("rootfs").display().to_string());
+    assert_eq!(ours, theirs, "archbench's view of the layers differs from umoci's unpack");
+
+    // And verify names the two arm64 binaries the amd64 image really holds.
+    let out = archbench().args(["verify", "--json", &image]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let v = &json(&out)["payload"]["platforms"][0];
+    let paths: Vec<&str> =
+        v["mismatches"].as_array().unwrap().iter().map(|m| m["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["app/keep", "same/kept"], "{v:#}");
+}

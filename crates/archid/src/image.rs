@@ -35,6 +35,60 @@ fn under(path: &str, dir: &str) -> bool {
     dir.is_empty() || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// Apply one layer's entries to the files of the layers below, as a runtime unpacks it.
+///
+/// The rules (OCI image spec, "Representing Changes"; the same as containerd's and umoci's):
+/// a whiteout or an opaque marker hides files of *lower* layers only, never files this layer
+/// adds; an entry replaces whatever its path held (a file replaced by a symlink or a directory
+/// is gone); a hard link is the same file under a second name, so it keeps a lower binary
+/// alive even when this layer whites out the first name. Entries are taken in stream order,
+/// so a link sees the files as they stand at that point of the layer.
+pub fn apply_layer(lower: &mut BTreeMap<String, Found>, events: Vec<TarEvent>) {
+    let mut added: BTreeMap<String, Option<Found>> = BTreeMap::new();
+    // Something that is not a directory lands on `p`: a file or a whole tree there is gone.
+    fn replace(
+        lower: &mut BTreeMap<String, Found>,
+        added: &mut BTreeMap<String, Option<Found>>,
+        p: &str,
+        with: Option<Found>,
+    ) {
+        lower.retain(|k, _| k != p && !under(k, p));
+        added.retain(|k, _| !under(k, p));
+        added.insert(p.to_owned(), with);
+    }
+    for e in events {
+        match e {
+            TarEvent::Whiteout(p) => lower.retain(|k, _| k != &p && !under(k, &p)),
+            TarEvent::Opaque(d) => lower.retain(|k, _| !under(k, &d)),
+            TarEvent::File(f) => {
+                let p = f.path.clone();
+                replace(lower, &mut added, &p, Some(f));
+            }
+            // A data file, a symlink, a device: not a candidate, and it replaces the path.
+            TarEvent::Data(p) | TarEvent::Other(p) => replace(lower, &mut added, &p, None),
+            // A directory replaces a file at its path only.
+            TarEvent::Dir(p) => {
+                lower.remove(&p);
+                if matches!(added.get(&p), Some(Some(_))) {
+                    added.remove(&p);
+                }
+            }
+            TarEvent::HardLink(path, target) => {
+                let same = match added.get(&target) {
+                    Some(f) => f.clone(),
+                    None => lower.get(&target).cloned(),
+                };
+                replace(lower, &mut added, &path, same.map(|f| Found { path: path.clone(), ..f }));
+            }
+        }
+    }
+    for (path, f) in added {
+        if let Some(f) = f {
+            lower.insert(path, f);
+        }
+    }
+}
+
 /// Apply one platform image's layers in order and identify the result.
 pub fn scan_platform(src: &ImageSource, image: &PlatformImage, limits: Limits) -> PlatformScan {
     let mut files: BTreeMap<String, Found> = BTreeMap::new();
@@ -44,25 +98,7 @@ pub fn scan_platform(src: &ImageSource, image: &PlatformImage, limits: Limits) -
         let mut events = Vec::new();
         let result = read_layer(src, layer, limits, &mut events)
             .map_err(|m| format!("layer {} ({}): {m}", i + 1, layer.path));
-        // Lower layers lose what this layer whites out, before this layer's own files land.
-        for e in &events {
-            match e {
-                TarEvent::Whiteout(p) => files.retain(|k, _| k != p && !under(k, p)),
-                TarEvent::Opaque(d) => files.retain(|k, _| !under(k, d)),
-                _ => {}
-            }
-        }
-        for e in events {
-            match e {
-                TarEvent::File(f) => {
-                    files.insert(f.path.clone(), f);
-                }
-                TarEvent::Data(p) => {
-                    files.remove(&p);
-                }
-                _ => {}
-            }
-        }
+        apply_layer(&mut files, events);
         match result {
             Ok(s) => {
                 scanned.files += s.files;
@@ -304,4 +340,39 @@ pub fn verdict(scan: &PlatformScan) -> PlatformVerdict {
         });
     }
     v
+}
+
+#[cfg(test)]
+mod union_tests {
+    use super::*;
+
+    fn f(p: &str) -> Found {
+        Found { path: p.into(), size: 1, identity: None, error: None, unreadable: false }
+    }
+
+    /// The OCI rule, in the order a careless writer might use: a whiteout after a file of its
+    /// own layer hides only the lower layers' file.
+    #[test]
+    fn a_whiteout_hides_lower_layers_only() {
+        let mut lower = BTreeMap::from([("a/x".to_owned(), f("a/x"))]);
+        apply_layer(
+            &mut lower,
+            vec![
+                TarEvent::File(f("a/y")),
+                TarEvent::Whiteout("a/y".into()),
+                TarEvent::Whiteout("a/x".into()),
+            ],
+        );
+        assert_eq!(lower.keys().collect::<Vec<_>>(), ["a/y"]);
+    }
+
+    #[test]
+    fn a_directory_replaces_a_file_but_keeps_a_tree() {
+        let mut lower =
+            BTreeMap::from([("f".to_owned(), f("f")), ("d/inner".to_owned(), f("d/inner"))]);
+        apply_layer(&mut lower, vec![TarEvent::Dir("f".into()), TarEvent::Dir("d".into())]);
+        assert_eq!(lower.keys().collect::<Vec<_>>(), ["d/inner"]);
+        apply_layer(&mut lower, vec![TarEvent::Other("d".into())]);
+        assert!(lower.is_empty());
+    }
 }

@@ -192,6 +192,13 @@ pub enum TarEvent {
     Whiteout(String),
     /// `.wh..wh..opq` in DIR: everything under DIR from lower layers is hidden.
     Opaque(String),
+    /// A hard link at the first path to the second: the same file under another name, which
+    /// keeps it alive when its first name is whited out.
+    HardLink(String, String),
+    /// A directory at this path: a file that was there is replaced, what is under it stays.
+    Dir(String),
+    /// A symlink or device at this path: whatever was there, file or directory tree, is gone.
+    Other(String),
 }
 
 /// Counts decompressed bytes and fails past the limit.
@@ -248,8 +255,20 @@ pub fn decompress<'a, R: Read + 'a>(reader: R) -> Result<(Box<dyn Read + 'a>, Co
     Ok((r, c))
 }
 
-fn clean(path: &str) -> String {
-    path.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/').to_owned()
+/// A member path as the runtime resolves it inside the root: `.` and empty components dropped,
+/// `..` going up but never above the root (`./usr//bin/../bin/x` is `usr/bin/x`).
+pub fn clean(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    parts.join("/")
 }
 
 /// Walk a tar stream (plain, gzip or zstd, detected by magic), calling `on_event` per entry.
@@ -288,7 +307,19 @@ pub fn walk_tar<R: Read>(
             }));
             continue;
         }
-        if !entry.header().entry_type().is_file() {
+        let kind = entry.header().entry_type();
+        if kind.is_hard_link() {
+            if let Ok(Some(target)) = entry.link_name() {
+                on_event(TarEvent::HardLink(path, clean(&target.to_string_lossy())));
+            }
+            continue;
+        }
+        if !kind.is_file() {
+            // PAX and GNU long-name headers are folded into the entry by the tar reader; what
+            // reaches here is a real member that replaces whatever its path held.
+            if !path.is_empty() {
+                on_event(if kind.is_dir() { TarEvent::Dir(path) } else { TarEvent::Other(path) });
+            }
             continue;
         }
         let size = entry.size();
