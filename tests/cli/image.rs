@@ -513,6 +513,9 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/v2/":
             self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"{}"); return
+        if "/err500/" in self.path:
+            body = b"internal trouble " * 8000
+            self.send_response(500); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body); return
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
         if "chunked" in self.path:
@@ -541,6 +544,17 @@ fn oversized_manifest_is_refused() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success() && err.contains("limit"), "{repo}: {err}");
     }
+    // A 136 kB error page is quoted, not echoed whole.
+    let out = ab(cfg.path())
+        .args(["image", "inspect", &format!("127.0.0.1:{port}/err500:v1")])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("500") && err.contains("internal trouble"),
+        "{err}"
+    );
+    assert!(err.len() < 1500, "{} bytes of error", err.len());
     drop(server);
 }
 

@@ -105,6 +105,12 @@ impl Reference {
                 "repository components must be lowercase letters, digits and . _ - separators",
             ));
         }
+        // Docker's limit on the full name. With it, a parsed reference always prints (with the
+        // defaults filled in) within the 512-character input limit, so it parses again; the
+        // fuzzer found inputs near 512 characters that did not.
+        if registry.len() + 1 + repository.len() > 255 {
+            return Err(bad(input, "the name (registry/repository) is longer than 255 characters"));
+        }
         let tag = if tag.is_none() && digest.is_none() { Some("latest".to_owned()) } else { tag };
         Ok(Self { registry, repository, tag, digest })
     }
@@ -205,6 +211,10 @@ mod tests {
             let e = Reference::parse(input).unwrap_err().to_string();
             assert!(e.contains("is not a number from 1 to 65535"), "{input}: {e}");
         }
+        // Found by the fuzzer: a name near the input limit parsed, and its printed form did not.
+        let long = format!("{}:t", "b".repeat(250));
+        let e = Reference::parse(&long).unwrap_err().to_string();
+        assert!(e.contains("longer than 255 characters"), "{e}");
         for good in ["127.0.0.1:65535/a", "[::1]:5000/a", "localhost:5000/a:t"] {
             assert!(Reference::parse(good).is_ok(), "{good}");
         }

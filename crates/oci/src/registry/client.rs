@@ -352,7 +352,10 @@ impl Registry {
 
     fn fail(&self, what: &str, resp: Response) -> Error {
         let status = resp.status().as_u16();
-        let body = read_limited(resp, 64 << 10, &self.host).unwrap_or_default();
+        // Only the start of an error page is quoted (300 characters), so only that much is
+        // read: a huge or endless error body neither fills memory nor hides the message.
+        let mut body = Vec::new();
+        let _ = resp.take(4 << 10).read_to_end(&mut body);
         Error::Registry {
             registry: self.host.clone(),
             status,
