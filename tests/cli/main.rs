@@ -11,4 +11,5 @@ mod image;
 mod registry_support;
 mod report;
 mod support;
+mod token;
 mod verify;

@@ -45,6 +45,12 @@ fn run_ok(cmd: &mut Command) -> String {
 
 impl TestRegistry {
     pub fn start(spec: RegistrySpec) -> Self {
+        Self::start_with(spec, "")
+    }
+
+    /// Like [`Self::start`], with `extra` YAML appended to the registry's config (an `auth:` or
+    /// `middleware:` section).
+    pub fn start_with(spec: RegistrySpec, extra: &str) -> Self {
         need("docker-registry", "docker-registry");
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -118,6 +124,7 @@ impl TestRegistry {
                 dir.path().join("htpasswd").display()
             ));
         }
+        config.push_str(extra);
         std::fs::write(dir.path().join("config.yml"), config).unwrap();
         let mut r = TestRegistry { dir, port, child: None };
         r.restart();

@@ -222,6 +222,19 @@ impl Registry {
             if resp.status() != StatusCode::UNAUTHORIZED {
                 return Ok(resp);
             }
+            // A token was issued and the registry still says no: the token server did not grant
+            // the scope (the credentials themselves were accepted to get the token).
+            let insufficient = resp
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("insufficient_scope"));
+            if attempt == 1
+                && self.has_bearer(scope)
+                && (insufficient || self.credentials.is_some())
+            {
+                return Err(self.not_granted(scope));
+            }
             if attempt == 1 || (header.is_some() && !self.has_bearer(scope)) {
                 return Err(self.refused(header.is_some()));
             }
@@ -278,6 +291,19 @@ impl Registry {
 
     fn has_bearer(&self, scope: &str) -> bool {
         self.auth.lock().expect("auth lock").get(scope).is_some_and(|h| h.starts_with("Bearer"))
+    }
+
+    fn not_granted(&self, scope: &str) -> Error {
+        let who = self
+            .credentials
+            .as_ref()
+            .map_or_else(|| "anonymous pulls".to_owned(), |c| format!("user {:?}", c.username));
+        Error::Auth {
+            registry: self.host.clone(),
+            message: format!(
+                "the token server accepted the credentials but did not grant {scope} to {who}; ask for those rights, or use credentials that have them"
+            ),
+        }
     }
 
     fn refused(&self, had_credentials: bool) -> Error {
