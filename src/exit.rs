@@ -27,6 +27,8 @@ pub enum Code {
     /// `identify` or `verify` could not read an input or a layer completely; what could be read
     /// was reported.
     Incomplete = 6,
+    /// Interrupted by SIGINT after saving what was done (128 + 2, as a shell reports it).
+    Interrupted = 130,
 }
 
 impl std::fmt::Display for Findings {

@@ -47,7 +47,13 @@ fn handle_interrupts() {
         return;
     };
     std::thread::spawn(move || {
-        if let Some(sig) = signals.forever().next() {
+        for sig in signals.forever() {
+            if archbench_results::cleanup::defer_signal() {
+                eprintln!(
+                    "archbench: interrupted; finishing the current run and saving what is done (interrupt again to stop at once)"
+                );
+                continue;
+            }
             let removed = archbench_results::cleanup::remove_registered();
             if removed > 0 {
                 eprintln!("archbench: interrupted; removed {removed} partly written file(s)");

@@ -168,6 +168,8 @@ impl BenchCommand {
             (false, None) => pin::default_cpu(),
         };
         let setup = Setup { scratch: &scratch, cpu };
+        // Ctrl-C stops the suite after the current run; the cells done so far are written.
+        archbench_results::cleanup::defer_interrupts();
         let bar = spinner(!self.json, "benchmarking");
         let cells: Vec<Cell> =
             suite::run(&source, &workloads, &runners, self.quick, policy, setup, |m| {
@@ -199,6 +201,9 @@ impl BenchCommand {
                     (CellStatus::Ok, None) => String::new(),
                     (CellStatus::InvalidChecksum { .. }, _) => "INVALID checksum".into(),
                     (CellStatus::Failed { reason }, _) => format!("FAILED: {reason}"),
+                    (CellStatus::Interrupted { recorded }, _) => {
+                        format!("INTERRUPTED after {recorded} runs")
+                    }
                 };
                 println!(
                     "{:<10} {:<22} {:>10} {:>23} {:>22}",
@@ -217,6 +222,23 @@ impl BenchCommand {
                     None => "runs not pinned".to_owned(),
                 }
             );
+        }
+        if archbench_results::cleanup::interrupt_requested() {
+            return Err(Findings {
+                code: Code::Interrupted,
+                message: format!(
+                    "interrupted: {} completed cells{}",
+                    cells.iter().filter(|c| c.status == CellStatus::Ok).count(),
+                    match &self.output {
+                        Some(o) => format!(
+                            " written to {} (the interrupted one is marked so)",
+                            o.display()
+                        ),
+                        None => " shown above".to_owned(),
+                    }
+                ),
+            }
+            .into());
         }
         let bad: Vec<String> = cells
             .iter()

@@ -151,22 +151,18 @@ fn compare_reports_a_real_slowdown_between_two_runs() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected bench schema 1"));
 }
 
-/// Issue 18 (interrupts, in part): an interrupted bench removes its scratch directory and
-/// exits 130. (Writing the completed cells on interrupt is still to do.)
+/// Issue 18 (interrupts): an interrupted bench stops after the run in progress, writes what
+/// it has with the cell it was in marked interrupted, removes its scratch directory and exits
+/// 130.
 #[test]
-fn an_interrupted_bench_leaves_no_scratch_directory() {
+fn an_interrupted_bench_saves_its_cells_and_leaves_no_scratch_directory() {
     let parent = tempfile::tempdir().unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let out_file = results.path().join("bench.json");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_archbench"))
-        .args([
-            "bench",
-            "--runs",
-            "100000",
-            "--quick",
-            "--workload",
-            "syscall",
-            "--runner",
-            "native",
-        ])
+        .args(["bench", "--runs", "100000", "--quick", "--runner", "native"])
+        .args(["--workload", "sha256", "--workload", "syscall", "-o"])
+        .arg(&out_file)
         .arg("--scratch")
         .arg(parent.path())
         .stdout(std::process::Stdio::null())
@@ -178,11 +174,25 @@ fn an_interrupted_bench_leaves_no_scratch_directory() {
         assert!(std::time::Instant::now() < deadline, "bench never made its scratch directory");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
     // SAFETY: signalling our own child, not yet waited for, so its pid is still its own.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("saving what is done"), "{stderr}");
     let left: Vec<_> = std::fs::read_dir(parent.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
+    let env: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_file).expect("the results were written"))
+            .unwrap();
+    let cells = env["payload"].as_array().unwrap();
+    assert_eq!(cells.len(), 1, "nothing after the interrupted cell ran: {cells:?}");
+    assert_eq!(cells[0]["workload"], "sha256");
+    assert_eq!(cells[0]["status"]["kind"], "interrupted");
+    assert!(cells[0]["status"]["recorded"].as_u64().unwrap() > 0);
+    assert_eq!(
+        cells[0]["samples"].as_array().unwrap().len() as u64,
+        cells[0]["status"]["recorded"].as_u64().unwrap()
+    );
 }

@@ -93,6 +93,12 @@ pub enum CellStatus {
         /// Why.
         reason: String,
     },
+    /// The user interrupted the suite during this cell; its samples so far are kept, and no
+    /// statistic of it is used.
+    Interrupted {
+        /// Samples recorded before the interrupt.
+        recorded: u32,
+    },
 }
 
 /// One workload × runner.
@@ -156,11 +162,17 @@ pub fn run(
     let timeout = Duration::from_secs_f64(policy.timeout_seconds);
     let mut cells = Vec::new();
     for spec in runners {
+        if interrupted() {
+            break;
+        }
         progress(&format!("building workloads for {}", spec.platform()));
         let artifact = artifacts::build(source, &spec.platform())?;
         let mut runner = make_runner(spec, scratch.path());
         let prepared = runner.prepare(&artifact);
         for w in workloads {
+            if interrupted() {
+                break;
+            }
             let size = if quick { w.quick } else { w.full };
             progress(&format!("{} on {spec}", w.name));
             let mut cell = Cell {
@@ -194,6 +206,10 @@ pub fn run(
             let started = Instant::now();
             let mut recorded = 0u32;
             for i in 0.. {
+                if interrupted() {
+                    cell.status = CellStatus::Interrupted { recorded };
+                    break;
+                }
                 let s = match runner.run(&args, &env, timeout) {
                     Ok(s) => s,
                     Err(e) => {
@@ -236,6 +252,12 @@ pub fn run(
     }
     gate_and_compare(&mut cells);
     Ok(cells)
+}
+
+/// Whether the user asked the suite to stop (see `archbench_results::cleanup`): checked before
+/// each run, so a run in progress finishes (or times out) first.
+fn interrupted() -> bool {
+    archbench_results::cleanup::interrupt_requested()
 }
 
 /// Mark cells whose checksum differs from native's, and compute slowdowns against native.

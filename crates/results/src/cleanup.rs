@@ -5,11 +5,35 @@
 //! an owner also registers the path here for as long as it exists; the binary's signal handler
 //! calls [`remove_registered`] before it exits. Registration is a [`Guard`]: dropping it
 //! unregisters the path, so a file that was renamed into place is never touched.
+//!
+//! A command that can save partial work instead asks for the first interrupt to be deferred
+//! ([`defer_interrupts`]); a second one still ends the process at once.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 static PATHS: Mutex<Vec<(u64, PathBuf)>> = Mutex::new(Vec::new());
+static DEFER: AtomicBool = AtomicBool::new(false);
+static REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// A command that can stop cleanly and save what it finished (`bench`) asks for interrupts to
+/// set a flag instead of ending the process; it polls [`interrupt_requested`] between steps.
+pub fn defer_interrupts() {
+    DEFER.store(true, Ordering::SeqCst);
+}
+
+/// Whether an interrupt was deferred and is waiting to be honoured.
+pub fn interrupt_requested() -> bool {
+    REQUESTED.load(Ordering::SeqCst)
+}
+
+/// For the signal handler: `true` when the interrupt was deferred (the first one, in a command
+/// that asked); `false` when the process should clean up and exit now (no deferral, or a
+/// second interrupt).
+pub fn defer_signal() -> bool {
+    DEFER.load(Ordering::SeqCst) && !REQUESTED.swap(true, Ordering::SeqCst)
+}
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Keeps `path` registered for removal on interrupt until dropped.
