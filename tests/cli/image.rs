@@ -835,18 +835,16 @@ fn silent_and_stalling_registries_time_out() {
     std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let ports: Vec<u16> = line.split_whitespace().map(|p| p.parse().unwrap()).collect();
     let cfg = tempfile::tempdir().unwrap();
+    let inspect = |port: u16| {
+        ab(cfg.path())
+            .args(["image", "inspect", &format!("127.0.0.1:{port}/x:v1")])
+            .args(["--registry-timeout", "2"])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap()
+    };
     let started = std::time::Instant::now();
-    let out = ab(cfg.path())
-        .args([
-            "image",
-            "inspect",
-            &format!("127.0.0.1:{}/x:v1", ports[0]),
-            "--registry-timeout",
-            "2",
-        ])
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
+    let out = inspect(ports[0]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains("nothing answered within the idle timeout of 2 s"),
@@ -874,17 +872,7 @@ fn silent_and_stalling_registries_time_out() {
     assert!(partials(dst.path()).is_empty());
 
     // A GET that went unanswered is tried again (it changes nothing), and then succeeds.
-    let out = ab(cfg.path())
-        .args([
-            "image",
-            "inspect",
-            &format!("127.0.0.1:{}/x:v1", ports[2]),
-            "--registry-timeout",
-            "2",
-        ])
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
+    let out = inspect(ports[2]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("trying again in 500ms"), "{err}");

@@ -182,6 +182,22 @@ fn verify_refuses_a_tampered_layer_and_an_oversized_manifest() {
     );
 }
 
+/// `verify --json` of a linux/amd64 image whose one file, `/app`, is `bin`.
+fn verify_amd64_image_holding(bin: &[u8]) -> (tempfile::TempDir, std::process::Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = LayoutWriter::create(dir.path()).unwrap();
+    let p = Platform::linux_amd64();
+    let m = w.image(&p, &[LayerInput::tar(tar_of(&[("app", 0o755, bin)]))], &["/app"]).unwrap();
+    let idx = w.index(&[(m, p)], &Default::default()).unwrap();
+    w.tag(&idx, "v1").unwrap();
+    let out = archbench()
+        .args(["verify", "--json"])
+        .arg(format!("oci:{}:v1", dir.path().display()))
+        .output()
+        .unwrap();
+    (dir, out)
+}
+
 /// Issue 18: an aarch64 executable whose section-header fields are wrecked still runs under
 /// QEMU (the loader reads only the ELF and program headers). In a linux/amd64 image it must be
 /// found as the aarch64 binary it is, not counted as "0 binaries".
@@ -205,18 +221,7 @@ fn a_foreign_binary_with_corrupt_section_headers_is_still_caught() {
         String::from_utf8_lossy(&ran.stdout)
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let mut w = LayoutWriter::create(dir.path()).unwrap();
-    let p = Platform::linux_amd64();
-    let layer = tar_of(&[("app", 0o755, &bin)]);
-    let m = w.image(&p, &[LayerInput::tar(layer)], &["/app"]).unwrap();
-    let idx = w.index(&[(m, p)], &Default::default()).unwrap();
-    w.tag(&idx, "v1").unwrap();
-    let out = archbench()
-        .args(["verify", "--json"])
-        .arg(format!("oci:{}:v1", dir.path().display()))
-        .output()
-        .unwrap();
+    let (_dir, out) = verify_amd64_image_holding(&bin);
     assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stdout));
     let v = &json(&out)["payload"]["platforms"][0];
     assert_eq!(v["binaries"], 1, "{v:#}");
@@ -226,17 +231,7 @@ fn a_foreign_binary_with_corrupt_section_headers_is_still_caught() {
 
     // With the program headers wrecked too, nothing can say what it is: a finding, not silence.
     bin[0x20..0x28].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
-    let dir = tempfile::tempdir().unwrap();
-    let mut w = LayoutWriter::create(dir.path()).unwrap();
-    let p = Platform::linux_amd64();
-    let m = w.image(&p, &[LayerInput::tar(tar_of(&[("app", 0o755, &bin)]))], &["/app"]).unwrap();
-    let idx = w.index(&[(m, p)], &Default::default()).unwrap();
-    w.tag(&idx, "v1").unwrap();
-    let out = archbench()
-        .args(["verify", "--json"])
-        .arg(format!("oci:{}:v1", dir.path().display()))
-        .output()
-        .unwrap();
+    let (_dir, out) = verify_amd64_image_holding(&bin);
     assert_eq!(out.status.code(), Some(4));
     let v = &json(&out)["payload"]["platforms"][0];
     assert!(v["mismatches"][0]["found"].as_str().unwrap().starts_with("unidentifiable"), "{v:#}");
