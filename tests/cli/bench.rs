@@ -196,3 +196,10 @@ fn an_interrupted_bench_saves_its_cells_and_leaves_no_scratch_directory() {
         cells[0]["status"]["recorded"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn runs_zero_is_a_usage_error() {
+    let out = archbench().args(["bench", "--runs", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--runs"));
+}

@@ -262,6 +262,11 @@ fn missing_and_corrupt_results_are_said() {
         stdout.contains("note: skipped") && stdout.contains("bench.json: not a valid results file"),
         "{stdout}"
     );
+    // A second render reads the first one's plan.json and report.json quietly: they are
+    // archbench's outputs, not broken inputs.
+    let out = archbench().args(["report", "--render-only", "-o"]).arg(dir.path()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("note: skipped").count(), 1, "{stdout}");
 
     // Rendering without -o renders reports/latest, and says so when there is none.
     let empty = tempfile::tempdir().unwrap();

@@ -247,8 +247,10 @@ where a whisker crosses an edge, the data cannot yet settle the choice."
     let page = html::page(inputs, &list);
     write(&dir.join("index.html"), page.as_bytes())?;
     write(&dir.join("summary.md"), markdown::summary(inputs, &list).as_bytes())?;
-    let json = serde_json::to_vec_pretty(&serde_json::json!({ "inputs": inputs, "charts": list }))
-        .expect("json");
+    let json = serde_json::to_vec_pretty(
+        &serde_json::json!({ "kind": "report", "inputs": inputs, "charts": list }),
+    )
+    .expect("json");
     write(&dir.join("report.json"), &json)?;
     files.extend([dir.join("index.html"), dir.join("summary.md"), dir.join("report.json")]);
     Ok(files)
