@@ -110,6 +110,8 @@ impl BuildCommand {
             timeout: Duration::from_secs(self.timeout),
         };
         let started = Envelope::begin("build", host_facts(None), ());
+        // Ctrl-C cancels the build in progress; the runs so far are saved, and no index is made.
+        archbench_results::cleanup::defer_interrupts();
         let quiet = self.json;
         let bar = crate::output::spinner(!quiet, "building");
         let result = build_all(&spec, &mut |p| {
@@ -135,6 +137,20 @@ impl BuildCommand {
             Ok(r) => r,
             Err(archbench_build::Error::Failed { report, cause }) => {
                 self.save(&started, &report)?;
+                if archbench_results::cleanup::interrupt_requested() {
+                    let done = report.runs.iter().filter(|r| r.ok).count();
+                    return Err(crate::exit::Findings {
+                        code: crate::exit::Code::Interrupted,
+                        message: format!(
+                            "interrupted: {done} completed build(s){}; no index was written",
+                            match &self.results {
+                                Some(o) => format!(" saved to {}", o.display()),
+                                None => String::new(),
+                            }
+                        ),
+                    }
+                    .into());
+                }
                 return Err(
                     anyhow::Error::new(*cause).context("the build failed; no index was written")
                 );

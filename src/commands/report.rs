@@ -85,35 +85,59 @@ impl Drop for Registry {
     }
 }
 
-/// Run this binary with `args`; Ok(()) or the reason, from its last stderr lines.
+/// Run this binary with `args`; Ok(()) or the reason, from its last lines of output.
+///
+/// The step's output goes to `log` as it runs. An interrupt of the report (deferred, see
+/// `archbench_results::cleanup`) is passed on to the step, which saves what it has and exits;
+/// the report then renders what exists.
 fn step(label: &str, args: &[String], log: &Path) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     eprintln!("[report] {label}: archbench {}", args.join(" "));
     let started = Instant::now();
-    let out = Command::new(exe)
+    let file =
+        std::fs::File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
+    let mut child = Command::new(exe)
         .args(args)
         .stdin(Stdio::null())
-        .output()
+        .stdout(file.try_clone().map_err(|e| e.to_string())?)
+        .stderr(file)
+        .spawn()
         .map_err(|e| format!("could not run archbench: {e}"))?;
-    let mut text = out.stderr.clone();
-    text.extend_from_slice(&out.stdout);
-    let _ = std::fs::write(log, &text);
+    let mut forwarded = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => return Err(format!("waiting for archbench {label}: {e}")),
+        }
+        if !forwarded && archbench_results::cleanup::interrupt_requested() {
+            // SAFETY: kill(2) on our own child, which has not been reaped (try_wait said it is
+            // still running), so its pid cannot have been reused.
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+            forwarded = true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     eprintln!(
         "[report] {label}: {} in {:.0} s",
-        if out.status.success() { "done" } else { "failed" },
+        if status.success() { "done" } else { "failed" },
         started.elapsed().as_secs_f64()
     );
-    if out.status.success() {
+    if status.success() {
         return Ok(());
     }
-    let err = String::from_utf8_lossy(&out.stderr);
-    let tail: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).rev().take(3).collect();
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).rev().take(3).collect();
     Err(format!(
         "{} (exit {}; full log in {})",
         tail.into_iter().rev().collect::<Vec<_>>().join(" / "),
-        out.status.code().unwrap_or(-1),
+        status.code().unwrap_or(-1),
         log.display()
     ))
+}
+
+fn interrupted() -> bool {
+    archbench_results::cleanup::interrupt_requested()
 }
 
 impl ReportCommand {
@@ -137,8 +161,13 @@ impl ReportCommand {
             .with_context(|| format!("creating {}", dir.display()))?;
         let mut notes: Vec<String> = Vec::new();
         let s = |v: &str| v.to_owned();
+        // Ctrl-C stops the step in progress (which saves what it has) and renders what exists.
+        archbench_results::cleanup::defer_interrupts();
         if !self.render_only {
             self.measure(&dir, &mut notes, &s)?;
+        }
+        if interrupted() {
+            notes.push("interrupted: the steps after the interrupt did not run, and this report shows what was measured before it".into());
         }
         // One reader for the plan and the charts: the same files, and every skip said.
         let results = archbench_results::dir::load(&dir)?;
@@ -174,6 +203,13 @@ impl ReportCommand {
             files.len(),
             dir.join("index.html").display()
         );
+        if interrupted() {
+            return Err(crate::exit::Findings {
+                code: crate::exit::Code::Interrupted,
+                message: format!("interrupted; the partial report is in {}", dir.display()),
+            }
+            .into());
+        }
         Ok(())
     }
 
@@ -192,6 +228,9 @@ impl ReportCommand {
             ));
         }
         let latest = Path::new("reports/latest");
+        if interrupted() {
+            return Ok(());
+        }
         // 2. the bench suite.
         let bench_json = dir.join("bench.json");
         if self.reuse
@@ -211,6 +250,9 @@ impl ReportCommand {
             if let Err(why) = step("bench", &args, &logs.join("bench.log")) {
                 notes.push(format!("bench skipped: {why}"));
             }
+        }
+        if interrupted() {
+            return Ok(());
         }
         // 3. the build strategies on the compiled fixture.
         let build_json = dir.join("build.json");
@@ -250,6 +292,7 @@ impl ReportCommand {
                         Err(why) => notes.push(format!(
                             "build skipped: the builder image could not be made: {why}"
                         )),
+                        Ok(()) if interrupted() => {}
                         Ok(()) => {
                             let scale = if self.quick { "60" } else { "200" };
                             let args = vec![

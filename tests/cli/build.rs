@@ -254,6 +254,8 @@ fn an_interrupted_build_leaves_no_index() {
             "--output",
         ])
         .arg(format!("oci:{}", out.path().display()))
+        .arg("-o")
+        .arg(out.path().join("build.json"))
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -268,7 +270,14 @@ fn an_interrupted_build_leaves_no_index() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
-    assert!(!status.success());
+    // The build in progress is cancelled, the run is saved as failed by the interrupt, and
+    // the exit status says it was interrupted (130).
+    assert_eq!(status.code(), Some(130));
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("build.json")).unwrap()).unwrap();
+    let run = &saved["payload"]["runs"][0];
+    assert_eq!(run["ok"], false, "{run}");
+    assert!(run["error"].as_str().unwrap().contains("interrupted by the user"), "{run}");
     let inspect = archbench()
         .args(["image", "inspect", &format!("{}/interrupted:v1", reg.host())])
         .output()

@@ -276,3 +276,35 @@ fn missing_and_corrupt_results_are_said() {
     assert!(!out.status.success() && err.contains("nothing to render: reports/latest"), "{err}");
     assert!(!empty.path().join("reports").exists(), "no empty report directory is made");
 }
+
+/// Issue 18 (interrupts): an interrupted report passes the interrupt to the step in progress
+/// (bench saves what it has), starts no further step, renders what exists and exits 130.
+#[test]
+fn an_interrupted_report_renders_what_it_has() {
+    let _emu = BinfmtLock::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_archbench"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["report", "--quick", "-o"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !dir.path().join("logs/bench.log").exists() {
+        assert!(std::time::Instant::now() < deadline, "the bench step never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    // SAFETY: signalling our own child, not yet waited for, so its pid is still its own.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("note: interrupted"), "{stdout}");
+    assert!(dir.path().join("index.html").is_file(), "the partial report is rendered");
+    assert!(!dir.path().join("logs/build.log").exists(), "no step starts after the interrupt");
+    let bench_log = std::fs::read_to_string(dir.path().join("logs/bench.log")).unwrap();
+    assert!(bench_log.contains("interrupted"), "the bench step was interrupted: {bench_log}");
+}

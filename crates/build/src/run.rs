@@ -168,8 +168,13 @@ pub fn build_all(spec: &BuildSpec, progress: &mut dyn FnMut(Progress)) -> Result
     let mut per_platform: BTreeMap<String, (usize, archbench_oci::layout::Written)> =
         BTreeMap::new();
     let mut first_error: Option<Error> = None;
-    for platform in &spec.platforms {
+    'platforms: for platform in &spec.platforms {
         for (rank, strategy) in spec.strategies.iter().enumerate() {
+            // After an interrupt, nothing more is started; what ran is reported, no index made.
+            if archbench_results::cleanup::interrupt_requested() {
+                first_error.get_or_insert(Error::Unsupported("interrupted by the user".into()));
+                break 'platforms;
+            }
             let ev = |event: Event| Progress {
                 platform: platform.to_string(),
                 strategy: strategy.to_string(),

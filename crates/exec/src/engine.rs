@@ -225,6 +225,19 @@ impl Engine {
             }
             id.ok_or_else(|| "the build ended without an image ID".to_owned())
         };
+        // An interrupt the command deferred (see archbench_results::cleanup) cancels the build:
+        // dropping the stream closes the connection, and the engine stops the build.
+        let interrupted = async {
+            while !archbench_results::cleanup::interrupt_requested() {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        };
+        let fut = async {
+            tokio::select! {
+                r = fut => r,
+                _ = interrupted => Err("interrupted by the user; the build was cancelled".to_owned()),
+            }
+        };
         self.runtime
             .block_on(async { tokio::time::timeout(req.timeout, fut).await })
             .map_err(|_| Error::Docker {
