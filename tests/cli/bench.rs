@@ -156,6 +156,13 @@ fn compare_reports_a_real_slowdown_between_two_runs() {
 /// 130.
 #[test]
 fn an_interrupted_bench_saves_its_cells_and_leaves_no_scratch_directory() {
+    // Build the workload program first (a fresh checkout compiles it on first use), so that the
+    // interrupt below lands while cells are being measured, not while it compiles.
+    let warm = archbench()
+        .args(["bench", "--runs", "1", "--quick", "--runner", "native", "--workload", "sha256"])
+        .output()
+        .unwrap();
+    assert!(warm.status.success(), "{}", String::from_utf8_lossy(&warm.stderr));
     let parent = tempfile::tempdir().unwrap();
     let results = tempfile::tempdir().unwrap();
     let out_file = results.path().join("bench.json");
