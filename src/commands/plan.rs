@@ -226,12 +226,22 @@ pub fn compute(
             Default::default()
         }
     };
-    let skipped = inputs.skip_notes();
-    for s in &skipped {
+    for s in inputs.skip_notes() {
         tracing::warn!("{s}");
     }
-    let f = factors(&inputs);
-    let mut p = plan(profile, &f, &catalog)?;
+    compute_from(&inputs, &catalog, profile)
+}
+
+/// The plan envelope from results already loaded (the report loads them once for the charts
+/// and the plan alike).
+pub fn compute_from(
+    inputs: &archbench_results::dir::Results,
+    catalog: &Catalog,
+    profile: &Profile,
+) -> anyhow::Result<Envelope<Plan>> {
+    let skipped = inputs.skip_notes();
+    let f = factors(inputs);
+    let mut p = plan(profile, &f, catalog)?;
     p.skipped_inputs = skipped;
     Ok(Envelope::begin("plan", host_facts(None), p).finish())
 }

@@ -13,7 +13,7 @@ use anyhow::Context;
 use archbench_report::{write_report, Inputs};
 use clap::Args;
 
-use super::plan::{compute, print_plan, PlanFlags};
+use super::plan::{compute_from, print_plan, PlanFlags};
 
 /// Run everything and write a report directory (the README's main command).
 #[derive(Args)]
@@ -171,7 +171,7 @@ impl ReportCommand {
         }
         // One reader for the plan and the charts: the same files, and every skip said.
         let results = archbench_results::dir::load(&dir)?;
-        let plan = compute(Some(&dir), self.plan.pricing.as_deref(), &self.plan.profile())?;
+        let plan = compute_from(&results, &self.plan.catalog()?, &self.plan.profile())?;
         archbench_results::write_atomic(&dir.join("plan.json"), &plan)?;
         notes.extend(results.skip_notes());
         let bench = results.bench().cloned();
