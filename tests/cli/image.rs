@@ -5,7 +5,7 @@ use std::process::Command;
 
 use archbench_platform::Platform;
 
-use crate::registry_support::{archinfo_layout, RegistrySpec, TestRegistry};
+use crate::registry_support::{archinfo_layout, PyServer, RegistrySpec, TestRegistry};
 use crate::support::{archbench, docker, docker_ok, json, BinfmtLock};
 
 fn three() -> Vec<Platform> {
@@ -472,35 +472,6 @@ fn registry_dying_mid_push_fails_and_a_rerun_completes() {
     assert_eq!(json(&out)["payload"]["digest"], m.digest.as_str());
 }
 
-/// A hostile HTTP server: a Python script that prints its port; killed on drop.
-struct Hostile {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Hostile {
-    fn start(script: &str) -> Self {
-        use std::io::BufRead;
-        let mut child = Command::new("python3")
-            .args(["-c", script])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("python3 is missing: install python3 (scripts/setup does)");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().parse().expect("port from the hostile server");
-        Hostile { child, port }
-    }
-}
-
-impl Drop for Hostile {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Registry 2.8 refuses oversized manifests in both directions (413 on PUT, 500 on GET of one
 /// planted in its storage), so a hostile server that serves one is a few lines of Python's
 /// http.server: the test is of our limit, with and without a Content-Length.
@@ -533,8 +504,8 @@ s.serve_forever()
 
 #[test]
 fn oversized_manifest_is_refused() {
-    let server = Hostile::start(HOSTILE);
-    let port = server.port;
+    let server = PyServer::start(HOSTILE, &[]);
+    let port = server.port();
     let cfg = tempfile::tempdir().unwrap();
     for repo in ["huge", "chunked"] {
         let out = ab(cfg.path())
@@ -631,8 +602,8 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn a_blob_longer_than_its_descriptor_is_cut_off_and_leaves_nothing() {
-    let server = Hostile::start(ENDLESS);
-    let port = server.port;
+    let server = PyServer::start(ENDLESS, &[]);
+    let port = server.port();
     let cfg = tempfile::tempdir().unwrap();
     let dst = tempfile::tempdir().unwrap();
     let out = ab(cfg.path())
@@ -824,16 +795,8 @@ while True: time.sleep(3600)
 
 #[test]
 fn silent_and_stalling_registries_time_out() {
-    use std::io::BufRead;
-    let mut child = Command::new("python3")
-        .args(["-c", STALLING])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("python3 is missing: install python3 (scripts/setup does)");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let ports: Vec<u16> = line.split_whitespace().map(|p| p.parse().unwrap()).collect();
+    let server = PyServer::start(STALLING, &[]);
+    let ports = server.ports.clone();
     let cfg = tempfile::tempdir().unwrap();
     let inspect = |port: u16| {
         ab(cfg.path())
@@ -876,6 +839,5 @@ fn silent_and_stalling_registries_time_out() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("trying again in 500ms"), "{err}");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
 }

@@ -250,3 +250,46 @@ pub fn archinfo_layout(
     w.tag(&idx, tag).unwrap();
     (idx, manifests)
 }
+
+/// A test HTTP server written in Python (hostile registries, a token server, a blob host): run
+/// with Debian's /usr/bin/python3, where python3-jwt is installed (a pyenv shim may come first
+/// on PATH), given `args`; it prints its port(s) on one line. Killed on drop.
+pub struct PyServer {
+    child: Child,
+    /// The ports it printed, in order.
+    pub ports: Vec<u16>,
+}
+
+impl PyServer {
+    pub fn start(script: &str, args: &[&Path]) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("/usr/bin/python3 is missing: install python3 (scripts/setup does)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let ports: Vec<u16> = line.split_whitespace().filter_map(|p| p.parse().ok()).collect();
+        assert!(
+            !ports.is_empty(),
+            "the test server did not start (scripts/setup installs python3-jwt and python3-cryptography): {line:?}"
+        );
+        PyServer { child, ports }
+    }
+
+    /// Its first port.
+    pub fn port(&self) -> u16 {
+        self.ports[0]
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

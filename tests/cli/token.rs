@@ -2,13 +2,12 @@
 //! `auth: token`, a token server in Python (python3-jwt, RS256 with an `x5c` header, a
 //! certificate made by openssl), and blob downloads redirected to another loopback host.
 
-use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use archbench_platform::Platform;
 
-use crate::registry_support::{archinfo_layout, RegistrySpec, TestRegistry};
+use crate::registry_support::{archinfo_layout, PyServer, RegistrySpec, TestRegistry};
 use crate::support::archbench;
 
 /// Grants per user: alice may pull and push, bob may only pull. Every request is logged as a
@@ -68,35 +67,6 @@ print(s.server_address[1], flush=True)
 s.serve_forever()
 "#;
 
-struct Server(Child, u16);
-
-impl Server {
-    fn start(script: &str, args: &[&Path]) -> Self {
-        // Debian's python3, where python3-jwt is installed (not a pyenv shim first on PATH).
-        let mut child = Command::new("/usr/bin/python3")
-            .arg("-c")
-            .arg(script)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("/usr/bin/python3 is missing: install python3 (scripts/setup does)");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().parse().unwrap_or_else(|_| {
-            panic!("the server did not start (install python3-jwt python3-cryptography): {line:?}")
-        });
-        Server(child, port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A Docker config for `host` with `user:password`.
 fn docker_config(dir: &Path, host: &str, user: &str, password: &str) {
     use base64::Engine as _;
@@ -118,18 +88,18 @@ fn bearer_tokens_scopes_and_redirects_without_credentials() {
     assert!(openssl.status.success(), "{}", String::from_utf8_lossy(&openssl.stderr));
     let token_log = w.join("token.log");
     let tokens =
-        Server::start(TOKEN_SERVER, &[&w.join("token.key"), &w.join("token.crt"), &token_log]);
+        PyServer::start(TOKEN_SERVER, &[&w.join("token.key"), &w.join("token.crt"), &token_log]);
 
     // The registry, its storage served again on 127.0.0.2 for the redirect.
     let storage = w.join("storage");
     std::fs::create_dir(&storage).unwrap();
     let blob_log = w.join("blobs.log");
-    let blobs = Server::start(BLOB_HOST, &[&storage, &blob_log]);
+    let blobs = PyServer::start(BLOB_HOST, &[&storage, &blob_log]);
     let extra = format!(
         "auth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: archbench-registry\n    issuer: archbench-test-issuer\n    rootcertbundle: {}\nmiddleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: http://127.0.0.2:{}/\n",
-        tokens.1,
+        tokens.port(),
         w.join("token.crt").display(),
-        blobs.1
+        blobs.port()
     );
     let reg = TestRegistry::start_with(RegistrySpec { htpasswd: None, tls: false }, &extra);
     // The registry keeps its blobs in its own directory; the blob host serves `storage`, which
