@@ -220,42 +220,12 @@ fn interp_of(bytes: &[u8], phs: &[program_header::ProgramHeader]) -> Option<Stri
     Some(String::from_utf8_lossy(raw).into_owned())
 }
 
-/// Identify an ELF file: fully when goblin parses it, else from the loader's view (header and
-/// program headers), noting why the rest could not be read. Only a file whose header or
-/// program headers are unreadable is an error.
-pub fn identify(bytes: &[u8]) -> Result<Identity> {
-    let (elf, full_error) = match Elf::parse(bytes) {
-        Ok(elf) => (Some(elf), None),
-        Err(e) => (None, Some(e.to_string())),
-    };
-    let view = match &elf {
-        Some(elf) => LoaderView {
-            header: elf.header,
-            program_headers: elf.program_headers.clone(),
-            is_64: elf.is_64,
-            little: elf.little_endian,
-        },
-        None => loader_view(bytes).map_err(|e| match e {
-            Error::Malformed { format, message } => Error::Malformed {
-                format,
-                message: format!(
-                    "{message} (and the full parse failed: {})",
-                    full_error.as_deref().unwrap_or_default()
-                ),
-            },
-            other => other,
-        })?,
-    };
-    let h = &view.header;
-    let little = view.little;
-    let interpreter = match &elf {
-        Some(elf) => elf.interpreter.map(str::to_owned),
-        None => interp_of(bytes, &view.program_headers),
-    };
-    let kind = match h.e_type {
+/// What kind of object the header says, refined by the dynamic section when it was readable.
+fn kind_of(h: &header::Header, has_interp: bool, elf: Option<&Elf>) -> Kind {
+    match h.e_type {
         header::ET_EXEC => Kind::Executable,
-        header::ET_DYN if interpreter.is_some() => Kind::Executable,
-        header::ET_DYN => match &elf {
+        header::ET_DYN if has_interp => Kind::Executable,
+        header::ET_DYN => match elf {
             // A static PIE has no interpreter but an entry point and no DT_SONAME.
             Some(elf)
                 if elf.soname.is_none()
@@ -271,10 +241,12 @@ pub fn identify(bytes: &[u8]) -> Result<Identity> {
         header::ET_REL => Kind::Relocatable,
         header::ET_CORE => Kind::Core,
         _ => Kind::Other,
-    };
-    let has_interp = interpreter.is_some();
-    let has_dynamic = view.program_headers.iter().any(|p| p.p_type == program_header::PT_DYNAMIC);
-    let linkage = match kind {
+    }
+}
+
+/// Static, static-PIE or dynamic, from the program headers (executables and libraries only).
+fn linkage_of(kind: Kind, has_interp: bool, has_dynamic: bool) -> Option<Linkage> {
+    match kind {
         Kind::Executable | Kind::SharedLibrary => Some(match (has_interp, has_dynamic) {
             (true, _) => Linkage::Dynamic,
             (false, true) if kind == Kind::Executable => Linkage::StaticPie,
@@ -282,30 +254,18 @@ pub fn identify(bytes: &[u8]) -> Result<Identity> {
             (false, false) => Linkage::Static,
         }),
         _ => None,
-    };
-    let section_named = |name: &str| {
-        elf.as_ref().and_then(|elf| {
-            elf.section_headers.iter().find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(name))
-        })
-    };
-    let stripped = elf.as_ref().is_none_or(|elf| {
-        !elf.section_headers.iter().any(|s| s.sh_type == goblin::elf::section_header::SHT_SYMTAB)
-    });
-    let (os_abi, os) = os_abi_name(h.e_ident[header::EI_OSABI]);
+    }
+}
 
-    let mut details = ElfDetails {
-        e_machine: h.e_machine,
-        machine: machine_name(h.e_machine),
-        os_abi: os_abi.to_owned(),
-        e_flags: h.e_flags,
-        linkage,
-        interpreter,
-        stripped,
-        sections_unreadable: full_error,
-        ..Default::default()
-    };
-
-    let is_64 = view.is_64;
+/// The architecture and OCI variant, filling the per-architecture details on the way (Arm ISA
+/// level and float ABI from `arm_attrs` = (Tag_CPU_arch, Tag_ABI_VFP_args), RISC-V float ABI).
+fn arch_of(
+    h: &header::Header,
+    is_64: bool,
+    little: bool,
+    arm_attrs: Option<(Option<u64>, Option<u64>)>,
+    details: &mut ElfDetails,
+) -> (Arch, Option<String>) {
     let mut variant: Option<String> = None;
     let arch = match h.e_machine {
         header::EM_X86_64 => Arch::Amd64,
@@ -313,14 +273,7 @@ pub fn identify(bytes: &[u8]) -> Result<Identity> {
         header::EM_AARCH64 => Arch::Arm64,
         header::EM_ARM => {
             const EF_ARM_ABI_FLOAT_HARD: u32 = 0x400;
-            let attrs = section_named(".ARM.attributes")
-                .and_then(|s| {
-                    let start = usize::try_from(s.sh_offset).ok()?;
-                    let end = start.checked_add(usize::try_from(s.sh_size).ok()?)?;
-                    bytes.get(start..end)
-                })
-                .map(|data| arm_attributes(data, little));
-            let (cpu, vfp) = attrs.unwrap_or((None, None));
+            let (cpu, vfp) = arm_attrs.unwrap_or((None, None));
             let hard = vfp.map(|v| v == 1).unwrap_or(h.e_flags & EF_ARM_ABI_FLOAT_HARD != 0);
             details.arm_hard_float = Some(hard);
             match cpu {
@@ -359,6 +312,75 @@ pub fn identify(bytes: &[u8]) -> Result<Identity> {
         EM_SPARCV9 => Arch::Sparc64,
         other => Arch::Unknown(machine_name(other)),
     };
+    (arch, variant)
+}
+
+/// Identify an ELF file: fully when goblin parses it, else from the loader's view (header and
+/// program headers), noting why the rest could not be read. Only a file whose header or
+/// program headers are unreadable is an error.
+pub fn identify(bytes: &[u8]) -> Result<Identity> {
+    let (elf, full_error) = match Elf::parse(bytes) {
+        Ok(elf) => (Some(elf), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let view = match &elf {
+        Some(elf) => LoaderView {
+            header: elf.header,
+            program_headers: elf.program_headers.clone(),
+            is_64: elf.is_64,
+            little: elf.little_endian,
+        },
+        None => loader_view(bytes).map_err(|e| match e {
+            Error::Malformed { format, message } => Error::Malformed {
+                format,
+                message: format!(
+                    "{message} (and the full parse failed: {})",
+                    full_error.as_deref().unwrap_or_default()
+                ),
+            },
+            other => other,
+        })?,
+    };
+    let h = &view.header;
+    let little = view.little;
+    let interpreter = match &elf {
+        Some(elf) => elf.interpreter.map(str::to_owned),
+        None => interp_of(bytes, &view.program_headers),
+    };
+    let kind = kind_of(h, interpreter.is_some(), elf.as_ref());
+    let has_dynamic = view.program_headers.iter().any(|p| p.p_type == program_header::PT_DYNAMIC);
+    let linkage = linkage_of(kind, interpreter.is_some(), has_dynamic);
+    let section_named = |name: &str| {
+        elf.as_ref().and_then(|elf| {
+            elf.section_headers.iter().find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(name))
+        })
+    };
+    let stripped = elf.as_ref().is_none_or(|elf| {
+        !elf.section_headers.iter().any(|s| s.sh_type == goblin::elf::section_header::SHT_SYMTAB)
+    });
+    let (os_abi, os) = os_abi_name(h.e_ident[header::EI_OSABI]);
+
+    let mut details = ElfDetails {
+        e_machine: h.e_machine,
+        machine: machine_name(h.e_machine),
+        os_abi: os_abi.to_owned(),
+        e_flags: h.e_flags,
+        linkage,
+        interpreter,
+        stripped,
+        sections_unreadable: full_error,
+        ..Default::default()
+    };
+
+    let is_64 = view.is_64;
+    let arm_attrs = section_named(".ARM.attributes")
+        .and_then(|s| {
+            let start = usize::try_from(s.sh_offset).ok()?;
+            let end = start.checked_add(usize::try_from(s.sh_size).ok()?)?;
+            bytes.get(start..end)
+        })
+        .map(|data| arm_attributes(data, little));
+    let (arch, variant) = arch_of(h, is_64, little, arm_attrs, &mut details);
     if let (true, Some(elf)) = (matches!(arch, Arch::Amd64 | Arch::I386), &elf) {
         details.x86_isa_needed = x86_isa_needed(elf, bytes);
     }

@@ -228,6 +228,28 @@ fn compatible(found: &Platform, declared: &Platform) -> bool {
     }
 }
 
+/// Whether the config's platform disagrees with the index entry, or with what most binaries are.
+fn config_problem(
+    scan: &PlatformScan,
+    declared: Option<&Platform>,
+    binaries_platform: Option<&str>,
+) -> Option<String> {
+    let config: Option<Platform> = scan.config_platform.parse().ok();
+    if scan.config_platform != scan.declared
+        && config.as_ref().zip(declared).is_none_or(|(c, d)| c.arch != d.arch)
+    {
+        return Some(format!(
+            "index declares {} but the image config says {}",
+            scan.declared, scan.config_platform
+        ));
+    }
+    let (c, bp) = (config?, binaries_platform?);
+    let majority: Option<Platform> = bp.parse().ok();
+    majority
+        .is_some_and(|m| m.arch != c.arch)
+        .then(|| format!("the config says {} but most binaries are {bp}", scan.config_platform))
+}
+
 /// Judge one scanned platform image.
 pub fn verdict(scan: &PlatformScan) -> PlatformVerdict {
     let declared: Option<Platform> = scan.declared.parse().ok();
@@ -313,23 +335,7 @@ pub fn verdict(scan: &PlatformScan) -> PlatformVerdict {
         }
     }
     v.binaries_platform = arches.iter().max_by_key(|(_, n)| **n).map(|(p, _)| p.clone());
-    let config: Option<Platform> = scan.config_platform.parse().ok();
-    if scan.config_platform != scan.declared
-        && config.as_ref().zip(declared.as_ref()).is_none_or(|(c, d)| c.arch != d.arch)
-    {
-        v.config_problem = Some(format!(
-            "index declares {} but the image config says {}",
-            scan.declared, scan.config_platform
-        ));
-    } else if let (Some(c), Some(bp)) = (&config, &v.binaries_platform) {
-        let majority: Option<Platform> = bp.parse().ok();
-        if majority.is_some_and(|m| m.arch != c.arch) {
-            v.config_problem = Some(format!(
-                "the config says {} but most binaries are {bp}",
-                scan.config_platform
-            ));
-        }
-    }
+    v.config_problem = config_problem(scan, declared.as_ref(), v.binaries_platform.as_deref());
     v.ok = v.mismatches.is_empty()
         && v.config_problem.is_none()
         && v.layer_error.is_none()

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use archbench_exec::runner::{make_runner, RunnerSpec, Sample};
+use archbench_exec::runner::{make_runner, Runner, RunnerSpec, Sample};
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts;
@@ -203,48 +203,7 @@ pub fn run(
             let args = [w.name.to_owned(), size.to_string()];
             // Pinned for the samples only; the guard restores the affinity after the cell.
             let _pinned = setup.cpu.map(crate::pin::Pinned::to).transpose()?;
-            let started = Instant::now();
-            let mut recorded = 0u32;
-            for i in 0.. {
-                if interrupted() {
-                    cell.status = CellStatus::Interrupted { recorded };
-                    break;
-                }
-                let s = match runner.run(&args, &env, timeout) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        cell.status = CellStatus::Failed { reason: e.to_string() };
-                        break;
-                    }
-                };
-                if !s.outcome.success() {
-                    cell.status = CellStatus::Failed {
-                        reason: format!("{} {}", s.outcome, s.stderr_tail).trim().to_owned(),
-                    };
-                    break;
-                }
-                let line = s.stdout.lines().last().unwrap_or("").trim().to_owned();
-                cell.checksum.get_or_insert(line.clone());
-                if cell.checksum.as_deref() != Some(line.as_str()) {
-                    cell.status = CellStatus::Failed {
-                        reason: format!("output changed between runs: {line:?}"),
-                    };
-                    break;
-                }
-                if i < policy.warmup {
-                    continue;
-                }
-                let mut s = s;
-                s.stdout = line;
-                cell.samples.push(s);
-                recorded += 1;
-                let spent = started.elapsed().as_secs_f64();
-                if recorded >= policy.max_runs
-                    || (recorded >= policy.min_runs && spent >= policy.budget_seconds)
-                {
-                    break;
-                }
-            }
+            take_samples(runner.as_mut(), &mut cell, &args, &env, timeout, policy);
             let walls: Vec<f64> = cell.samples.iter().map(|s| s.wall).collect();
             cell.wall = Summary::of(&walls);
             cells.push(cell);
@@ -252,6 +211,59 @@ pub fn run(
     }
     gate_and_compare(&mut cells);
     Ok(cells)
+}
+
+/// Run one cell's warm-ups and samples into `cell`, as the policy says; a failed run, an
+/// output that changes between runs, or an interrupt ends it with that status.
+fn take_samples(
+    runner: &mut dyn Runner,
+    cell: &mut Cell,
+    args: &[String],
+    env: &[(String, String)],
+    timeout: Duration,
+    policy: Policy,
+) {
+    let started = Instant::now();
+    let mut recorded = 0u32;
+    for i in 0.. {
+        if interrupted() {
+            cell.status = CellStatus::Interrupted { recorded };
+            break;
+        }
+        let s = match runner.run(args, env, timeout) {
+            Ok(s) => s,
+            Err(e) => {
+                cell.status = CellStatus::Failed { reason: e.to_string() };
+                break;
+            }
+        };
+        if !s.outcome.success() {
+            cell.status = CellStatus::Failed {
+                reason: format!("{} {}", s.outcome, s.stderr_tail).trim().to_owned(),
+            };
+            break;
+        }
+        let line = s.stdout.lines().last().unwrap_or("").trim().to_owned();
+        cell.checksum.get_or_insert(line.clone());
+        if cell.checksum.as_deref() != Some(line.as_str()) {
+            cell.status =
+                CellStatus::Failed { reason: format!("output changed between runs: {line:?}") };
+            break;
+        }
+        if i < policy.warmup {
+            continue;
+        }
+        let mut s = s;
+        s.stdout = line;
+        cell.samples.push(s);
+        recorded += 1;
+        let spent = started.elapsed().as_secs_f64();
+        if recorded >= policy.max_runs
+            || (recorded >= policy.min_runs && spent >= policy.budget_seconds)
+        {
+            break;
+        }
+    }
 }
 
 /// Whether the user asked the suite to stop (see `archbench_results::cleanup`): checked before

@@ -155,6 +155,8 @@ fn binfmt_check(p: &Platform) -> Result<()> {
     }
 }
 
+// Long (about 190 lines: connect, decide, build, time, export, index): its split into steps
+// is issue 13 (item 6), which moves the orchestration behind a fake-able engine trait first.
 /// Run every applicable platform × strategy, write each image to the layout, then an index
 /// (one manifest per platform: the first strategy in `spec.strategies` that built it).
 pub fn build_all(spec: &BuildSpec, progress: &mut dyn FnMut(Progress)) -> Result<BuildReport> {

@@ -29,6 +29,7 @@ struct Case {
     totals: &'static [(BuildOption, f64)],
 }
 
+// Long because it is data: one hand-worked row per case, each with its arithmetic beside it.
 fn cases() -> Vec<Case> {
     vec![
         // 400 builds. cross: ceil(10 + 10) = 20 min × 0.006 × 400 = $48. hosted: 11 x64 min
