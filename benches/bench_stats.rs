@@ -4,7 +4,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
-use archbench_bench::stats::{ratio_ci, Summary};
+use archbench_bench::stats::{ratio_ci, summarize};
 use archbench_exec::wasm::{WasmModule, WasmTier};
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -15,7 +15,7 @@ fn samples(n: usize, scale: f64) -> Vec<f64> {
 fn bench_stats(c: &mut Criterion) {
     let a = samples(50, 0.1);
     let b = samples(50, 0.8);
-    c.bench_function("stats/summary-50", |x| x.iter(|| Summary::of(black_box(&a)).unwrap()));
+    c.bench_function("stats/summary-50", |x| x.iter(|| summarize(black_box(&a)).unwrap()));
     c.bench_function("stats/ratio-ci-50x50", |x| {
         x.iter(|| ratio_ci(black_box(&b), black_box(&a)).unwrap())
     });

@@ -82,13 +82,23 @@ enum BenchAction {
 fn compare_files(old: &std::path::Path, new: &std::path::Path, json: bool) -> anyhow::Result<()> {
     let o: Envelope<Vec<Cell>> = archbench_results::read(old, "bench")?;
     let n: Envelope<Vec<Cell>> = archbench_results::read(new, "bench")?;
-    let changes = archbench_bench::compare::compare(&o.payload, &n.payload);
+    let cmp = archbench_bench::compare::compare(&o.payload, &n.payload);
+    let refusals: Vec<String> = cmp
+        .refused
+        .iter()
+        .map(|r| format!("not compared: {} on {}: {}", r.workload, r.runner, r.why))
+        .collect();
+    let changes = cmp.changes;
     if changes.is_empty() {
         anyhow::bail!(
-            "{} and {} share no valid cell (same workload and runner)",
+            "{} and {} share no comparable cell (same workload, size, runner and its version, build profile){}",
             old.display(),
-            new.display()
+            new.display(),
+            if refusals.is_empty() { String::new() } else { format!(":\n  {}", refusals.join("\n  ")) }
         );
+    }
+    for r in &refusals {
+        eprintln!("{r}");
     }
     if json {
         return print_json(&changes);

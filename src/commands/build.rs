@@ -235,7 +235,7 @@ fn print_report(r: &BuildReport, verdicts: &[archbench_archid::image::PlatformVe
         }
     }
     for ratio in &r.ratios {
-        println!("{}: {:.2}×", ratio.label, ratio.ratio);
+        println!("{}: {:.2}×", ratio.label(), ratio.ratio);
     }
     for v in verdicts {
         println!("verify {}: {}", v.declared, if v.ok { "ok" } else { "MISMATCH" });

@@ -112,43 +112,56 @@ fn unknown_workload_and_runner_are_explained() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("accepted"));
 }
 
+/// Two runs of the same cells are compared; a `--quick` run against a full one is refused,
+/// naming the size that differs (issue 13: it used to print "7.67× slower" for every cell).
 #[test]
-fn compare_reports_a_real_slowdown_between_two_runs() {
+fn compare_matches_like_cells_and_refuses_different_sizes() {
     let _lock = BinfmtLock::shared();
     let dir = tempfile::tempdir().unwrap();
-    let run = |size_flag: &str, file: &str| {
-        // The second run uses the full size: a genuine, large slowdown for the same cell.
+    let run = |quick: bool, file: &str| {
         let mut c = archbench();
         c.args(["bench", "--runs", "5", "--workload", "sha256", "--runner", "native", "-o"])
             .arg(dir.path().join(file));
-        if size_flag == "quick" {
+        if quick {
             c.arg("--quick");
         }
         let out = c.output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     };
-    run("quick", "old.json");
-    run("full", "new.json");
-    let out = archbench()
-        .args(["bench", "compare", "--json"])
-        .arg(dir.path().join("old.json"))
-        .arg(dir.path().join("new.json"))
-        .output()
-        .unwrap();
+    run(true, "a.json");
+    run(true, "b.json");
+    run(false, "full.json");
+    let compare = |old: &str, new: &str| {
+        archbench()
+            .args(["bench", "compare", "--json"])
+            .arg(dir.path().join(old))
+            .arg(dir.path().join(new))
+            .output()
+            .unwrap()
+    };
+    let out = compare("a.json", "b.json");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let changes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(changes[0]["verdict"], "slower", "{changes:#}");
+    assert_eq!(changes[0]["workload"], "sha256", "{changes:#}");
+    assert!(["slower", "faster", "no change"].contains(&changes[0]["verdict"].as_str().unwrap()));
+
+    let out = compare("a.json", "full.json");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not compared: sha256 on native: size 512 against 4096"), "{err}");
+    assert!(out.stdout.is_empty());
+
     // A file of another kind is refused with the schema named.
     let bogus = dir.path().join("doctor.json");
-    std::fs::write(&bogus, r#"{"schema_version":1,"kind":"doctor"}"#).unwrap();
+    std::fs::write(&bogus, r#"{"schema_version":2,"kind":"doctor"}"#).unwrap();
     let out = archbench()
         .args(["bench", "compare"])
         .arg(&bogus)
-        .arg(dir.path().join("new.json"))
+        .arg(dir.path().join("b.json"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("expected bench schema 1"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected bench schema 2"));
 }
 
 /// Issue 18 (interrupts): an interrupted bench stops after the run in progress, writes what

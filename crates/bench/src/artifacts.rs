@@ -34,6 +34,16 @@ pub fn target_for(platform: &Platform) -> Result<BuildTarget, String> {
     }
 }
 
+/// How the workloads for `platform` are built, as recorded in each cell: the cargo profile and
+/// the target (`release x86_64-unknown-linux-musl`, `+crt-static` where forced).
+pub fn profile(platform: &Platform) -> String {
+    match target_for(platform) {
+        Ok(t) if t.crt_static => format!("release {} +crt-static", t.triple),
+        Ok(t) => format!("release {}", t.triple),
+        Err(_) => "release".to_owned(),
+    }
+}
+
 /// Build (or confirm up to date) the workloads in `source` for `platform`; returns the artifact.
 pub fn build(source: &Path, platform: &Platform) -> Result<PathBuf, String> {
     let t = target_for(platform)?;

@@ -6,7 +6,7 @@ use crate::stats::ratio_ci;
 use crate::suite::{Cell, CellStatus};
 
 /// What changed in one cell.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// Workload.
     pub workload: String,
@@ -22,18 +22,47 @@ pub struct Change {
     pub verdict: String,
 }
 
-/// Cells present and valid in both runs, matched by workload and runner.
-pub fn compare(old: &[Cell], new: &[Cell]) -> Vec<Change> {
-    let walls = |c: &Cell| c.samples.iter().map(|s| s.wall).collect::<Vec<f64>>();
-    let mut out = Vec::new();
+/// A pair of cells with the same workload and runner that measure different things.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refused {
+    /// Workload.
+    pub workload: String,
+    /// Runner.
+    pub runner: String,
+    /// What differs (`size 512 against 4096`).
+    pub why: String,
+}
+
+/// What two runs have in common, and what could not be compared.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Cells valid in both runs and comparable, in the new run's order.
+    pub changes: Vec<Change>,
+    /// Cells present in both whose [`Cell::comparable`] keys differ: a ratio of their times
+    /// would mix a change in what was measured with a change in speed.
+    pub refused: Vec<Refused>,
+}
+
+/// Match cells by workload and runner; compare those valid in both whose sizes, runner
+/// versions and build profiles agree, and list the others with the difference.
+pub fn compare(old: &[Cell], new: &[Cell]) -> Comparison {
+    let mut out = Comparison::default();
     for n in new.iter().filter(|c| c.status == CellStatus::Ok) {
         let Some(o) = old.iter().find(|o| {
             o.workload == n.workload && o.runner == n.runner && o.status == CellStatus::Ok
         }) else {
             continue;
         };
+        if let Some(why) = o.differs_from(n) {
+            out.refused.push(Refused {
+                workload: n.workload.clone(),
+                runner: n.runner.to_string(),
+                why,
+            });
+            continue;
+        }
         let (Some(ow), Some(nw)) = (&o.wall, &n.wall) else { continue };
-        let Some(ratio) = ratio_ci(&walls(n), &walls(o)) else { continue };
+        let Some(ratio) = ratio_ci(&n.walls(), &o.walls()) else { continue };
         let verdict = if ratio.1 .0 > 1.0 {
             "slower"
         } else if ratio.1 .1 < 1.0 {
@@ -41,9 +70,9 @@ pub fn compare(old: &[Cell], new: &[Cell]) -> Vec<Change> {
         } else {
             "no change"
         };
-        out.push(Change {
+        out.changes.push(Change {
             workload: n.workload.clone(),
-            runner: n.runner.clone(),
+            runner: n.runner.to_string(),
             old_median: ow.median,
             new_median: nw.median,
             ratio,
@@ -51,4 +80,29 @@ pub fn compare(old: &[Cell], new: &[Cell]) -> Vec<Change> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::tests::cell;
+
+    /// Issue 13: a `--quick` file against a full one used to print "7.67× slower" for every
+    /// cell. The sizes differ, so nothing is compared and the difference is named.
+    #[test]
+    fn cells_of_different_sizes_are_refused_not_compared() {
+        let old = [cell("native", "x", &[0.010, 0.011, 0.012])];
+        let mut new = [cell("native", "x", &[0.080, 0.081, 0.082])];
+        new[0].size = 8;
+        let c = compare(&old, &new);
+        assert!(c.changes.is_empty());
+        assert_eq!(c.refused.len(), 1);
+        assert_eq!(c.refused[0].why, "size 1 against 8");
+
+        new[0].size = 1;
+        let c = compare(&old, &new);
+        assert!(c.refused.is_empty());
+        assert_eq!(c.changes[0].verdict, "slower");
+        assert!((c.changes[0].ratio.0 - 81.0 / 11.0).abs() < 1e-9);
+    }
 }

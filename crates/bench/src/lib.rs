@@ -1,4 +1,4 @@
-//! Statistics for benchmark samples: [`stats::Summary`] (median, mean, standard deviation, MAD,
+//! Statistics for benchmark samples: [`stats::summarize`] (median, mean, standard deviation, MAD,
 //! a bootstrap 95% confidence interval of the median, Tukey outlier counts) and
 //! [`stats::ratio_ci`], the slowdown of one runner against another with its own interval.
 //!
@@ -8,9 +8,9 @@
 //! files side by side; [`artifacts`] builds the workloads per platform.
 //!
 //! ```
-//! use archbench_bench::stats::Summary;
+//! use archbench_bench::stats::summarize;
 //!
-//! let s = Summary::of(&[1.0, 2.0, 3.0, 4.0, 100.0]).unwrap();
+//! let s = summarize(&[1.0, 2.0, 3.0, 4.0, 100.0]).unwrap();
 //! assert_eq!(s.median, 3.0);
 //! assert_eq!(s.outliers.severe_high, 1);
 //! ```

@@ -1,45 +1,9 @@
 //! Robust statistics over timing samples.
 
-use serde::{Deserialize, Serialize};
-
 /// Bootstrap resamples used for confidence intervals.
 pub const RESAMPLES: usize = 2000;
 
-/// Counts of Tukey outliers (outside 1.5 or 3 interquartile ranges from the quartiles).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outliers {
-    /// Below Q1 − 3·IQR.
-    pub severe_low: usize,
-    /// Between Q1 − 3·IQR and Q1 − 1.5·IQR.
-    pub mild_low: usize,
-    /// Between Q3 + 1.5·IQR and Q3 + 3·IQR.
-    pub mild_high: usize,
-    /// Above Q3 + 3·IQR.
-    pub severe_high: usize,
-}
-
-/// Summary of one set of samples (seconds, or any unit).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    /// Number of samples.
-    pub n: usize,
-    /// Median.
-    pub median: f64,
-    /// Arithmetic mean.
-    pub mean: f64,
-    /// Sample standard deviation (n − 1); 0 for one sample.
-    pub stddev: f64,
-    /// Median absolute deviation from the median (unscaled).
-    pub mad: f64,
-    /// Smallest sample.
-    pub min: f64,
-    /// Largest sample.
-    pub max: f64,
-    /// Bootstrap 95% confidence interval of the median, (low, high).
-    pub median_ci: (f64, f64),
-    /// Tukey outlier counts.
-    pub outliers: Outliers,
-}
+pub use archbench_results::bench::{Outliers, Summary};
 
 /// Deterministic resampling: the same samples always give the same interval, so reports made
 /// from the same inputs are byte-identical. xorshift64* is plenty for choosing indices, and a
@@ -84,56 +48,54 @@ fn bootstrap_medians(xs: &[f64], rng: &mut Rng) -> Vec<f64> {
         .collect()
 }
 
-impl Summary {
-    /// Summarise `xs`; `None` when empty or when any sample is not finite.
-    pub fn of(xs: &[f64]) -> Option<Summary> {
-        if xs.is_empty() || xs.iter().any(|x| !x.is_finite()) {
-            return None;
-        }
-        let s = sorted(xs);
-        let n = s.len();
-        let median = median_sorted(&s);
-        let mean = s.iter().sum::<f64>() / n as f64;
-        let stddev = if n > 1 {
-            (s.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-        } else {
-            0.0
-        };
-        let mad = median_sorted(&sorted(&s.iter().map(|x| (x - median).abs()).collect::<Vec<_>>()));
-        let (q1, q3) = (quantile(&s, 0.25), quantile(&s, 0.75));
-        let iqr = q3 - q1;
-        let mut outliers = Outliers::default();
-        for &x in &s {
-            if x < q1 - 3.0 * iqr {
-                outliers.severe_low += 1;
-            } else if x < q1 - 1.5 * iqr {
-                outliers.mild_low += 1;
-            } else if x > q3 + 3.0 * iqr {
-                outliers.severe_high += 1;
-            } else if x > q3 + 1.5 * iqr {
-                outliers.mild_high += 1;
-            }
-        }
-        let meds = sorted(&bootstrap_medians(&s, &mut Rng(0x9e37_79b9_7f4a_7c15)));
-        let median_ci = (quantile(&meds, 0.025), quantile(&meds, 0.975));
-        Some(Summary {
-            n,
-            median,
-            mean,
-            stddev,
-            mad,
-            min: s[0],
-            max: s[n - 1],
-            median_ci,
-            outliers,
-        })
+/// Summarise `xs`; `None` when empty or when any sample is not finite.
+pub fn summarize(xs: &[f64]) -> Option<Summary> {
+    if xs.is_empty() || xs.iter().any(|x| !x.is_finite()) {
+        return None;
     }
+    let s = sorted(xs);
+    let n = s.len();
+    let median = median_sorted(&s);
+    let mean = s.iter().sum::<f64>() / n as f64;
+    let stddev = if n > 1 {
+        (s.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
+    let mad = median_sorted(&sorted(&s.iter().map(|x| (x - median).abs()).collect::<Vec<_>>()));
+    let (q1, q3) = (quantile(&s, 0.25), quantile(&s, 0.75));
+    let iqr = q3 - q1;
+    let mut outliers = Outliers::default();
+    for &x in &s {
+        if x < q1 - 3.0 * iqr {
+            outliers.severe_low += 1;
+        } else if x < q1 - 1.5 * iqr {
+            outliers.mild_low += 1;
+        } else if x > q3 + 3.0 * iqr {
+            outliers.severe_high += 1;
+        } else if x > q3 + 1.5 * iqr {
+            outliers.mild_high += 1;
+        }
+    }
+    let meds = sorted(&bootstrap_medians(&s, &mut Rng(0x9e37_79b9_7f4a_7c15)));
+    let median_ci = (quantile(&meds, 0.025), quantile(&meds, 0.975));
+    Some(Summary {
+        n,
+        median,
+        mean,
+        stddev,
+        mad,
+        min: s[0],
+        max: s[n - 1],
+        median_ci,
+        outliers,
+    })
 }
 
 /// Ratio of medians `num / den` (e.g. QEMU time over native time) with a bootstrap 95% interval
 /// from resampling both sets independently. `None` when either set is empty or a median is 0.
 pub fn ratio_ci(num: &[f64], den: &[f64]) -> Option<(f64, (f64, f64))> {
-    let (a, b) = (Summary::of(num)?, Summary::of(den)?);
+    let (a, b) = (summarize(num)?, summarize(den)?);
     if b.median <= 0.0 {
         return None;
     }
@@ -156,23 +118,23 @@ mod tests {
     #[test]
     fn hand_computed_summary() {
         // Sorted: 1 2 3 4 100. Median 3, mean 22, deviations from median 2 1 0 1 97 → MAD 1.
-        let s = Summary::of(&[4.0, 100.0, 1.0, 3.0, 2.0]).unwrap();
+        let s = summarize(&[4.0, 100.0, 1.0, 3.0, 2.0]).unwrap();
         assert_eq!((s.n, s.median, s.mean, s.mad, s.min, s.max), (5, 3.0, 22.0, 1.0, 1.0, 100.0));
         // stddev: squares 441 400 361 324 6084 = 7610, /4 = 1902.5
         assert!((s.stddev - 1902.5f64.sqrt()).abs() < 1e-12);
         // Q1 2, Q3 4, IQR 2: 100 > 4 + 6 → severe.
         assert_eq!(s.outliers, Outliers { severe_high: 1, ..Default::default() });
         assert!(s.median_ci.0 <= s.median && s.median <= s.median_ci.1);
-        assert_eq!(Summary::of(&[4.0, 100.0, 1.0, 3.0, 2.0]).unwrap(), s, "deterministic");
+        assert_eq!(summarize(&[4.0, 100.0, 1.0, 3.0, 2.0]).unwrap(), s, "deterministic");
     }
 
     #[test]
     fn even_counts_interpolate_and_bad_input_is_refused() {
-        assert_eq!(Summary::of(&[1.0, 2.0, 3.0, 4.0]).unwrap().median, 2.5);
-        let one = Summary::of(&[7.0]).unwrap();
+        assert_eq!(summarize(&[1.0, 2.0, 3.0, 4.0]).unwrap().median, 2.5);
+        let one = summarize(&[7.0]).unwrap();
         assert_eq!((one.median, one.stddev, one.median_ci), (7.0, 0.0, (7.0, 7.0)));
-        assert!(Summary::of(&[]).is_none());
-        assert!(Summary::of(&[1.0, f64::NAN]).is_none());
+        assert!(summarize(&[]).is_none());
+        assert!(summarize(&[1.0, f64::NAN]).is_none());
     }
 
     #[test]

@@ -5,12 +5,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use archbench_exec::runner::{make_runner, Runner, RunnerSpec, Sample};
+use archbench_exec::runner::{make_runner, Runner, RunnerSpec};
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts;
 use crate::scratch::Scratch;
-use crate::stats::{ratio_ci, Summary};
+use crate::stats::{ratio_ci, summarize};
 
 /// One workload of the suite.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -77,65 +77,7 @@ impl Policy {
     }
 }
 
-/// The state of a cell.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum CellStatus {
-    /// Samples recorded and the checksum matches native.
-    Ok,
-    /// The checksum differs from native's: the runner computed something else.
-    InvalidChecksum {
-        /// What native printed.
-        expected: String,
-    },
-    /// A run failed (exit status, signal, trap, timeout) or the runner could not start.
-    Failed {
-        /// Why.
-        reason: String,
-    },
-    /// The user interrupted the suite during this cell; its samples so far are kept, and no
-    /// statistic of it is used.
-    Interrupted {
-        /// Samples recorded before the interrupt.
-        recorded: u32,
-    },
-}
-
-/// One workload × runner.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Cell {
-    /// Workload name.
-    pub workload: String,
-    /// Its class.
-    pub class: String,
-    /// Size argument.
-    pub size: u64,
-    /// Runner spec.
-    pub runner: String,
-    /// How the runner executed (binfmt entry, explicit QEMU, wasmtime tier).
-    pub via: String,
-    /// Wasm compile time, paid once per runner and artifact.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub compile_seconds: Option<f64>,
-    /// The checksum line the workload printed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub checksum: Option<String>,
-    /// Wall-time summary of the recorded samples.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wall: Option<Summary>,
-    /// Median wall time over native's, with a bootstrap 95% interval.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub slowdown: Option<(f64, (f64, f64))>,
-    /// Verdict.
-    pub status: CellStatus,
-    /// Raw samples (stdout trimmed to the checksum line).
-    pub samples: Vec<Sample>,
-    /// Where and how the samples were taken (absent in files from before it was recorded).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conditions: Option<Conditions>,
-}
-
-pub use archbench_results::bench::Conditions;
+pub use archbench_results::bench::{Cell, CellStatus, Conditions};
 
 /// How the suite takes its samples.
 #[derive(Debug, Clone, Copy)]
@@ -179,8 +121,10 @@ pub fn run(
                 workload: w.name.into(),
                 class: w.class.into(),
                 size,
-                runner: spec.to_string(),
+                runner: spec.clone(),
                 via: String::new(),
+                runner_version: None,
+                profile: artifacts::profile(&spec.platform()),
                 compile_seconds: None,
                 checksum: None,
                 wall: None,
@@ -193,6 +137,7 @@ pub fn run(
                 Ok(p) => {
                     cell.via = p.via.clone();
                     cell.compile_seconds = p.compile_seconds;
+                    cell.runner_version = p.version.clone();
                 }
                 Err(e) => {
                     cell.status = CellStatus::Failed { reason: e.to_string() };
@@ -205,7 +150,7 @@ pub fn run(
             let _pinned = setup.cpu.map(crate::pin::Pinned::to).transpose()?;
             take_samples(runner.as_mut(), &mut cell, &args, &env, timeout, policy);
             let walls: Vec<f64> = cell.samples.iter().map(|s| s.wall).collect();
-            cell.wall = Summary::of(&walls);
+            cell.wall = summarize(&walls);
             cells.push(cell);
         }
     }
@@ -276,7 +221,7 @@ fn interrupted() -> bool {
 pub fn gate_and_compare(cells: &mut [Cell]) {
     let native: Vec<(String, Option<String>, Vec<f64>)> = cells
         .iter()
-        .filter(|c| c.runner == "native" && c.status == CellStatus::Ok)
+        .filter(|c| c.runner == RunnerSpec::Native && c.status == CellStatus::Ok)
         .map(|c| {
             (c.workload.clone(), c.checksum.clone(), c.samples.iter().map(|s| s.wall).collect())
         })
@@ -296,21 +241,24 @@ pub fn gate_and_compare(cells: &mut [Cell]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use archbench_exec::process::Outcome;
+    use archbench_exec::runner::Sample;
 
     use super::*;
 
-    fn cell(runner: &str, checksum: &str, walls: &[f64]) -> Cell {
+    pub(crate) fn cell(runner: &str, checksum: &str, walls: &[f64]) -> Cell {
         Cell {
             workload: "sha256".into(),
             class: "integer".into(),
             size: 1,
-            runner: runner.into(),
+            runner: runner.parse().unwrap(),
             via: String::new(),
+            runner_version: None,
+            profile: "release".into(),
             compile_seconds: None,
             checksum: Some(checksum.into()),
-            wall: Summary::of(walls),
+            wall: summarize(walls),
             slowdown: None,
             status: CellStatus::Ok,
             samples: walls

@@ -10,7 +10,7 @@ use archbench_exec::binfmt::Binfmt;
 use archbench_exec::engine::{BuildEvent, BuildRequest, Engine};
 use archbench_oci::layout::LayoutWriter;
 use archbench_platform::Platform;
-use archbench_results::build::{BuildReport, BuildRun, StrategyRatio};
+use archbench_results::build::{BuildReport, BuildRun, Builder, StrategyKind, StrategyRatio};
 
 use crate::context::context_with;
 use crate::export::export;
@@ -64,13 +64,18 @@ impl FromStr for Strategy {
 }
 
 impl Strategy {
-    fn name(&self) -> &'static str {
+    /// The kind recorded in results files (a remote worker's address goes in `engine`).
+    pub fn kind(&self) -> StrategyKind {
         match self {
-            Strategy::Native => "native",
-            Strategy::Emulated => "emulated",
-            Strategy::Cross => "cross",
-            Strategy::Remote(_) => "remote",
+            Strategy::Native => StrategyKind::Native,
+            Strategy::Emulated => StrategyKind::Emulated,
+            Strategy::Cross => StrategyKind::Cross,
+            Strategy::Remote(_) => StrategyKind::Remote,
         }
+    }
+
+    fn name(&self) -> &'static str {
+        self.kind().name()
     }
 }
 
@@ -237,7 +242,7 @@ pub fn build_all(spec: &BuildSpec, progress: &mut dyn FnMut(Progress)) -> Result
                 timeout: spec.timeout,
             };
             progress(ev(Event::Start));
-            let mut tracker = StepTracker::new(&platform.to_string(), &host.to_string(), args);
+            let mut tracker = StepTracker::new(platform, &host, args);
             let started = Instant::now();
             let mut last_step = String::new();
             let result = engine.build(&req, &mut |e| {
@@ -252,8 +257,9 @@ pub fn build_all(spec: &BuildSpec, progress: &mut dyn FnMut(Progress)) -> Result
             });
             let seconds = started.elapsed().as_secs_f64();
             let mut run = BuildRun {
-                platform: platform.to_string(),
-                strategy: strategy.name().to_owned(),
+                platform: platform.clone(),
+                strategy: strategy.kind(),
+                builder: Builder::Classic,
                 engine: info.host.clone(),
                 note,
                 ok: false,
@@ -461,14 +467,15 @@ fn pin(
 
 /// Work-time ratios (steps without base pulls) against the native build of the host platform.
 pub fn ratios(runs: &[BuildRun]) -> Vec<StrategyRatio> {
-    let Some(native) = runs.iter().find(|r| r.ok && r.strategy == "native") else {
+    let Some(native) = runs.iter().find(|r| r.ok && r.strategy == StrategyKind::Native) else {
         return Vec::new();
     };
     runs.iter()
-        .filter(|r| r.ok && r.strategy != "native")
+        .filter(|r| r.ok && r.strategy != StrategyKind::Native)
         .map(|r| StrategyRatio {
             platform: r.platform.clone(),
-            label: format!("{} {} / native {}", r.platform, r.strategy, native.platform),
+            strategy: r.strategy,
+            against: native.platform.clone(),
             ratio: r.work_seconds / native.work_seconds,
         })
         .collect()

@@ -8,14 +8,15 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
+use archbench_platform::Platform;
 use archbench_results::build::{StageTiming, StepTiming};
 
 const KEEP_LINES: usize = 30;
 
 /// Follows one build's output.
 pub struct StepTracker {
-    target: String,
-    host: String,
+    target: Platform,
+    host: Platform,
     args: BTreeMap<String, String>,
     pending: String,
     current: Option<(usize, usize, String, Instant, bool)>,
@@ -60,10 +61,10 @@ pub fn expand(text: &str, args: &BTreeMap<String, String>) -> String {
 
 impl StepTracker {
     /// A build for `target` on an engine whose platform is `host`, with `args` as build args.
-    pub fn new(target: &str, host: &str, args: BTreeMap<String, String>) -> Self {
+    pub fn new(target: &Platform, host: &Platform, args: BTreeMap<String, String>) -> Self {
         Self {
-            target: target.to_owned(),
-            host: host.to_owned(),
+            target: target.clone(),
+            host: host.clone(),
             args,
             pending: String::new(),
             current: None,
@@ -111,6 +112,9 @@ impl StepTracker {
             .find_map(|w| w.strip_prefix("--platform="))
             .map(|p| expand(p, &self.args))
             .filter(|p| !p.is_empty())
+            // A `--platform=` the table does not know cannot run here at all: the build fails
+            // on it, and the stage is filed under the target meanwhile.
+            .and_then(|p| p.parse::<Platform>().ok())
             .unwrap_or_else(|| self.target.clone());
         let name = match words.iter().position(|w| w.eq_ignore_ascii_case("as")) {
             Some(i) if i + 1 < words.len() => words[i + 1].to_owned(),
@@ -183,7 +187,7 @@ mod tests {
     fn stages_steps_and_platforms() {
         let args: BTreeMap<String, String> =
             [("BUILDPLATFORM".to_owned(), "linux/amd64".to_owned())].into();
-        let mut t = StepTracker::new("linux/arm64", "linux/amd64", args);
+        let mut t = StepTracker::new(&Platform::linux_arm64(), &Platform::linux_amd64(), args);
         let t0 = Instant::now();
         let at = |s: u64| t0 + Duration::from_secs(s);
         t.output("Step 1/5 : ARG BASE\n", at(0));
@@ -197,11 +201,11 @@ mod tests {
         let stages = t.finish(at(14));
         let names: Vec<&str> = stages.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["preamble", "build", "stage 2"]);
-        assert_eq!(stages[1].runs_as, "linux/amd64");
+        assert_eq!(stages[1].runs_as, Platform::linux_amd64());
         assert!(!stages[1].emulated);
         assert_eq!(stages[1].steps.len(), 2);
         assert_eq!(stages[1].steps[1].seconds, 10.0, "RUN make ran from 2 s to 12 s");
-        assert_eq!(stages[2].runs_as, "linux/arm64");
+        assert_eq!(stages[2].runs_as, Platform::linux_arm64());
         assert!(!stages[2].emulated, "no RUN in the final stage");
         assert!(stages[2].steps[1].cached);
         assert_eq!(stages[2].seconds, 2.0);

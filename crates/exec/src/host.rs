@@ -61,7 +61,7 @@ fn os_release() -> Option<String> {
 pub fn host_facts(docker_version: Option<String>) -> HostFacts {
     let uname = rustix::system::uname();
     HostFacts {
-        platform: Some(Platform::host().to_string()),
+        platform: Some(Platform::host()),
         cpu_model: cpuinfo_model(),
         cores: std::thread::available_parallelism().ok().map(|n| n.get() as u32),
         memory_bytes: meminfo_total(),

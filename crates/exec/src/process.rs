@@ -16,47 +16,7 @@ use crate::{Error, Result};
 /// How much of stdout and stderr is kept (the rest is read and dropped so the child never blocks).
 pub const OUTPUT_LIMIT: usize = 1 << 20;
 
-/// How a measured process ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Outcome {
-    /// It exited with this status.
-    Exited {
-        /// The exit status.
-        code: i32,
-    },
-    /// It was killed by a signal it did not ask for (SIGSEGV, SIGILL under emulation, ...).
-    Signaled {
-        /// Signal number.
-        signal: i32,
-        /// Signal name (`SIGILL`).
-        name: String,
-    },
-    /// It ran past the timeout and its process group was killed.
-    TimedOut {
-        /// The limit that was exceeded, in seconds.
-        limit_seconds: f64,
-    },
-}
-
-impl Outcome {
-    /// True for a zero exit status.
-    pub fn success(&self) -> bool {
-        matches!(self, Outcome::Exited { code: 0 })
-    }
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Outcome::Exited { code } => write!(f, "exit status {code}"),
-            Outcome::Signaled { name, .. } => write!(f, "killed by {name}"),
-            Outcome::TimedOut { limit_seconds } => {
-                write!(f, "timed out after {limit_seconds:.1} s")
-            }
-        }
-    }
-}
+pub use archbench_results::bench::Outcome;
 
 /// What one execution cost and produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -9,120 +9,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use archbench_platform::Platform;
 use serde::{Deserialize, Serialize};
 
 use crate::binfmt::Binfmt;
 use crate::host::which_any;
 use crate::process::{run_measured, Outcome};
-use crate::wasm::{WasmModule, WasmTier, WasmTimings};
+use crate::wasm::{WasmModule, WasmTier};
 use crate::{Error, Result};
 
-/// Which runner, as written on the command line.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
-pub enum RunnerSpec {
-    /// The host's own architecture.
-    Native,
-    /// QEMU user-mode for a foreign platform.
-    Qemu(Platform),
-    /// wasmtime in process.
-    Wasm(WasmTier),
-}
-
-impl RunnerSpec {
-    /// The platform whose artifact this runner executes.
-    pub fn platform(&self) -> Platform {
-        match self {
-            RunnerSpec::Native => Platform::host(),
-            RunnerSpec::Qemu(p) => p.clone(),
-            RunnerSpec::Wasm(_) => Platform::wasi_wasm(),
-        }
-    }
-
-    /// The default set: native, QEMU for arm64, arm/v7 and riscv64, and the three Wasm tiers.
-    pub fn default_set() -> Vec<RunnerSpec> {
-        let mut v = vec![RunnerSpec::Native];
-        v.extend(
-            [Platform::linux_arm64(), Platform::linux_arm_v7(), Platform::linux_riscv64()]
-                .into_iter()
-                .filter(|p| *p != Platform::host())
-                .map(RunnerSpec::Qemu),
-        );
-        v.extend(WasmTier::ALL.map(RunnerSpec::Wasm));
-        v
-    }
-}
-
-impl std::fmt::Display for RunnerSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RunnerSpec::Native => f.write_str("native"),
-            RunnerSpec::Qemu(p) => write!(f, "qemu:{p}"),
-            RunnerSpec::Wasm(t) => write!(f, "wasm:{}", t.name()),
-        }
-    }
-}
-
-impl std::str::FromStr for RunnerSpec {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let accepted = "native, qemu:<platform> (qemu:linux/arm64, qemu:arm/v7, qemu:riscv64), wasm:cranelift, wasm:winch, wasm:pulley";
-        if s == "native" {
-            return Ok(RunnerSpec::Native);
-        }
-        if let Some(p) = s.strip_prefix("qemu:") {
-            let p: Platform = p.parse().map_err(|e| format!("runner {s:?}: {e}"))?;
-            if p.qemu_arch().is_none() {
-                return Err(format!("runner {s:?}: QEMU cannot emulate {p}"));
-            }
-            return Ok(RunnerSpec::Qemu(p));
-        }
-        if let Some(t) = s.strip_prefix("wasm:") {
-            return WasmTier::parse(t)
-                .map(RunnerSpec::Wasm)
-                .ok_or_else(|| format!("runner {s:?}: unknown tier {t:?}; accepted: {accepted}"));
-        }
-        Err(format!("unknown runner {s:?}; accepted: {accepted}"))
-    }
-}
-
-impl From<RunnerSpec> for String {
-    fn from(r: RunnerSpec) -> String {
-        r.to_string()
-    }
-}
-
-impl TryFrom<String> for RunnerSpec {
-    type Error = String;
-    fn try_from(s: String) -> std::result::Result<Self, String> {
-        s.parse()
-    }
-}
-
-/// One execution of a workload.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Sample {
-    /// Wall-clock seconds (for Wasm: instantiate + run; compile is paid once, see [`Prepared`]).
-    pub wall: f64,
-    /// User CPU seconds.
-    pub user: f64,
-    /// System CPU seconds.
-    pub sys: f64,
-    /// Peak RSS in bytes, for processes (a Wasm guest shares the host process, so none).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_rss: Option<u64>,
-    /// How it ended.
-    pub outcome: Outcome,
-    /// Standard output.
-    pub stdout: String,
-    /// The tail of standard error, when it ended badly.
-    #[serde(skip_serializing_if = "String::is_empty", default)]
-    pub stderr_tail: String,
-    /// Wasm stage timings.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wasm: Option<WasmTimings>,
-}
+pub use archbench_results::bench::{RunnerSpec, Sample};
 
 /// What preparing a runner found out.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -132,6 +27,10 @@ pub struct Prepared {
     /// Seconds spent compiling (Wasm), charged once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compile_seconds: Option<f64>,
+    /// The runner's version (`qemu-aarch64 version 7.2.22 …`, `wasmtime 48.0.8`); `None` for
+    /// native.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// A way to execute an artifact.
@@ -202,7 +101,14 @@ impl Runner for ProcessRunner {
             }
             _ => "direct".to_owned(),
         };
-        Ok(Prepared { via, compile_seconds: None })
+        let version = match &self.spec {
+            RunnerSpec::Qemu(p) => {
+                let qemu = self.emulator.clone().or_else(|| which_any(&p.qemu_binaries()));
+                qemu.and_then(|q| crate::host::version_line(&q))
+            }
+            _ => None,
+        };
+        Ok(Prepared { via, compile_seconds: None, version })
     }
 
     fn run(
@@ -276,6 +182,7 @@ impl Runner for WasmRunner {
         Ok(Prepared {
             via: format!("wasmtime {} {}", crate::wasm::WASMTIME_VERSION, self.tier.name()),
             compile_seconds: Some(compile),
+            version: Some(format!("wasmtime {}", crate::wasm::WASMTIME_VERSION)),
         })
     }
 
@@ -341,6 +248,7 @@ pub fn make_runner(spec: &RunnerSpec, scratch: &Path) -> Box<dyn Runner> {
 
 #[cfg(test)]
 mod tests {
+    use archbench_platform::Platform;
     use super::*;
 
     #[test]
@@ -371,6 +279,8 @@ mod tests {
             let prepared =
                 r.prepare(&path).unwrap_or_else(|e| panic!("{spec}: {e} (run scripts/setup)"));
             if matches!(spec, RunnerSpec::Qemu(_)) {
+                let v = prepared.version.as_deref().unwrap_or_default();
+                assert!(v.starts_with("qemu-"), "the QEMU version is recorded: {v:?}");
                 assert!(
                     prepared.via.starts_with("binfmt") || prepared.via.starts_with("explicit"),
                     "{}",

@@ -23,36 +23,7 @@ use crate::{Error, Result};
 /// The wasmtime version linked in.
 pub const WASMTIME_VERSION: &str = "48.0.8";
 
-/// A wasmtime execution tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WasmTier {
-    /// Optimising compiler.
-    Cranelift,
-    /// Baseline compiler.
-    Winch,
-    /// Interpreter.
-    Pulley,
-}
-
-impl WasmTier {
-    /// All tiers, fastest code first.
-    pub const ALL: [WasmTier; 3] = [WasmTier::Cranelift, WasmTier::Winch, WasmTier::Pulley];
-
-    /// Lowercase name as used in runner specs (`wasm:winch`).
-    pub fn name(self) -> &'static str {
-        match self {
-            WasmTier::Cranelift => "cranelift",
-            WasmTier::Winch => "winch",
-            WasmTier::Pulley => "pulley",
-        }
-    }
-
-    /// Parse a tier name.
-    pub fn parse(s: &str) -> Option<WasmTier> {
-        WasmTier::ALL.into_iter().find(|t| t.name() == s)
-    }
-}
+pub use archbench_results::bench::WasmTier;
 
 fn wasm_err(tier: WasmTier, stage: &'static str, e: impl std::fmt::Display) -> Error {
     Error::Wasm { tier: tier.name(), stage, message: e.to_string() }
@@ -77,16 +48,7 @@ pub fn engine(tier: WasmTier) -> Result<Engine> {
     Engine::new(&config).map_err(|e| wasm_err(tier, "configuring", e))
 }
 
-/// Separate timings of one Wasm execution, seconds.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
-pub struct WasmTimings {
-    /// Compiling the module (zero when a cached compilation was reused).
-    pub compile: f64,
-    /// Creating the store and instantiating with WASI imports.
-    pub instantiate: f64,
-    /// Running `_start` to its end.
-    pub run: f64,
-}
+pub use archbench_results::bench::WasmTimings;
 
 /// The result of running a WASI command module once.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use archbench_results::bench::BenchCell;
+use archbench_platform::Arch;
+use archbench_results::bench::{Cell, Method, RunnerSpec, WasmTier};
+use archbench_results::build::StrategyKind;
 
 use crate::model::{Excluded, Factor, Factors};
 
@@ -24,12 +26,6 @@ fn name(p: &Path) -> String {
 /// A cell's slowdown against native and its 95% CI.
 type Slowdown = (f64, (f64, f64));
 
-/// How a runner's cells are timed: a process per run (native, QEMU) or inside archbench's
-/// own process (wasmtime instantiates the module in process).
-fn in_process(runner: &str) -> bool {
-    runner.starts_with("wasm:")
-}
-
 /// The geometric mean of `runner`'s slowdowns in one bench file, over the workloads measured
 /// the same way as native; and the band the cells' 95% CIs give.
 ///
@@ -37,14 +33,14 @@ fn in_process(runner: &str) -> bool {
 /// only where the work dominates the launch. The `startup` class measures the launch itself,
 /// so for an in-process runner it compares an instantiation with a process spawn: it is left
 /// out, and the factor says so.
-fn like_with_like(path: &Path, cells: &[BenchCell], runner: &str) -> Option<(Factor, String)> {
-    let mut used: Vec<&BenchCell> = Vec::new();
+fn like_with_like(path: &Path, cells: &[Cell], runner: &RunnerSpec) -> Option<(Factor, String)> {
+    let mut used: Vec<&Cell> = Vec::new();
     let mut excluded = Vec::new();
-    for c in cells.iter().filter(|c| c.runner == runner) {
+    for c in cells.iter().filter(|c| c.runner == *runner) {
         if !c.ok() || c.slowdown.is_none() {
             excluded
                 .push(Excluded { workload: c.workload.clone(), why: "did not complete".into() });
-        } else if in_process(runner) && c.class == "startup" {
+        } else if runner.method() == Method::InProcess && c.class == "startup" {
             excluded.push(Excluded {
                 workload: c.workload.clone(),
                 why: format!("measures start-up: {runner} instantiates in archbench's process, native spawns a process; not the same method"),
@@ -74,23 +70,26 @@ fn like_with_like(path: &Path, cells: &[BenchCell], runner: &str) -> Option<(Fac
 
 /// The factors from `inputs`, modelled where nothing was measured.
 pub fn factors(inputs: &Inputs) -> Factors {
-    let ratio = |strategy: &str| -> Option<(f64, String)> {
+    let ratio = |strategy: StrategyKind| -> Option<(f64, String)> {
         inputs.builds.iter().rev().find_map(|(p, e)| {
             let r: Vec<f64> = e
                 .payload
                 .ratios
                 .iter()
-                .filter(|r| r.label.contains(&format!(" {strategy} ")))
+                .filter(|r| r.strategy == strategy)
                 .map(|r| r.ratio)
                 .collect();
             geomean(&r)
                 .map(|g| (g, format!("{} ({} build, {})", name(p), strategy, e.host.summary())))
         })
     };
-    let bench_geomean = |runner: &str| -> Option<(Factor, String)> {
+    let bench_geomean = |runner: &RunnerSpec| -> Option<(Factor, String)> {
         inputs.benches.iter().rev().find_map(|(p, e)| like_with_like(p, &e.payload, runner))
     };
-    let emulated = match (ratio("emulated"), bench_geomean("qemu:linux/arm64")) {
+    let emulated = match (
+        ratio(StrategyKind::Emulated),
+        bench_geomean(&RunnerSpec::Qemu(archbench_platform::Platform::linux_arm64())),
+    ) {
         (Some((v, from)), _) => Factor::measured(v, from),
         (None, Some((f, from))) => Factor {
             basis: crate::model::Basis::Modelled {
@@ -100,34 +99,38 @@ pub fn factors(inputs: &Inputs) -> Factors {
         },
         (None, None) => Factor::modelled(8.0, "no build or bench results; 8× is the C++ build slowdown users report (docker/buildx#2810)"),
     };
-    let cross = match ratio("cross") {
+    let cross = match ratio(StrategyKind::Cross) {
         Some((v, from)) => Factor::measured(v, from),
         None => Factor::modelled(
             1.05,
             "no build results; a cross build costs about a native one plus toolchain setup",
         ),
     };
-    let wasm_runtime = match bench_geomean("wasm:cranelift") {
+    let wasm_runtime = match bench_geomean(&RunnerSpec::Wasm(WasmTier::Cranelift)) {
         Some((f, _)) => f,
         None => Factor::modelled(1.5, "no bench results; Jangda et al. (USENIX ATC 2019) measured 1.45–1.55× for SPEC in browsers"),
     };
     // arm64 speed: native medians from an arm64 host against an amd64 host, per workload.
-    let on = |arch: &str| {
+    let on = |arch: Arch| {
         inputs
             .benches
             .iter()
             .rev()
-            .find(|(_, e)| e.host.platform.as_deref().is_some_and(|p| p.ends_with(arch)))
+            .find(|(_, e)| e.host.platform.as_ref().is_some_and(|p| p.arch == arch))
     };
-    let arm64_runtime = match (on("arm64"), on("amd64")) {
+    let arm64_runtime = match (on(Arch::Arm64), on(Arch::Amd64)) {
         (Some((pa, a)), Some((px, x))) => {
             // (median ratio, low, high): the band pairs each side's CI ends, the wide way.
             let ratios: Vec<(f64, f64, f64)> = a
                 .payload
                 .iter()
-                .filter(|c| c.runner == "native" && c.ok())
+                .filter(|c| c.runner == RunnerSpec::Native && c.ok())
                 .filter_map(|c| {
-                    let ax = x.payload.iter().find(|d| d.runner == "native" && d.workload == c.workload && d.ok())?;
+                    // Same workload at the same size and build profile; the two hosts' natives
+                    // are the comparison itself, so only the host may differ.
+                    let ax = x.payload.iter().find(|d| {
+                        d.runner == RunnerSpec::Native && d.ok() && d.differs_from(c).is_none()
+                    })?;
                     let (wa, wx) = (c.wall.as_ref()?, ax.wall.as_ref()?);
                     Some((wa.median / wx.median, wa.median_ci.0 / wx.median_ci.1, wa.median_ci.1 / wx.median_ci.0))
                 })
@@ -200,7 +203,8 @@ mod tests {
         let inputs = example();
         let (_, env) = &inputs.benches[0];
         let (f, _) =
-            like_with_like(Path::new("bench.json"), &env.payload, "qemu:linux/arm64").unwrap();
+            like_with_like(Path::new("bench.json"), &env.payload, &"qemu:linux/arm64".parse().unwrap())
+                .unwrap();
         assert_eq!(f.workloads.len(), 5);
         assert!(f.excluded.is_empty());
     }

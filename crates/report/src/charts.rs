@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use archbench_plan::model::Plan;
-use archbench_results::bench::BenchCell;
+use archbench_results::bench::{Cell as BenchCell, RunnerSpec};
 use archbench_results::build::BuildReport;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -85,9 +85,9 @@ fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
 pub fn slowdown<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> Result<()> {
     root.fill(&WHITE).map_err(err)?;
     let ok: Vec<&BenchCell> =
-        cells.iter().filter(|c| c.runner != "native" && c.ok() && c.slowdown.is_some()).collect();
+        cells.iter().filter(|c| c.runner != RunnerSpec::Native && c.ok() && c.slowdown.is_some()).collect();
     let mut workloads: Vec<String> = Vec::new();
-    let mut runners: Vec<String> = Vec::new();
+    let mut runners: Vec<RunnerSpec> = Vec::new();
     for c in &ok {
         if !workloads.contains(&c.workload) {
             workloads.push(c.workload.clone());
@@ -135,7 +135,7 @@ pub fn slowdown<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> Res
                     .map(|&(x, l, m, h)| ErrorBar::new_vertical(x, l, m, h, colour.filled(), 6)),
             )
             .map_err(err)?
-            .label(runner.clone())
+            .label(runner.to_string())
             .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
         chart
             .draw_series(points.iter().map(|&(x, _, m, _)| Circle::new((x, m), 3, colour.filled())))
@@ -206,8 +206,9 @@ fn stacked_rows<DB: DrawingBackend>(
 /// Per Wasm tier, the whole suite's compile, instantiate and run time (medians summed).
 pub fn wasm_split<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> Result<()> {
     let mut tiers: BTreeMap<String, [f64; 3]> = BTreeMap::new();
-    for c in cells.iter().filter(|c| c.runner.starts_with("wasm:") && c.ok()) {
-        let e = tiers.entry(c.runner.trim_start_matches("wasm:").to_owned()).or_default();
+    for c in cells.iter().filter(|c| c.ok()) {
+        let RunnerSpec::Wasm(tier) = c.runner else { continue };
+        let e = tiers.entry(tier.name().to_owned()).or_default();
         e[0] += c.compile_seconds.unwrap_or(0.0);
         e[1] += median(
             c.samples.iter().filter_map(|s| s.wasm.as_ref().map(|w| w.instantiate)).collect(),

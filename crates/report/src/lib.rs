@@ -38,7 +38,7 @@ mod markdown;
 use std::path::{Path, PathBuf};
 
 use archbench_plan::model::Plan;
-use archbench_results::bench::BenchCell;
+use archbench_results::bench::Cell as BenchCell;
 use archbench_results::build::BuildReport;
 use archbench_results::Envelope;
 use plotters::prelude::*;
@@ -263,7 +263,7 @@ mod tests {
     use super::*;
     use archbench_plan::model::{plan, Factor, Factors, Profile};
     use archbench_plan::pricing::Catalog;
-    use archbench_results::build::{BuildRun, StageTiming, StepTiming, StrategyRatio};
+    use archbench_results::build::{BuildRun, StageTiming, StepTiming, StrategyKind, StrategyRatio};
     use archbench_results::HostFacts;
 
     fn inputs() -> Inputs {
@@ -282,14 +282,26 @@ mod tests {
         let cell = |runner: &str, s: f64| BenchCell {
             workload: "sha256".into(),
             class: "integer".into(),
-            runner: runner.into(),
+            size: 512,
+            runner: runner.parse().unwrap(),
+            via: String::new(),
+            runner_version: None,
+            profile: "release".into(),
+            checksum: None,
             compile_seconds: runner.starts_with("wasm:").then_some(0.2),
-            wall: Some(archbench_results::bench::WallView {
+            wall: Some(archbench_results::bench::Summary {
+                n: 10,
                 median: s,
+                mean: s,
+                stddev: 0.0,
+                mad: 0.0,
+                min: s,
+                max: s,
                 median_ci: (s * 0.9, s * 1.1),
+                outliers: Default::default(),
             }),
             slowdown: Some((s, (s * 0.9, s * 1.1))),
-            status: serde_json::json!({ "kind": "ok" }),
+            status: archbench_results::bench::CellStatus::Ok,
             samples: vec![],
             conditions: Some(archbench_results::bench::Conditions {
                 scratch: "/dev/shm/archbench-bench-x (tmpfs)".into(),
@@ -303,7 +315,7 @@ mod tests {
         );
         let stage = |name: &str, secs: f64| StageTiming {
             name: name.into(),
-            runs_as: "linux/amd64".into(),
+            runs_as: archbench_platform::Platform::linux_amd64(),
             emulated: false,
             seconds: secs,
             steps: vec![StepTiming {
@@ -313,9 +325,10 @@ mod tests {
                 cached: false,
             }],
         };
-        let run = |strategy: &str, secs: f64| BuildRun {
-            platform: "linux/arm64".into(),
-            strategy: strategy.into(),
+        let run = |strategy: StrategyKind, secs: f64| BuildRun {
+            platform: archbench_platform::Platform::linux_arm64(),
+            strategy,
+            builder: Default::default(),
             engine: "unix:///var/run/docker.sock".into(),
             note: String::new(),
             ok: true,
@@ -333,10 +346,11 @@ mod tests {
             BuildReport {
                 context: "c".into(),
                 dockerfile: "Dockerfile".into(),
-                runs: vec![run("native", 10.0), run("emulated", 60.0)],
+                runs: vec![run(StrategyKind::Native, 10.0), run(StrategyKind::Emulated, 60.0)],
                 ratios: vec![StrategyRatio {
-                    platform: "linux/arm64".into(),
-                    label: "x emulated y".into(),
+                    platform: archbench_platform::Platform::linux_arm64(),
+                    strategy: StrategyKind::Emulated,
+                    against: archbench_platform::Platform::linux_amd64(),
                     ratio: 6.0,
                 }],
                 destination: None,

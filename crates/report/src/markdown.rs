@@ -27,7 +27,7 @@ pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
             );
         }
         for r in &b.payload.ratios {
-            let _ = writeln!(m, "\n{}: **{:.2}×**", r.label, r.ratio);
+            let _ = writeln!(m, "\n{}: **{:.2}×**", r.label(), r.ratio);
         }
     }
     let _ = writeln!(m, "\n| option | min per build | USD per month | |\n|---|---:|---:|---|");

@@ -1,7 +1,55 @@
 //! The payload of a `build` results file: per platform × strategy, the time of every Dockerfile
 //! step, grouped by stage, and the image it produced.
 
+use archbench_platform::Platform;
 use serde::{Deserialize, Serialize};
+
+/// How a platform's image was built. The `remote` worker's address is in [`BuildRun::engine`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StrategyKind {
+    /// On an engine of the target's own architecture, here.
+    Native,
+    /// Every stage runs as the target, through QEMU.
+    Emulated,
+    /// `--platform=$BUILDPLATFORM` stages run natively with a cross toolchain.
+    Cross,
+    /// On a native worker reached through another `DOCKER_HOST`.
+    Remote,
+}
+
+impl StrategyKind {
+    /// Every kind, in the order the CLI lists them.
+    pub const ALL: [StrategyKind; 4] =
+        [StrategyKind::Native, StrategyKind::Emulated, StrategyKind::Cross, StrategyKind::Remote];
+
+    /// The lowercase name (`emulated`).
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategyKind::Native => "native",
+            StrategyKind::Emulated => "emulated",
+            StrategyKind::Cross => "cross",
+            StrategyKind::Remote => "remote",
+        }
+    }
+}
+
+impl std::fmt::Display for StrategyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which builder of the engine ran the build.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Builder {
+    /// The engine's classic (pre-BuildKit) builder.
+    #[default]
+    Classic,
+    /// BuildKit, through a session.
+    Buildkit,
+}
 
 /// Seconds.
 pub type Seconds = f64;
@@ -26,7 +74,7 @@ pub struct StageTiming {
     pub name: String,
     /// The platform the stage's commands ran as (`linux/amd64` for `--platform=$BUILDPLATFORM`
     /// stages under the cross strategy).
-    pub runs_as: String,
+    pub runs_as: Platform,
     /// Whether it has `RUN` steps and they went through QEMU.
     pub emulated: bool,
     /// Sum of its steps.
@@ -39,9 +87,12 @@ pub struct StageTiming {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BuildRun {
     /// Target platform.
-    pub platform: String,
-    /// `native`, `emulated`, `cross` or `remote`.
-    pub strategy: String,
+    pub platform: Platform,
+    /// How it was built.
+    pub strategy: StrategyKind,
+    /// The builder that ran it.
+    #[serde(default)]
+    pub builder: Builder,
     /// The engine that built it (`unix:///var/run/docker.sock`, `tcp://…`).
     pub engine: String,
     /// What the strategy means on this machine, in words (e.g. that `remote` reached the local
@@ -70,15 +121,24 @@ pub struct BuildRun {
     pub image_bytes: u64,
 }
 
-/// A ratio between two strategies for one platform.
+/// The work time of one strategy's build over the native build of the host's platform.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StrategyRatio {
     /// Platform of the numerator.
-    pub platform: String,
-    /// `emulated/native`, `cross/native`, …
-    pub label: String,
+    pub platform: Platform,
+    /// Strategy of the numerator.
+    pub strategy: StrategyKind,
+    /// Platform of the native build in the denominator.
+    pub against: Platform,
     /// Numerator time / denominator time.
     pub ratio: f64,
+}
+
+impl StrategyRatio {
+    /// In words: `linux/arm64 emulated / native linux/amd64`.
+    pub fn label(&self) -> String {
+        format!("{} {} / native {}", self.platform, self.strategy, self.against)
+    }
 }
 
 /// The `build` payload.

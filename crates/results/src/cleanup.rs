@@ -73,12 +73,22 @@ pub fn remove_registered() -> usize {
         .count()
 }
 
+/// Tests in this crate that register paths (every atomic write does) hold this lock, because
+/// [`remove_registered`] empties the one process-wide registry: run beside another test it
+/// would remove that test's temporary file mid-write.
+#[cfg(test)]
+pub(crate) fn test_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn registered_paths_are_removed_and_dropped_guards_forgotten() {
+        let _serial = test_lock();
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a.partial"), dir.path().join("scratch"));
         std::fs::write(&a, b"half").unwrap();

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::bench::BenchCell;
+use crate::bench::Cell;
 use crate::build::BuildReport;
 use crate::{read, Envelope, Error, Result};
 
@@ -28,7 +28,7 @@ pub struct Skipped {
 #[derive(Debug, Default)]
 pub struct Results {
     /// Bench envelopes, in name order.
-    pub benches: Vec<(PathBuf, Envelope<Vec<BenchCell>>)>,
+    pub benches: Vec<(PathBuf, Envelope<Vec<Cell>>)>,
     /// Build envelopes, in name order.
     pub builds: Vec<(PathBuf, Envelope<BuildReport>)>,
     /// Files that were not used, with the reason.
@@ -37,7 +37,7 @@ pub struct Results {
 
 impl Results {
     /// The last bench envelope in name order (what a single-host report shows).
-    pub fn bench(&self) -> Option<&Envelope<Vec<BenchCell>>> {
+    pub fn bench(&self) -> Option<&Envelope<Vec<Cell>>> {
         self.benches.last().map(|(_, e)| e)
     }
 
@@ -60,9 +60,10 @@ fn reason(e: &Error) -> String {
     match e {
         Error::Parse { source, .. } => format!("not a valid results file ({source})"),
         Error::Schema { found_kind, found_version, expected_version, .. } => format!(
-            "a {found_kind} file of schema {found_version}; this archbench reads schema {expected_version}"
+            "a {found_kind} file of schema {found_version}; this archbench reads schema {expected_version} and older"
         ),
         Error::Io { source, .. } => format!("cannot be read ({source})"),
+        Error::Migrate { from, why, .. } => format!("schema {from}, and it could not be upgraded: {why}"),
         other => other.to_string(),
     }
 }
@@ -134,9 +135,10 @@ mod tests {
 
     #[test]
     fn every_skip_is_listed_with_its_reason() {
+        let _serial = crate::cleanup::test_lock();
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let bench: Envelope<Vec<BenchCell>> =
+        let bench: Envelope<Vec<Cell>> =
             Envelope::begin("bench", HostFacts::default(), vec![]).finish();
         write_atomic(&d.join("a-bench.json"), &bench).unwrap();
         write_atomic(&d.join("plan.json"), &Envelope::begin("plan", HostFacts::default(), 1))
@@ -175,6 +177,7 @@ mod tests {
 
     #[test]
     fn a_missing_directory_is_an_error() {
+        let _serial = crate::cleanup::test_lock();
         let e = load(Path::new("/nonexistent/results")).unwrap_err().to_string();
         assert!(e.contains("/nonexistent/results"), "{e}");
     }

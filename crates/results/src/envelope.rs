@@ -2,8 +2,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::HostFacts;
 
-/// The schema version this build writes and reads. Bump on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version this build writes. Bump on any incompatible change, and add the step from
+/// the previous version to [`crate::migrate`] so files already written keep reading.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One results file: metadata around a payload.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -38,6 +38,16 @@ pub enum Error {
         /// The version this build reads.
         expected_version: u32,
     },
+    /// An older file could not be brought to this schema version.
+    #[error("{path} is schema {from} and could not be upgraded: {why} (regenerate it with this archbench)")]
+    Migrate {
+        /// The file involved.
+        path: PathBuf,
+        /// Its version.
+        from: u32,
+        /// What did not fit.
+        why: String,
+    },
     /// Serialising a value failed (a map with non-string keys, a NaN in strict mode).
     #[error("serialising results")]
     Serialize(#[source] serde_json::Error),

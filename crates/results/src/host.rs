@@ -1,3 +1,4 @@
+use archbench_platform::Platform;
 use serde::{Deserialize, Serialize};
 
 /// Facts about the machine a result was measured on. Every field is optional: a fact that could
@@ -6,7 +7,7 @@ use serde::{Deserialize, Serialize};
 pub struct HostFacts {
     /// The host platform in buildx spelling (`linux/amd64`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<String>,
+    pub platform: Option<Platform>,
     /// CPU model name from /proc/cpuinfo.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_model: Option<String>,
@@ -41,7 +42,7 @@ impl HostFacts {
     pub fn summary(&self) -> String {
         let mut parts = Vec::new();
         if let Some(p) = &self.platform {
-            parts.push(p.clone());
+            parts.push(p.to_string());
         }
         match (&self.cores, &self.cpu_model) {
             (Some(n), Some(m)) => parts.push(format!("{n} × {m}")),

@@ -45,7 +45,8 @@ pub fn write_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_bytes_atomic(path, &bytes)
 }
 
-/// Read an envelope of `kind`, checking the schema version before the payload.
+/// Read an envelope of `kind`, checking the schema version before the payload. A file of an
+/// older version is brought up to date by [`crate::migrate::upgrade`]; a newer one is refused.
 pub fn read<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Envelope<T>> {
     let bytes = fs::read(path).map_err(|source| Error::Io {
         action: "reading",
@@ -59,7 +60,7 @@ pub fn read<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Envelope<T>>
     }
     let head: Head = serde_json::from_slice(&bytes)
         .map_err(|source| Error::Parse { path: path.to_owned(), source })?;
-    if head.schema_version != SCHEMA_VERSION || head.kind != kind {
+    if head.schema_version == 0 || head.schema_version > SCHEMA_VERSION || head.kind != kind {
         return Err(Error::Schema {
             path: path.to_owned(),
             found_kind: head.kind,
@@ -68,7 +69,15 @@ pub fn read<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Envelope<T>>
             expected_version: SCHEMA_VERSION,
         });
     }
-    serde_json::from_slice(&bytes).map_err(|source| Error::Parse { path: path.to_owned(), source })
+    let parse = |source| Error::Parse { path: path.to_owned(), source };
+    if head.schema_version == SCHEMA_VERSION {
+        return serde_json::from_slice(&bytes).map_err(parse);
+    }
+    let old: serde_json::Value = serde_json::from_slice(&bytes).map_err(parse)?;
+    let new = crate::migrate::upgrade(kind, head.schema_version, old).map_err(|why| {
+        Error::Migrate { path: path.to_owned(), from: head.schema_version, why }
+    })?;
+    serde_json::from_value(new).map_err(parse)
 }
 
 #[cfg(test)]
@@ -78,6 +87,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_kind_check() {
+        let _serial = crate::cleanup::test_lock();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/r.json");
         let env = Envelope::begin(
@@ -90,11 +100,12 @@ mod tests {
         let back: Envelope<Vec<f64>> = read(&path, "bench").unwrap();
         assert_eq!(back, env);
         let err = read::<Vec<f64>>(&path, "plan").unwrap_err();
-        assert!(err.to_string().contains("expected plan schema 1"), "{err}");
+        assert!(err.to_string().contains("expected plan schema 2"), "{err}");
     }
 
     #[test]
     fn failed_write_keeps_the_old_file_and_no_temp() {
+        let _serial = crate::cleanup::test_lock();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
         write_bytes_atomic(&path, b"old").unwrap();
@@ -110,6 +121,7 @@ mod tests {
 
     #[test]
     fn garbage_is_a_parse_error_naming_the_file() {
+        let _serial = crate::cleanup::test_lock();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.json");
         fs::write(&path, b"{\"schema_version\": 1, \"kind\": \"bench\"").unwrap();

@@ -28,6 +28,7 @@ mod envelope;
 mod error;
 mod host;
 mod io;
+pub mod migrate;
 
 pub use envelope::{redact, Envelope, SCHEMA_VERSION};
 pub use error::{Error, Result};
