@@ -20,7 +20,10 @@ AB="$CARGO_TARGET_DIR/release/archbench"
 RUNS=${RUNS:-1}
 ROUNDS=${ROUNDS:-150}
 CPU=${CPU:-$(($(nproc) - 1))}
-W="$PWD/fixtures/workloads/target/x86_64-unknown-linux-musl/release/workloads"
+# Both tools run the same program: archbench builds it from the checkout's sources (the hidden
+# --workloads-dir) in its first round, and hyperfine runs that file.
+SRC="$PWD/fixtures/workloads"
+W="$SRC/target/x86_64-unknown-linux-musl/release/workloads"
 work=$(mktemp -d)
 # Both tools run the workloads with their files in one RAM-backed parent directory (archbench's
 # default scratch is /dev/shm; on a disk filesystem the syscall workload waits on writeback).
@@ -33,7 +36,7 @@ measure() { # MODE DIR
   if [ "$1" = unpinned ]; then pin=(--no-pin); hf=(hyperfine); fi
   mkdir -p "$2"
   for r in $(seq "$ROUNDS"); do
-    "$AB" bench --runs "$RUNS" --runner native --workload startup --workload sha256 \
+    "$AB" bench --workloads-dir "$SRC" --runs "$RUNS" --runner native --workload startup --workload sha256 \
       --workload sort --workload syscall --scratch "$files" "${pin[@]}" -o "$2/ab-$r.json" >/dev/null
     WORKLOAD_TMP="$files/hyperfine" "${hf[@]}" -N --warmup 1 --runs "$RUNS" \
       --export-json "$2/hf-$r.json" \

@@ -60,7 +60,7 @@ pub struct BenchCommand {
     #[arg(long)]
     json: bool,
 
-    /// The workloads source (default: fixtures/workloads of this checkout).
+    /// The workloads source (default: the sources embedded in archbench, written to its cache).
     #[arg(long, value_name = "DIR", hide = true)]
     workloads_dir: Option<PathBuf>,
 }
@@ -163,9 +163,8 @@ impl BenchCommand {
             policy.max_runs = n.max(1);
             policy.budget_seconds = 0.0;
         }
-        let source = self.workloads_dir.clone().unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/workloads")
-        });
+        let source = archbench_bench::artifacts::source_dir(self.workloads_dir.as_deref())
+            .map_err(anyhow::Error::msg)?;
         let scratch = Scratch::create(self.scratch.as_deref()).map_err(anyhow::Error::msg)?;
         if let Some(w) = scratch.warning() {
             if workloads.iter().any(|w| w.name == "syscall") {

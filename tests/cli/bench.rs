@@ -223,3 +223,32 @@ fn runs_zero_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--runs"));
 }
+
+/// Issue 13 (item 4): the workload sources are embedded, so a copy of the binary outside the
+/// checkout benches from any directory. They are written to the cache directory, named by
+/// their hash, and built there.
+#[test]
+fn a_copied_binary_benches_from_any_directory() {
+    let bin = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let copy = bin.path().join("archbench");
+    std::fs::copy(env!("CARGO_BIN_EXE_archbench"), &copy).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(&copy)
+        .current_dir(elsewhere.path())
+        .env("XDG_CACHE_HOME", cache.path())
+        .args(["bench", "--quick", "--runs", "1", "--runner", "native", "--workload", "sha256"])
+        .args(["--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["payload"][0]["status"]["kind"], "ok", "{v:#}");
+    let sources: Vec<_> = std::fs::read_dir(cache.path().join("archbench/workloads"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(sources.len(), 1, "{sources:?}");
+    assert!(sources[0].join("src/kernels.rs").is_file());
+    assert!(sources[0].join("target/x86_64-unknown-linux-musl/release/workloads").is_file());
+}

@@ -34,6 +34,49 @@ pub fn target_for(platform: &Platform) -> Result<BuildTarget, String> {
     }
 }
 
+/// The workload program's sources, compiled into archbench so that an installed or copied
+/// binary benches from any directory: (path inside the crate, contents).
+const SOURCES: [(&str, &str); 4] = [
+    ("Cargo.toml", include_str!("../../../fixtures/workloads/Cargo.toml")),
+    ("Cargo.lock", include_str!("../../../fixtures/workloads/Cargo.lock")),
+    ("src/main.rs", include_str!("../../../fixtures/workloads/src/main.rs")),
+    ("src/kernels.rs", include_str!("../../../fixtures/workloads/src/kernels.rs")),
+];
+
+/// Where `bench` finds the workload sources, by this rule:
+/// 1. `explicit` (the hidden `--workloads-dir`, for development), as given;
+/// 2. else the sources embedded in this binary, written once to
+///    `<cache>/workloads/<hash of the sources>/` (see `archbench_exec::host::cache_root`). The
+///    directory is named by content, so two archbench versions never share one, and the
+///    compiled workloads stay there between runs (`target/` inside it).
+///
+/// Building them needs `cargo` and the Rust targets (scripts/setup installs them).
+pub fn source_dir(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(p) = explicit {
+        return Ok(p.to_owned());
+    }
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (name, text) in SOURCES {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(text.as_bytes());
+        h.update([0]);
+    }
+    let key = hex::encode(&h.finalize()[..8]);
+    let dir = archbench_exec::host::cache_root().join("workloads").join(key);
+    for (name, text) in SOURCES {
+        let path = dir.join(name);
+        if std::fs::read(&path).is_ok_and(|b| b == text.as_bytes()) {
+            continue;
+        }
+        // Written atomically: two benches starting together must not see a half-written file.
+        archbench_results::write_bytes_atomic(&path, text.as_bytes())
+            .map_err(|e| format!("writing the workload sources to {}: {e}", dir.display()))?;
+    }
+    Ok(dir)
+}
+
 /// How the workloads for `platform` are built, as recorded in each cell: the cargo profile and
 /// the target (`release x86_64-unknown-linux-musl`, `+crt-static` where forced).
 pub fn profile(platform: &Platform) -> String {

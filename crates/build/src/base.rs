@@ -55,11 +55,7 @@ pub fn cache_dir(spec: &BaseSpec) -> PathBuf {
     if let Some(c) = &spec.cache {
         return c.clone();
     }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
-    base.join("archbench/base")
+    archbench_exec::host::cache_root().join("base")
 }
 
 /// The host's Debian mirror: the first `URIs:` of a deb822 source, else the first `deb` line.
@@ -94,7 +90,7 @@ fn packages(spec: &BaseSpec, platform: &Platform) -> Vec<String> {
 fn key(spec: &BaseSpec, platform: &Platform, mirror: &str) -> String {
     let include = packages(spec, platform);
     let text = format!("v1|{}|{}|{}|{mirror}", spec.suite, platform, include.join(","));
-    Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&Sha256::digest(text.as_bytes())[..8])
 }
 
 /// Bootstrap (or reuse) a base image for each platform into the cache layout; returns the

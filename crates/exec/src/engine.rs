@@ -322,8 +322,7 @@ impl Engine {
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
-    let d = Sha256::digest(bytes);
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// A `docker save`-format archive holding one image: a single layer with `files`

@@ -20,6 +20,17 @@ pub fn which_any(names: &[String]) -> Option<PathBuf> {
     names.iter().find_map(|n| which(n))
 }
 
+/// archbench's cache directory: `$XDG_CACHE_HOME/archbench`, else `~/.cache/archbench`, else
+/// `/tmp/archbench`. Base images and the extracted workload sources live below it.
+pub fn cache_root() -> std::path::PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| std::path::PathBuf::from("/tmp"));
+    base.join("archbench")
+}
+
 /// First line of `program --version`, with a timeout so a wedged binary cannot hang us.
 pub fn version_line(program: &std::path::Path) -> Option<String> {
     let m = run_measured(Command::new(program).arg("--version"), Duration::from_secs(10)).ok()?;

@@ -96,11 +96,12 @@ impl RunnerSpec {
 
 impl std::fmt::Display for RunnerSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RunnerSpec::Native => f.write_str("native"),
-            RunnerSpec::Qemu(p) => write!(f, "qemu:{p}"),
-            RunnerSpec::Wasm(t) => write!(f, "wasm:{}", t.name()),
-        }
+        // `pad`, so that `{:<22}` in a table lines the runners up.
+        f.pad(&match self {
+            RunnerSpec::Native => "native".to_owned(),
+            RunnerSpec::Qemu(p) => format!("qemu:{p}"),
+            RunnerSpec::Wasm(t) => format!("wasm:{}", t.name()),
+        })
     }
 }
 
@@ -433,6 +434,7 @@ mod tests {
         for s in ["native", "qemu:linux/arm64", "qemu:linux/arm/v7", "wasm:winch"] {
             let r: RunnerSpec = s.parse().unwrap();
             assert_eq!(r.to_string(), s);
+            assert_eq!(format!("{r:<20}|").len(), 21, "padded in tables");
             let json = serde_json::to_string(&r).unwrap();
             assert_eq!(serde_json::from_str::<RunnerSpec>(&json).unwrap(), r);
         }
