@@ -79,17 +79,7 @@ pub fn summarize(xs: &[f64]) -> Option<Summary> {
     }
     let meds = sorted(&bootstrap_medians(&s, &mut Rng(0x9e37_79b9_7f4a_7c15)));
     let median_ci = (quantile(&meds, 0.025), quantile(&meds, 0.975));
-    Some(Summary {
-        n,
-        median,
-        mean,
-        stddev,
-        mad,
-        min: s[0],
-        max: s[n - 1],
-        median_ci,
-        outliers,
-    })
+    Some(Summary { n, median, mean, stddev, mad, min: s[0], max: s[n - 1], median_ci, outliers })
 }
 
 /// Ratio of medians `num / den` (e.g. QEMU time over native time) with a bootstrap 95% interval

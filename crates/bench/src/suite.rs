@@ -2,10 +2,11 @@
 //! of runs and a time budget per cell, a correctness gate on checksums, and each runner's
 //! slowdown against native with a bootstrap interval.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use archbench_exec::runner::{make_runner, Runner, RunnerSpec};
+use archbench_platform::Platform;
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts;
@@ -88,6 +89,34 @@ pub struct Setup<'a> {
     pub cpu: Option<usize>,
 }
 
+/// Where the suite gets its programs and runners: the real ones build the workloads with cargo
+/// and run them natively, under QEMU or in wasmtime ([`Real`]); the unit tests give scripted
+/// ones, so the loop, the sampling policy and the checksum gate are tested without QEMU.
+pub trait Toolbox {
+    /// The workload program for `platform`, built if needed.
+    fn artifact(&mut self, platform: &Platform) -> Result<PathBuf, String>;
+    /// A runner for `spec`.
+    fn runner(&mut self, spec: &RunnerSpec) -> Box<dyn Runner>;
+}
+
+/// The real toolbox: workloads built from `source` with cargo, runners from
+/// [`archbench_exec::runner::make_runner`] writing into `scratch`.
+pub struct Real<'a> {
+    /// The workload sources ([`artifacts::source_dir`]).
+    pub source: &'a Path,
+    /// The scratch directory runners may write to.
+    pub scratch: &'a Path,
+}
+
+impl Toolbox for Real<'_> {
+    fn artifact(&mut self, platform: &Platform) -> Result<PathBuf, String> {
+        artifacts::build(self.source, platform)
+    }
+    fn runner(&mut self, spec: &RunnerSpec) -> Box<dyn Runner> {
+        make_runner(spec, self.scratch)
+    }
+}
+
 /// Run `workloads` on `runners` as `setup` says. `progress` is told about each cell as it starts.
 pub fn run(
     source: &Path,
@@ -96,11 +125,42 @@ pub fn run(
     quick: bool,
     policy: Policy,
     setup: Setup<'_>,
-    mut progress: impl FnMut(&str),
+    progress: impl FnMut(&str),
 ) -> Result<Vec<Cell>, String> {
     let scratch = setup.scratch;
     let conditions = Conditions { scratch: scratch.describe(), cpu: setup.cpu };
-    let env = [("WORKLOAD_TMP".to_owned(), scratch.path().display().to_string())];
+    let mut tools = Real { source, scratch: scratch.path() };
+    let plan = Plan { workloads, runners, quick, policy, conditions, cpu: setup.cpu };
+    run_with(&mut tools, &plan, scratch.path(), progress)
+}
+
+/// What [`run_with`] measures, and how.
+pub struct Plan<'a> {
+    /// The workloads.
+    pub workloads: &'a [Workload],
+    /// The runners, native first.
+    pub runners: &'a [RunnerSpec],
+    /// Quick sizes.
+    pub quick: bool,
+    /// How many samples.
+    pub policy: Policy,
+    /// Recorded with each cell.
+    pub conditions: Conditions,
+    /// Pin the samples to this CPU.
+    pub cpu: Option<usize>,
+}
+
+/// The suite loop over any [`Toolbox`]: every workload on every runner, sampled by the policy,
+/// then the checksum gate and the slowdowns. `scratch` is passed to the workloads as
+/// `WORKLOAD_TMP`.
+pub fn run_with(
+    tools: &mut dyn Toolbox,
+    plan: &Plan<'_>,
+    scratch: &Path,
+    mut progress: impl FnMut(&str),
+) -> Result<Vec<Cell>, String> {
+    let Plan { workloads, runners, quick, policy, ref conditions, cpu } = *plan;
+    let env = [("WORKLOAD_TMP".to_owned(), scratch.display().to_string())];
     let timeout = Duration::from_secs_f64(policy.timeout_seconds);
     let mut cells = Vec::new();
     for spec in runners {
@@ -108,8 +168,8 @@ pub fn run(
             break;
         }
         progress(&format!("building workloads for {}", spec.platform()));
-        let artifact = artifacts::build(source, &spec.platform())?;
-        let mut runner = make_runner(spec, scratch.path());
+        let artifact = tools.artifact(&spec.platform())?;
+        let mut runner = tools.runner(spec);
         let prepared = runner.prepare(&artifact);
         for w in workloads {
             if interrupted() {
@@ -147,7 +207,7 @@ pub fn run(
             }
             let args = [w.name.to_owned(), size.to_string()];
             // Pinned for the samples only; the guard restores the affinity after the cell.
-            let _pinned = setup.cpu.map(crate::pin::Pinned::to).transpose()?;
+            let _pinned = cpu.map(crate::pin::Pinned::to).transpose()?;
             take_samples(runner.as_mut(), &mut cell, &args, &env, timeout, policy);
             let walls: Vec<f64> = cell.samples.iter().map(|s| s.wall).collect();
             cell.wall = summarize(&walls);
@@ -291,5 +351,225 @@ pub(crate) mod tests {
         assert!((r - 8.0).abs() < 1e-9 && lo <= r && r <= hi);
         assert_eq!(cells[2].status, CellStatus::InvalidChecksum { expected: "sum=1".into() });
         assert!(cells[2].slowdown.is_none());
+    }
+
+    /// A scripted runner: each run prints `checksum` (or what `outputs` says for that run) and
+    /// takes the next wall time; `fail_at` makes that run die with SIGILL, as a missing CPU
+    /// feature does under QEMU.
+    #[derive(Clone, Default)]
+    struct Script {
+        checksum: String,
+        walls: Vec<f64>,
+        fail_at: Option<usize>,
+        outputs: Vec<(usize, String)>,
+        prepare_error: Option<String>,
+    }
+
+    struct FakeRunner {
+        spec: RunnerSpec,
+        script: Script,
+        runs: std::sync::Arc<std::sync::Mutex<Vec<(RunnerSpec, Vec<String>)>>>,
+        n: usize,
+    }
+
+    impl Runner for FakeRunner {
+        fn spec(&self) -> &RunnerSpec {
+            &self.spec
+        }
+        fn prepare(
+            &mut self,
+            _: &Path,
+        ) -> archbench_exec::Result<archbench_exec::runner::Prepared> {
+            match &self.script.prepare_error {
+                Some(e) => Err(archbench_exec::Error::Io {
+                    action: "finding QEMU for",
+                    path: e.clone(),
+                    source: std::io::ErrorKind::NotFound.into(),
+                }),
+                None => Ok(archbench_exec::runner::Prepared {
+                    via: "fake".into(),
+                    compile_seconds: None,
+                    version: Some(format!("fake {}", self.spec)),
+                }),
+            }
+        }
+        fn run(
+            &mut self,
+            args: &[String],
+            env: &[(String, String)],
+            _: Duration,
+        ) -> archbench_exec::Result<Sample> {
+            assert_eq!(env[0].0, "WORKLOAD_TMP");
+            self.runs.lock().unwrap().push((self.spec.clone(), args.to_vec()));
+            let i = self.n;
+            self.n += 1;
+            let outcome = if self.script.fail_at == Some(i) {
+                Outcome::Signaled { signal: 4, name: "SIGILL".into() }
+            } else {
+                Outcome::Exited { code: 0 }
+            };
+            let stdout = self
+                .script
+                .outputs
+                .iter()
+                .find(|(at, _)| *at == i)
+                .map(|(_, o)| o.clone())
+                .unwrap_or_else(|| format!("noise\n{}", self.script.checksum));
+            Ok(Sample {
+                wall: self.script.walls[i % self.script.walls.len()],
+                user: 0.0,
+                sys: 0.0,
+                max_rss: None,
+                stderr_tail: if outcome.success() {
+                    String::new()
+                } else {
+                    "qemu: uncaught target signal 4".into()
+                },
+                outcome,
+                stdout,
+                wasm: None,
+            })
+        }
+    }
+
+    #[derive(Default)]
+    struct FakeTools {
+        scripts: Vec<(RunnerSpec, Script)>,
+        built: Vec<Platform>,
+        runs: std::sync::Arc<std::sync::Mutex<Vec<(RunnerSpec, Vec<String>)>>>,
+    }
+
+    impl Toolbox for FakeTools {
+        fn artifact(&mut self, platform: &Platform) -> Result<PathBuf, String> {
+            self.built.push(platform.clone());
+            Ok(PathBuf::from(format!("/fake/{platform}")))
+        }
+        fn runner(&mut self, spec: &RunnerSpec) -> Box<dyn Runner> {
+            let script = self.scripts.iter().find(|(s, _)| s == spec).unwrap().1.clone();
+            Box::new(FakeRunner { spec: spec.clone(), script, runs: self.runs.clone(), n: 0 })
+        }
+    }
+
+    fn policy(min: u32, max: u32) -> Policy {
+        Policy {
+            warmup: 1,
+            min_runs: min,
+            max_runs: max,
+            budget_seconds: 0.0,
+            timeout_seconds: 1.0,
+        }
+    }
+
+    fn run_fake(tools: &mut FakeTools, workloads: &[Workload], p: Policy) -> Vec<Cell> {
+        let runners: Vec<RunnerSpec> = tools.scripts.iter().map(|(s, _)| s.clone()).collect();
+        let plan = Plan {
+            workloads,
+            runners: &runners,
+            quick: true,
+            policy: p,
+            conditions: Conditions { scratch: "/fake (tmpfs)".into(), cpu: None },
+            cpu: None,
+        };
+        run_with(tools, &plan, Path::new("/fake"), |_| {}).unwrap()
+    }
+
+    fn qemu() -> RunnerSpec {
+        "qemu:linux/arm64".parse().unwrap()
+    }
+
+    fn script(sum: &str, walls: &[f64]) -> Script {
+        Script { checksum: sum.into(), walls: walls.to_vec(), ..Default::default() }
+    }
+
+    /// The loop builds once per runner, drops the warm-up, stops at the policy's minimum when
+    /// the budget is spent, keeps only the checksum line and records the runner's version,
+    /// and computes the slowdown against native.
+    #[test]
+    fn the_loop_samples_by_policy_and_compares_against_native() {
+        let mut t = FakeTools {
+            scripts: vec![
+                (RunnerSpec::Native, script("sum=1", &[9.0, 1.0, 1.0, 1.0])),
+                (qemu(), script("sum=1", &[99.0, 5.0, 5.0, 5.0])),
+            ],
+            ..Default::default()
+        };
+        let cells = run_fake(&mut t, &WORKLOADS[..2], policy(3, 10));
+        assert_eq!(t.built, [Platform::host(), Platform::linux_arm64()]);
+        assert_eq!(cells.len(), 4);
+        for c in &cells {
+            assert_eq!(c.status, CellStatus::Ok, "{c:?}");
+            assert_eq!(c.samples.len(), 3, "warm-up dropped, minimum kept");
+            assert!(c.samples.iter().all(|s| s.stdout == "sum=1"));
+            assert_eq!(c.size, WORKLOADS.iter().find(|w| w.name == c.workload).unwrap().quick);
+        }
+        assert_eq!(cells[2].runner_version.as_deref(), Some("fake qemu:linux/arm64"));
+        assert_eq!(cells[2].slowdown.unwrap().0, 5.0);
+        assert_eq!(cells[2].wall.as_ref().unwrap().median, 5.0);
+        let runs = t.runs.lock().unwrap();
+        assert_eq!(runs.len(), 16, "4 runs (1 warm-up + 3) per cell");
+        assert_eq!(runs[0].1, ["sha256", "512"]);
+    }
+
+    /// With budget left, sampling goes on up to the maximum.
+    #[test]
+    fn sampling_stops_at_the_maximum() {
+        let mut t = FakeTools {
+            scripts: vec![(RunnerSpec::Native, script("s", &[0.001]))],
+            ..Default::default()
+        };
+        let mut p = policy(2, 7);
+        p.budget_seconds = 3600.0;
+        let cells = run_fake(&mut t, &WORKLOADS[..1], p);
+        assert_eq!(cells[0].samples.len(), 7);
+    }
+
+    /// The failure paths: a crash under QEMU (SIGILL, with stderr), a checksum that differs
+    /// from native's, an output that changes between runs, and a runner that cannot start.
+    /// Each cell gets its status and no slowdown; the other cells still run.
+    #[test]
+    fn failures_are_recorded_per_cell_and_never_counted() {
+        let wasm: RunnerSpec = "wasm:winch".parse().unwrap();
+        let riscv: RunnerSpec = "qemu:linux/riscv64".parse().unwrap();
+        let arm: RunnerSpec = "qemu:linux/arm/v7".parse().unwrap();
+        let mut t = FakeTools {
+            scripts: vec![
+                (RunnerSpec::Native, script("sum=1", &[1.0])),
+                (qemu(), Script { fail_at: Some(2), ..script("sum=1", &[5.0]) }),
+                (wasm.clone(), script("sum=2", &[2.0])),
+                (
+                    riscv.clone(),
+                    Script { outputs: vec![(3, "sum=9".into())], ..script("sum=1", &[3.0]) },
+                ),
+                (
+                    arm.clone(),
+                    Script { prepare_error: Some("no qemu-arm".into()), ..script("sum=1", &[1.0]) },
+                ),
+            ],
+            ..Default::default()
+        };
+        let cells = run_fake(&mut t, &WORKLOADS[..1], policy(3, 3));
+        let by = |r: &RunnerSpec| cells.iter().find(|c| c.runner == *r).unwrap();
+        assert_eq!(by(&RunnerSpec::Native).status, CellStatus::Ok);
+        match &by(&qemu()).status {
+            CellStatus::Failed { reason } => {
+                assert!(reason.contains("killed by SIGILL"), "{reason}");
+                assert!(reason.contains("uncaught target signal"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(by(&wasm).status, CellStatus::InvalidChecksum { expected: "sum=1".into() });
+        assert!(
+            matches!(&by(&riscv).status, CellStatus::Failed { reason } if reason.contains("output changed between runs")),
+            "{:?}",
+            by(&riscv).status
+        );
+        assert!(
+            matches!(&by(&arm).status, CellStatus::Failed { reason } if reason.contains("no qemu-arm")),
+            "{:?}",
+            by(&arm).status
+        );
+        for c in cells.iter().filter(|c| c.runner != RunnerSpec::Native) {
+            assert!(c.slowdown.is_none(), "{} has no slowdown", c.runner);
+        }
     }
 }

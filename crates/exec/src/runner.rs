@@ -248,8 +248,8 @@ pub fn make_runner(spec: &RunnerSpec, scratch: &Path) -> Box<dyn Runner> {
 
 #[cfg(test)]
 mod tests {
-    use archbench_platform::Platform;
     use super::*;
+    use archbench_platform::Platform;
 
     #[test]
     fn specs_parse_and_print() {

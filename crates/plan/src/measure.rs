@@ -202,9 +202,12 @@ mod tests {
     fn process_runners_keep_startup() {
         let inputs = example();
         let (_, env) = &inputs.benches[0];
-        let (f, _) =
-            like_with_like(Path::new("bench.json"), &env.payload, &"qemu:linux/arm64".parse().unwrap())
-                .unwrap();
+        let (f, _) = like_with_like(
+            Path::new("bench.json"),
+            &env.payload,
+            &"qemu:linux/arm64".parse().unwrap(),
+        )
+        .unwrap();
         assert_eq!(f.workloads.len(), 5);
         assert!(f.excluded.is_empty());
     }

@@ -84,8 +84,10 @@ fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
 /// Slowdown vs native per workload × runner, median with its 95% CI, log scale.
 pub fn slowdown<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> Result<()> {
     root.fill(&WHITE).map_err(err)?;
-    let ok: Vec<&BenchCell> =
-        cells.iter().filter(|c| c.runner != RunnerSpec::Native && c.ok() && c.slowdown.is_some()).collect();
+    let ok: Vec<&BenchCell> = cells
+        .iter()
+        .filter(|c| c.runner != RunnerSpec::Native && c.ok() && c.slowdown.is_some())
+        .collect();
     let mut workloads: Vec<String> = Vec::new();
     let mut runners: Vec<RunnerSpec> = Vec::new();
     for c in &ok {

@@ -263,7 +263,9 @@ mod tests {
     use super::*;
     use archbench_plan::model::{plan, Factor, Factors, Profile};
     use archbench_plan::pricing::Catalog;
-    use archbench_results::build::{BuildRun, StageTiming, StepTiming, StrategyKind, StrategyRatio};
+    use archbench_results::build::{
+        BuildRun, StageTiming, StepTiming, StrategyKind, StrategyRatio,
+    };
     use archbench_results::HostFacts;
 
     fn inputs() -> Inputs {

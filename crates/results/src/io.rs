@@ -74,9 +74,8 @@ pub fn read<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Envelope<T>>
         return serde_json::from_slice(&bytes).map_err(parse);
     }
     let old: serde_json::Value = serde_json::from_slice(&bytes).map_err(parse)?;
-    let new = crate::migrate::upgrade(kind, head.schema_version, old).map_err(|why| {
-        Error::Migrate { path: path.to_owned(), from: head.schema_version, why }
-    })?;
+    let new = crate::migrate::upgrade(kind, head.schema_version, old)
+        .map_err(|why| Error::Migrate { path: path.to_owned(), from: head.schema_version, why })?;
     serde_json::from_value(new).map_err(parse)
 }
 

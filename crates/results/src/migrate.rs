@@ -95,7 +95,9 @@ mod tests {
     use crate::Envelope;
 
     fn example(name: &str) -> Value {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/example").join(name);
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../reports/example")
+            .join(name);
         serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
     }
 
