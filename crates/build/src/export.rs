@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-use archbench_exec::engine::Engine;
 use archbench_oci::layout::{media, LayoutWriter, Written};
 use archbench_platform::Platform;
 use serde::Deserialize;
@@ -40,7 +39,7 @@ pub struct Exported {
 /// the final stage's base is the target's. The config is then corrected to `platform` and the
 /// original label reported; `verify` checks the binaries agree.
 pub fn export(
-    engine: &Engine,
+    engine: &dyn crate::run::BuildEngine,
     image: &str,
     platform: &Platform,
     layout: &Path,

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use archbench_exec::binfmt::Binfmt;
-use archbench_exec::engine::{BuildEvent, BuildRequest, Engine};
+use archbench_exec::engine::{BuildEvent, BuildRequest, Engine, EngineInfo};
 use archbench_oci::layout::LayoutWriter;
 use archbench_platform::Platform;
 use archbench_results::build::{BuildReport, BuildRun, Builder, StrategyKind, StrategyRatio};
@@ -160,23 +160,160 @@ fn binfmt_check(p: &Platform) -> Result<()> {
     }
 }
 
-// Long (about 190 lines: connect, decide, build, time, export, index): its split into steps
-// is issue 13 (item 6), which moves the orchestration behind a fake-able engine trait first.
+/// What the orchestration needs from a Docker Engine. [`Engine`] is the real one; the unit
+/// tests give a scripted engine, so deciding, timing, failure handling, export and the index
+/// are tested without dockerd.
+pub trait BuildEngine {
+    /// Version, API and platform.
+    fn info(&self) -> archbench_exec::Result<EngineInfo>;
+    /// Build `req`, streaming output to `on_event`; the image ID.
+    fn build(
+        &self,
+        req: &BuildRequest,
+        on_event: &mut dyn FnMut(BuildEvent),
+    ) -> archbench_exec::Result<String>;
+    /// Write `image` as a `docker save` archive to `out`.
+    fn save(&self, image: &str, out: &mut dyn std::io::Write) -> archbench_exec::Result<u64>;
+}
+
+impl BuildEngine for Engine {
+    fn info(&self) -> archbench_exec::Result<EngineInfo> {
+        Engine::info(self)
+    }
+    fn build(
+        &self,
+        req: &BuildRequest,
+        on_event: &mut dyn FnMut(BuildEvent),
+    ) -> archbench_exec::Result<String> {
+        Engine::build(self, req, on_event)
+    }
+    fn save(&self, image: &str, out: &mut dyn std::io::Write) -> archbench_exec::Result<u64> {
+        Engine::save(self, image, out)
+    }
+}
+
+/// The machine around the builds: engines, QEMU, and registries for pinning base images.
+pub trait Surroundings {
+    /// The engine at `DOCKER_HOST` (or the default socket).
+    fn local(&self) -> &dyn BuildEngine;
+    /// The engine of a `remote=` strategy.
+    fn remote(&self, host: &str) -> Result<Box<dyn BuildEngine>>;
+    /// `Ok` when binaries of `platform` can run here under QEMU; else how to make them.
+    fn can_emulate(&self, platform: &Platform) -> Result<()>;
+    /// `image` pinned to `platform`'s manifest (`repo@sha256:…`), when a registry knows it.
+    fn resolve(&mut self, image: &str, platform: &str) -> Option<String>;
+}
+
+/// The real surroundings: the engine at `DOCKER_HOST`, binfmt_misc, registries.
+pub struct Real {
+    local: Engine,
+    pins: BTreeMap<(String, String), Option<String>>,
+}
+
+impl Real {
+    /// Connect to the local engine.
+    pub fn connect() -> Result<Self> {
+        Ok(Real { local: Engine::connect(None, Duration::from_secs(30))?, pins: BTreeMap::new() })
+    }
+}
+
+impl Surroundings for Real {
+    fn local(&self) -> &dyn BuildEngine {
+        &self.local
+    }
+    fn remote(&self, host: &str) -> Result<Box<dyn BuildEngine>> {
+        Ok(Box::new(Engine::connect(Some(host), Duration::from_secs(30))?))
+    }
+    fn can_emulate(&self, platform: &Platform) -> Result<()> {
+        binfmt_check(platform)
+    }
+    fn resolve(&mut self, image: &str, platform: &str) -> Option<String> {
+        pin(image, platform, &mut self.pins)
+    }
+}
+
 /// Run every applicable platform × strategy, write each image to the layout, then an index
 /// (one manifest per platform: the first strategy in `spec.strategies` that built it).
 pub fn build_all(spec: &BuildSpec, progress: &mut dyn FnMut(Progress)) -> Result<BuildReport> {
-    let local = Engine::connect(None, Duration::from_secs(30))?;
-    let local_info = local.info()?;
+    build_with(&mut Real::connect()?, spec, progress)
+}
+
+/// What a strategy means for one platform on an engine of platform `host`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Build with `$BUILDPLATFORM` = `build_platform`; `note` says what the strategy means.
+    Build {
+        /// The platform the build-platform stages run as.
+        build_platform: Platform,
+        /// In words.
+        note: String,
+        /// Whether the build needs QEMU for `platform`.
+        needs_qemu: bool,
+    },
+    /// Does not apply, for this reason.
+    Skip(String),
+}
+
+/// Decide what `strategy` does for `platform` on an engine of platform `host` at `engine_host`.
+pub fn decide(
+    strategy: &Strategy,
+    platform: &Platform,
+    host: &Platform,
+    engine_host: &str,
+) -> Decision {
+    let native_here = platform == host || (host.arch == platform.arch && host.os == platform.os);
+    let build = |build_platform: &Platform, note: String, needs_qemu| Decision::Build {
+        build_platform: build_platform.clone(),
+        note,
+        needs_qemu,
+    };
+    match strategy {
+        Strategy::Native | Strategy::Remote(_) if !native_here => Decision::Skip(format!(
+            "the engine at {engine_host} is {host}, so {platform} would not be native there"
+        )),
+        Strategy::Native => build(host, format!("native on {host}"), false),
+        Strategy::Remote(h) => build(
+            host,
+            format!(
+                "native worker at {h} ({host}); on this machine that endpoint is {}, so its times are this machine's",
+                if h.contains("127.0.0.1") || h.contains("localhost") {
+                    "the local daemon over TCP loopback"
+                } else {
+                    "another daemon"
+                }
+            ),
+            false,
+        ),
+        Strategy::Emulated | Strategy::Cross if native_here => {
+            Decision::Skip(format!("{platform} is the engine's own platform; use native"))
+        }
+        Strategy::Emulated => {
+            build(platform, format!("every stage runs as {platform} under QEMU on {host}"), true)
+        }
+        Strategy::Cross => build(
+            host,
+            format!("$BUILDPLATFORM stages run natively on {host}; the rest as {platform}"),
+            false,
+        ),
+    }
+}
+
+/// [`build_all`] in any [`Surroundings`]: each platform × strategy is decided, built, timed
+/// and exported in turn ([`build_one`]); the index is written only when every build succeeded.
+pub fn build_with(
+    world: &mut dyn Surroundings,
+    spec: &BuildSpec,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<BuildReport> {
+    let local_info = world.local().info()?;
     let original = std::fs::read_to_string(spec.context.join(&spec.dockerfile)).map_err(|e| {
         Error::Io { action: "reading", path: spec.context.join(&spec.dockerfile), source: e }
     })?;
-    let mut pins = BTreeMap::new();
     let mut runs: Vec<BuildRun> = Vec::new();
-    let mut per_platform: BTreeMap<String, (usize, archbench_oci::layout::Written)> =
-        BTreeMap::new();
+    let mut per_platform: BTreeMap<Platform, archbench_oci::layout::Written> = BTreeMap::new();
     let mut first_error: Option<Error> = None;
     'platforms: for platform in &spec.platforms {
-        for (rank, strategy) in spec.strategies.iter().enumerate() {
+        for strategy in &spec.strategies {
             // After an interrupt, nothing more is started; what ran is reported, no index made.
             if archbench_results::cleanup::interrupt_requested() {
                 first_error.get_or_insert(Error::Unsupported("interrupted by the user".into()));
@@ -187,15 +324,13 @@ pub fn build_all(spec: &BuildSpec, progress: &mut dyn FnMut(Progress)) -> Result
                 strategy: strategy.to_string(),
                 event,
             };
-            let skip = |why: String| ev(Event::Skip(why));
-            let remote;
-            let (engine, info) = match strategy {
-                Strategy::Remote(h) => {
-                    remote = Engine::connect(Some(h), Duration::from_secs(30))?;
-                    let i = remote.info()?;
-                    (&remote, i)
-                }
-                _ => (&local, local_info.clone()),
+            let remote = match strategy {
+                Strategy::Remote(h) => Some(world.remote(h)?),
+                _ => None,
+            };
+            let info = match &remote {
+                Some(r) => r.info()?,
+                None => local_info.clone(),
             };
             let host: Platform = info.platform.parse().map_err(|_| {
                 Error::Unsupported(format!(
@@ -203,121 +338,38 @@ pub fn build_all(spec: &BuildSpec, progress: &mut dyn FnMut(Progress)) -> Result
                     info.host, info.platform
                 ))
             })?;
-            let native_here =
-                platform == &host || (host.arch == platform.arch && host.os == platform.os);
-            let (build_platform, note) = match strategy {
-                Strategy::Native | Strategy::Remote(_) if !native_here => {
-                    progress(skip(format!("the engine at {} is {host}, so {platform} would not be native there", info.host)));
+            let (build_platform, note) = match decide(strategy, platform, &host, &info.host) {
+                Decision::Skip(why) => {
+                    progress(ev(Event::Skip(why)));
                     continue;
                 }
-                Strategy::Native => (host.clone(), format!("native on {host}")),
-                Strategy::Remote(h) => (host.clone(), format!(
-                    "native worker at {h} ({host}); on this machine that endpoint is {}, so its times are this machine's",
-                    if h.contains("127.0.0.1") || h.contains("localhost") { "the local daemon over TCP loopback" } else { "another daemon" }
-                )),
-                Strategy::Emulated | Strategy::Cross if native_here => {
-                    progress(skip(format!("{platform} is the engine's own platform; use native")));
-                    continue;
+                Decision::Build { build_platform, note, needs_qemu } => {
+                    if needs_qemu {
+                        world.can_emulate(platform)?;
+                    }
+                    (build_platform, note)
                 }
-                Strategy::Emulated => {
-                    binfmt_check(platform)?;
-                    (platform.clone(), format!("every stage runs as {platform} under QEMU on {host}"))
-                }
-                Strategy::Cross => (host.clone(), format!("$BUILDPLATFORM stages run natively on {host}; the rest as {platform}")),
             };
             let mut args = platform_args(platform, &build_platform);
             args.extend(spec.build_args.clone());
             let dockerfile =
-                rewrite_dockerfile(&original, &args, &mut |image, p| pin(image, p, &mut pins));
-            let context = context_with(&spec.context, REWRITTEN, dockerfile.as_bytes())?;
-            let tag =
-                format!("{}:{}-{}", spec.name, platform.short().replace('/', "-"), strategy.name());
-            let req = BuildRequest {
-                context,
-                dockerfile: REWRITTEN.to_owned(),
-                platform: None,
-                build_args: args.clone(),
-                tag: tag.clone(),
-                no_cache: spec.no_cache,
-                timeout: spec.timeout,
+                rewrite_dockerfile(&original, &args, &mut |image, p| world.resolve(image, p));
+            let job = Job { spec, platform, strategy, host: &host, args, dockerfile, note };
+            let engine: &dyn BuildEngine = match &remote {
+                Some(r) => r.as_ref(),
+                None => world.local(),
             };
-            progress(ev(Event::Start));
-            let mut tracker = StepTracker::new(platform, &host, args);
-            let started = Instant::now();
-            let mut last_step = String::new();
-            let result = engine.build(&req, &mut |e| {
-                if let BuildEvent::Output(text) = e {
-                    tracker.output(&text, Instant::now());
-                    let step = tracker.current_step();
-                    if step != last_step {
-                        last_step = step.clone();
-                        progress(ev(Event::Step(step)));
-                    }
-                }
-            });
-            let seconds = started.elapsed().as_secs_f64();
-            let mut run = BuildRun {
-                platform: platform.clone(),
-                strategy: strategy.kind(),
-                builder: Builder::Classic,
-                engine: info.host.clone(),
-                note,
-                ok: false,
-                error: None,
-                seconds,
-                work_seconds: 0.0,
-                stages: Vec::new(),
-                image_id: None,
-                manifest_digest: None,
-                image_bytes: 0,
-            };
-            match result {
-                Ok(id) => {
-                    run.stages = tracker.finish(Instant::now());
-                    run.image_id = Some(id);
-                    match export(engine, &tag, platform, &spec.layout) {
-                        Ok(x) => {
-                            run.ok = true;
-                            run.manifest_digest = Some(x.manifest.digest.clone());
-                            run.image_bytes = x.size;
-                            if let Some(from) = x.relabelled_from {
-                                run.note.push_str(&format!(
-                                    "; the classic builder labelled the image {from}, corrected to {platform}"
-                                ));
-                            }
-                            per_platform.entry(platform.to_string()).or_insert((rank, x.manifest));
-                        }
-                        Err(e) => {
-                            run.error = Some(e.to_string());
-                            first_error.get_or_insert(e);
-                        }
-                    }
-                }
-                Err(e) => {
-                    let message = match &e {
-                        archbench_exec::Error::Docker { message, .. } => message.clone(),
-                        other => other.to_string(),
-                    };
-                    let err = Error::Step {
-                        platform: platform.to_string(),
-                        strategy: strategy.to_string(),
-                        step: tracker.current_step(),
-                        message,
-                        log: tracker.last_lines(),
-                    };
-                    run.stages = tracker.finish(Instant::now());
-                    run.error = Some(err.to_string());
-                    first_error.get_or_insert(err);
-                }
+            let (mut run, manifest, error) =
+                build_one(engine, &info.host, &job, &mut |e| progress(ev(e)))?;
+            if let Some(m) = manifest {
+                // The first strategy that built a platform gives its index entry.
+                per_platform.entry(platform.clone()).or_insert(m);
             }
-            run.work_seconds = run
-                .stages
-                .iter()
-                .flat_map(|s| &s.steps)
-                .filter(|s| !s.instruction.to_ascii_uppercase().starts_with("FROM "))
-                .map(|s| s.seconds)
-                .sum();
-            progress(ev(Event::Done(seconds, run.ok)));
+            if let Some(e) = error {
+                first_error.get_or_insert(e);
+            }
+            run.work_seconds = work_seconds(&run);
+            progress(ev(Event::Done(run.seconds, run.ok)));
             runs.push(run);
         }
     }
@@ -336,10 +388,132 @@ pub fn build_all(spec: &BuildSpec, progress: &mut dyn FnMut(Progress)) -> Result
         // leave behind. The runs so far are still reported through the error path's caller.
         return Err(Error::Failed { report: Box::new(report), cause: Box::new(e) });
     }
+    let digest = write_index(spec, &per_platform)?;
+    report.destination = Some(format!("oci:{}:{}", spec.layout.display(), spec.tag));
+    report.index_digest = Some(digest);
+    Ok(report)
+}
+
+/// One platform × strategy, decided and ready to send.
+struct Job<'a> {
+    spec: &'a BuildSpec,
+    platform: &'a Platform,
+    strategy: &'a Strategy,
+    host: &'a Platform,
+    args: BTreeMap<String, String>,
+    dockerfile: String,
+    note: String,
+}
+
+/// Build one job on `engine`, time its steps, and export the image to the layout. The run is
+/// always returned; a failed build or export also returns its error (after the run is filled
+/// in), so the caller can report every run and still write no index.
+fn build_one(
+    engine: &dyn BuildEngine,
+    engine_host: &str,
+    job: &Job<'_>,
+    progress: &mut dyn FnMut(Event),
+) -> Result<(BuildRun, Option<archbench_oci::layout::Written>, Option<Error>)> {
+    let Job { spec, platform, strategy, host, .. } = *job;
+    let context = context_with(&spec.context, REWRITTEN, job.dockerfile.as_bytes())?;
+    let tag = format!("{}:{}-{}", spec.name, platform.short().replace('/', "-"), strategy.name());
+    let req = BuildRequest {
+        context,
+        dockerfile: REWRITTEN.to_owned(),
+        platform: None,
+        build_args: job.args.clone(),
+        tag: tag.clone(),
+        no_cache: spec.no_cache,
+        timeout: spec.timeout,
+    };
+    progress(Event::Start);
+    let mut tracker = StepTracker::new(platform, host, job.args.clone());
+    let started = Instant::now();
+    let mut last_step = String::new();
+    let result = engine.build(&req, &mut |e| {
+        if let BuildEvent::Output(text) = e {
+            tracker.output(&text, Instant::now());
+            let step = tracker.current_step();
+            if step != last_step {
+                last_step = step.clone();
+                progress(Event::Step(step));
+            }
+        }
+    });
+    let mut run = BuildRun {
+        platform: platform.clone(),
+        strategy: strategy.kind(),
+        builder: Builder::Classic,
+        engine: engine_host.to_owned(),
+        note: job.note.clone(),
+        ok: false,
+        error: None,
+        seconds: started.elapsed().as_secs_f64(),
+        work_seconds: 0.0,
+        stages: Vec::new(),
+        image_id: None,
+        manifest_digest: None,
+        image_bytes: 0,
+    };
+    let id = match result {
+        Ok(id) => id,
+        Err(e) => {
+            let message = match &e {
+                archbench_exec::Error::Docker { message, .. } => message.clone(),
+                other => other.to_string(),
+            };
+            let err = Error::Step {
+                platform: platform.to_string(),
+                strategy: strategy.to_string(),
+                step: tracker.current_step(),
+                message,
+                log: tracker.last_lines(),
+            };
+            run.stages = tracker.finish(Instant::now());
+            run.error = Some(err.to_string());
+            return Ok((run, None, Some(err)));
+        }
+    };
+    run.stages = tracker.finish(Instant::now());
+    run.image_id = Some(id);
+    match export(engine, &tag, platform, &spec.layout) {
+        Ok(x) => {
+            run.ok = true;
+            run.manifest_digest = Some(x.manifest.digest.clone());
+            run.image_bytes = x.size;
+            if let Some(from) = x.relabelled_from {
+                run.note.push_str(&format!(
+                    "; the classic builder labelled the image {from}, corrected to {platform}"
+                ));
+            }
+            Ok((run, Some(x.manifest), None))
+        }
+        Err(e) => {
+            run.error = Some(e.to_string());
+            Ok((run, None, Some(e)))
+        }
+    }
+}
+
+/// The steps' time without `FROM` steps (base image pulls): the build's own work.
+fn work_seconds(run: &BuildRun) -> f64 {
+    run.stages
+        .iter()
+        .flat_map(|s| &s.steps)
+        .filter(|s| !s.instruction.to_ascii_uppercase().starts_with("FROM "))
+        .map(|s| s.seconds)
+        .sum()
+}
+
+/// The index of the built platforms, in the order asked for, tagged in the layout; its digest.
+fn write_index(
+    spec: &BuildSpec,
+    per_platform: &BTreeMap<Platform, archbench_oci::layout::Written>,
+) -> Result<String> {
     let entries: Vec<(archbench_oci::layout::Written, Platform)> = spec
         .platforms
         .iter()
-        .filter_map(|p| per_platform.get(&p.to_string()).map(|(_, w)| (w.clone(), p.clone())))
+        .filter_map(|p| per_platform.get(p).map(|w| (w.clone(), p.clone())))
         .collect();
     if entries.is_empty() {
         return Err(Error::Unsupported(
@@ -350,9 +524,7 @@ pub fn build_all(spec: &BuildSpec, progress: &mut dyn FnMut(Progress)) -> Result
     let mut w = LayoutWriter::create(&spec.layout)?;
     let idx = w.index(&entries, &Default::default())?;
     w.tag(&idx, &spec.tag)?;
-    report.destination = Some(format!("oci:{}:{}", spec.layout.display(), spec.tag));
-    report.index_digest = Some(idx.digest);
-    Ok(report)
+    Ok(idx.digest)
 }
 
 /// Name of the rewritten Dockerfile inside the context sent to the engine.
@@ -515,5 +687,248 @@ mod tests {
         assert_eq!("qemu".parse::<Strategy>().unwrap(), Strategy::Emulated);
         assert!("remote=127.0.0.1:2375".parse::<Strategy>().unwrap_err().contains("tcp://"));
         assert!("fast".parse::<Strategy>().is_err());
+    }
+}
+
+/// The orchestration against a scripted engine (issue 13, item 7): no dockerd, no QEMU, no root.
+#[cfg(test)]
+mod orchestration {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    /// An amd64 engine whose builds print classic-builder steps and whose images are small
+    /// docker-save archives labelled amd64 (as the classic builder labels every image).
+    struct FakeEngine {
+        platform: &'static str,
+        /// Builds whose tag contains this fail at their RUN step.
+        fail: Option<&'static str>,
+        built: RefCell<Vec<BuildRequest>>,
+    }
+
+    impl BuildEngine for FakeEngine {
+        fn info(&self) -> archbench_exec::Result<EngineInfo> {
+            Ok(EngineInfo {
+                host: "fake://engine".into(),
+                version: "20.10.24".into(),
+                api_version: "1.41".into(),
+                platform: self.platform.into(),
+                storage_driver: None,
+            })
+        }
+        fn build(
+            &self,
+            req: &BuildRequest,
+            on_event: &mut dyn FnMut(BuildEvent),
+        ) -> archbench_exec::Result<String> {
+            self.built.borrow_mut().push(req.clone());
+            for line in ["Step 1/3 : FROM scratch\n", "Step 2/3 : RUN make\n", "compiling\n"] {
+                on_event(BuildEvent::Output(line.into()));
+            }
+            if self.fail.is_some_and(|f| req.tag.contains(f)) {
+                return Err(archbench_exec::Error::Docker {
+                    host: "fake://engine".into(),
+                    action: "building".into(),
+                    message: "The command '/bin/sh -c make' returned a non-zero code: 2".into(),
+                });
+            }
+            on_event(BuildEvent::Output("Step 3/3 : COPY a /a\n".into()));
+            on_event(BuildEvent::Output(" ---> Using cache\n".into()));
+            Ok(format!("sha256:{}", "1".repeat(64)))
+        }
+        fn save(&self, image: &str, out: &mut dyn std::io::Write) -> archbench_exec::Result<u64> {
+            let p: Platform = self.platform.parse().unwrap();
+            let bytes = archbench_exec::engine::docker_archive(
+                image,
+                &p,
+                &[("hello", 0o755, image.as_bytes())],
+                &["/hello"],
+            );
+            out.write_all(&bytes).unwrap();
+            Ok(bytes.len() as u64)
+        }
+    }
+
+    struct FakeWorld {
+        engine: FakeEngine,
+        qemu: bool,
+        remotes: RefCell<Vec<String>>,
+    }
+
+    impl Surroundings for FakeWorld {
+        fn local(&self) -> &dyn BuildEngine {
+            &self.engine
+        }
+        fn remote(&self, host: &str) -> Result<Box<dyn BuildEngine>> {
+            self.remotes.borrow_mut().push(host.to_owned());
+            Ok(Box::new(FakeEngine {
+                platform: "linux/amd64",
+                fail: None,
+                built: Default::default(),
+            }))
+        }
+        fn can_emulate(&self, p: &Platform) -> Result<()> {
+            if self.qemu {
+                Ok(())
+            } else {
+                Err(Error::Unsupported(format!("no QEMU for {p} in this test")))
+            }
+        }
+        fn resolve(&mut self, _: &str, _: &str) -> Option<String> {
+            None
+        }
+    }
+
+    fn world(fail: Option<&'static str>, qemu: bool) -> FakeWorld {
+        FakeWorld {
+            engine: FakeEngine { platform: "linux/amd64", fail, built: Default::default() },
+            qemu,
+            remotes: Default::default(),
+        }
+    }
+
+    fn spec(dir: &Path, strategies: &[&str]) -> BuildSpec {
+        std::fs::write(dir.join("Dockerfile"), "FROM scratch\nRUN make\nCOPY a /a\n").unwrap();
+        std::fs::write(dir.join("a"), "a").unwrap();
+        BuildSpec {
+            context: dir.to_owned(),
+            dockerfile: "Dockerfile".into(),
+            platforms: vec![Platform::linux_amd64(), Platform::linux_arm64()],
+            strategies: strategies.iter().map(|s| s.parse().unwrap()).collect(),
+            build_args: BTreeMap::new(),
+            name: "archbench/test".into(),
+            layout: dir.join("layout"),
+            tag: "t".into(),
+            no_cache: true,
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Native for the host, emulated and cross for arm64; the combinations that do not apply
+    /// are skipped with the reason; the arm64 images the engine labelled amd64 are relabelled;
+    /// the index holds one entry per platform, from the first strategy that built it.
+    #[test]
+    fn every_applicable_combination_is_built_timed_exported_and_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = spec(dir.path(), &["native", "emulated", "cross"]);
+        let mut w = world(None, true);
+        let mut events = Vec::new();
+        let report = build_with(&mut w, &spec, &mut |p| events.push(p)).unwrap();
+        let got: Vec<(String, StrategyKind)> =
+            report.runs.iter().map(|r| (r.platform.to_string(), r.strategy)).collect();
+        assert_eq!(
+            got,
+            [
+                ("linux/amd64".into(), StrategyKind::Native),
+                ("linux/arm64".into(), StrategyKind::Emulated),
+                ("linux/arm64".into(), StrategyKind::Cross),
+            ]
+        );
+        let skips: Vec<&String> = events
+            .iter()
+            .filter_map(|p| match &p.event {
+                Event::Skip(why) => Some(why),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(skips.len(), 3, "{skips:?}");
+        assert!(skips[0].contains("use native"));
+        assert!(skips[2].contains("would not be native there"));
+        let built = w.engine.built.borrow();
+        assert_eq!(built[1].build_args["BUILDPLATFORM"], "linux/arm64", "emulated: all as target");
+        assert_eq!(
+            built[2].build_args["BUILDPLATFORM"], "linux/amd64",
+            "cross: build stages on host"
+        );
+        assert_eq!(built[2].build_args["TARGETPLATFORM"], "linux/arm64");
+        let arm = &report.runs[1];
+        assert!(
+            arm.ok && arm.note.contains("labelled the image linux/amd64, corrected to linux/arm64")
+        );
+        assert_eq!(arm.stages.len(), 1);
+        assert_eq!(arm.stages[0].steps.len(), 3);
+        assert!(arm.stages[0].steps[2].cached);
+        assert_eq!(report.ratios.len(), 2);
+        // The index: amd64 from native, arm64 from emulated (the first that built it).
+        let json = |p: PathBuf| -> serde_json::Value {
+            serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+        };
+        let top = json(spec.layout.join("index.json"));
+        let tagged = top["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "t")
+            .unwrap();
+        let digest = tagged["digest"].as_str().unwrap().strip_prefix("sha256:").unwrap();
+        let index = json(spec.layout.join("blobs/sha256").join(digest));
+        let entries: Vec<(String, String)> = index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["platform"]["architecture"].as_str().unwrap().to_owned(),
+                    m["digest"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(entries[0].0, "amd64");
+        assert_eq!(entries[1], ("arm64".to_owned(), arm.manifest_digest.clone().unwrap()));
+    }
+
+    /// A failing step names platform, strategy, step and log; every run is still reported and
+    /// no index is written.
+    #[test]
+    fn a_failed_build_reports_its_step_and_writes_no_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = spec(dir.path(), &["native", "emulated"]);
+        let mut w = world(Some("arm64-emulated"), true);
+        let err = build_with(&mut w, &spec, &mut |_| {}).unwrap_err();
+        let Error::Failed { report, cause } = err else { panic!("{err}") };
+        let msg = cause.to_string();
+        assert!(msg.contains("linux/arm64") && msg.contains("emulated"), "{msg}");
+        assert!(msg.contains("2/3 RUN make"), "{msg}");
+        assert!(msg.contains("compiling"), "the last log lines: {msg}");
+        assert_eq!(report.runs.len(), 2);
+        assert!(report.runs[0].ok && !report.runs[1].ok);
+        assert!(
+            !spec.layout.join("index.json").exists() || {
+                let idx = std::fs::read_to_string(spec.layout.join("index.json")).unwrap();
+                !idx.contains("\"t\"")
+            }
+        );
+    }
+
+    /// Without QEMU an emulated build stops before anything is sent; a remote strategy
+    /// connects to its own engine.
+    #[test]
+    fn missing_qemu_stops_and_remote_connects() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = spec(dir.path(), &["emulated"]);
+        let mut w = world(None, false);
+        let err = build_with(&mut w, &spec, &mut |_| {}).unwrap_err().to_string();
+        assert!(err.contains("no QEMU for linux/arm64"), "{err}");
+        assert!(w.engine.built.borrow().is_empty());
+
+        let mut spec = spec;
+        spec.strategies = vec!["remote=tcp://127.0.0.1:2375".parse().unwrap()];
+        spec.platforms = vec![Platform::linux_amd64()];
+        let report = build_with(&mut w, &spec, &mut |_| {}).unwrap();
+        assert_eq!(*w.remotes.borrow(), ["tcp://127.0.0.1:2375"]);
+        assert_eq!(report.runs[0].strategy, StrategyKind::Remote);
+        assert!(report.runs[0].note.contains("TCP loopback"));
+    }
+
+    #[test]
+    fn decisions_in_words() {
+        let (amd, arm) = (Platform::linux_amd64(), Platform::linux_arm64());
+        let d = decide(&Strategy::Cross, &arm, &amd, "e");
+        assert!(
+            matches!(d, Decision::Build { ref build_platform, needs_qemu: false, .. } if *build_platform == amd)
+        );
+        let d = decide(&Strategy::Emulated, &arm, &amd, "e");
+        assert!(matches!(d, Decision::Build { needs_qemu: true, .. }));
+        assert!(matches!(decide(&Strategy::Native, &arm, &amd, "e"), Decision::Skip(_)));
     }
 }
