@@ -1,37 +1,23 @@
 //! Building the workload program for each platform a runner needs.
 //!
-//! amd64 and arm64 build as static musl binaries; armv7 and riscv64 as glibc binaries with
-//! `+crt-static` (rustup's mirror here does not serve their musl std, and Debian ships their
-//! static libc as libc6-dev-*-cross); Wasm as wasm32-wasip1. cargo decides staleness, so an
-//! up-to-date artifact costs one no-op cargo call.
+//! The recipe per platform is the platform table's (`archbench_platform::table::STATIC_BUILDS`).
+//! cargo decides staleness, so an up-to-date artifact costs one no-op cargo call.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use archbench_platform::{Arch, Platform};
+use archbench_platform::{Platform, StaticBuild};
 
-/// How to build for one platform.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildTarget {
-    /// Rust target triple.
-    pub triple: &'static str,
-    /// Linker, when the host's `cc` cannot link for it.
-    pub linker: Option<&'static str>,
-    /// Whether to force a static C runtime.
-    pub crt_static: bool,
-}
-
-/// The build recipe for `platform`, or an error naming what is unsupported.
-pub fn target_for(platform: &Platform) -> Result<BuildTarget, String> {
-    let t = |triple, linker, crt_static| Ok(BuildTarget { triple, linker, crt_static });
-    match (&platform.arch, platform.variant.as_deref()) {
-        (Arch::Amd64, _) => t("x86_64-unknown-linux-musl", None, false),
-        (Arch::Arm64, _) => t("aarch64-unknown-linux-musl", Some("aarch64-linux-gnu-gcc"), false),
-        (Arch::Arm, Some("v7")) => t("armv7-unknown-linux-gnueabihf", Some("arm-linux-gnueabihf-gcc"), true),
-        (Arch::Riscv64, _) => t("riscv64gc-unknown-linux-gnu", Some("riscv64-linux-gnu-gcc"), true),
-        (Arch::Wasm, _) => t("wasm32-wasip1", None, false),
-        _ => Err(format!("no workload build for {platform}; supported: linux/amd64, linux/arm64, linux/arm/v7, linux/riscv64, wasi/wasm")),
-    }
+/// The build recipe for `platform` (from the platform table), or an error naming what is
+/// supported.
+pub fn target_for(platform: &Platform) -> Result<StaticBuild, String> {
+    platform.static_build().copied().ok_or_else(|| {
+        let ok: Vec<String> = Platform::known()
+            .filter(|p| p.static_build().is_some())
+            .map(|p| p.to_string())
+            .collect();
+        format!("no workload build for {platform}; supported: {}", ok.join(", "))
+    })
 }
 
 /// The workload program's sources, compiled into archbench so that an installed or copied
@@ -95,7 +81,7 @@ pub fn build(source: &Path, platform: &Platform) -> Result<PathBuf, String> {
     cmd.current_dir(source).args(["build", "--release", "--quiet", "--target", t.triple]);
     // The workloads have their own target dir; an outer CARGO_TARGET_DIR must not redirect them.
     cmd.env("CARGO_TARGET_DIR", source.join("target"));
-    if let Some(l) = t.linker {
+    if let Some((l, _)) = t.linker {
         cmd.env(format!("CARGO_TARGET_{env_triple}_LINKER"), l);
     }
     if t.crt_static {

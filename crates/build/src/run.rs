@@ -142,22 +142,11 @@ pub fn platform_args(target: &Platform, build: &Platform) -> BTreeMap<String, St
 }
 
 fn binfmt_check(p: &Platform) -> Result<()> {
-    let b = Binfmt::default();
-    let entry = p.binfmt_entry().unwrap_or_default();
-    if !b.mounted() {
-        return Err(Error::Unsupported(format!(
-            "emulated builds for {p} need binfmt_misc: mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc && update-binfmts --enable (archbench doctor checks this)"
-        )));
-    }
-    match b.entry_for(p) {
-        None => Err(Error::Unsupported(format!(
-            "emulated builds for {p} need {entry} in binfmt_misc: install qemu-user-static (apt-get install qemu-user-static binfmt-support; archbench doctor checks this)"
-        ))),
-        Some(e) if !e.enabled => Err(Error::Unsupported(format!(
-            "emulated builds for {p} need {entry}, which is disabled: echo 1 > /proc/sys/fs/binfmt_misc/{entry} (archbench doctor checks this)"
-        ))),
-        Some(_) => Ok(()),
-    }
+    Binfmt::default().check(p).map(|_| ()).map_err(|e| {
+        Error::Unsupported(format!(
+            "emulated builds for {p} need QEMU through binfmt_misc: {e} (archbench doctor checks this)"
+        ))
+    })
 }
 
 /// What the orchestration needs from a Docker Engine. [`Engine`] is the real one; the unit

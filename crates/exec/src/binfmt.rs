@@ -65,6 +65,45 @@ impl Binfmt {
             .unwrap_or(false)
     }
 
+    /// The one answer to "can this kernel run `platform`'s binaries through QEMU": its entry,
+    /// registered and enabled; else what is wrong and the command that fixes it. `doctor`,
+    /// `build` and the bench runners all ask here, so they say the same thing.
+    pub fn check(&self, platform: &Platform) -> Result<BinfmtEntry, NotEmulated> {
+        let bad = |problem: String, fix: String| Err(NotEmulated { problem, fix });
+        let Some(name) = platform.binfmt_entry() else {
+            return bad(
+                format!("no QEMU emulator exists for {platform}"),
+                "choose another platform".into(),
+            );
+        };
+        let install = "apt-get install qemu-user-static binfmt-support (or run scripts/setup)";
+        if !self.mounted() {
+            return bad(
+                "binfmt_misc is not mounted".into(),
+                format!(
+                    "mount -t binfmt_misc binfmt_misc {} && update-binfmts --enable",
+                    self.dir.display()
+                ),
+            );
+        }
+        let Some(entry) = self.entry(&name) else {
+            return bad(
+                format!("{name} is not registered in binfmt_misc"),
+                format!("{install}; then update-binfmts --enable {name}"),
+            );
+        };
+        if !entry.enabled {
+            return bad(
+                format!("{name} is registered but disabled"),
+                format!(
+                    "echo 1 > {}/{name}   (or: update-binfmts --enable {name})",
+                    self.dir.display()
+                ),
+            );
+        }
+        Ok(entry)
+    }
+
     /// Read one entry by name; `None` when it is not registered.
     pub fn entry(&self, name: &str) -> Option<BinfmtEntry> {
         let text = std::fs::read_to_string(self.dir.join(name)).ok()?;
@@ -75,10 +114,20 @@ impl Binfmt {
     pub fn entry_for(&self, platform: &Platform) -> Option<BinfmtEntry> {
         self.entry(&platform.binfmt_entry()?)
     }
+}
 
-    /// Enable or disable an entry (`echo 1|0 > entry`). Needs root.
-    pub fn set_enabled(&self, name: &str, enabled: bool) -> std::io::Result<()> {
-        std::fs::write(self.dir.join(name), if enabled { "1" } else { "0" })
+/// Why a platform's binaries cannot run through binfmt here, and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotEmulated {
+    /// What is wrong (`qemu-aarch64 is registered but disabled`).
+    pub problem: String,
+    /// The command or step that fixes it.
+    pub fix: String,
+}
+
+impl std::fmt::Display for NotEmulated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; fix: {}", self.problem, self.fix)
     }
 }
 
@@ -126,5 +175,28 @@ mod tests {
         assert!(b.mounted() && b.globally_enabled());
         assert!(b.entry_for(&Platform::linux_riscv64()).unwrap().fix_binary());
         assert!(b.entry_for(&Platform::linux_arm64()).is_none());
+    }
+
+    /// The one "can emulate" check gives each problem with its fix, for every caller.
+    #[test]
+    fn the_emulation_check_names_the_problem_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = Binfmt::at(dir.path());
+        let e = b.check(&Platform::linux_arm64()).unwrap_err();
+        assert_eq!(e.problem, "binfmt_misc is not mounted");
+        assert!(e.fix.starts_with("mount -t binfmt_misc"));
+        std::fs::write(dir.path().join("register"), "").unwrap();
+        let e = b.check(&Platform::linux_arm64()).unwrap_err();
+        assert!(e.problem.contains("qemu-aarch64 is not registered"), "{e}");
+        assert!(e.fix.contains("qemu-user-static"), "{e}");
+        std::fs::write(dir.path().join("qemu-aarch64"), "disabled\ninterpreter /q\nflags: F\n")
+            .unwrap();
+        let e = b.check(&Platform::linux_arm64()).unwrap_err();
+        assert!(e.problem.contains("disabled") && e.fix.contains("update-binfmts --enable"));
+        std::fs::write(dir.path().join("qemu-aarch64"), "enabled\ninterpreter /q\nflags: F\n")
+            .unwrap();
+        assert_eq!(b.check(&Platform::linux_arm64()).unwrap().interpreter, "/q");
+        let e = b.check(&Platform::wasi_wasm()).unwrap_err();
+        assert!(e.to_string().contains("no QEMU emulator exists for wasi/wasm"), "{e}");
     }
 }

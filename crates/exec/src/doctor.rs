@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use archbench_platform::Platform;
+use archbench_platform::StaticBuild;
 use serde::{Deserialize, Serialize};
 
 use crate::binfmt::Binfmt;
@@ -133,46 +134,13 @@ fn execute_probe(platform: &Platform, timeout: Duration) -> Result<(Outcome, f64
 
 fn emulation_check(opts: &DoctorOptions, platform: &Platform, required: bool) -> Check {
     let id = format!("emulation:{platform}");
-    let Some(entry_name) = platform.binfmt_entry() else {
-        return Check::bad(
-            id,
-            required,
-            "no QEMU emulator exists for this platform",
-            "choose another platform",
-        );
+    let entry = match opts.binfmt.check(platform) {
+        Ok(e) => e,
+        Err(e) => return Check::bad(id, required, e.problem, e.fix),
     };
+    let entry_name = entry.name.clone();
     let qemu = platform.qemu_arch().unwrap_or_default();
     let install = "apt-get install qemu-user-static binfmt-support (or run scripts/setup)";
-    if !opts.binfmt.mounted() {
-        return Check::bad(
-            id,
-            required,
-            "binfmt_misc is not mounted",
-            format!(
-                "mount -t binfmt_misc binfmt_misc {} && update-binfmts --enable",
-                opts.binfmt.dir().display()
-            ),
-        );
-    }
-    let Some(entry) = opts.binfmt.entry(&entry_name) else {
-        return Check::bad(
-            id,
-            required,
-            format!("{entry_name} is not registered in binfmt_misc"),
-            format!("{install}; then update-binfmts --enable {entry_name}"),
-        );
-    };
-    if !entry.enabled {
-        return Check::bad(
-            id,
-            required,
-            format!("{entry_name} is registered but disabled"),
-            format!(
-                "echo 1 > {}/{entry_name}   (or: update-binfmts --enable {entry_name})",
-                opts.binfmt.dir().display()
-            ),
-        );
-    }
     match execute_probe(platform, opts.probe_timeout) {
         Ok((Outcome::Exited { code }, wall)) if code == PROBE_EXIT_CODE => {
             let mut summary = format!(
@@ -299,21 +267,8 @@ fn docker_checks(
     Some(info)
 }
 
-/// The rust targets the workload suite is built for.
-pub const RUST_TARGETS: &[&str] = &[
-    "x86_64-unknown-linux-musl",
-    "aarch64-unknown-linux-musl",
-    "armv7-unknown-linux-gnueabihf",
-    "riscv64gc-unknown-linux-gnu",
-    "wasm32-wasip1",
-];
-
 fn toolchain_checks(checks: &mut Vec<Check>) {
-    for (gcc, pkg) in [
-        ("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu"),
-        ("arm-linux-gnueabihf-gcc", "gcc-arm-linux-gnueabihf"),
-        ("riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu"),
-    ] {
+    for (gcc, pkg) in StaticBuild::all().filter_map(|b| b.linker) {
         let id = format!("cross:{gcc}");
         checks.push(match which(gcc) {
             Some(p) => Check::ok(id, false, format!("{}", p.display())),
@@ -333,12 +288,15 @@ fn toolchain_checks(checks: &mut Vec<Check>) {
         Some(m) if m.outcome.success() => {
             let have: Vec<&str> = m.stdout.lines().map(str::trim).collect();
             let missing: Vec<&str> =
-                RUST_TARGETS.iter().copied().filter(|t| !have.contains(t)).collect();
+                StaticBuild::all().map(|b| b.triple).filter(|t| !have.contains(t)).collect();
             checks.push(if missing.is_empty() {
                 Check::ok(
                     "rustup:targets",
                     false,
-                    format!("installed: {}", RUST_TARGETS.join(", ")),
+                    format!(
+                        "installed: {}",
+                        StaticBuild::all().map(|b| b.triple).collect::<Vec<_>>().join(", ")
+                    ),
                 )
             } else {
                 Check::bad(

@@ -279,35 +279,6 @@ impl Engine {
             })
     }
 
-    /// Whether the engine has `image` locally, and for which platform (`os/arch[/variant]`).
-    pub fn image_platform(&self, image: &str) -> Result<Option<String>> {
-        match self.runtime.block_on(async {
-            tokio::time::timeout(self.timeout, self.docker.inspect_image(image)).await
-        }) {
-            Err(_) => Err(Error::Docker {
-                host: self.host.clone(),
-                action: format!("inspecting {image}"),
-                message: "timed out".into(),
-            }),
-            Ok(Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            })) => Ok(None),
-            Ok(Err(e)) => Err(Error::Docker {
-                host: self.host.clone(),
-                action: format!("inspecting {image}"),
-                message: e.to_string(),
-            }),
-            Ok(Ok(i)) => {
-                let mut p =
-                    format!("{}/{}", i.os.unwrap_or_default(), i.architecture.unwrap_or_default());
-                if let Some(v) = i.variant.filter(|v| !v.is_empty()) {
-                    p = format!("{p}/{v}");
-                }
-                Ok(Some(p))
-            }
-        }
-    }
-
     /// Remove an image by reference, ignoring "no such image".
     pub fn remove_image(&self, image: &str) {
         let _ = self.block(

@@ -84,21 +84,21 @@ impl Runner for ProcessRunner {
         }
         self.artifact = artifact.to_owned();
         let via = match &self.spec {
-            RunnerSpec::Qemu(p) => {
-                let entry = self.binfmt.entry_for(p).filter(|e| e.enabled);
-                match entry {
-                    Some(e) => format!("binfmt {} ({})", e.name, e.interpreter),
-                    None => {
-                        let qemu = which_any(&p.qemu_binaries()).ok_or_else(|| Error::Io {
-                            action: "finding QEMU for",
-                            path: format!("{p}: no enabled binfmt entry and no {} on PATH; install qemu-user-static (scripts/setup)", p.qemu_binaries().join(" or ")),
-                            source: std::io::ErrorKind::NotFound.into(),
-                        })?;
-                        self.emulator = Some(qemu.clone());
-                        format!("explicit {}", qemu.display())
-                    }
+            RunnerSpec::Qemu(p) => match self.binfmt.check(p) {
+                Ok(e) => format!("binfmt {} ({})", e.name, e.interpreter),
+                Err(why) => {
+                    let qemu = which_any(&p.qemu_binaries()).ok_or_else(|| Error::Io {
+                        action: "finding QEMU for",
+                        path: format!(
+                            "{p}: {why}; and no {} on PATH to run it explicitly",
+                            p.qemu_binaries().join(" or ")
+                        ),
+                        source: std::io::ErrorKind::NotFound.into(),
+                    })?;
+                    self.emulator = Some(qemu.clone());
+                    format!("explicit {}", qemu.display())
                 }
-            }
+            },
             _ => "direct".to_owned(),
         };
         let version = match &self.spec {

@@ -129,11 +129,6 @@ impl Reference {
         }
     }
 
-    /// The same repository with another tag (and no digest).
-    pub fn with_tag(&self, tag: &str) -> Self {
-        Self { tag: Some(tag.to_owned()), digest: None, ..self.clone() }
-    }
-
     /// The same repository at a digest.
     pub fn with_digest(&self, digest: &str) -> Self {
         Self { tag: None, digest: Some(digest.to_owned()), ..self.clone() }

@@ -18,12 +18,30 @@
 #![deny(missing_docs)]
 
 mod arch;
-mod table;
+pub mod table;
 
 use std::fmt;
 use std::str::FromStr;
 
 pub use arch::{Arch, Os};
+
+/// How to build a self-contained program for one platform with cargo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaticBuild {
+    /// Rust target triple.
+    pub triple: &'static str,
+    /// The linker when the host's `cc` cannot link for the target, and its Debian package.
+    pub linker: Option<(&'static str, &'static str)>,
+    /// Whether to force a static C runtime (`-C target-feature=+crt-static`).
+    pub crt_static: bool,
+}
+
+impl StaticBuild {
+    /// Every target archbench builds its programs for, in table order.
+    pub fn all() -> impl Iterator<Item = &'static StaticBuild> {
+        table::STATIC_BUILDS.iter().map(|(_, _, b)| b)
+    }
+}
 
 /// What went wrong turning text into a [`Platform`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,15 +199,13 @@ impl Platform {
         self.row().map(|r| r.rust).unwrap_or(&[])
     }
 
-    /// The rust target to use for static binaries that need no libc on the target
-    /// (musl where there is one, `wasm32-wasip1` for Wasm).
-    pub fn rust_static_target(&self) -> Option<&'static str> {
-        let targets = self.rust_targets();
-        targets
+    /// How archbench builds a self-contained program for this platform, for the platforms it
+    /// benches (see [`table::STATIC_BUILDS`]); `None` for the others.
+    pub fn static_build(&self) -> Option<&'static StaticBuild> {
+        table::STATIC_BUILDS
             .iter()
-            .copied()
-            .find(|t| t.contains("musl") || t.starts_with("wasm32"))
-            .or(targets.first().copied())
+            .find(|(arch, variant, _)| *arch == self.arch && *variant == self.variant.as_deref())
+            .map(|(_, _, b)| b)
     }
 
     /// Debian's name for this architecture (`arm64`, `armhf`, `ppc64el`), if Debian has a port.

@@ -5,6 +5,7 @@
 
 use crate::{Arch, Error, Os, Platform, Result};
 
+/// One platform and its names elsewhere.
 pub(crate) struct Row {
     pub os: Os,
     pub arch: Arch,
@@ -46,6 +47,51 @@ pub(crate) static ROWS: &[Row] = rows! {
     Darwin Amd64 None, ["x86_64-apple-darwin"], None, None;
     Darwin Arm64 None, ["aarch64-apple-darwin"], None, None;
 };
+
+/// How archbench builds its own programs (the bench workloads) for the platforms it benches:
+/// the one list of Rust targets that `bench`, `doctor` and scripts/setup use (a test checks
+/// that the script agrees). amd64 and arm64 build as static musl binaries; armv7 and riscv64 as
+/// glibc binaries with `+crt-static`, since rustup's mirror does not serve their musl std
+/// everywhere and Debian ships their static libc as `libc6-dev-*-cross`; Wasm as wasip1.
+pub static STATIC_BUILDS: &[(Arch, Option<&str>, crate::StaticBuild)] = &[
+    (
+        Arch::Amd64,
+        None,
+        crate::StaticBuild { triple: "x86_64-unknown-linux-musl", linker: None, crt_static: false },
+    ),
+    (
+        Arch::Arm64,
+        None,
+        crate::StaticBuild {
+            triple: "aarch64-unknown-linux-musl",
+            linker: Some(("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu")),
+            crt_static: false,
+        },
+    ),
+    (
+        Arch::Arm,
+        Some("v7"),
+        crate::StaticBuild {
+            triple: "armv7-unknown-linux-gnueabihf",
+            linker: Some(("arm-linux-gnueabihf-gcc", "gcc-arm-linux-gnueabihf")),
+            crt_static: true,
+        },
+    ),
+    (
+        Arch::Riscv64,
+        None,
+        crate::StaticBuild {
+            triple: "riscv64gc-unknown-linux-gnu",
+            linker: Some(("riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu")),
+            crt_static: true,
+        },
+    ),
+    (
+        Arch::Wasm,
+        None,
+        crate::StaticBuild { triple: "wasm32-wasip1", linker: None, crt_static: false },
+    ),
+];
 
 /// Single-word architecture spellings: (alias, arch, implied variant, implied os).
 static ALIASES: &[(&str, Arch, Option<&str>, Option<Os>)] = &[

@@ -120,8 +120,12 @@ fn mappings_to_rust_debian_and_qemu() {
     }
     let arm64 = Platform::linux_arm64();
     assert_eq!(arm64.qemu_binaries(), vec!["qemu-aarch64-static", "qemu-aarch64"]);
-    assert_eq!(arm64.rust_static_target(), Some("aarch64-unknown-linux-musl"));
-    assert_eq!(Platform::wasi_wasm().rust_static_target(), Some("wasm32-wasip1"));
+    assert_eq!(arm64.static_build().unwrap().triple, "aarch64-unknown-linux-musl");
+    assert_eq!(Platform::wasi_wasm().static_build().unwrap().triple, "wasm32-wasip1");
+    let armv7 = Platform::linux_arm_v7().static_build().unwrap();
+    assert_eq!((armv7.triple, armv7.crt_static), ("armv7-unknown-linux-gnueabihf", true));
+    assert!(Platform::linux_riscv64().static_build().unwrap().crt_static);
+    assert!(Platform::from_str("linux/s390x").unwrap().static_build().is_none());
 }
 
 #[test]
@@ -160,5 +164,25 @@ fn host_is_detected_and_native() {
     if host == Platform::linux_amd64() {
         assert!("linux/386".parse::<Platform>().unwrap().runs_natively_on(&host));
         assert!(!Platform::linux_arm64().runs_natively_on(&host));
+    }
+}
+
+/// scripts/setup installs the Rust targets and cross linkers of the platform table, no more
+/// and no fewer (issue 13, item 5: the list used to live in four places).
+#[test]
+fn scripts_setup_installs_the_targets_and_linkers_of_the_table() {
+    let setup = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/setup"),
+    )
+    .unwrap();
+    let start = setup.find("RUST_TARGETS=(").expect("RUST_TARGETS=( in scripts/setup") + 14;
+    let end = start + setup[start..].find(')').unwrap();
+    let mut script: Vec<&str> = setup[start..end].split_whitespace().collect();
+    let mut table: Vec<&str> = crate::StaticBuild::all().map(|b| b.triple).collect();
+    script.sort();
+    table.sort();
+    assert_eq!(script, table, "scripts/setup RUST_TARGETS against the platform table");
+    for (_, package) in crate::StaticBuild::all().filter_map(|b| b.linker) {
+        assert!(setup.contains(package), "scripts/setup installs {package}");
     }
 }
