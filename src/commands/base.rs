@@ -11,7 +11,7 @@ use archbench_results::Envelope;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use super::image::RegistryFlags;
+use super::flags::RegistryFlags;
 use crate::output::print_json;
 
 /// Base images for builds, made here rather than pulled.

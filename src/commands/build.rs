@@ -15,7 +15,7 @@ use archbench_results::build::BuildReport;
 use archbench_results::Envelope;
 use clap::Args;
 
-use super::image::RegistryFlags;
+use super::flags::RegistryFlags;
 use crate::output::print_json;
 
 /// Build a Dockerfile for each platform with each strategy (native, emulated under QEMU, cross,

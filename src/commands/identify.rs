@@ -36,7 +36,7 @@ pub struct IdentifyCommand {
     platform: Vec<Platform>,
 
     #[command(flatten)]
-    registry: super::image::RegistryFlags,
+    registry: super::flags::RegistryFlags,
 }
 
 /// What one input held.

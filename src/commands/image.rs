@@ -1,14 +1,11 @@
 //! `archbench image inspect|create|copy`: multi-arch images in registries and OCI layouts.
-//! [`RegistryFlags`] is shared with `verify` and `identify`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use archbench_exec::host::host_facts;
 use archbench_oci::copy::ProgressFn;
-use archbench_oci::registry::auth::Credentials;
 use archbench_oci::{
     copy, create_index, inspect, CopyOptions, Destination, ImageRef, ImageSource, IndexSource,
     Inspection, RegistryOptions,
@@ -17,51 +14,8 @@ use archbench_platform::Platform;
 use archbench_results::Envelope;
 use clap::{Args, Subcommand};
 
+use super::flags::RegistryFlags;
 use crate::output::{print_json, stdout_is_tty};
-
-/// Flags for reaching registries.
-#[derive(Args, Clone)]
-pub struct RegistryFlags {
-    /// Allow plain HTTP and unverified TLS for registries that are not on loopback.
-    #[arg(long, global = true)]
-    insecure: bool,
-
-    /// Trust this CA certificate (PEM) for registry TLS; repeatable.
-    /// `/etc/docker/certs.d/HOST/ca.crt` is read as well.
-    #[arg(long, value_name = "FILE", global = true)]
-    ca_cert: Vec<PathBuf>,
-
-    /// Registry user (with ARCHBENCH_REGISTRY_PASSWORD); default: the Docker config's credentials.
-    #[arg(long, value_name = "USER", global = true)]
-    username: Option<String>,
-
-    /// Seconds to wait for a registry's answer, or for the next bytes of a download, before
-    /// giving up (GET and HEAD are tried 3 times); uploads may take up to an hour.
-    #[arg(long, value_name = "SECS", default_value_t = 30, global = true,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    registry_timeout: u64,
-}
-
-impl RegistryFlags {
-    pub fn options(&self) -> anyhow::Result<RegistryOptions> {
-        let credentials = match &self.username {
-            Some(u) => Some(Credentials {
-                username: u.clone(),
-                secret: std::env::var("ARCHBENCH_REGISTRY_PASSWORD").context(
-                    "--username needs the password in ARCHBENCH_REGISTRY_PASSWORD (never on the command line)",
-                )?,
-                source: "--username".into(),
-            }),
-            None => None,
-        };
-        Ok(RegistryOptions {
-            insecure: self.insecure,
-            ca_certs: self.ca_cert.clone(),
-            credentials,
-            idle_timeout: Some(std::time::Duration::from_secs(self.registry_timeout)),
-        })
-    }
-}
 
 /// Inspect, assemble and copy multi-arch images (registries and OCI layouts).
 #[derive(Args)]

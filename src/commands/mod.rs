@@ -4,6 +4,7 @@ mod base;
 mod bench;
 mod build;
 mod doctor;
+pub mod flags;
 mod identify;
 pub mod image;
 pub mod plan;

@@ -22,7 +22,7 @@ pub struct VerifyCommand {
     image: String,
 
     #[command(flatten)]
-    registry: super::image::RegistryFlags,
+    registry: super::flags::RegistryFlags,
 
     /// Only these platforms (repeatable).
     #[arg(long, value_name = "P")]

@@ -356,6 +356,9 @@ pub(crate) mod tests {
     /// A scripted runner: each run prints `checksum` (or what `outputs` says for that run) and
     /// takes the next wall time; `fail_at` makes that run die with SIGILL, as a missing CPU
     /// feature does under QEMU.
+    /// Every run the fake runners were asked for: runner and arguments.
+    type RunLog = std::sync::Arc<std::sync::Mutex<Vec<(RunnerSpec, Vec<String>)>>>;
+
     #[derive(Clone, Default)]
     struct Script {
         checksum: String,
@@ -368,7 +371,7 @@ pub(crate) mod tests {
     struct FakeRunner {
         spec: RunnerSpec,
         script: Script,
-        runs: std::sync::Arc<std::sync::Mutex<Vec<(RunnerSpec, Vec<String>)>>>,
+        runs: RunLog,
         n: usize,
     }
 
@@ -436,7 +439,7 @@ pub(crate) mod tests {
     struct FakeTools {
         scripts: Vec<(RunnerSpec, Script)>,
         built: Vec<Platform>,
-        runs: std::sync::Arc<std::sync::Mutex<Vec<(RunnerSpec, Vec<String>)>>>,
+        runs: RunLog,
     }
 
     impl Toolbox for FakeTools {

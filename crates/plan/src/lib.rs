@@ -43,3 +43,17 @@ pub mod pricing;
 pub mod sensitivity;
 
 pub use error::{Error, Result};
+
+/// The plan from a loaded results directory: factors measured where the results allow
+/// ([`measure::factors`]), priced from `catalog` for `profile`, and the files the reader skipped
+/// listed in the plan. `plan` and `report` both call this, on the same loaded results.
+pub fn compute(
+    inputs: &archbench_results::dir::Results,
+    catalog: &pricing::Catalog,
+    profile: &model::Profile,
+) -> Result<model::Plan> {
+    let f = measure::factors(inputs);
+    let mut p = model::plan(profile, &f, catalog)?;
+    p.skipped_inputs = inputs.skip_notes();
+    Ok(p)
+}

@@ -1,0 +1,149 @@
+//! Flags more than one command takes, in one place: registry access (`image`, `verify`,
+//! `identify`, `build`, `base`) and the plan's inputs (`plan`, `report`).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use archbench_oci::registry::auth::Credentials;
+use archbench_oci::RegistryOptions;
+use archbench_plan::model::Profile;
+use archbench_plan::pricing::Catalog;
+use clap::Args;
+
+/// Flags for reaching registries.
+#[derive(Args, Clone)]
+pub struct RegistryFlags {
+    /// Allow plain HTTP and unverified TLS for registries that are not on loopback.
+    #[arg(long, global = true)]
+    insecure: bool,
+
+    /// Trust this CA certificate (PEM) for registry TLS; repeatable.
+    /// `/etc/docker/certs.d/HOST/ca.crt` is read as well.
+    #[arg(long, value_name = "FILE", global = true)]
+    ca_cert: Vec<PathBuf>,
+
+    /// Registry user (with ARCHBENCH_REGISTRY_PASSWORD); default: the Docker config's credentials.
+    #[arg(long, value_name = "USER", global = true)]
+    username: Option<String>,
+
+    /// Seconds to wait for a registry's answer, or for the next bytes of a download, before
+    /// giving up (GET and HEAD are tried 3 times); uploads may take up to an hour.
+    #[arg(long, value_name = "SECS", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    registry_timeout: u64,
+}
+
+impl RegistryFlags {
+    pub fn options(&self) -> anyhow::Result<RegistryOptions> {
+        let credentials = match &self.username {
+            Some(u) => Some(Credentials {
+                username: u.clone(),
+                secret: std::env::var("ARCHBENCH_REGISTRY_PASSWORD").context(
+                    "--username needs the password in ARCHBENCH_REGISTRY_PASSWORD (never on the command line)",
+                )?,
+                source: "--username".into(),
+            }),
+            None => None,
+        };
+        Ok(RegistryOptions {
+            insecure: self.insecure,
+            ca_certs: self.ca_cert.clone(),
+            credentials,
+            idle_timeout: Some(std::time::Duration::from_secs(self.registry_timeout)),
+        })
+    }
+}
+
+/// The plan's inputs besides the results: prices and the user's volumes. Shared with `report`.
+#[derive(Args)]
+pub struct PlanFlags {
+    /// Pricing catalog (default: the built-in fixtures/pricing.toml).
+    #[arg(long, value_name = "FILE")]
+    pub pricing: Option<PathBuf>,
+    /// Multi-arch builds per month.
+    #[arg(long, default_value_t = 400.0, value_name = "N")]
+    pub builds_per_month: f64,
+    /// Minutes of one native amd64 build of your project.
+    #[arg(long, default_value_t = 10.0, value_name = "MIN")]
+    minutes_per_build: f64,
+    /// Recommend only options whose wall time per build is at most this.
+    #[arg(long, value_name = "MIN")]
+    max_minutes_per_build: Option<f64>,
+    /// Options whose monthly cost is within this percentage of the cheapest are called even,
+    /// and the faster is named.
+    #[arg(long, default_value_t = 5.0, value_name = "PERCENT")]
+    margin: f64,
+    /// Price the time engineers wait for builds at this many USD an hour.
+    #[arg(long, default_value_t = 0.0, value_name = "USD")]
+    engineer_hourly: f64,
+    /// Engineers waiting on each build (with --engineer-hourly).
+    #[arg(long, default_value_t = 1.0, value_name = "N")]
+    waits_per_build: f64,
+    /// Runner minutes your CI plan includes each month.
+    #[arg(long, default_value_t = 0.0, value_name = "MIN")]
+    free_minutes: f64,
+    /// A public repository: standard hosted runners cost nothing.
+    #[arg(long)]
+    public_repo: bool,
+    /// The project builds for wasm32-wasip1 and can ship as Wasm (otherwise Wasm is shown, not
+    /// recommended).
+    #[arg(long)]
+    wasm_ready: bool,
+    /// Minutes of the job that merges per-platform images into one index (matrix options).
+    #[arg(long, default_value_t = 0.5, value_name = "MIN")]
+    merge_minutes: f64,
+    /// Price as on this day (YYYY-MM-DD; default: today), so dated price changes apply.
+    #[arg(long, value_name = "DATE")]
+    date: Option<String>,
+    /// Service instance-hours per month (default: 4 instances all month).
+    #[arg(long, default_value_t = 2920.0, value_name = "H")]
+    service_hours: f64,
+    /// x86 service instance (pricing id).
+    #[arg(long, default_value = "c7i-large", value_name = "ID")]
+    x86_instance: String,
+    /// arm64 service instance (pricing id).
+    #[arg(long, default_value = "c7g-large", value_name = "ID")]
+    arm64_instance: String,
+    /// Self-hosted arm64 build worker (pricing id).
+    #[arg(long, default_value = "c7g-large", value_name = "ID")]
+    arm64_worker: String,
+    /// Hosted x64 runner (pricing id).
+    #[arg(long, default_value = "github-linux-2core-x64", value_name = "ID")]
+    x64_runner: String,
+    /// Hosted arm64 runner (pricing id).
+    #[arg(long, default_value = "github-linux-2core-arm64", value_name = "ID")]
+    arm64_runner: String,
+}
+
+impl PlanFlags {
+    /// The profile these flags describe.
+    pub fn profile(&self) -> Profile {
+        Profile {
+            builds_per_month: self.builds_per_month,
+            minutes_per_build: self.minutes_per_build,
+            service_hours_per_month: self.service_hours,
+            x64_runner: self.x64_runner.clone(),
+            arm64_runner: self.arm64_runner.clone(),
+            arm64_worker: self.arm64_worker.clone(),
+            x86_instance: self.x86_instance.clone(),
+            arm64_instance: self.arm64_instance.clone(),
+            merge_minutes: self.merge_minutes,
+            date: self.date.clone(),
+            free_minutes: self.free_minutes,
+            public_repo: self.public_repo,
+            wasm_ready: self.wasm_ready,
+            max_minutes_per_build: self.max_minutes_per_build,
+            margin: self.margin / 100.0,
+            engineer_hourly: self.engineer_hourly,
+            waits_per_build: self.waits_per_build,
+        }
+    }
+
+    /// The catalog these flags name.
+    pub fn catalog(&self) -> anyhow::Result<Catalog> {
+        Ok(match &self.pricing {
+            Some(p) => Catalog::load(p)?,
+            None => Catalog::builtin(),
+        })
+    }
+}
