@@ -308,12 +308,7 @@ fn run_create(a: CreateArgs, options: &RegistryOptions, jobs: usize) -> anyhow::
     let index: serde_json::Value = serde_json::from_slice(&root.bytes)?;
     println!("{} -> {}", dst.describe(), root.digest);
     for d in index["manifests"].as_array().into_iter().flatten() {
-        let p = &d["platform"];
-        let plat = [p["os"].as_str(), p["architecture"].as_str(), p["variant"].as_str()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("/");
+        let plat = archbench_platform::oci::declared(&d["platform"]).unwrap_or_default();
         println!("  {:<16} {}", plat, d["digest"].as_str().unwrap_or(""));
     }
     Ok(())

@@ -87,15 +87,8 @@ pub fn export(
     if claimed.parse::<Platform>().ok().as_ref() != Some(platform) {
         let mut v: serde_json::Value =
             serde_json::from_slice(&config).map_err(|e| bad(e.to_string()))?;
-        v["architecture"] = platform.arch.to_string().into();
-        v["os"] = platform.os.to_string().into();
-        match &platform.variant {
-            Some(var) => v["variant"] = var.clone().into(),
-            None => {
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("variant");
-                }
-            }
+        if let Some(o) = v.as_object_mut() {
+            platform.write_oci_fields(o);
         }
         config = serde_json::to_vec(&v).expect("json");
         relabelled_from = Some(claimed);

@@ -607,11 +607,7 @@ fn pin(
         let index: serde_json::Value = serde_json::from_slice(&root.bytes).ok()?;
         let want: Platform = platform.parse().ok()?;
         let digest = index["manifests"].as_array()?.iter().find_map(|d| {
-            let p = &d["platform"];
-            let s = match p["variant"].as_str() {
-                Some(v) => format!("{}/{}/{v}", p["os"].as_str()?, p["architecture"].as_str()?),
-                None => format!("{}/{}", p["os"].as_str()?, p["architecture"].as_str()?),
-            };
+            let s = archbench_platform::oci::declared(&d["platform"])?;
             (s.parse::<Platform>().ok()? == want)
                 .then(|| d["digest"].as_str().map(str::to_owned))
                 .flatten()

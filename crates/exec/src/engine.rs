@@ -320,14 +320,12 @@ pub fn docker_archive(
     let layer = layer.into_inner().expect("in-memory tar");
     let diff_id = format!("sha256:{}", hex_sha256(&layer));
     let mut config = serde_json::json!({
-        "architecture": platform.arch.to_string(),
-        "os": platform.os.to_string(),
         "config": { "Entrypoint": entrypoint },
         "rootfs": { "type": "layers", "diff_ids": [diff_id] },
         "history": [{ "created_by": "archbench" }],
     });
-    if let Some(v) = &platform.variant {
-        config["variant"] = serde_json::Value::String(v.clone());
+    if let Some(obj) = config.as_object_mut() {
+        platform.write_oci_fields(obj);
     }
     let config = serde_json::to_vec(&config).expect("json");
     let config_name = format!("{}.json", hex_sha256(&config));

@@ -123,13 +123,7 @@ struct ManifestBlobs {
 }
 
 fn platform_of(d: &Value) -> Option<String> {
-    let p = d.get("platform")?;
-    let os = p.get("os")?.as_str()?;
-    let arch = p.get("architecture")?.as_str()?;
-    Some(match p.get("variant").and_then(Value::as_str) {
-        Some(v) if !v.is_empty() => format!("{os}/{arch}/{v}"),
-        _ => format!("{os}/{arch}"),
-    })
+    archbench_platform::oci::declared(d.get("platform")?)
 }
 
 fn wants(platforms: &[Platform], d: &Value) -> bool {
@@ -542,10 +536,7 @@ pub fn create_index(
                 ),
             })?,
         };
-        let mut plat = serde_json::json!({ "architecture": platform.arch.to_string(), "os": platform.os.to_string() });
-        if let Some(v) = &platform.variant {
-            plat["variant"] = Value::from(v.clone());
-        }
+        let plat = platform.oci_json();
         entries.push(serde_json::json!({
             "mediaType": root.media_type, "digest": root.digest, "size": root.bytes.len(), "platform": plat,
         }));

@@ -14,8 +14,7 @@ use crate::registry::{sniff_media_type, RegistryOptions, RegistryStore};
 use crate::store::{DirStore, Store, TarStore};
 use crate::{Error, Result};
 
-/// Manifests, indexes and configs larger than this are refused: real ones are kilobytes.
-pub const MAX_DOCUMENT_BYTES: u64 = 4 << 20;
+pub use crate::limits::MAX_DOCUMENT_BYTES;
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
@@ -162,10 +161,7 @@ pub struct ImageSource {
 }
 
 fn platform_string(os: &str, arch: &str, variant: Option<&str>) -> String {
-    match variant {
-        Some(v) if !v.is_empty() => format!("{os}/{arch}/{v}"),
-        _ => format!("{os}/{arch}"),
-    }
+    archbench_platform::oci::spell(os, arch, variant)
 }
 
 fn oci_platform(d: &Descriptor) -> Option<String> {

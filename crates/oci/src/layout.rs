@@ -140,14 +140,12 @@ impl LayoutWriter {
         let written: Vec<Written> =
             layers.iter().map(|l| self.blob(&l.blob, &l.media_type)).collect::<Result<_>>()?;
         let mut config = json!({
-            "architecture": config_platform.arch.to_string(),
-            "os": config_platform.os.to_string(),
             "config": container_config,
             "rootfs": { "type": "layers", "diff_ids": layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>() },
             "history": layers.iter().map(|_| json!({ "created_by": "archbench" })).collect::<Vec<_>>(),
         });
-        if let Some(v) = &config_platform.variant {
-            config["variant"] = json!(v);
+        if let Some(obj) = config.as_object_mut() {
+            config_platform.write_oci_fields(obj);
         }
         let config = self.blob(&serde_json::to_vec(&config).expect("json"), media::CONFIG)?;
         self.manifest(&config, &written)
@@ -174,12 +172,7 @@ impl LayoutWriter {
             .iter()
             .map(|(m, p)| {
                 let mut d = m.descriptor();
-                let mut plat =
-                    json!({ "architecture": p.arch.to_string(), "os": p.os.to_string() });
-                if let Some(v) = &p.variant {
-                    plat["variant"] = json!(v);
-                }
-                d["platform"] = plat;
+                d["platform"] = p.oci_json();
                 d
             })
             .collect();

@@ -32,6 +32,7 @@ mod error;
 pub mod image;
 pub mod inspect;
 pub mod layout;
+pub mod limits;
 pub mod reference;
 pub mod registry;
 pub mod store;

@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 mod arch;
+pub mod oci;
 pub mod table;
 
 use std::fmt;

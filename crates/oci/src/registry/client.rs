@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 
 use super::auth::{self, basic_header, Challenge, Credentials};
 use crate::digest::sha256_digest;
-use crate::image::MAX_DOCUMENT_BYTES;
+use crate::limits::MAX_DOCUMENT_BYTES;
 use crate::reference::is_loopback;
 use crate::{Error, Result};
 
