@@ -132,6 +132,8 @@ fn fmt_time(s: f64) -> String {
 }
 
 impl BenchCommand {
+    // Long (about 130 lines): CLI glue, flags into a Plan for the suite, then the table and the
+    // exit status; the work is archbench_bench::suite.
     pub fn execute(self) -> anyhow::Result<()> {
         if let Some(BenchAction::Compare { old, new, json }) = &self.action {
             return compare_files(old, new, *json);

@@ -288,7 +288,13 @@ fn run_create(a: CreateArgs, options: &RegistryOptions, jobs: usize) -> anyhow::
     let (bar, progress) =
         byte_bar(!a.json && !a.dry_run, &format!("assembling {}", dst.describe()));
     let opts = CopyOptions { platforms: Vec::new(), jobs, progress: Some(progress) };
-    let result = create_index(&sources, &dst, &annotations, a.append, a.dry_run, &opts);
+    let result = create_index(
+        &sources,
+        &dst,
+        &annotations,
+        archbench_oci::IndexMode { append: a.append, dry_run: a.dry_run },
+        &opts,
+    );
     bar.finish_and_clear();
     let (root, reports) = result.with_context(|| format!("creating {}", a.target))?;
     if a.dry_run {

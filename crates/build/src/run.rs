@@ -286,6 +286,8 @@ pub fn decide(
         ),
     }
 }
+// About 90 lines: the loop over platform x strategy; each step is a function (decide,
+// build_one, work_seconds, write_index), what remains is the bookkeeping between them.
 
 /// [`build_all`] in any [`Surroundings`]: each platform × strategy is decided, built, timed
 /// and exported in turn ([`build_one`]); the index is written only when every build succeeded.
@@ -393,6 +395,8 @@ struct Job<'a> {
     dockerfile: String,
     note: String,
 }
+// About 85 lines: one build, timed; the run record is filled field by field for the success and
+// the two failure paths.
 
 /// Build one job on `engine`, time its steps, and export the image to the layout. The run is
 /// always returned; a failed build or export also returns its error (after the run is filled

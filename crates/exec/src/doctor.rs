@@ -315,6 +315,7 @@ fn toolchain_checks(checks: &mut Vec<Check>) {
         )),
     }
 }
+// Long (about 85 lines): the checks in the order doctor prints them, one short block each.
 
 /// Run every check.
 pub fn run(opts: &DoctorOptions) -> Report {

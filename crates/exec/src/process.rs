@@ -105,6 +105,8 @@ impl Capture {
 /// After the child exits, how long its output pipes may stay open (held by a descendant that
 /// left the process group) before archbench stops reading them.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
+// Long (about 130 lines) on purpose: spawn, wait4 with rusage, the timeout and the group kill
+// share one child's state and its SAFETY invariants; split, they would be argued in pieces.
 
 /// Run `cmd` to completion (or until `timeout`), measuring it.
 ///

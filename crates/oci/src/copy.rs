@@ -486,37 +486,72 @@ pub struct IndexSource {
     pub platform: Option<Platform>,
 }
 
-// Long (about 130 lines, six parameters): issue 13 (item 6) names it for a split into
-// collect entries, merge with --append, and write; the checks added here are helpers already.
+/// How [`create_index`] treats the destination.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IndexMode {
+    /// Keep the entries of the index already at the destination, unless a new entry has the
+    /// same platform.
+    pub append: bool,
+    /// Write nothing; return the index.
+    pub dry_run: bool,
+}
+
 /// Assemble an index from existing manifests: copy each (with its blobs) to `dst`, then put an
-/// index that lists them with their platforms. With `append`, entries of the index already at
-/// `dst` are kept unless a new entry has the same platform. With `dry_run`, nothing is written
-/// and the index is returned.
+/// index that lists them with their platforms ([`IndexMode`] says whether to append and
+/// whether to write at all). Three steps: [`index_entries`], [`merge_existing`], [`put_index`].
 pub fn create_index(
     sources: &[IndexSource],
     dst: &Destination,
     annotations: &BTreeMap<String, String>,
-    append: bool,
-    dry_run: bool,
+    mode: IndexMode,
     options: &CopyOptions,
 ) -> Result<(Root, Vec<CopyReport>)> {
+    let mut entries = index_entries(sources)?;
+    if mode.append {
+        entries = merge_existing(dst, entries)?;
+    }
+    let mut index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": crate::layout::media::INDEX,
+        "manifests": entries,
+    });
+    if !annotations.is_empty() {
+        index["annotations"] = serde_json::to_value(annotations).expect("json");
+    }
+    let bytes = serde_json::to_vec_pretty(&index).expect("json");
+    let root = Root {
+        digest: sha256_digest(&bytes),
+        media_type: crate::layout::media::INDEX.into(),
+        bytes,
+    };
+    if mode.dry_run {
+        return Ok((root, Vec::new()));
+    }
+    let reports = put_index(sources, dst, &root, options)?;
+    Ok((root, reports))
+}
+
+/// The index entries for `sources`: every entry of a source that is an index, or one entry per
+/// manifest with its platform (given, or from its config); duplicates and contradictions are
+/// refused.
+fn index_entries(sources: &[IndexSource]) -> Result<Vec<Value>> {
     let mut entries: Vec<Value> = Vec::new();
     // Which source each entry came from, for messages.
     let mut origin: Vec<String> = Vec::new();
     for s in sources {
         let root = s.source.root()?;
         if root.is_index() {
+            if s.platform.is_some() {
+                return Err(Error::BadReference(format!(
+                    "{} is an index; --platform applies to single manifests",
+                    s.source.describe()
+                )));
+            }
             let index: Value = serde_json::from_slice(&root.bytes).map_err(|e| Error::Invalid {
                 what: s.source.describe(),
                 message: e.to_string(),
             })?;
             for d in index["manifests"].as_array().cloned().unwrap_or_default() {
-                if s.platform.is_some() {
-                    return Err(Error::BadReference(format!(
-                        "{} is an index; --platform applies to single manifests",
-                        s.source.describe()
-                    )));
-                }
                 entries.push(d);
                 origin.push(s.source.describe());
             }
@@ -536,62 +571,57 @@ pub fn create_index(
                 ),
             })?,
         };
-        let plat = platform.oci_json();
         entries.push(serde_json::json!({
-            "mediaType": root.media_type, "digest": root.digest, "size": root.bytes.len(), "platform": plat,
+            "mediaType": root.media_type, "digest": root.digest, "size": root.bytes.len(),
+            "platform": platform.oci_json(),
         }));
         origin.push(s.source.describe());
     }
     refuse_duplicates(&entries, &origin)?;
-    if append {
-        let existing = match dst {
-            Destination::Registry { registry, reference } => {
-                match registry.manifest(&reference.repository, reference.target()) {
-                    Ok(f) => Some(f.bytes),
-                    Err(Error::NotFound(_)) => None,
-                    Err(e) => return Err(e),
-                }
+    Ok(entries)
+}
+
+/// `entries` after the entries of the index already at `dst` whose platforms they do not
+/// replace (for `--append`); `entries` alone when nothing is there yet.
+fn merge_existing(dst: &Destination, entries: Vec<Value>) -> Result<Vec<Value>> {
+    let existing = match dst {
+        Destination::Registry { registry, reference } => {
+            match registry.manifest(&reference.repository, reference.target()) {
+                Ok(f) => Some(f.bytes),
+                Err(Error::NotFound(_)) => None,
+                Err(e) => return Err(e),
             }
-            Destination::Layout { dir, tag } => {
-                let r = ImageRef::Layout { dir: dir.clone(), tag: Some(tag.clone()) };
-                ImageSource::open(&r).and_then(|s| s.root()).ok().map(|r| r.bytes)
-            }
-        };
-        if let Some(bytes) = existing {
-            let old: Value = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Invalid { what: dst.describe(), message: e.to_string() })?;
-            let new_platforms: Vec<Option<String>> = entries.iter().map(platform_of).collect();
-            let mut kept: Vec<Value> = old["manifests"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|d| !new_platforms.contains(&platform_of(d)))
-                .collect();
-            kept.extend(entries);
-            entries = kept;
         }
-    }
-    let mut index = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": crate::layout::media::INDEX,
-        "manifests": entries,
-    });
-    if !annotations.is_empty() {
-        index["annotations"] = serde_json::to_value(annotations).expect("json");
-    }
-    let bytes = serde_json::to_vec_pretty(&index).expect("json");
-    let root = Root {
-        digest: sha256_digest(&bytes),
-        media_type: crate::layout::media::INDEX.into(),
-        bytes,
+        Destination::Layout { dir, tag } => {
+            let r = ImageRef::Layout { dir: dir.clone(), tag: Some(tag.clone()) };
+            ImageSource::open(&r).and_then(|s| s.root()).ok().map(|r| r.bytes)
+        }
     };
-    if dry_run {
-        return Ok((root, Vec::new()));
-    }
+    let Some(bytes) = existing else { return Ok(entries) };
+    let old: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Invalid { what: dst.describe(), message: e.to_string() })?;
+    let new_platforms: Vec<Option<String>> = entries.iter().map(platform_of).collect();
+    let mut kept: Vec<Value> = old["manifests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| !new_platforms.contains(&platform_of(d)))
+        .collect();
+    kept.extend(entries);
+    Ok(kept)
+}
+
+/// Copy every source to `dst` by digest (blobs, then manifests), then put the index `root`
+/// under the destination's tag; the temporary tags of a layout are removed.
+fn put_index(
+    sources: &[IndexSource],
+    dst: &Destination,
+    root: &Root,
+    options: &CopyOptions,
+) -> Result<Vec<CopyReport>> {
     let mut reports = Vec::new();
     for s in sources {
-        // Each source goes to the destination by digest first (blobs, then its manifests).
         let by_digest = match dst {
             Destination::Layout { dir, .. } => Destination::Layout {
                 dir: dir.clone(),
@@ -618,7 +648,7 @@ pub fn create_index(
             }
         }
     }
-    Ok((root, reports))
+    Ok(reports)
 }
 
 #[cfg(test)]

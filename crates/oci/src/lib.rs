@@ -37,7 +37,7 @@ pub mod reference;
 pub mod registry;
 pub mod store;
 
-pub use copy::{copy, create_index, CopyOptions, CopyReport, Destination, IndexSource};
+pub use copy::{copy, create_index, CopyOptions, CopyReport, Destination, IndexMode, IndexSource};
 pub use error::{Error, Result};
 pub use image::{ImageRef, ImageSource, LayerRef, PlatformImage, Root};
 pub use inspect::{inspect, Inspection};

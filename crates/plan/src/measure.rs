@@ -67,6 +67,8 @@ fn like_with_like(path: &Path, cells: &[Cell], runner: &RunnerSpec) -> Option<(F
     f.excluded = excluded;
     Some((f, from))
 }
+// Long (about 90 lines): one block per factor (emulated, cross, Wasm, arm64), each with its
+// modelled fallback and the reason beside it.
 
 /// The factors from `inputs`, modelled where nothing was measured.
 pub fn factors(inputs: &Inputs) -> Factors {

@@ -91,6 +91,8 @@ fn short(text: &str) -> String {
 }
 
 impl Registry {
+    // Long (about 95 lines): TLS roots, loopback plain HTTP, credentials and timeouts are read in
+    // the order the connection needs them, each a few lines.
     /// Connect to `host` (`127.0.0.1:5000`, `ghcr.io`): choose HTTPS, or plain HTTP when TLS
     /// fails and the host is loopback or `insecure` is set, and learn how it wants auth.
     pub fn connect(host: &str, options: &RegistryOptions) -> Result<Self> {
