@@ -20,7 +20,7 @@ fn doctor_executes_a_probe_per_architecture_and_runs_containers() {
         out.status.code()
     );
     assert_eq!(report["kind"], "doctor");
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], archbench_results::SCHEMA_VERSION);
     assert!(
         report["host"]["qemu_version"].as_str().unwrap_or("").contains("qemu"),
         "{:#}",

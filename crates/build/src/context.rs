@@ -1,43 +1,89 @@
-//! The build context as a tar, honouring the simple forms of `.dockerignore`.
+//! The build context as a tar, honouring `.dockerignore` as the Docker CLI does.
+//!
+//! Rules (moby's patternmatcher): each line is trimmed; `#` starts a comment; `!` makes an
+//! exception; a leading `/` or `./` and a trailing `/` are dropped. A pattern matches a path
+//! when it matches the path or any of its parent directories; `*` and `?` stop at `/`, `**`
+//! crosses directories; the last matching line decides. The glob matching is `globset`'s
+//! (ripgrep's), with `literal_separator` so that `*` does not cross `/`, which is Go's
+//! `filepath.Match`; only the line handling and the parent-directory rule are ours.
 
 use std::path::{Path, PathBuf};
 
+use globset::{GlobBuilder, GlobMatcher};
+
 use crate::{Error, Result};
 
-/// Patterns from `.dockerignore`: exact paths, directory prefixes and `*.ext` / `name*` globs
-/// on the last component. Negations (`!`) are not supported and are reported.
-fn ignore_patterns(root: &Path) -> Result<Vec<String>> {
-    let path = root.join(".dockerignore");
-    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(Vec::new()) };
-    let mut out = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        if line.starts_with('!') {
-            return Err(Error::Unsupported(format!(
-                "{}: negated patterns ({line}) are not supported by archbench's context packer",
-                path.display()
-            )));
-        }
-        out.push(line.trim_start_matches("./").trim_end_matches('/').to_owned());
-    }
-    Ok(out)
+/// One `.dockerignore` line.
+struct Rule {
+    glob: GlobMatcher,
+    exception: bool,
 }
 
-fn glob_match(pattern: &str, name: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == name,
-        Some((pre, post)) => {
-            name.len() >= pre.len() + post.len() && name.starts_with(pre) && name.ends_with(post)
-        }
-    }
+/// The rules of a context's `.dockerignore` (none when it has none).
+struct Ignore {
+    rules: Vec<Rule>,
 }
 
-fn ignored(rel: &str, patterns: &[String]) -> bool {
-    let name = rel.rsplit('/').next().unwrap_or(rel);
-    patterns.iter().any(|p| {
-        rel == p
-            || rel.starts_with(&format!("{p}/"))
-            || (p.contains('*') && !p.contains('/') && glob_match(p, name))
-    })
+impl Ignore {
+    fn load(root: &Path) -> Result<Ignore> {
+        let path = root.join(".dockerignore");
+        let Ok(text) = std::fs::read_to_string(&path) else { return Ok(Ignore { rules: vec![] }) };
+        Ignore::parse(&text).map_err(|why| Error::Unsupported(format!("{}: {why}", path.display())))
+    }
+
+    fn parse(text: &str) -> std::result::Result<Ignore, String> {
+        let mut rules = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (exception, pattern) = match line.strip_prefix('!') {
+                Some(p) => (true, p.trim()),
+                None => (false, line),
+            };
+            let pattern =
+                pattern.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
+            if pattern.is_empty() || pattern == "." {
+                if exception {
+                    return Err(format!("line {}: \"!\" without a pattern", n + 1));
+                }
+                continue;
+            }
+            let glob = GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| format!("line {}: {e}", n + 1))?
+                .compile_matcher();
+            rules.push(Rule { glob, exception });
+        }
+        Ok(Ignore { rules })
+    }
+
+    /// Whether `rel` (relative to the context root, `/`-separated) is left out.
+    fn excludes(&self, rel: &str) -> bool {
+        let mut out = false;
+        for r in &self.rules {
+            let mut hit = r.glob.is_match(rel);
+            let mut at = rel;
+            while !hit {
+                let Some((parent, _)) = at.rsplit_once('/') else { break };
+                hit = r.glob.is_match(parent);
+                at = parent;
+            }
+            if hit {
+                out = !r.exception;
+            }
+        }
+        out
+    }
+
+    /// Whether an excluded directory must still be walked: a later exception may bring back
+    /// something inside it.
+    fn has_exceptions(&self) -> bool {
+        self.rules.iter().any(|r| r.exception)
+    }
 }
 
 /// [`context_tar`] plus one extra file (the rewritten Dockerfile).
@@ -66,7 +112,7 @@ pub fn context_with(root: &Path, name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
 
 /// Tar `root` (files and symlinks, modes kept, times zeroed so the same tree gives the same tar).
 pub fn context_tar(root: &Path) -> Result<Vec<u8>> {
-    let patterns = ignore_patterns(root)?;
+    let ignore = Ignore::load(root)?;
     let mut b = tar::Builder::new(Vec::new());
     b.follow_symlinks(false);
     b.mode(tar::HeaderMode::Deterministic);
@@ -86,13 +132,18 @@ pub fn context_tar(root: &Path) -> Result<Vec<u8>> {
             let entry = entry.map_err(|e| io(&dir, e))?;
             let path = entry.path();
             let rel = path.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
-            if rel == ".git" || ignored(&rel, &patterns) {
+            if rel == ".git" {
                 continue;
             }
+            let excluded = ignore.excludes(&rel);
             let ft = entry.file_type().map_err(|e| io(&path, e))?;
             if ft.is_dir() {
-                stack.push(path);
-            } else {
+                // An excluded directory is walked only when an exception may bring back
+                // something inside it; its entries are then decided one by one.
+                if !excluded || ignore.has_exceptions() {
+                    stack.push(path);
+                }
+            } else if !excluded {
                 files.push((rel, path));
             }
         }
@@ -150,7 +201,49 @@ mod tests {
         names.sort();
         assert_eq!(names, [".dockerignore", "Dockerfile", "src/main.c"]);
         assert_eq!(tar, context_tar(d.path()).unwrap(), "deterministic");
-        std::fs::write(d.path().join(".dockerignore"), "!keep\n").unwrap();
-        assert!(context_tar(d.path()).unwrap_err().to_string().contains("negated"));
+        std::fs::write(d.path().join(".dockerignore"), "!\n").unwrap();
+        let e = context_tar(d.path()).unwrap_err().to_string();
+        assert!(e.contains(".dockerignore: line 1"), "{e}");
+    }
+
+    /// Docker's rules beyond the simple forms: `*` stays in one directory, `**` crosses them,
+    /// a directory pattern covers what is below it, and the last matching line decides, so a
+    /// `!` line brings back a file inside an excluded directory.
+    #[test]
+    fn dockerignore_follows_dockers_rules() {
+        let ig =
+            Ignore::parse("# comment\n/build/\n*.log\n**/*.tmp\ndocs\n!docs/keep.md\nsrc/*/gen\n")
+                .unwrap();
+        for (path, out) in [
+            ("build", true),
+            ("build/x/y.o", true),
+            ("a.log", true),
+            ("sub/a.log", false),
+            ("x.tmp", true),
+            ("deep/er/x.tmp", true),
+            ("docs/a.md", true),
+            ("docs/keep.md", false),
+            ("src/a/gen", true),
+            ("src/a/gen/x.c", true),
+            ("src/a/b/gen", false),
+            ("src/main.c", false),
+        ] {
+            assert_eq!(ig.excludes(path), out, "{path}");
+        }
+        assert!(ig.has_exceptions());
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("docs")).unwrap();
+        std::fs::write(d.path().join("docs/keep.md"), "y").unwrap();
+        std::fs::write(d.path().join("docs/drop.md"), "n").unwrap();
+        std::fs::write(d.path().join(".dockerignore"), "docs\n!docs/keep.md\n").unwrap();
+        let tar = context_tar(d.path()).unwrap();
+        let mut names: Vec<String> = tar::Archive::new(&tar[..])
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".dockerignore", "docs/keep.md"]);
+        assert!(Ignore::parse("[z-a]\n").is_err(), "a bad class is refused");
     }
 }

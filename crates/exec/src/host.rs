@@ -11,8 +11,8 @@ use crate::process::run_measured;
 
 /// The first match for `name` in `PATH`.
 pub fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+    // The `which` crate: PATH search with the executable-bit check a shell does.
+    ::which::which(name).ok()
 }
 
 /// The first of `names` found on PATH.
