@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use archbench_doctor::{self as doctor, DoctorOptions, Status};
 use archbench_exec::binfmt::Binfmt;
-use archbench_exec::doctor::{self, DoctorOptions, Status};
 use archbench_exec::host::host_facts;
 use archbench_platform::Platform;
 use archbench_results::Envelope;

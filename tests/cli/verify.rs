@@ -109,13 +109,13 @@ fn verify_passes_an_image_saved_by_the_engine_when_labelled_right() {
     let dir = tempfile::tempdir().unwrap();
     let tag = format!("archbench-test-good:{}", std::process::id());
     let arm = probe("linux/arm64");
-    let archive = archbench_exec::engine::docker_archive(
+    let archive = archbench_engine::docker_archive(
         &tag,
         &Platform::linux_arm64(),
         &[("app", 0o755, &arm)],
         &["/app"],
     );
-    let engine = archbench_exec::engine::Engine::connect(None, std::time::Duration::from_secs(30))
+    let engine = archbench_engine::Engine::connect(None, std::time::Duration::from_secs(30))
         .expect("Docker Engine (scripts/setup starts dockerd)");
     engine.load_archive(archive).unwrap();
     let saved = dir.path().join("saved.tar");

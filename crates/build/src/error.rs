@@ -17,7 +17,7 @@ pub enum Error {
     },
     /// The Docker Engine failed or refused.
     #[error(transparent)]
-    Engine(#[from] archbench_exec::Error),
+    Engine(#[from] archbench_engine::Error),
     /// An image or registry operation failed.
     #[error(transparent)]
     Oci(#[from] archbench_oci::Error),

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use archbench_engine::{BuildEvent, BuildRequest, Engine, EngineInfo};
 use archbench_exec::binfmt::Binfmt;
-use archbench_exec::engine::{BuildEvent, BuildRequest, Engine, EngineInfo};
 use archbench_oci::layout::LayoutWriter;
 use archbench_platform::Platform;
 use archbench_results::build::{BuildReport, BuildRun, Builder, StrategyKind, StrategyRatio};
@@ -154,29 +154,29 @@ fn binfmt_check(p: &Platform) -> Result<()> {
 /// are tested without dockerd.
 pub trait BuildEngine {
     /// Version, API and platform.
-    fn info(&self) -> archbench_exec::Result<EngineInfo>;
+    fn info(&self) -> archbench_engine::Result<EngineInfo>;
     /// Build `req`, streaming output to `on_event`; the image ID.
     fn build(
         &self,
         req: &BuildRequest,
         on_event: &mut dyn FnMut(BuildEvent),
-    ) -> archbench_exec::Result<String>;
+    ) -> archbench_engine::Result<String>;
     /// Write `image` as a `docker save` archive to `out`.
-    fn save(&self, image: &str, out: &mut dyn std::io::Write) -> archbench_exec::Result<u64>;
+    fn save(&self, image: &str, out: &mut dyn std::io::Write) -> archbench_engine::Result<u64>;
 }
 
 impl BuildEngine for Engine {
-    fn info(&self) -> archbench_exec::Result<EngineInfo> {
+    fn info(&self) -> archbench_engine::Result<EngineInfo> {
         Engine::info(self)
     }
     fn build(
         &self,
         req: &BuildRequest,
         on_event: &mut dyn FnMut(BuildEvent),
-    ) -> archbench_exec::Result<String> {
+    ) -> archbench_engine::Result<String> {
         Engine::build(self, req, on_event)
     }
-    fn save(&self, image: &str, out: &mut dyn std::io::Write) -> archbench_exec::Result<u64> {
+    fn save(&self, image: &str, out: &mut dyn std::io::Write) -> archbench_engine::Result<u64> {
         Engine::save(self, image, out)
     }
 }
@@ -451,10 +451,7 @@ fn build_one(
     let id = match result {
         Ok(id) => id,
         Err(e) => {
-            let message = match &e {
-                archbench_exec::Error::Docker { message, .. } => message.clone(),
-                other => other.to_string(),
-            };
+            let archbench_engine::Error::Docker { message, .. } = e;
             let err = Error::Step {
                 platform: platform.to_string(),
                 strategy: strategy.to_string(),
@@ -696,7 +693,7 @@ mod orchestration {
     }
 
     impl BuildEngine for FakeEngine {
-        fn info(&self) -> archbench_exec::Result<EngineInfo> {
+        fn info(&self) -> archbench_engine::Result<EngineInfo> {
             Ok(EngineInfo {
                 host: "fake://engine".into(),
                 version: "20.10.24".into(),
@@ -709,13 +706,13 @@ mod orchestration {
             &self,
             req: &BuildRequest,
             on_event: &mut dyn FnMut(BuildEvent),
-        ) -> archbench_exec::Result<String> {
+        ) -> archbench_engine::Result<String> {
             self.built.borrow_mut().push(req.clone());
             for line in ["Step 1/3 : FROM scratch\n", "Step 2/3 : RUN make\n", "compiling\n"] {
                 on_event(BuildEvent::Output(line.into()));
             }
             if self.fail.is_some_and(|f| req.tag.contains(f)) {
-                return Err(archbench_exec::Error::Docker {
+                return Err(archbench_engine::Error::Docker {
                     host: "fake://engine".into(),
                     action: "building".into(),
                     message: "The command '/bin/sh -c make' returned a non-zero code: 2".into(),
@@ -725,9 +722,9 @@ mod orchestration {
             on_event(BuildEvent::Output(" ---> Using cache\n".into()));
             Ok(format!("sha256:{}", "1".repeat(64)))
         }
-        fn save(&self, image: &str, out: &mut dyn std::io::Write) -> archbench_exec::Result<u64> {
+        fn save(&self, image: &str, out: &mut dyn std::io::Write) -> archbench_engine::Result<u64> {
             let p: Platform = self.platform.parse().unwrap();
-            let bytes = archbench_exec::engine::docker_archive(
+            let bytes = archbench_engine::docker_archive(
                 image,
                 &p,
                 &[("hello", 0o755, image.as_bytes())],

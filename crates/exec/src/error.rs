@@ -30,16 +30,6 @@ pub enum Error {
         /// wasmtime's message (its error type is not exposed through ours).
         message: String,
     },
-    /// The Docker Engine could not be reached or refused a request.
-    #[error("docker engine at {host}: {action}: {message}")]
-    Docker {
-        /// Where we tried to connect.
-        host: String,
-        /// What we asked.
-        action: String,
-        /// The engine's or client's message.
-        message: String,
-    },
     /// A file operation failed.
     #[error("{action} {path}")]
     Io {

@@ -4,10 +4,12 @@
 //!   exit status or signal, captured output, and a timeout that kills the whole process group.
 //! * [`wasm::WasmModule`]: a WASI module compiled once for a wasmtime tier (Cranelift, Winch,
 //!   Pulley) and run many times, with compile, instantiate and run timed separately.
-//! * [`engine::Engine`]: the Docker Engine through bollard, blocking and time-limited.
+//! * [`runner`]: the runners the bench suite uses (native, QEMU, wasmtime tiers).
 //! * [`binfmt::Binfmt`] and [`tiny::probe_elf`]: binfmt_misc entries, and tiny static programs
 //!   per architecture that prove emulation actually executes.
-//! * [`doctor::run`]: every check behind `archbench doctor`.
+//!
+//! The Docker Engine client is `archbench-engine`, and doctor's checks are `archbench-doctor`:
+//! this crate measures processes and runs artifacts, and needs neither bollard nor tokio.
 //!
 //! ```
 //! use std::process::Command;
@@ -20,8 +22,6 @@
 #![deny(missing_docs)]
 
 pub mod binfmt;
-pub mod doctor;
-pub mod engine;
 mod error;
 pub mod host;
 pub mod process;

@@ -3,6 +3,7 @@
 //!
 //! Nothing here trusts a registration alone: emulation counts as working only when an embedded
 //! probe binary of that architecture actually executes and returns the expected status.
+#![deny(missing_docs)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
@@ -12,12 +13,12 @@ use archbench_platform::Platform;
 use archbench_platform::StaticBuild;
 use serde::{Deserialize, Serialize};
 
-use crate::binfmt::Binfmt;
-use crate::engine::{docker_archive, Engine, EngineInfo};
-use crate::host::{qemu_version, which, which_any};
-use crate::process::{run_measured, Outcome};
-use crate::tiny::{probe_elf, PROBE_EXIT_CODE};
-use crate::wasm::{self, WasmTier};
+use archbench_engine::{docker_archive, Engine, EngineInfo};
+use archbench_exec::binfmt::Binfmt;
+use archbench_exec::host::{qemu_version, which, which_any};
+use archbench_exec::process::{run_measured, Outcome};
+use archbench_exec::tiny::{probe_elf, PROBE_EXIT_CODE};
+use archbench_exec::wasm::{self, WasmTier};
 
 /// The verdict of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 //! archbench's commands are synchronous; each call here runs on a private current-thread tokio
 //! runtime with a timeout, so a daemon that accepts the connection and never answers cannot hang
 //! the caller. bollard types stay inside this module.
+#![deny(missing_docs)]
 
 use std::time::Duration;
 
@@ -15,7 +16,23 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{Error, Result};
+/// The Docker Engine could not be reached or refused a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The engine or the client said no.
+    #[error("docker engine at {host}: {action}: {message}")]
+    Docker {
+        /// Where we tried to connect.
+        host: String,
+        /// What we asked.
+        action: String,
+        /// The engine's or client's message.
+        message: String,
+    },
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What the engine says about itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
