@@ -311,11 +311,11 @@ fn run_create(a: CreateArgs, options: &RegistryOptions, jobs: usize) -> anyhow::
         });
         return print_json(&Envelope::begin("image-create", host_facts(None), &payload).finish());
     }
-    let index: serde_json::Value = serde_json::from_slice(&root.bytes)?;
+    let index = archbench_oci::document::parse_index(&root.bytes, &dst.describe())?;
     println!("{} -> {}", dst.describe(), root.digest);
-    for d in index["manifests"].as_array().into_iter().flatten() {
-        let plat = archbench_platform::oci::declared(&d["platform"]).unwrap_or_default();
-        println!("  {:<16} {}", plat, d["digest"].as_str().unwrap_or(""));
+    for d in index.manifests() {
+        let plat = archbench_oci::document::declared(d).unwrap_or_default();
+        println!("  {:<16} {}", plat, d.digest());
     }
     Ok(())
 }

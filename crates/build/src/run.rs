@@ -605,13 +605,11 @@ fn pin(
         let r = archbench_oci::Reference::parse(image).ok()?;
         let reg = archbench_oci::Registry::connect(r.api_host(), &Default::default()).ok()?;
         let root = reg.manifest(&r.repository, r.target()).ok()?;
-        let index: serde_json::Value = serde_json::from_slice(&root.bytes).ok()?;
+        let index = archbench_oci::document::parse_index(&root.bytes, image).ok()?;
         let want: Platform = platform.parse().ok()?;
-        let digest = index["manifests"].as_array()?.iter().find_map(|d| {
-            let s = archbench_platform::oci::declared(&d["platform"])?;
-            (s.parse::<Platform>().ok()? == want)
-                .then(|| d["digest"].as_str().map(str::to_owned))
-                .flatten()
+        let digest = index.manifests().iter().find_map(|d| {
+            let s = archbench_oci::document::declared(d)?;
+            (s.parse::<Platform>().ok()? == want).then(|| d.digest().to_string())
         })?;
         Some(format!("{}/{}@{digest}", r.registry, r.repository))
     })();

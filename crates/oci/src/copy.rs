@@ -12,8 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use archbench_platform::Platform;
+use oci_spec::image::Descriptor;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use crate::document;
 
 use crate::digest::{sha256_digest, sha256_hex, VerifyingReader};
 use crate::image::{ImageRef, ImageSource, Root};
@@ -122,11 +124,11 @@ struct ManifestBlobs {
     layers: Vec<Desc>,
 }
 
-fn platform_of(d: &Value) -> Option<String> {
-    archbench_platform::oci::declared(d.get("platform")?)
+fn platform_of(d: &Descriptor) -> Option<String> {
+    document::declared(d)
 }
 
-fn wants(platforms: &[Platform], d: &Value) -> bool {
+fn wants(platforms: &[Platform], d: &Descriptor) -> bool {
     platforms.is_empty()
         || platform_of(d)
             .and_then(|p| p.parse::<Platform>().ok())
@@ -148,12 +150,9 @@ pub fn copy(src: &ImageSource, dst: &Destination, options: &CopyOptions) -> Resu
     let mut manifests: Vec<Planned> = Vec::new();
     let mut new_root: Option<Root> = None;
     if root.is_index() {
-        let index: Value = serde_json::from_slice(&root.bytes).map_err(|e| Error::Invalid {
-            what: format!("index {}", root.digest),
-            message: e.to_string(),
-        })?;
-        let all = index["manifests"].as_array().cloned().unwrap_or_default();
-        let chosen: Vec<Value> =
+        let index = document::parse_index(&root.bytes, &format!("index {}", root.digest))?;
+        let all = index.manifests().clone();
+        let chosen: Vec<Descriptor> =
             all.iter().filter(|d| wants(&options.platforms, d)).cloned().collect();
         if chosen.is_empty() {
             let have: Vec<String> = all.iter().filter_map(platform_of).collect();
@@ -165,8 +164,8 @@ pub fn copy(src: &ImageSource, dst: &Destination, options: &CopyOptions) -> Resu
             )));
         }
         for d in &chosen {
-            let digest = d["digest"].as_str().unwrap_or_default().to_owned();
-            let media_type = d["mediaType"].as_str().unwrap_or_default().to_owned();
+            let digest = d.digest().to_string();
+            let media_type = d.media_type().to_string();
             if media_type.contains("index") || media_type.contains("manifest.list") {
                 return Err(Error::Invalid {
                     what: src.describe(),
@@ -187,8 +186,8 @@ pub fn copy(src: &ImageSource, dst: &Destination, options: &CopyOptions) -> Resu
                 manifests.clear();
             } else {
                 let mut filtered = index.clone();
-                filtered["manifests"] = Value::Array(chosen);
-                let bytes = serde_json::to_vec(&filtered).expect("json");
+                filtered.set_manifests(chosen);
+                let bytes = document::to_bytes(&filtered);
                 new_root = Some(Root {
                     digest: sha256_digest(&bytes),
                     bytes,
@@ -457,7 +456,7 @@ fn refuse_contradiction(given: &Platform, declared: &str, what: &str) -> Result<
 }
 
 /// Two entries of one platform make an index whose runtime choice is arbitrary.
-fn refuse_duplicates(entries: &[Value], origin: &[String]) -> Result<()> {
+fn refuse_duplicates(entries: &[Descriptor], origin: &[String]) -> Result<()> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (i, d) in entries.iter().enumerate() {
         let Some(p) = platform_of(d) else { continue };
@@ -510,15 +509,7 @@ pub fn create_index(
     if mode.append {
         entries = merge_existing(dst, entries)?;
     }
-    let mut index = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": crate::layout::media::INDEX,
-        "manifests": entries,
-    });
-    if !annotations.is_empty() {
-        index["annotations"] = serde_json::to_value(annotations).expect("json");
-    }
-    let bytes = serde_json::to_vec_pretty(&index).expect("json");
+    let bytes = document::to_bytes(&document::index(entries, annotations));
     let root = Root {
         digest: sha256_digest(&bytes),
         media_type: crate::layout::media::INDEX.into(),
@@ -534,8 +525,8 @@ pub fn create_index(
 /// The index entries for `sources`: every entry of a source that is an index, or one entry per
 /// manifest with its platform (given, or from its config); duplicates and contradictions are
 /// refused.
-fn index_entries(sources: &[IndexSource]) -> Result<Vec<Value>> {
-    let mut entries: Vec<Value> = Vec::new();
+fn index_entries(sources: &[IndexSource]) -> Result<Vec<Descriptor>> {
+    let mut entries: Vec<Descriptor> = Vec::new();
     // Which source each entry came from, for messages.
     let mut origin: Vec<String> = Vec::new();
     for s in sources {
@@ -547,11 +538,8 @@ fn index_entries(sources: &[IndexSource]) -> Result<Vec<Value>> {
                     s.source.describe()
                 )));
             }
-            let index: Value = serde_json::from_slice(&root.bytes).map_err(|e| Error::Invalid {
-                what: s.source.describe(),
-                message: e.to_string(),
-            })?;
-            for d in index["manifests"].as_array().cloned().unwrap_or_default() {
+            let index = document::parse_index(&root.bytes, &s.source.describe())?;
+            for d in index.manifests().iter().cloned() {
                 entries.push(d);
                 origin.push(s.source.describe());
             }
@@ -571,10 +559,8 @@ fn index_entries(sources: &[IndexSource]) -> Result<Vec<Value>> {
                 ),
             })?,
         };
-        entries.push(serde_json::json!({
-            "mediaType": root.media_type, "digest": root.digest, "size": root.bytes.len(),
-            "platform": platform.oci_json(),
-        }));
+        let d = document::descriptor(&root.media_type, &root.digest, root.bytes.len() as u64)?;
+        entries.push(document::with_platform(d, &platform));
         origin.push(s.source.describe());
     }
     refuse_duplicates(&entries, &origin)?;
@@ -583,7 +569,7 @@ fn index_entries(sources: &[IndexSource]) -> Result<Vec<Value>> {
 
 /// `entries` after the entries of the index already at `dst` whose platforms they do not
 /// replace (for `--append`); `entries` alone when nothing is there yet.
-fn merge_existing(dst: &Destination, entries: Vec<Value>) -> Result<Vec<Value>> {
+fn merge_existing(dst: &Destination, entries: Vec<Descriptor>) -> Result<Vec<Descriptor>> {
     let existing = match dst {
         Destination::Registry { registry, reference } => {
             match registry.manifest(&reference.repository, reference.target()) {
@@ -598,14 +584,12 @@ fn merge_existing(dst: &Destination, entries: Vec<Value>) -> Result<Vec<Value>> 
         }
     };
     let Some(bytes) = existing else { return Ok(entries) };
-    let old: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::Invalid { what: dst.describe(), message: e.to_string() })?;
+    let old = document::parse_index(&bytes, &dst.describe())?;
     let new_platforms: Vec<Option<String>> = entries.iter().map(platform_of).collect();
-    let mut kept: Vec<Value> = old["manifests"]
-        .as_array()
+    let mut kept: Vec<Descriptor> = old
+        .manifests()
+        .iter()
         .cloned()
-        .unwrap_or_default()
-        .into_iter()
         .filter(|d| !new_platforms.contains(&platform_of(d)))
         .collect();
     kept.extend(entries);

@@ -165,9 +165,7 @@ fn platform_string(os: &str, arch: &str, variant: Option<&str>) -> String {
 }
 
 fn oci_platform(d: &Descriptor) -> Option<String> {
-    d.platform().as_ref().map(|p| {
-        platform_string(&p.os().to_string(), &p.architecture().to_string(), p.variant().as_deref())
-    })
+    crate::document::declared(d)
 }
 
 fn is_index(media_type: &str) -> bool {

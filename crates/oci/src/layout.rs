@@ -4,7 +4,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use archbench_platform::Platform;
+use oci_spec::image::Descriptor;
 use serde_json::json;
+
+use crate::document;
 
 use crate::digest::{sha256_digest, sha256_hex};
 use crate::{Error, Result};
@@ -35,8 +38,10 @@ pub struct Written {
 }
 
 impl Written {
-    fn descriptor(&self) -> serde_json::Value {
-        json!({ "mediaType": self.media_type, "digest": self.digest, "size": self.size })
+    /// Its descriptor.
+    pub fn descriptor(&self) -> Descriptor {
+        document::descriptor(&self.media_type, &self.digest, self.size)
+            .expect("a digest this layout computed")
     }
 }
 
@@ -61,7 +66,7 @@ impl LayerInput {
 /// The manifests of `root/index.json`; none when there is no index yet. An index that exists
 /// but cannot be read is an error: replacing it would lose every tag it holds (skopeo refuses
 /// likewise).
-fn read_index(root: &Path) -> Result<Vec<serde_json::Value>> {
+fn read_index(root: &Path) -> Result<Vec<Descriptor>> {
     let path = root.join("index.json");
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
@@ -76,10 +81,12 @@ fn read_index(root: &Path) -> Result<Vec<serde_json::Value>> {
     };
     let v: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| refuse(format!("not JSON ({e})")))?;
-    match v.get("manifests") {
-        Some(serde_json::Value::Array(a)) => Ok(a.clone()),
-        _ => Err(refuse("not an OCI index (no \"manifests\" list)".into())),
+    if !v.get("manifests").is_some_and(serde_json::Value::is_array) {
+        return Err(refuse("not an OCI index (no \"manifests\" list)".into()));
     }
+    let index: oci_spec::image::ImageIndex =
+        serde_json::from_value(v).map_err(|e| refuse(format!("not an OCI index ({e})")))?;
+    Ok(index.manifests().clone())
 }
 
 /// Builds an OCI layout directory. Blobs are written as they are added (content-addressed, so
@@ -87,7 +94,7 @@ fn read_index(root: &Path) -> Result<Vec<serde_json::Value>> {
 /// index naming a blob that is not there yet.
 pub struct LayoutWriter {
     root: PathBuf,
-    entries: Vec<serde_json::Value>,
+    entries: Vec<Descriptor>,
 }
 
 impl LayoutWriter {
@@ -153,13 +160,11 @@ impl LayoutWriter {
 
     /// Write a manifest for a config and layers already in the layout.
     pub fn manifest(&mut self, config: &Written, layers: &[Written]) -> Result<Written> {
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": media::MANIFEST,
-            "config": config.descriptor(),
-            "layers": layers.iter().map(Written::descriptor).collect::<Vec<_>>(),
-        });
-        self.blob(&serde_json::to_vec(&manifest).expect("json"), media::MANIFEST)
+        let manifest = document::manifest(
+            config.descriptor(),
+            layers.iter().map(Written::descriptor).collect(),
+        );
+        self.blob(&document::to_bytes(&manifest), media::MANIFEST)
     }
 
     /// Write an index of `manifests`, each with the platform it declares.
@@ -168,44 +173,33 @@ impl LayoutWriter {
         manifests: &[(Written, Platform)],
         annotations: &HashMap<String, String>,
     ) -> Result<Written> {
-        let list: Vec<serde_json::Value> = manifests
-            .iter()
-            .map(|(m, p)| {
-                let mut d = m.descriptor();
-                d["platform"] = p.oci_json();
-                d
-            })
-            .collect();
-        let mut index = json!({ "schemaVersion": 2, "mediaType": media::INDEX, "manifests": list });
-        if !annotations.is_empty() {
-            index["annotations"] = json!(annotations);
-        }
-        self.blob(&serde_json::to_vec(&index).expect("json"), media::INDEX)
+        let list: Vec<Descriptor> =
+            manifests.iter().map(|(m, p)| document::with_platform(m.descriptor(), p)).collect();
+        let annotations: std::collections::BTreeMap<String, String> =
+            annotations.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        self.blob(&document::to_bytes(&document::index(list, &annotations)), media::INDEX)
     }
 
     /// Name `target` (an index or manifest) with `tag` in `index.json`, replacing any entry with
     /// that tag, and write `index.json` atomically.
     pub fn tag(&mut self, target: &Written, tag: &str) -> Result<()> {
-        let mut d = target.descriptor();
-        d["annotations"] = json!({ "org.opencontainers.image.ref.name": tag });
+        let d = document::tagged(target.descriptor(), tag);
         self.update_index(|entries| {
-            entries.retain(|e| e["annotations"]["org.opencontainers.image.ref.name"] != tag);
+            entries.retain(|e| document::tag_of(e) != Some(tag));
             entries.push(d);
         })
     }
 
     /// Remove the entry named `tag` from `index.json` (its blobs stay).
     pub fn untag(&mut self, tag: &str) -> Result<()> {
-        self.update_index(|entries| {
-            entries.retain(|e| e["annotations"]["org.opencontainers.image.ref.name"] != tag)
-        })
+        self.update_index(|entries| entries.retain(|e| document::tag_of(e) != Some(tag)))
     }
 
     /// Change `index.json` as one step among concurrent writers: under an exclusive lock on the
     /// layout's `oci-layout` file, re-read the index (another process may have tagged since),
     /// apply `change`, and write it atomically. Without this, two copies into one layout each
     /// wrote the index they had read at the start, and one's tags were lost.
-    fn update_index(&mut self, change: impl FnOnce(&mut Vec<serde_json::Value>)) -> Result<()> {
+    fn update_index(&mut self, change: impl FnOnce(&mut Vec<Descriptor>)) -> Result<()> {
         let lock_path = self.root.join("oci-layout");
         let io = |action, source| Error::Io { action, path: lock_path.clone(), source };
         let lock = std::fs::File::open(&lock_path).map_err(|e| io("opening", e))?;
@@ -218,10 +212,10 @@ impl LayoutWriter {
     }
 
     fn write_index(&mut self) -> Result<()> {
-        let index =
-            json!({ "schemaVersion": 2, "mediaType": media::INDEX, "manifests": self.entries });
+        let index = document::index(self.entries.clone(), &Default::default());
         let path = self.root.join("index.json");
-        archbench_results::write_atomic(&path, &index).map_err(|e| Error::Io {
+        let bytes = document::to_bytes(&index);
+        archbench_results::write_bytes_atomic(&path, &bytes).map_err(|e| Error::Io {
             action: "writing",
             path,
             source: std::io::Error::other(e.to_string()),
