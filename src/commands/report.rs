@@ -12,9 +12,8 @@
 //! definition `main` uses before it runs ([`checked`]), and a unit test parses them all. The
 //! computation after the steps (results reader, plan, charts) is library calls.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -52,45 +51,19 @@ fn run_id() -> String {
     now.strftime("%Y%m%d-%H%M%S").to_string()
 }
 
-/// A docker-registry on a free loopback port for the build's base images; stopped on drop.
+/// A docker-registry on a free loopback port for the build's base images, with its storage in
+/// a temporary directory; both go when it is dropped.
 struct Registry {
-    child: Child,
-    port: u16,
+    inner: archbench_exec::registry::LocalRegistry,
     _dir: tempfile::TempDir,
 }
 
 impl Registry {
     fn start() -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let config = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        );
-        std::fs::write(dir.path().join("config.yml"), config)?;
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(dir.path().join("config.yml"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting docker-registry (install docker-registry; scripts/setup does)")?;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "docker-registry did not listen on 127.0.0.1:{port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(Self { child, port, _dir: dir })
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let inner = archbench_exec::registry::LocalRegistry::start(dir.path(), "")
+            .map_err(anyhow::Error::msg)?;
+        Ok(Self { inner, _dir: dir })
     }
 }
 
@@ -336,7 +309,7 @@ impl ReportCommand {
             match Registry::start() {
                 Err(e) => notes.push(format!("build skipped: {e:#}")),
                 Ok(reg) => {
-                    let builder = format!("127.0.0.1:{}/archbench/builder:bookworm", reg.port);
+                    let builder = format!("{}/archbench/builder:bookworm", reg.inner.host());
                     let base = step("base", &base_args(&builder), &logs.join("base.log"));
                     match base {
                         Err(why) => notes.push(format!(

@@ -2,27 +2,25 @@
 //! dir; optional htpasswd auth and TLS with a generated CA. Stopped when dropped.
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
+use archbench_exec::registry::LocalRegistry;
 use archbench_oci::layout::{media, LayerInput, LayoutWriter, Written};
 use archbench_platform::Platform;
 
+/// The registry process (archbench's own launcher, [`LocalRegistry`]) and the directory with
+/// its storage, certificates and htpasswd; `inner` is declared first so the process stops
+/// before the directory goes.
 pub struct TestRegistry {
-    pub dir: tempfile::TempDir,
+    inner: LocalRegistry,
     pub port: u16,
-    child: Option<Child>,
+    pub dir: tempfile::TempDir,
 }
 
 pub struct RegistrySpec {
     pub htpasswd: Option<(&'static str, &'static str)>,
     pub tls: bool,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn need(program: &str, package: &str) {
@@ -53,11 +51,7 @@ impl TestRegistry {
     pub fn start_with(spec: RegistrySpec, extra: &str) -> Self {
         need("docker-registry", "docker-registry");
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        );
+        let mut config = String::new();
         if spec.tls {
             need("openssl", "openssl");
             let d = dir.path();
@@ -125,48 +119,21 @@ impl TestRegistry {
             ));
         }
         config.push_str(extra);
-        std::fs::write(dir.path().join("config.yml"), config).unwrap();
-        let mut r = TestRegistry { dir, port, child: None };
-        r.restart();
-        r
+        let inner = LocalRegistry::start(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
+        TestRegistry { port: inner.port(), inner, dir }
     }
 
     /// (Re)start the process and wait until it answers.
     pub fn restart(&mut self) {
-        let log = std::fs::File::create(self.dir.path().join("registry.log")).unwrap();
-        let child = Command::new("docker-registry")
-            .args(["serve", self.dir.path().join("config.yml").to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("starting docker-registry");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            if let Some(c) = self.child.as_mut() {
-                if let Ok(Some(status)) = c.try_wait() {
-                    panic!("docker-registry exited with {status}: {}", self.log());
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "docker-registry did not listen on {}: {}",
-                self.port,
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.inner.restart().unwrap_or_else(|e| panic!("{e}"));
     }
 
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.inner.stop();
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+        self.inner.log()
     }
 
     pub fn host(&self) -> String {
@@ -188,12 +155,6 @@ impl TestRegistry {
         self.dir
             .path()
             .join(format!("data/docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]))
-    }
-}
-
-impl Drop for TestRegistry {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 

@@ -5,6 +5,7 @@
 //! * [`wasm::WasmModule`]: a WASI module compiled once for a wasmtime tier (Cranelift, Winch,
 //!   Pulley) and run many times, with compile, instantiate and run timed separately.
 //! * [`runner`]: the runners the bench suite uses (native, QEMU, wasmtime tiers).
+//! * [`registry::LocalRegistry`]: Debian's docker-registry on a free loopback port.
 //! * [`binfmt::Binfmt`] and [`tiny::probe_elf`]: binfmt_misc entries, and tiny static programs
 //!   per architecture that prove emulation actually executes.
 //!
@@ -25,6 +26,7 @@ pub mod binfmt;
 mod error;
 pub mod host;
 pub mod process;
+pub mod registry;
 pub mod runner;
 pub mod tiny;
 pub mod wasm;

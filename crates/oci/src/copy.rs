@@ -142,102 +142,19 @@ struct Planned {
     bytes: Vec<u8>,
 }
 
-// Long (about 120 lines: resolve, plan blobs, transfer, manifests, tag): split by issue 13
-// (item 6) together with the OCI document module it names.
-/// Copy what `src` names to `dst`.
+/// Copy what `src` names to `dst`: choose the manifests ([`select`]), list their blobs
+/// ([`blobs_of`]), transfer the blobs, put the manifests, then tag the top document.
 pub fn copy(src: &ImageSource, dst: &Destination, options: &CopyOptions) -> Result<CopyReport> {
     let root = src.root()?;
-    let mut manifests: Vec<Planned> = Vec::new();
-    let mut new_root: Option<Root> = None;
-    if root.is_index() {
-        let index = document::parse_index(&root.bytes, &format!("index {}", root.digest))?;
-        let all = index.manifests().clone();
-        let chosen: Vec<Descriptor> =
-            all.iter().filter(|d| wants(&options.platforms, d)).cloned().collect();
-        if chosen.is_empty() {
-            let have: Vec<String> = all.iter().filter_map(platform_of).collect();
-            return Err(Error::NotFound(format!(
-                "{} has no manifest for {}; it has {}",
-                src.describe(),
-                options.platforms.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-                have.join(", ")
-            )));
-        }
-        for d in &chosen {
-            let digest = d.digest().to_string();
-            let media_type = d.media_type().to_string();
-            if media_type.contains("index") || media_type.contains("manifest.list") {
-                return Err(Error::Invalid {
-                    what: src.describe(),
-                    message: "nested indexes are not copied; copy the inner index by digest".into(),
-                });
-            }
-            let bytes = src.document_by_digest(&digest)?;
-            manifests.push(Planned { digest, media_type, bytes });
-        }
-        if chosen.len() != all.len() {
-            if chosen.len() == 1 {
-                let m = &manifests[0];
-                new_root = Some(Root {
-                    bytes: m.bytes.clone(),
-                    media_type: m.media_type.clone(),
-                    digest: m.digest.clone(),
-                });
-                manifests.clear();
-            } else {
-                let mut filtered = index.clone();
-                filtered.set_manifests(chosen);
-                let bytes = document::to_bytes(&filtered);
-                new_root = Some(Root {
-                    digest: sha256_digest(&bytes),
-                    bytes,
-                    media_type: root.media_type.clone(),
-                });
-            }
-        }
-    } else if !options.platforms.is_empty() {
-        // A single manifest: check the platform asked for is the one it holds.
-        let images = src.images()?;
-        let declared = images.first().map(|i| i.config_platform.clone()).unwrap_or_default();
-        if !options.platforms.iter().any(|p| declared.parse::<Platform>().ok().as_ref() == Some(p))
-        {
-            return Err(Error::NotFound(format!(
-                "{} is a single {declared} image",
-                src.describe()
-            )));
-        }
-    }
-    let top = new_root.unwrap_or(root.clone());
+    let (manifests, top) = select(src, &root, &options.platforms)?;
     let leaves: Vec<&[u8]> = if top.is_index() {
         manifests.iter().map(|m| m.bytes.as_slice()).collect()
     } else {
         vec![top.bytes.as_slice()]
     };
-    let mut blobs: BTreeMap<String, u64> = BTreeMap::new();
-    for bytes in leaves {
-        let m: ManifestBlobs = serde_json::from_slice(bytes).map_err(|e| Error::Invalid {
-            what: format!("a manifest in {}", src.describe()),
-            message: e.to_string(),
-        })?;
-        for d in std::iter::once(m.config).chain(m.layers) {
-            sha256_hex(&d.digest)?;
-            blobs.insert(d.digest, d.size);
-        }
-    }
+    let blobs = blobs_of(&leaves, src)?;
     let bytes_total = blobs.values().sum();
-    let sink: Box<dyn Sink> = match dst {
-        Destination::Layout { dir, .. } => Box::new(LayoutSink::new(dir)?),
-        Destination::Registry { registry, reference } => {
-            let mount_from = src.registry_store().and_then(|s| {
-                (s.registry().host() == registry.host()).then(|| s.reference().repository.clone())
-            });
-            Box::new(RegistrySink {
-                registry: registry.clone(),
-                repo: reference.repository.clone(),
-                mount_from,
-            })
-        }
-    };
+    let sink = sink_for(src, dst)?;
     let tally = transfer(src, sink.as_ref(), &blobs, options)?;
     for m in &manifests {
         sink.put_manifest(&m.digest, &m.bytes, &m.media_type)?;
@@ -261,6 +178,101 @@ pub fn copy(src: &ImageSource, dst: &Destination, options: &CopyOptions) -> Resu
         blobs_mounted: tally.mounted,
         bytes_copied: tally.bytes,
         bytes_total,
+    })
+}
+
+/// The manifests to copy under `root` for `platforms` (all when empty), and the document to
+/// tag: `root` itself when nothing was filtered out, the one manifest when one platform of an
+/// index was asked for, else a new index of the chosen entries.
+fn select(src: &ImageSource, root: &Root, platforms: &[Platform]) -> Result<(Vec<Planned>, Root)> {
+    if !root.is_index() {
+        if !platforms.is_empty() {
+            // A single manifest: check the platform asked for is the one it holds.
+            let images = src.images()?;
+            let declared = images.first().map(|i| i.config_platform.clone()).unwrap_or_default();
+            if !platforms.iter().any(|p| declared.parse::<Platform>().ok().as_ref() == Some(p)) {
+                return Err(Error::NotFound(format!(
+                    "{} is a single {declared} image",
+                    src.describe()
+                )));
+            }
+        }
+        return Ok((Vec::new(), root.clone()));
+    }
+    let index = document::parse_index(&root.bytes, &format!("index {}", root.digest))?;
+    let all = index.manifests().clone();
+    let chosen: Vec<Descriptor> = all.iter().filter(|d| wants(platforms, d)).cloned().collect();
+    if chosen.is_empty() {
+        let have: Vec<String> = all.iter().filter_map(platform_of).collect();
+        return Err(Error::NotFound(format!(
+            "{} has no manifest for {}; it has {}",
+            src.describe(),
+            platforms.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            have.join(", ")
+        )));
+    }
+    let mut manifests = Vec::new();
+    for d in &chosen {
+        let digest = d.digest().to_string();
+        let media_type = d.media_type().to_string();
+        if media_type.contains("index") || media_type.contains("manifest.list") {
+            return Err(Error::Invalid {
+                what: src.describe(),
+                message: "nested indexes are not copied; copy the inner index by digest".into(),
+            });
+        }
+        let bytes = src.document_by_digest(&digest)?;
+        manifests.push(Planned { digest, media_type, bytes });
+    }
+    if chosen.len() == all.len() {
+        return Ok((manifests, root.clone()));
+    }
+    if let [m] = manifests.as_slice() {
+        let top = Root {
+            bytes: m.bytes.clone(),
+            media_type: m.media_type.clone(),
+            digest: m.digest.clone(),
+        };
+        return Ok((Vec::new(), top));
+    }
+    let mut filtered = index;
+    filtered.set_manifests(chosen);
+    let bytes = document::to_bytes(&filtered);
+    let top = Root { digest: sha256_digest(&bytes), bytes, media_type: root.media_type.clone() };
+    Ok((manifests, top))
+}
+
+/// Every blob (config and layers) the manifests in `leaves` name, with its size.
+fn blobs_of(leaves: &[&[u8]], src: &ImageSource) -> Result<BTreeMap<String, u64>> {
+    let mut blobs: BTreeMap<String, u64> = BTreeMap::new();
+    for bytes in leaves {
+        let m: ManifestBlobs = serde_json::from_slice(bytes).map_err(|e| Error::Invalid {
+            what: format!("a manifest in {}", src.describe()),
+            message: e.to_string(),
+        })?;
+        for d in std::iter::once(m.config).chain(m.layers) {
+            sha256_hex(&d.digest)?;
+            blobs.insert(d.digest, d.size);
+        }
+    }
+    Ok(blobs)
+}
+
+/// Where blobs and manifests go; a registry destination mounts blobs from the source
+/// repository when both are on one registry.
+fn sink_for(src: &ImageSource, dst: &Destination) -> Result<Box<dyn Sink>> {
+    Ok(match dst {
+        Destination::Layout { dir, .. } => Box::new(LayoutSink::new(dir)?),
+        Destination::Registry { registry, reference } => {
+            let mount_from = src.registry_store().and_then(|s| {
+                (s.registry().host() == registry.host()).then(|| s.reference().repository.clone())
+            });
+            Box::new(RegistrySink {
+                registry: registry.clone(),
+                repo: reference.repository.clone(),
+                mount_from,
+            })
+        }
     })
 }
 
