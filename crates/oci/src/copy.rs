@@ -601,8 +601,8 @@ fn merge_existing(dst: &Destination, entries: Vec<Descriptor>) -> Result<Vec<Des
     let mut kept: Vec<Descriptor> = old
         .manifests()
         .iter()
-        .cloned()
         .filter(|d| !new_platforms.contains(&platform_of(d)))
+        .cloned()
         .collect();
     kept.extend(entries);
     Ok(kept)
