@@ -182,6 +182,17 @@ mod tests {
         assert!(bytes.starts_with(b"head") && bytes.ends_with(b"tail"));
     }
 
+    /// The entry names of a tar, sorted.
+    fn names_in(tar: &[u8]) -> Vec<String> {
+        let mut names: Vec<String> = tar::Archive::new(tar)
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn dockerignore_simple_forms() {
         let d = tempfile::tempdir().unwrap();
@@ -193,12 +204,7 @@ mod tests {
         std::fs::write(d.path().join("src/main.c"), "yes").unwrap();
         std::fs::write(d.path().join("Dockerfile"), "FROM x").unwrap();
         let tar = context_tar(d.path()).unwrap();
-        let mut names: Vec<String> = tar::Archive::new(&tar[..])
-            .entries()
-            .unwrap()
-            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
+        let names = names_in(&tar);
         assert_eq!(names, [".dockerignore", "Dockerfile", "src/main.c"]);
         assert_eq!(tar, context_tar(d.path()).unwrap(), "deterministic");
         std::fs::write(d.path().join(".dockerignore"), "!\n").unwrap();
@@ -237,12 +243,7 @@ mod tests {
         std::fs::write(d.path().join("docs/drop.md"), "n").unwrap();
         std::fs::write(d.path().join(".dockerignore"), "docs\n!docs/keep.md\n").unwrap();
         let tar = context_tar(d.path()).unwrap();
-        let mut names: Vec<String> = tar::Archive::new(&tar[..])
-            .entries()
-            .unwrap()
-            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
+        let names = names_in(&tar);
         assert_eq!(names, [".dockerignore", "docs/keep.md"]);
         assert!(Ignore::parse("[z-a]\n").is_err(), "a bad class is refused");
     }
