@@ -16,8 +16,6 @@ use crate::{Error, Result};
 
 pub use crate::limits::MAX_DOCUMENT_BYTES;
 
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
-
 /// Where an image is, as the user wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageRef {
@@ -273,13 +271,8 @@ impl ImageSource {
                 self.describe()
             )));
         }
-        let index: ImageIndex = self.parse("index.json", &self.document("index.json", None)?)?;
-        let tag = match &self.reference {
-            ImageRef::Layout { tag, .. } => tag.clone(),
-            _ => None,
-        };
-        let tag_of =
-            |d: &Descriptor| d.annotations().as_ref().and_then(|a| a.get(REF_NAME).cloned());
+        let (index, tag) = self.layout_index()?;
+        let tag_of = |d: &Descriptor| crate::document::tag_of(d).map(str::to_owned);
         let chosen: Vec<&Descriptor> =
             index.manifests().iter().filter(|d| tag.is_none() || tag_of(d) == tag).collect();
         let d = match chosen.as_slice() {
@@ -355,14 +348,19 @@ impl ImageSource {
         }
     }
 
-    fn oci_images(&self) -> Result<Vec<PlatformImage>> {
+    /// A layout's `index.json` and the tag the reference names, if any.
+    fn layout_index(&self) -> Result<(ImageIndex, Option<String>)> {
         let index: ImageIndex = self.parse("index.json", &self.document("index.json", None)?)?;
         let tag = match &self.reference {
             ImageRef::Layout { tag, .. } => tag.clone(),
             _ => None,
         };
-        let tag_of =
-            |d: &Descriptor| d.annotations().as_ref().and_then(|a| a.get(REF_NAME).cloned());
+        Ok((index, tag))
+    }
+
+    fn oci_images(&self) -> Result<Vec<PlatformImage>> {
+        let (index, tag) = self.layout_index()?;
+        let tag_of = |d: &Descriptor| crate::document::tag_of(d).map(str::to_owned);
         let selected: Vec<&Descriptor> = match &tag {
             Some(t) => index
                 .manifests()
