@@ -32,7 +32,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 fn median_sorted(s: &[f64]) -> f64 {
-    quantile(s, 0.5)
+    archbench_results::bench::median_of_sorted(s)
 }
 
 fn bootstrap_medians(xs: &[f64], rng: &mut Rng) -> Vec<f64> {

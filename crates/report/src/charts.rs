@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use archbench_plan::model::Plan;
-use archbench_results::bench::{Cell as BenchCell, RunnerSpec};
+use archbench_results::bench::{median, Cell as BenchCell, RunnerSpec};
 use archbench_results::build::BuildReport;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -147,19 +147,6 @@ pub fn slowdown<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> Res
     root.present().map_err(err)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
-}
-
 /// Horizontal stacked bars: one row per entry of `rows`, one coloured segment per entry of
 /// `parts`; `segments[k][i]` is part `k`'s (start, length) in row `i`.
 fn stacked_rows<DB: DrawingBackend>(
@@ -212,10 +199,12 @@ pub fn wasm_split<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> R
         let RunnerSpec::Wasm(tier) = c.runner else { continue };
         let e = tiers.entry(tier.name().to_owned()).or_default();
         e[0] += c.compile_seconds.unwrap_or(0.0);
-        e[1] += median(
-            c.samples.iter().filter_map(|s| s.wasm.as_ref().map(|w| w.instantiate)).collect(),
-        );
-        e[2] += median(c.samples.iter().filter_map(|s| s.wasm.as_ref().map(|w| w.run)).collect());
+        let stage = |f: fn(&archbench_results::bench::WasmTimings) -> f64| {
+            let v: Vec<f64> = c.samples.iter().filter_map(|s| s.wasm.as_ref().map(f)).collect();
+            median(&v).unwrap_or(0.0)
+        };
+        e[1] += stage(|w| w.instantiate);
+        e[2] += stage(|w| w.run);
     }
     let names: Vec<String> = tiers.keys().cloned().collect();
     let max = tiers.values().map(|v| v.iter().sum::<f64>()).fold(0.001, f64::max) * 1.15;

@@ -177,6 +177,27 @@ pub struct Summary {
     pub outliers: Outliers,
 }
 
+/// The median of sorted, non-empty data: the middle value, or the mean of the two middle ones.
+/// The one median in archbench: the statistics, the bootstrap and the charts use it.
+pub fn median_of_sorted(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+/// The median of `xs` in any order; `None` when empty.
+pub fn median(xs: &[f64]) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    Some(median_of_sorted(&v))
+}
+
 /// How a measured run ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
