@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use archbench_exec::runner::{make_runner, Runner, RunnerSpec};
-use archbench_platform::Platform;
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts;
@@ -93,8 +92,8 @@ pub struct Setup<'a> {
 /// and run them natively, under QEMU or in wasmtime ([`Real`]); the unit tests give scripted
 /// ones, so the loop, the sampling policy and the checksum gate are tested without QEMU.
 pub trait Toolbox {
-    /// The workload program for `platform`, built if needed.
-    fn artifact(&mut self, platform: &Platform) -> Result<PathBuf, String>;
+    /// The program `spec` runs (the workloads built for its platform, or a user's file).
+    fn artifact(&mut self, spec: &RunnerSpec) -> Result<PathBuf, String>;
     /// A runner for `spec`.
     fn runner(&mut self, spec: &RunnerSpec) -> Box<dyn Runner>;
 }
@@ -109,8 +108,8 @@ pub struct Real<'a> {
 }
 
 impl Toolbox for Real<'_> {
-    fn artifact(&mut self, platform: &Platform) -> Result<PathBuf, String> {
-        artifacts::build(self.source, platform)
+    fn artifact(&mut self, spec: &RunnerSpec) -> Result<PathBuf, String> {
+        artifacts::build(self.source, &spec.platform())
     }
     fn runner(&mut self, spec: &RunnerSpec) -> Box<dyn Runner> {
         make_runner(spec, self.scratch)
@@ -130,24 +129,118 @@ pub fn run(
     let scratch = setup.scratch;
     let conditions = Conditions { scratch: scratch.describe(), cpu: setup.cpu };
     let mut tools = Real { source, scratch: scratch.path() };
-    let plan = Plan { workloads, runners, quick, policy, conditions, cpu: setup.cpu };
+    let jobs: Vec<Job> = workloads.iter().map(|w| Job::workload(w, quick)).collect();
+    let plan = Plan {
+        jobs: &jobs,
+        runners,
+        policy,
+        conditions,
+        cpu: setup.cpu,
+        check: Check::LastLine,
+        profile: None,
+    };
     run_with(&mut tools, &plan, scratch.path(), progress)
+}
+
+/// One thing to time on every runner: a suite workload at its size, or a user's program with
+/// its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// The name cells carry (`sha256`, or the user's program name).
+    pub name: String,
+    /// Its class (`integer`, …, `user program`).
+    pub class: String,
+    /// The size recorded in the cell (0 for a user's program).
+    pub size: u64,
+    /// The arguments given to the program (without argv[0]).
+    pub args: Vec<String>,
+}
+
+impl Job {
+    /// A suite workload at its full or quick size.
+    pub fn workload(w: &Workload, quick: bool) -> Job {
+        let size = if quick { w.quick } else { w.full };
+        Job {
+            name: w.name.into(),
+            class: w.class.into(),
+            size,
+            args: vec![w.name.into(), size.to_string()],
+        }
+    }
+}
+
+/// What makes two runs' outputs "the same".
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// The last line of stdout (the suite's workloads print a checksum line last).
+    LastLine,
+    /// All of stdout, by its SHA-256; the first sample keeps up to 64 KiB of it so that a
+    /// difference can be shown by line.
+    Output,
+    /// What this pattern matches in stdout (its first group where it has one), every match.
+    Regex(regex::Regex),
+    /// Nothing: for programs whose output varies (timestamps, addresses).
+    Nothing,
+}
+
+/// How much of a user's output the first sample keeps, to show where runners differ.
+const KEPT_OUTPUT: usize = 64 << 10;
+
+impl Check {
+    /// The value two runs must share, from `stdout`; `None` when nothing is checked.
+    pub fn key(&self, stdout: &str) -> Option<String> {
+        match self {
+            Check::LastLine => Some(stdout.lines().last().unwrap_or("").trim().to_owned()),
+            Check::Output => {
+                use sha2::{Digest, Sha256};
+                Some(format!("sha256:{}", hex::encode(Sha256::digest(stdout.as_bytes()))))
+            }
+            Check::Regex(re) => Some(
+                re.captures_iter(stdout)
+                    .map(|c| c.get(1).or_else(|| c.get(0)).map_or("", |m| m.as_str()).to_owned())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            Check::Nothing => None,
+        }
+    }
+
+    /// What a recorded sample keeps of `stdout`.
+    fn kept(&self, stdout: String, first: bool) -> String {
+        match self {
+            Check::Output if first => {
+                let mut s = stdout;
+                if s.len() > KEPT_OUTPUT {
+                    let mut end = KEPT_OUTPUT;
+                    while !s.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    s.truncate(end);
+                }
+                s
+            }
+            Check::Output | Check::Nothing => String::new(),
+            _ => self.key(&stdout).unwrap_or_default(),
+        }
+    }
 }
 
 /// What [`run_with`] measures, and how.
 pub struct Plan<'a> {
-    /// The workloads.
-    pub workloads: &'a [Workload],
+    /// The jobs.
+    pub jobs: &'a [Job],
     /// The runners, native first.
     pub runners: &'a [RunnerSpec],
-    /// Quick sizes.
-    pub quick: bool,
     /// How many samples.
     pub policy: Policy,
     /// Recorded with each cell.
     pub conditions: Conditions,
     /// Pin the samples to this CPU.
     pub cpu: Option<usize>,
+    /// What outputs must agree on.
+    pub check: Check,
+    /// The build profile cells record; `None`: the suite's, per platform.
+    pub profile: Option<String>,
 }
 
 /// The suite loop over any [`Toolbox`]: every workload on every runner, sampled by the policy,
@@ -159,7 +252,7 @@ pub fn run_with(
     scratch: &Path,
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<Cell>, String> {
-    let Plan { workloads, runners, quick, policy, ref conditions, cpu } = *plan;
+    let Plan { jobs, runners, policy, ref conditions, cpu, ref check, ref profile } = *plan;
     let env = [("WORKLOAD_TMP".to_owned(), scratch.display().to_string())];
     let timeout = Duration::from_secs_f64(policy.timeout_seconds);
     let mut cells = Vec::new();
@@ -167,24 +260,23 @@ pub fn run_with(
         if interrupted() {
             break;
         }
-        progress(&format!("building workloads for {}", spec.platform()));
-        let artifact = tools.artifact(&spec.platform())?;
+        progress(&format!("preparing the program for {spec}"));
+        let artifact = tools.artifact(spec)?;
         let mut runner = tools.runner(spec);
         let prepared = runner.prepare(&artifact);
-        for w in workloads {
+        for job in jobs {
             if interrupted() {
                 break;
             }
-            let size = if quick { w.quick } else { w.full };
-            progress(&format!("{} on {spec}", w.name));
+            progress(&format!("{} on {spec}", job.name));
             let mut cell = Cell {
-                workload: w.name.into(),
-                class: w.class.into(),
-                size,
+                workload: job.name.clone(),
+                class: job.class.clone(),
+                size: job.size,
                 runner: spec.clone(),
                 via: String::new(),
                 runner_version: None,
-                profile: artifacts::profile(&spec.platform()),
+                profile: profile.clone().unwrap_or_else(|| artifacts::profile(&spec.platform())),
                 compile_seconds: None,
                 checksum: None,
                 wall: None,
@@ -205,10 +297,10 @@ pub fn run_with(
                     continue;
                 }
             }
-            let args = [w.name.to_owned(), size.to_string()];
             // Pinned for the samples only; the guard restores the affinity after the cell.
             let _pinned = cpu.map(crate::pin::Pinned::to).transpose()?;
-            take_samples(runner.as_mut(), &mut cell, &args, &env, timeout, policy);
+            let sampling = Sampling { args: &job.args, env: &env, timeout, policy, check };
+            take_samples(runner.as_mut(), &mut cell, &sampling);
             let walls: Vec<f64> = cell.samples.iter().map(|s| s.wall).collect();
             cell.wall = summarize(&walls);
             cells.push(cell);
@@ -220,14 +312,8 @@ pub fn run_with(
 
 /// Run one cell's warm-ups and samples into `cell`, as the policy says; a failed run, an
 /// output that changes between runs, or an interrupt ends it with that status.
-fn take_samples(
-    runner: &mut dyn Runner,
-    cell: &mut Cell,
-    args: &[String],
-    env: &[(String, String)],
-    timeout: Duration,
-    policy: Policy,
-) {
+fn take_samples(runner: &mut dyn Runner, cell: &mut Cell, how: &Sampling<'_>) {
+    let Sampling { args, env, timeout, policy, check } = *how;
     let started = Instant::now();
     let mut recorded = 0u32;
     for i in 0.. {
@@ -248,18 +334,23 @@ fn take_samples(
             };
             break;
         }
-        let line = s.stdout.lines().last().unwrap_or("").trim().to_owned();
-        cell.checksum.get_or_insert(line.clone());
-        if cell.checksum.as_deref() != Some(line.as_str()) {
-            cell.status =
-                CellStatus::Failed { reason: format!("output changed between runs: {line:?}") };
+        let key = check.key(&s.stdout);
+        if i == 0 {
+            cell.checksum = key.clone();
+        } else if cell.checksum != key {
+            cell.status = CellStatus::Failed {
+                reason: format!(
+                    "output changed between runs: {:?}",
+                    key.unwrap_or_default().chars().take(200).collect::<String>()
+                ),
+            };
             break;
         }
         if i < policy.warmup {
             continue;
         }
         let mut s = s;
-        s.stdout = line;
+        s.stdout = check.kept(std::mem::take(&mut s.stdout), recorded == 0);
         cell.samples.push(s);
         recorded += 1;
         let spent = started.elapsed().as_secs_f64();
@@ -271,27 +362,66 @@ fn take_samples(
     }
 }
 
+/// How one cell is sampled.
+#[derive(Clone, Copy)]
+struct Sampling<'a> {
+    args: &'a [String],
+    env: &'a [(String, String)],
+    timeout: Duration,
+    policy: Policy,
+    check: &'a Check,
+}
+
 /// Whether the user asked the suite to stop (see `archbench_results::cleanup`): checked before
 /// each run, so a run in progress finishes (or times out) first.
 fn interrupted() -> bool {
     archbench_results::cleanup::interrupt_requested()
 }
 
+/// The first line where `ours` differs from `native`, in words.
+pub fn first_difference(native: &str, ours: &str) -> Option<String> {
+    let (mut a, mut b) = (native.lines(), ours.lines());
+    for n in 1.. {
+        match (a.next(), b.next()) {
+            (None, None) => return None,
+            (x, y) if x == y => continue,
+            (x, y) => {
+                let show = |l: Option<&str>| match l {
+                    Some(l) => format!("{:?}", l.chars().take(120).collect::<String>()),
+                    None => "nothing (the output ended)".to_owned(),
+                };
+                return Some(format!(
+                    "line {n}: native printed {}, this runner {}",
+                    show(x),
+                    show(y)
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// Mark cells whose checksum differs from native's, and compute slowdowns against native.
 pub fn gate_and_compare(cells: &mut [Cell]) {
-    let native: Vec<(String, Option<String>, Vec<f64>)> = cells
+    let native: Vec<(String, Option<String>, Vec<f64>, String)> = cells
         .iter()
         .filter(|c| c.runner == RunnerSpec::Native && c.status == CellStatus::Ok)
         .map(|c| {
-            (c.workload.clone(), c.checksum.clone(), c.samples.iter().map(|s| s.wall).collect())
+            let first = c.samples.first().map(|s| s.stdout.clone()).unwrap_or_default();
+            (c.workload.clone(), c.checksum.clone(), c.walls(), first)
         })
         .collect();
     for c in cells.iter_mut() {
-        let Some((_, sum, walls)) = native.iter().find(|(w, _, _)| *w == c.workload) else {
+        let Some((_, sum, walls, out)) = native.iter().find(|(w, ..)| *w == c.workload) else {
             continue;
         };
         if c.status == CellStatus::Ok && c.checksum != *sum {
-            c.status = CellStatus::InvalidChecksum { expected: sum.clone().unwrap_or_default() };
+            let mine = c.samples.first().map(|s| s.stdout.as_str()).unwrap_or("");
+            let whole = sum.as_deref().is_some_and(|s| s.starts_with("sha256:"));
+            c.status = CellStatus::InvalidChecksum {
+                expected: sum.clone().unwrap_or_default(),
+                difference: whole.then(|| first_difference(out, mine)).flatten(),
+            };
         }
         if c.status == CellStatus::Ok {
             let mine: Vec<f64> = c.samples.iter().map(|s| s.wall).collect();
@@ -304,6 +434,7 @@ pub fn gate_and_compare(cells: &mut [Cell]) {
 pub(crate) mod tests {
     use archbench_exec::process::Outcome;
     use archbench_exec::runner::Sample;
+    use archbench_platform::Platform;
 
     use super::*;
 
@@ -349,7 +480,10 @@ pub(crate) mod tests {
         assert_eq!(cells[1].status, CellStatus::Ok);
         let (r, (lo, hi)) = cells[1].slowdown.unwrap();
         assert!((r - 8.0).abs() < 1e-9 && lo <= r && r <= hi);
-        assert_eq!(cells[2].status, CellStatus::InvalidChecksum { expected: "sum=1".into() });
+        assert_eq!(
+            cells[2].status,
+            CellStatus::InvalidChecksum { expected: "sum=1".into(), difference: None }
+        );
         assert!(cells[2].slowdown.is_none());
     }
 
@@ -443,9 +577,9 @@ pub(crate) mod tests {
     }
 
     impl Toolbox for FakeTools {
-        fn artifact(&mut self, platform: &Platform) -> Result<PathBuf, String> {
-            self.built.push(platform.clone());
-            Ok(PathBuf::from(format!("/fake/{platform}")))
+        fn artifact(&mut self, spec: &RunnerSpec) -> Result<PathBuf, String> {
+            self.built.push(spec.platform());
+            Ok(PathBuf::from(format!("/fake/{spec}")))
         }
         fn runner(&mut self, spec: &RunnerSpec) -> Box<dyn Runner> {
             let script = self.scripts.iter().find(|(s, _)| s == spec).unwrap().1.clone();
@@ -465,13 +599,15 @@ pub(crate) mod tests {
 
     fn run_fake(tools: &mut FakeTools, workloads: &[Workload], p: Policy) -> Vec<Cell> {
         let runners: Vec<RunnerSpec> = tools.scripts.iter().map(|(s, _)| s.clone()).collect();
+        let jobs: Vec<Job> = workloads.iter().map(|w| Job::workload(w, true)).collect();
         let plan = Plan {
-            workloads,
+            jobs: &jobs,
             runners: &runners,
-            quick: true,
             policy: p,
             conditions: Conditions { scratch: "/fake (tmpfs)".into(), cpu: None },
             cpu: None,
+            check: Check::LastLine,
+            profile: None,
         };
         run_with(tools, &plan, Path::new("/fake"), |_| {}).unwrap()
     }
@@ -560,7 +696,10 @@ pub(crate) mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(by(&wasm).status, CellStatus::InvalidChecksum { expected: "sum=1".into() });
+        assert_eq!(
+            by(&wasm).status,
+            CellStatus::InvalidChecksum { expected: "sum=1".into(), difference: None }
+        );
         assert!(
             matches!(&by(&riscv).status, CellStatus::Failed { reason } if reason.contains("output changed between runs")),
             "{:?}",

@@ -108,16 +108,34 @@ const DRAIN_GRACE: Duration = Duration::from_secs(2);
 // Long (about 130 lines) on purpose: spawn, wait4 with rusage, the timeout and the group kill
 // share one child's state and its SAFETY invariants; split, they would be argued in pieces.
 
-/// Run `cmd` to completion (or until `timeout`), measuring it.
+/// Run `cmd` to completion (or until `timeout`), measuring it, with standard input closed.
+pub fn run_measured(cmd: &mut Command, timeout: Duration) -> Result<Measured> {
+    run_measured_with(cmd, timeout, None)
+}
+
+/// [`run_measured`], with standard input read from `stdin` when given (a file, so no thread
+/// is needed to feed it).
 ///
-/// Standard input is closed; stdout and stderr are captured. One thread does everything: it
+/// stdout and stderr are captured. One thread does everything: it
 /// polls the two pipes and a pidfd of the child, so no helper thread is started per run (each
 /// one would be charged to the sample, and on a 2-core host they compete with the child).
-pub fn run_measured(cmd: &mut Command, timeout: Duration) -> Result<Measured> {
+pub fn run_measured_with(
+    cmd: &mut Command,
+    timeout: Duration,
+    stdin: Option<&std::path::Path>,
+) -> Result<Measured> {
     use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
     let program = cmd.get_program().to_string_lossy().into_owned();
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let input = match stdin {
+        Some(path) => Stdio::from(std::fs::File::open(path).map_err(|source| Error::Io {
+            action: "opening the standard input",
+            path: path.display().to_string(),
+            source,
+        })?),
+        None => Stdio::null(),
+    };
+    cmd.stdin(input).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let start = Instant::now();
     let mut child =
         cmd.spawn().map_err(|source| Error::Spawn { program: program.clone(), source })?;

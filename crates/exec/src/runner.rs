@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::binfmt::Binfmt;
 use crate::host::which_any;
-use crate::process::{run_measured, Outcome};
+use crate::process::{run_measured_with, Outcome};
 use crate::wasm::{WasmModule, WasmTier};
 use crate::{Error, Result};
 
@@ -60,12 +60,37 @@ pub struct ProcessRunner {
     /// `Some(qemu)` to run through an explicit emulator instead of executing directly.
     emulator: Option<PathBuf>,
     binfmt: Binfmt,
+    io: Io,
+}
+
+/// What a user's program gets besides its arguments, the same on every runner: standard input,
+/// extra environment, and the name it is called by. The suite's workloads use the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Io {
+    /// Standard input is read from this file (else it is closed).
+    pub stdin: Option<PathBuf>,
+    /// Set in the program's environment. A process also inherits archbench's environment; a
+    /// Wasm guest sees only these (WASI has no inherited environment).
+    pub env: Vec<(String, String)>,
+    /// Preopen the current directory as `.` for Wasm guests, so relative paths mean what they
+    /// mean for the native program.
+    pub wasm_cwd: bool,
+    /// `argv[0]` for Wasm guests (processes get their path, as a shell would give it).
+    pub argv0: Option<String>,
+    /// For QEMU: the sysroot of a dynamically linked program (`QEMU_LD_PREFIX`), such as
+    /// `/usr/aarch64-linux-gnu`.
+    pub sysroot: Option<PathBuf>,
 }
 
 impl ProcessRunner {
     /// A runner for `spec` (native or qemu).
     pub fn new(spec: RunnerSpec) -> Self {
-        Self { spec, artifact: PathBuf::new(), emulator: None, binfmt: Binfmt::default() }
+        Self::with_io(spec, Io::default())
+    }
+
+    /// A runner for `spec` with `io`.
+    pub fn with_io(spec: RunnerSpec, io: Io) -> Self {
+        Self { spec, artifact: PathBuf::new(), emulator: None, binfmt: Binfmt::default(), io }
     }
 }
 
@@ -125,8 +150,12 @@ impl Runner for ProcessRunner {
             }
             None => Command::new(&self.artifact),
         };
-        cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
-        let m = run_measured(&mut cmd, timeout)?;
+        cmd.args(args).envs(env.iter().chain(&self.io.env).map(|(k, v)| (k, v)));
+        if let (RunnerSpec::Qemu(_), Some(root)) = (&self.spec, &self.io.sysroot) {
+            // Read by QEMU whether it runs through binfmt or explicitly.
+            cmd.env("QEMU_LD_PREFIX", root);
+        }
+        let m = run_measured_with(&mut cmd, timeout, self.io.stdin.as_deref())?;
         Ok(Sample {
             wall: m.wall,
             user: m.user,
@@ -147,12 +176,19 @@ pub struct WasmRunner {
     module: Option<WasmModule>,
     /// Host directory preopened as `/tmp` in the guest.
     pub scratch: PathBuf,
+    io: Io,
+    stdin: Option<Vec<u8>>,
 }
 
 impl WasmRunner {
     /// A runner for one tier; `scratch` is preopened as `/tmp`.
     pub fn new(tier: WasmTier, scratch: PathBuf) -> Self {
-        Self { spec: RunnerSpec::Wasm(tier), tier, module: None, scratch }
+        Self::with_io(tier, scratch, Io::default())
+    }
+
+    /// A runner for one tier with `io`.
+    pub fn with_io(tier: WasmTier, scratch: PathBuf, io: Io) -> Self {
+        Self { spec: RunnerSpec::Wasm(tier), tier, module: None, scratch, io, stdin: None }
     }
 }
 
@@ -176,6 +212,13 @@ impl Runner for WasmRunner {
             path: artifact.display().to_string(),
             source,
         })?;
+        if let Some(path) = &self.io.stdin {
+            self.stdin = Some(std::fs::read(path).map_err(|source| Error::Io {
+                action: "reading the standard input",
+                path: path.display().to_string(),
+                source,
+            })?);
+        }
         let module = WasmModule::compile(self.tier, &bytes)?;
         let compile = module.compile_seconds;
         self.module = Some(module);
@@ -193,16 +236,21 @@ impl Runner for WasmRunner {
         timeout: Duration,
     ) -> Result<Sample> {
         let module = self.module.as_ref().expect("prepare() before run()");
-        let mut argv = vec!["workloads".to_owned()];
+        let mut argv = vec![self.io.argv0.clone().unwrap_or_else(|| "workloads".to_owned())];
         argv.extend_from_slice(args);
-        let mut env: Vec<(String, String)> = env.to_vec();
+        let mut env: Vec<(String, String)> = env.iter().chain(&self.io.env).cloned().collect();
         for (k, v) in env.iter_mut() {
             if k == "WORKLOAD_TMP" {
                 *v = "/tmp".into();
             }
         }
+        let cwd = std::env::current_dir().ok().filter(|_| self.io.wasm_cwd);
+        let mut dirs: Vec<(&Path, &str)> = vec![(&self.scratch, "/tmp")];
+        if let Some(c) = &cwd {
+            dirs.push((c, "."));
+        }
         let (u0, s0) = thread_cpu();
-        let r = module.run_with(&argv, &env, Some((&self.scratch, "/tmp")), timeout)?;
+        let r = module.run_io(&argv, &env, &dirs, self.stdin.as_deref(), timeout)?;
         let (u1, s1) = thread_cpu();
         let outcome = if r.timed_out {
             Outcome::TimedOut { limit_seconds: timeout.as_secs_f64() }
@@ -240,9 +288,14 @@ impl Runner for WasmRunner {
 
 /// Make the runner for a spec; `scratch` is the directory workloads may write to.
 pub fn make_runner(spec: &RunnerSpec, scratch: &Path) -> Box<dyn Runner> {
+    make_runner_with(spec, scratch, Io::default())
+}
+
+/// [`make_runner`] for a user's program, with its standard input, environment and sysroot.
+pub fn make_runner_with(spec: &RunnerSpec, scratch: &Path, io: Io) -> Box<dyn Runner> {
     match spec {
-        RunnerSpec::Wasm(t) => Box::new(WasmRunner::new(*t, scratch.to_owned())),
-        other => Box::new(ProcessRunner::new(other.clone())),
+        RunnerSpec::Wasm(t) => Box::new(WasmRunner::with_io(*t, scratch.to_owned(), io)),
+        other => Box::new(ProcessRunner::with_io(other.clone(), io)),
     }
 }
 

@@ -100,12 +100,36 @@ impl WasmModule {
         self.run_with(args, &[], None, timeout)
     }
 
+    /// Run with environment variables, `dirs` preopened (host directory, guest path) and
+    /// standard input from `stdin`.
+    pub fn run_io(
+        &self,
+        args: &[String],
+        env: &[(String, String)],
+        dirs: &[(&std::path::Path, &str)],
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<WasmRun> {
+        self.run_inner(args, env, dirs, stdin, timeout)
+    }
+
     /// Run with environment variables and, optionally, a host directory preopened at a guest path.
     pub fn run_with(
         &self,
         args: &[String],
         env: &[(String, String)],
         preopen: Option<(&std::path::Path, &str)>,
+        timeout: Duration,
+    ) -> Result<WasmRun> {
+        self.run_inner(args, env, preopen.as_slice(), None, timeout)
+    }
+
+    fn run_inner(
+        &self,
+        args: &[String],
+        env: &[(String, String)],
+        dirs: &[(&std::path::Path, &str)],
+        stdin: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<WasmRun> {
         let tier = self.tier;
@@ -118,10 +142,13 @@ impl WasmModule {
         // is handed to a tokio blocking thread and back: on the reference machine that made
         // the syscall workload about 20x native instead of about 2x.
         builder.allow_blocking_current_thread(true);
-        if let Some((host, guest)) = preopen {
+        for (host, guest) in dirs {
             builder
                 .preopened_dir(host, guest, wasmtime_wasi::FsPerms::ReadWrite)
                 .map_err(|e| wasm_err(tier, "preopening a directory", e))?;
+        }
+        if let Some(bytes) = stdin {
+            builder.stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(bytes.to_vec()));
         }
         let wasi = builder.build_p1();
 

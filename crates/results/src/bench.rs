@@ -284,8 +284,11 @@ pub enum CellStatus {
     Ok,
     /// The checksum differs from native's: the runner computed something else.
     InvalidChecksum {
-        /// What native printed.
+        /// What native printed (the checksum line, or the hash of its whole output).
         expected: String,
+        /// Where the outputs first differ, by line, when whole outputs were compared.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        difference: Option<String>,
     },
     /// A run failed (exit status, signal, trap, timeout) or the runner could not start.
     Failed {
