@@ -22,6 +22,70 @@ pub struct BenchCommand {
     #[command(subcommand)]
     action: Option<BenchAction>,
 
+    /// Your own programs instead of the built-in suite: one build per platform (an ELF for
+    /// this machine runs natively, a foreign ELF under QEMU, a .wasm module on every wasmtime
+    /// tier), all with the same ARGS, standard input and environment.
+    #[arg(value_name = "FILE", conflicts_with_all = ["workload", "quick"])]
+    files: Vec<PathBuf>,
+
+    /// Arguments for your programs (after `--`).
+    #[arg(last = true, value_name = "ARGS")]
+    args: Vec<String>,
+
+    /// Your program as a command line naming its build per platform, hyperfine style:
+    /// `target/{triple}/release/app --n 5` with {platform}, {os}, {arch}, {variant} and {triple}
+    /// (the platform's first Rust target) filled in for each --platform.
+    #[arg(long, value_name = "TEMPLATE", conflicts_with_all = ["files", "workload", "quick"], requires = "platform")]
+    command: Option<String>,
+
+    /// The platforms for --command (comma-separated, or repeated).
+    #[arg(long, value_name = "P,P", value_delimiter = ',', requires = "command")]
+    platform: Vec<archbench_platform::Platform>,
+
+    /// For your programs: the sysroot of a dynamically linked foreign binary, given to QEMU
+    /// (Debian's cross C libraries are in /usr/aarch64-linux-gnu, /usr/arm-linux-gnueabihf, …).
+    #[arg(short = 'L', long = "sysroot", value_name = "DIR")]
+    sysroot: Option<PathBuf>,
+
+    /// For your programs: standard input is read from this file on every run.
+    #[arg(long, value_name = "FILE")]
+    stdin: Option<PathBuf>,
+
+    /// For your programs: set this in their environment (repeatable). Processes also inherit
+    /// archbench's environment; a Wasm guest sees only these.
+    #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+
+    /// Kill a run after this many seconds (with its whole process group) and fail its cell.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: Option<u64>,
+
+    /// For your programs: do not require every runner's output to equal native's.
+    #[arg(long, conflicts_with = "check_regex")]
+    no_check: bool,
+
+    /// For your programs: compare only what this regular expression matches in the output
+    /// (its first group, where it has one), for programs whose output varies.
+    #[arg(long, value_name = "REGEX")]
+    check_regex: Option<String>,
+
+    /// For your programs: the name in tables, charts and results (default: the first file's
+    /// name without its extension).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+
+    /// Also write the runs as hyperfine's JSON export.
+    #[arg(long, value_name = "FILE")]
+    export_json: Option<PathBuf>,
+
+    /// Also write the runs as hyperfine's CSV export.
+    #[arg(long, value_name = "FILE")]
+    export_csv: Option<PathBuf>,
+
+    /// Also write the runs as hyperfine's Markdown table.
+    #[arg(long, value_name = "FILE")]
+    export_markdown: Option<PathBuf>,
+
     /// Workloads to run (repeatable); default: all.
     #[arg(long, value_name = "W")]
     workload: Vec<String>,
@@ -123,6 +187,46 @@ fn compare_files(old: &std::path::Path, new: &std::path::Path, json: bool) -> an
     Ok(())
 }
 
+/// `--command` for each platform: the program (the first word) and the arguments, which must be
+/// the same on every platform.
+fn expand_template(
+    template: &str,
+    platforms: &[archbench_platform::Platform],
+) -> anyhow::Result<(Vec<PathBuf>, Vec<String>)> {
+    let mut files = Vec::new();
+    let mut first_args: Option<Vec<String>> = None;
+    for p in platforms {
+        let triple = p.rust_targets().first().copied().unwrap_or("");
+        let line = template
+            .replace("{platform}", &p.to_string())
+            .replace("{os}", &p.os.to_string())
+            .replace("{arch}", &p.arch.to_string())
+            .replace("{variant}", p.variant.as_deref().unwrap_or(""))
+            .replace("{triple}", triple);
+        let words = shell_words::split(&line)
+            .map_err(|e| anyhow::anyhow!("--command {template:?}: {e}"))?;
+        let Some((program, args)) = words.split_first() else {
+            anyhow::bail!("--command is empty");
+        };
+        files.push(PathBuf::from(program));
+        match &first_args {
+            None => first_args = Some(args.to_vec()),
+            Some(a) if a.as_slice() == args => {}
+            Some(_) => anyhow::bail!(
+                "--command {template:?}: the arguments differ between platforms; put the placeholders only in the program's path, so every build gets the same arguments"
+            ),
+        }
+    }
+    Ok((files, first_args.unwrap_or_default()))
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{s:?}: write NAME=VALUE"))
+}
+
 fn fmt_time(s: f64) -> String {
     if s >= 1.0 {
         format!("{s:.2} s")
@@ -132,11 +236,128 @@ fn fmt_time(s: f64) -> String {
 }
 
 impl BenchCommand {
+    /// The sampling policy: the defaults for the suite size, with --runs and --timeout.
+    fn policy(&self, quick: bool) -> Policy {
+        let mut policy = Policy::new(quick);
+        if let Some(n) = self.runs {
+            policy.min_runs = n;
+            policy.max_runs = n.max(1);
+            policy.budget_seconds = 0.0;
+        }
+        if let Some(t) = self.timeout {
+            policy.timeout_seconds = t as f64;
+        }
+        policy
+    }
+
+    /// Scratch directory and CPU, as for the suite.
+    fn conditions(&self, warn_syscall: bool) -> anyhow::Result<(Scratch, Option<usize>)> {
+        let scratch = Scratch::create(self.scratch.as_deref()).map_err(anyhow::Error::msg)?;
+        if let Some(w) = scratch.warning() {
+            if warn_syscall {
+                eprintln!("warning: {w}");
+            }
+        }
+        let cpu = match (self.no_pin, self.cpu) {
+            (true, _) => None,
+            (false, Some(c)) => Some(pin::check(c).map_err(anyhow::Error::msg)?),
+            (false, None) => pin::default_cpu(),
+        };
+        Ok((scratch, cpu))
+    }
+
+    /// `bench FILE... [-- ARGS]` and `bench --command`: the user's programs, one per platform.
+    fn run_programs(&self) -> anyhow::Result<()> {
+        let (files, args) = match &self.command {
+            Some(t) => expand_template(t, &self.platform)?,
+            None => (self.files.clone(), self.args.clone()),
+        };
+        let mut tiers = Vec::new();
+        for r in &self.runner {
+            match r {
+                RunnerSpec::Wasm(t) => tiers.push(*t),
+                other => anyhow::bail!(
+                    "--runner {other} with your own programs: each file's platform decides its runner; --runner picks only Wasm tiers (wasm:cranelift, wasm:winch, wasm:pulley)"
+                ),
+            }
+        }
+        let (programs, refused) =
+            archbench_bench::user::plan(&files, &tiers, self.sysroot.as_deref());
+        for r in &refused {
+            eprintln!("cannot run {r}");
+        }
+        anyhow::ensure!(!programs.is_empty(), "none of the files can run here (see above)");
+        let mut runners: Vec<RunnerSpec> = programs.iter().map(|p| p.runner.clone()).collect();
+        // Native first: the others are compared with it.
+        runners.sort_by_key(|r| *r != RunnerSpec::Native);
+        let name = self.name.clone().unwrap_or_else(|| {
+            let stem = files[0].file_stem().map(|s| s.to_string_lossy().into_owned());
+            stem.unwrap_or_else(|| "program".into())
+        });
+        let check = match (&self.check_regex, self.no_check) {
+            (Some(re), _) => suite::Check::Regex(
+                regex::Regex::new(re).map_err(|e| anyhow::anyhow!("--check-regex: {e}"))?,
+            ),
+            (None, true) => suite::Check::Nothing,
+            (None, false) => suite::Check::Output,
+        };
+        let (scratch, cpu) = self.conditions(false)?;
+        let jobs = [suite::Job { name, class: "user program".into(), size: 0, args }];
+        let plan = suite::Plan {
+            jobs: &jobs,
+            runners: &runners,
+            policy: self.policy(false),
+            conditions: archbench_results::bench::Conditions { scratch: scratch.describe(), cpu },
+            cpu,
+            check,
+            profile: Some("as given".into()),
+        };
+        let io = archbench_exec::runner::Io {
+            stdin: self.stdin.clone(),
+            env: self.env.clone(),
+            wasm_cwd: true,
+            argv0: None,
+            sysroot: self.sysroot.clone(),
+        };
+        let mut tools =
+            archbench_bench::user::UserTools { programs: &programs, scratch: scratch.path(), io };
+        archbench_results::cleanup::defer_interrupts();
+        let bar = spinner(!self.json, "benchmarking");
+        let cells = suite::run_with(&mut tools, &plan, scratch.path(), |m| {
+            bar.set_message(m.to_owned())
+        })
+        .map_err(anyhow::Error::msg)?;
+        bar.finish_and_clear();
+        let mut notes: Vec<String> = programs
+            .iter()
+            .map(|p| format!("{} runs on {} ({})", p.path.display(), p.runner, p.what))
+            .collect();
+        if !runners.contains(&RunnerSpec::Native) {
+            notes.push(format!(
+                "no program for this machine's platform ({}): there is no slowdown and no output check without one",
+                archbench_platform::Platform::host()
+            ));
+        }
+        notes.extend(refused.iter().map(|r| format!("not run: {r}")));
+        self.finish(&cells, &scratch, cpu, &notes)?;
+        if !refused.is_empty() {
+            return Err(Findings {
+                code: Code::Incomplete,
+                message: format!("{} of the files could not run here (see the notes)", refused.len()),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
     // Long (about 130 lines): CLI glue, flags into a Plan for the suite, then the table and the
     // exit status; the work is archbench_bench::suite.
     pub fn execute(self) -> anyhow::Result<()> {
         if let Some(BenchAction::Compare { old, new, json }) = &self.action {
             return compare_files(old, new, *json);
+        }
+        if !self.files.is_empty() || self.command.is_some() {
+            return self.run_programs();
         }
         let workloads: Vec<_> = if self.workload.is_empty() {
             WORKLOADS.to_vec()
@@ -159,25 +380,10 @@ impl BenchCommand {
             // Slowdowns and the checksum gate are relative to native.
             runners.insert(0, RunnerSpec::Native);
         }
-        let mut policy = Policy::new(self.quick);
-        if let Some(n) = self.runs {
-            policy.min_runs = n;
-            policy.max_runs = n.max(1);
-            policy.budget_seconds = 0.0;
-        }
+        let policy = self.policy(self.quick);
         let source = archbench_bench::artifacts::source_dir(self.workloads_dir.as_deref())
             .map_err(anyhow::Error::msg)?;
-        let scratch = Scratch::create(self.scratch.as_deref()).map_err(anyhow::Error::msg)?;
-        if let Some(w) = scratch.warning() {
-            if workloads.iter().any(|w| w.name == "syscall") {
-                eprintln!("warning: {w}");
-            }
-        }
-        let cpu = match (self.no_pin, self.cpu) {
-            (true, _) => None,
-            (false, Some(c)) => Some(pin::check(c).map_err(anyhow::Error::msg)?),
-            (false, None) => pin::default_cpu(),
-        };
+        let (scratch, cpu) = self.conditions(workloads.iter().any(|w| w.name == "syscall"))?;
         let setup = Setup { scratch: &scratch, cpu };
         // Ctrl-C stops the suite after the current run; the cells done so far are written.
         archbench_results::cleanup::defer_interrupts();
@@ -188,9 +394,34 @@ impl BenchCommand {
             })
             .map_err(anyhow::Error::msg)?;
         bar.finish_and_clear();
-        let envelope = Envelope::begin("bench", host_facts(None), &cells).finish();
+        self.finish(&cells, &scratch, cpu, &[])
+    }
+
+    /// Write, print and export `cells`, and say how the run went (exit 5 for a failed or
+    /// invalid cell, 130 after an interrupt). `notes` are printed after the table.
+    fn finish(
+        &self,
+        cells: &[Cell],
+        scratch: &Scratch,
+        cpu: Option<usize>,
+        notes: &[String],
+    ) -> anyhow::Result<()> {
+        let envelope = Envelope::begin("bench", host_facts(None), cells).finish();
         if let Some(out) = &self.output {
             write_atomic(out, &envelope)?;
+        }
+        let export = archbench_bench::export::results(cells);
+        if let Some(f) = &self.export_json {
+            write_atomic(f, &export)?;
+        }
+        if let Some(f) = &self.export_csv {
+            archbench_results::write_bytes_atomic(f, archbench_bench::export::csv(&export).as_bytes())?;
+        }
+        if let Some(f) = &self.export_markdown {
+            archbench_results::write_bytes_atomic(
+                f,
+                archbench_bench::export::markdown(&export).as_bytes(),
+            )?;
         }
         if self.json {
             print_json(&envelope)?;
@@ -199,7 +430,7 @@ impl BenchCommand {
                 "{:<10} {:<22} {:>10} {:>23} {:>22}",
                 "workload", "runner", "median", "95% CI", "slowdown (95% CI)"
             );
-            for c in &cells {
+            for c in cells {
                 let (median, ci) = match &c.wall {
                     Some(w) => (
                         fmt_time(w.median),
@@ -210,7 +441,12 @@ impl BenchCommand {
                 let slow = match (&c.status, c.slowdown) {
                     (CellStatus::Ok, Some((r, (lo, hi)))) => format!("{r:.2}x [{lo:.2}, {hi:.2}]"),
                     (CellStatus::Ok, None) => String::new(),
-                    (CellStatus::InvalidChecksum { .. }, _) => "INVALID checksum".into(),
+                    (CellStatus::InvalidChecksum { difference: None, .. }, _) => {
+                        "INVALID checksum".into()
+                    }
+                    (CellStatus::InvalidChecksum { difference: Some(d), .. }, _) => {
+                        format!("OUTPUT DIFFERS: {d}")
+                    }
                     (CellStatus::Failed { reason }, _) => format!("FAILED: {reason}"),
                     (CellStatus::Interrupted { recorded }, _) => {
                         format!("INTERRUPTED after {recorded} runs")
@@ -233,6 +469,9 @@ impl BenchCommand {
                     None => "runs not pinned".to_owned(),
                 }
             );
+            for n in notes {
+                println!("note: {n}");
+            }
         }
         if archbench_results::cleanup::interrupt_requested() {
             return Err(Findings {

@@ -5,6 +5,7 @@ mod archinfo;
 mod bench;
 mod build;
 mod corpus;
+mod programs;
 mod doctor;
 mod identify;
 mod image;

@@ -75,6 +75,12 @@ pub fn profile(platform: &Platform) -> String {
 
 /// Build (or confirm up to date) the workloads in `source` for `platform`; returns the artifact.
 pub fn build(source: &Path, platform: &Platform) -> Result<PathBuf, String> {
+    build_bin(source, platform, "workloads")
+}
+
+/// Build the binary `bin` of the cargo project in `source` for `platform` with the platform
+/// table's recipe (static where it can be); returns the artifact (`bin.wasm` for Wasm).
+pub fn build_bin(source: &Path, platform: &Platform, bin: &str) -> Result<PathBuf, String> {
     let t = target_for(platform)?;
     let env_triple = t.triple.to_uppercase().replace('-', "_");
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
@@ -95,7 +101,7 @@ pub fn build(source: &Path, platform: &Platform) -> Result<PathBuf, String> {
             String::from_utf8_lossy(&out.stderr).lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
         ));
     }
-    let name = if t.triple.starts_with("wasm32") { "workloads.wasm" } else { "workloads" };
+    let name = if t.triple.starts_with("wasm32") { format!("{bin}.wasm") } else { bin.to_owned() };
     let artifact = source.join("target").join(t.triple).join("release").join(name);
     artifact
         .is_file()

@@ -18,7 +18,9 @@
 
 pub mod artifacts;
 pub mod compare;
+pub mod export;
 pub mod pin;
 pub mod scratch;
 pub mod stats;
 pub mod suite;
+pub mod user;

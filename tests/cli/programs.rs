@@ -1,0 +1,268 @@
+//! `archbench bench FILE...` on the user's own programs (issue 17): a real program
+//! (fixtures/programs/primes) built for amd64, arm64 and wasm32-wasip1, run natively, under QEMU
+//! and on wasmtime, and every bad input the issue lists.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use archbench_platform::Platform;
+
+use crate::support::{archbench, json, BinfmtLock, DisabledEntry};
+
+/// The three builds of the fixture: amd64 (static musl), arm64 (static musl), Wasm.
+fn builds() -> &'static [PathBuf; 3] {
+    static B: OnceLock<[PathBuf; 3]> = OnceLock::new();
+    B.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/programs/primes");
+        let build = |p: Platform| {
+            archbench_bench::artifacts::build_bin(&src, &p, "primes")
+                .unwrap_or_else(|e| panic!("building primes for {p}: {e}"))
+        };
+        [build(Platform::linux_amd64()), build(Platform::linux_arm64()), build(Platform::wasi_wasm())]
+    })
+}
+
+fn cell<'a>(v: &'a serde_json::Value, runner: &str) -> &'a serde_json::Value {
+    v["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["runner"] == runner)
+        .unwrap_or_else(|| panic!("no {runner} cell in {v:#}"))
+}
+
+/// One command benches the three builds; the cells are typed results plan reads, and the
+/// hyperfine exports have hyperfine's fields.
+#[test]
+fn three_builds_of_one_program_in_one_command() {
+    let _emu = BinfmtLock::shared();
+    let [amd, arm, wasm] = builds();
+    let out_dir = tempfile::tempdir().unwrap();
+    let o = out_dir.path();
+    // The exports go elsewhere: in the results directory they would be files plan skips.
+    let x = o.join("exports");
+    let out = archbench()
+        .arg("bench")
+        .args([amd, arm, wasm])
+        .args(["--runs", "3", "--runner", "wasm:cranelift", "--json", "-o"])
+        .arg(o.join("bench.json"))
+        .arg("--export-json")
+        .arg(x.join("hf.json"))
+        .arg("--export-csv")
+        .arg(x.join("hf.csv"))
+        .arg("--export-markdown")
+        .arg(x.join("hf.md"))
+        .args(["--", "200000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    for r in ["native", "qemu:linux/arm64", "wasm:cranelift"] {
+        let c = cell(&v, r);
+        assert_eq!(c["status"]["kind"], "ok", "{c:#}");
+        assert_eq!(c["workload"], "primes");
+        assert_eq!(c["samples"].as_array().unwrap().len(), 3);
+    }
+    let q = cell(&v, "qemu:linux/arm64");
+    assert!(q["slowdown"][0].as_f64().unwrap() > 1.0, "{q:#}");
+    assert!(q["runner_version"].as_str().unwrap().starts_with("qemu-"));
+    let first = &cell(&v, "native")["samples"][0]["stdout"];
+    assert!(first.as_str().unwrap().contains("primes below 200000: 17984"), "{first}");
+    let hf: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(x.join("hf.json")).unwrap()).unwrap();
+    assert_eq!(hf["results"].as_array().unwrap().len(), 3);
+    assert_eq!(hf["results"][1]["command"], "primes [qemu:linux/arm64]");
+    assert_eq!(hf["results"][0]["times"].as_array().unwrap().len(), 3);
+    let csv = std::fs::read_to_string(x.join("hf.csv")).unwrap();
+    assert!(csv.starts_with("command,mean,stddev,median,user,system,min,max\n"));
+    assert_eq!(csv.lines().count(), 4);
+    assert!(std::fs::read_to_string(x.join("hf.md")).unwrap().contains("| `primes [native]` |"));
+    // plan reads the file like any bench results: nothing skipped.
+    let plan = archbench()
+        .args(["plan", "--json", "--results"])
+        .arg(o)
+        .output()
+        .unwrap();
+    assert!(plan.status.success(), "{}", String::from_utf8_lossy(&plan.stderr));
+    let p = json(&plan);
+    assert_eq!(p["payload"]["skipped_inputs"].as_array().map(Vec::len).unwrap_or(0), 0, "{p:#}");
+}
+
+/// `--command` names each platform's build with placeholders.
+#[test]
+fn a_command_template_names_the_build_per_platform() {
+    let _emu = BinfmtLock::shared();
+    let [amd, arm, _] = builds();
+    let d = tempfile::tempdir().unwrap();
+    for (arch, f) in [("amd64", amd), ("arm64", arm)] {
+        std::fs::create_dir_all(d.path().join(arch)).unwrap();
+        std::os::unix::fs::symlink(f, d.path().join(arch).join("primes")).unwrap();
+    }
+    let template = format!("{}/{{arch}}/primes 50000", d.path().display());
+    let out = archbench()
+        .args(["bench", "--runs", "2", "--json", "--command", &template])
+        .args(["--platform", "linux/amd64,linux/arm64"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    assert_eq!(cell(&v, "qemu:linux/arm64")["status"]["kind"], "ok");
+    assert!(cell(&v, "native")["samples"][0]["stdout"].as_str().unwrap().contains("below 50000"));
+    let bad = archbench()
+        .args(["bench", "--command", "{arch}/primes {arch}", "--platform", "linux/amd64,linux/arm64"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("arguments differ between platforms"));
+}
+
+/// A data file, a script without a shebang and a dynamic arm64 binary without a sysroot are
+/// refused with the reason and the fix, and the native build still runs (exit 6). With `-L`
+/// the dynamic binary runs.
+#[test]
+fn files_that_cannot_run_are_explained_and_the_others_run() {
+    let _emu = BinfmtLock::shared();
+    let [amd, ..] = builds();
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("numbers.csv");
+    std::fs::write(&data, "1,2,3\n").unwrap();
+    let script = d.path().join("run.sh");
+    std::fs::write(&script, "echo hi\n").unwrap();
+    let c = d.path().join("hello.c");
+    std::fs::write(&c, "#include <stdio.h>\nint main(void){puts(\"hello\");return 0;}\n").unwrap();
+    let dynamic = d.path().join("hello-arm64");
+    let cc = std::process::Command::new("aarch64-linux-gnu-gcc")
+        .arg("-O2")
+        .arg(&c)
+        .arg("-o")
+        .arg(&dynamic)
+        .status()
+        .expect("aarch64-linux-gnu-gcc (scripts/setup installs gcc-aarch64-linux-gnu)");
+    assert!(cc.success());
+    let out = archbench()
+        .arg("bench")
+        .args([amd, &data, &script, &dynamic])
+        .args(["--runs", "2", "--", "1000"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(err.contains("numbers.csv: not a program archbench can run"), "{err}");
+    assert!(err.contains("run.sh: not a program"), "{err}");
+    assert!(err.contains("hello-arm64: dynamically linked for linux/arm64"), "{err}");
+    assert!(err.contains("-L /usr/aarch64-linux-gnu (Debian package libc6-arm64-cross)"), "{err}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("native"), "the native build still ran: {table}");
+
+    let out = archbench()
+        .arg("bench")
+        .arg(&dynamic)
+        .args(["-L", "/usr/aarch64-linux-gnu", "--runs", "2", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    let q = cell(&v, "qemu:linux/arm64");
+    assert_eq!(q["status"]["kind"], "ok");
+    assert!(q["samples"][0]["stdout"].as_str().unwrap().starts_with("hello"));
+}
+
+/// A program that hangs is killed at the timeout with its process group, and never counted;
+/// one that crashes only under QEMU is recorded with its signal. Both fail the run (exit 5).
+#[test]
+fn a_hang_times_out_and_a_crash_under_qemu_is_recorded() {
+    let _emu = BinfmtLock::shared();
+    let [amd, arm, _] = builds();
+    let started = std::time::Instant::now();
+    let out = archbench()
+        .arg("bench")
+        .arg(amd)
+        .args(["--runs", "2", "--timeout", "1", "--json", "--", "--hang"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(started.elapsed().as_secs() < 30);
+    let v = json(&out);
+    let n = cell(&v, "native");
+    assert_eq!(n["status"]["kind"], "failed");
+    assert!(n["status"]["reason"].as_str().unwrap().contains("timed out after 1.0 s"), "{n:#}");
+    assert!(n["samples"].as_array().unwrap().is_empty() && n["wall"].is_null());
+
+    let out = archbench()
+        .arg("bench")
+        .args([amd, arm])
+        .args(["--runs", "2", "--json", "--", "1000", "--crash-on", "aarch64"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let v = json(&out);
+    assert_eq!(cell(&v, "native")["status"]["kind"], "ok");
+    let q = cell(&v, "qemu:linux/arm64");
+    assert_eq!(q["status"]["kind"], "failed");
+    assert!(q["status"]["reason"].as_str().unwrap().contains("SIGILL"), "{q:#}");
+}
+
+/// Outputs that differ fail the run (exit 5) and the first differing line is named;
+/// `--check-regex` and `--no-check` accept programs whose output varies. Standard input reaches
+/// the native program and the Wasm guest alike.
+#[test]
+fn different_outputs_fail_unless_told_what_to_compare() {
+    let _emu = BinfmtLock::shared();
+    let [amd, arm, wasm] = builds();
+    let run = |extra: &[&str]| {
+        archbench()
+            .arg("bench")
+            .args([amd, arm])
+            .args(["--runs", "2"])
+            .args(extra)
+            .args(["--", "1000", "--arch"])
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(5));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains(r#"OUTPUT DIFFERS: line 3: native printed "arch: x86_64", this runner "arch: aarch64""#),
+        "{table}"
+    );
+    let out = run(&["--check-regex", r"checksum: (\w+)"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(run(&["--no-check"]).status.success());
+
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("in.txt");
+    std::fs::write(&input, "a\nb\nc\n").unwrap();
+    let out = archbench()
+        .arg("bench")
+        .args([amd, wasm])
+        .args(["--runs", "2", "--runner", "wasm:winch", "--json", "--stdin"])
+        .arg(&input)
+        .args(["--", "1000", "--stdin"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    assert!(cell(&v, "native")["samples"][0]["stdout"].as_str().unwrap().contains("stdin lines: 3"));
+    assert_eq!(cell(&v, "wasm:winch")["status"]["kind"], "ok");
+}
+
+/// A binary for a platform with no emulator here: its binfmt entry disabled and no explicit
+/// QEMU on PATH. The reason names the entry and the fix.
+#[test]
+fn a_platform_without_an_emulator_is_refused_with_the_fix() {
+    let [_, arm, _] = builds();
+    let _off = DisabledEntry::new("qemu-aarch64");
+    let empty = tempfile::tempdir().unwrap();
+    let out = archbench()
+        .env("PATH", empty.path())
+        .arg("bench")
+        .arg(arm)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("qemu-aarch64 is registered but disabled"), "{err}");
+    assert!(err.contains("update-binfmts --enable qemu-aarch64"), "{err}");
+    assert!(err.contains("none of the files can run here"), "{err}");
+}
