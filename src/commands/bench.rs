@@ -1,6 +1,7 @@
 //! `archbench bench`: the workload suite on native, QEMU and Wasm runners.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use archbench_bench::pin;
 use archbench_bench::scratch::Scratch;
@@ -41,6 +42,12 @@ pub struct BenchCommand {
     /// The platforms for --command (comma-separated, or repeated).
     #[arg(long, value_name = "P,P", value_delimiter = ',', requires = "command")]
     platform: Vec<archbench_platform::Platform>,
+
+    /// A command (after `--`; default: the image's own) run inside each platform of this
+    /// multi-arch registry image, through the Docker Engine: one container per platform,
+    /// started once per run, native for this machine's platform and under QEMU for the others.
+    #[arg(long, value_name = "REF", conflicts_with_all = ["files", "command", "workload", "quick"])]
+    image: Option<String>,
 
     /// For your programs: the sysroot of a dynamically linked foreign binary, given to QEMU
     /// (Debian's cross C libraries are in /usr/aarch64-linux-gnu, /usr/arm-linux-gnueabihf, …).
@@ -266,8 +273,78 @@ impl BenchCommand {
         Ok((scratch, cpu))
     }
 
+    /// `bench --image REF -- CMD`: the command in a container of each platform of the image.
+    fn run_image(&self, reference: &str) -> anyhow::Result<()> {
+        let (entries, skipped) = archbench_bench::image::entries(reference, &Default::default())
+            .map_err(anyhow::Error::msg)?;
+        for s in &skipped {
+            eprintln!("cannot run {reference} for {s}");
+        }
+        anyhow::ensure!(!entries.is_empty(), "no platform of {reference} can run here (see above)");
+        let policy = self.policy(false);
+        let engine = archbench_engine::Engine::connect(
+            None,
+            Duration::from_secs_f64(policy.timeout_seconds + 60.0),
+        )?;
+        let mut runners: Vec<RunnerSpec> = entries.iter().map(|e| e.runner.clone()).collect();
+        runners.sort_by_key(|r| *r != RunnerSpec::Native);
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| self.args.first().cloned().unwrap_or_else(|| "entrypoint".into()));
+        let (scratch, _) = self.conditions(false)?;
+        let jobs = [suite::Job { name, class: "image command".into(), size: 0, args: vec![] }];
+        let plan = suite::Plan {
+            jobs: &jobs,
+            runners: &runners,
+            policy,
+            conditions: archbench_results::bench::Conditions {
+                scratch: scratch.describe(),
+                cpu: None,
+            },
+            // The command runs in the engine's processes, which pinning this thread cannot reach.
+            cpu: None,
+            check: self.check()?,
+            profile: Some(format!("image {reference}")),
+        };
+        let mut tools = archbench_bench::image::ImageTools {
+            engine: std::sync::Arc::new(engine),
+            entries: entries.clone(),
+            cmd: self.args.clone(),
+            env: self.env.clone(),
+        };
+        archbench_results::cleanup::defer_interrupts();
+        let bar = spinner(!self.json, "benchmarking");
+        let cells =
+            suite::run_with(&mut tools, &plan, scratch.path(), |m| bar.set_message(m.to_owned()))
+                .map_err(anyhow::Error::msg)?;
+        bar.finish_and_clear();
+        drop(tools);
+        let mut notes: Vec<String> = entries
+            .iter()
+            .map(|e| format!("{} runs {} ({})", e.runner, e.pinned, e.platform))
+            .collect();
+        notes.push("times are the command's own, by the engine's clock; each sample's `startup` holds the container start and stop around it".into());
+        notes.extend(skipped.iter().map(|s| format!("not run: {s}")));
+        self.finish(&cells, &scratch, None, &notes)
+    }
+
+    /// The output check the flags ask for (all of stdout by default).
+    fn check(&self) -> anyhow::Result<suite::Check> {
+        Ok(match (&self.check_regex, self.no_check) {
+            (Some(re), _) => suite::Check::Regex(
+                regex::Regex::new(re).map_err(|e| anyhow::anyhow!("--check-regex: {e}"))?,
+            ),
+            (None, true) => suite::Check::Nothing,
+            (None, false) => suite::Check::Output,
+        })
+    }
+
     /// `bench FILE... [-- ARGS]` and `bench --command`: the user's programs, one per platform.
     fn run_programs(&self) -> anyhow::Result<()> {
+        if let Some(reference) = &self.image {
+            return self.run_image(reference);
+        }
         let (files, args) = match &self.command {
             Some(t) => expand_template(t, &self.platform)?,
             None => (self.files.clone(), self.args.clone()),
@@ -294,13 +371,7 @@ impl BenchCommand {
             let stem = files[0].file_stem().map(|s| s.to_string_lossy().into_owned());
             stem.unwrap_or_else(|| "program".into())
         });
-        let check = match (&self.check_regex, self.no_check) {
-            (Some(re), _) => suite::Check::Regex(
-                regex::Regex::new(re).map_err(|e| anyhow::anyhow!("--check-regex: {e}"))?,
-            ),
-            (None, true) => suite::Check::Nothing,
-            (None, false) => suite::Check::Output,
-        };
+        let check = self.check()?;
         let (scratch, cpu) = self.conditions(false)?;
         let jobs = [suite::Job { name, class: "user program".into(), size: 0, args }];
         let plan = suite::Plan {
@@ -323,10 +394,9 @@ impl BenchCommand {
             archbench_bench::user::UserTools { programs: &programs, scratch: scratch.path(), io };
         archbench_results::cleanup::defer_interrupts();
         let bar = spinner(!self.json, "benchmarking");
-        let cells = suite::run_with(&mut tools, &plan, scratch.path(), |m| {
-            bar.set_message(m.to_owned())
-        })
-        .map_err(anyhow::Error::msg)?;
+        let cells =
+            suite::run_with(&mut tools, &plan, scratch.path(), |m| bar.set_message(m.to_owned()))
+                .map_err(anyhow::Error::msg)?;
         bar.finish_and_clear();
         let mut notes: Vec<String> = programs
             .iter()
@@ -343,7 +413,10 @@ impl BenchCommand {
         if !refused.is_empty() {
             return Err(Findings {
                 code: Code::Incomplete,
-                message: format!("{} of the files could not run here (see the notes)", refused.len()),
+                message: format!(
+                    "{} of the files could not run here (see the notes)",
+                    refused.len()
+                ),
             }
             .into());
         }
@@ -356,7 +429,7 @@ impl BenchCommand {
         if let Some(BenchAction::Compare { old, new, json }) = &self.action {
             return compare_files(old, new, *json);
         }
-        if !self.files.is_empty() || self.command.is_some() {
+        if !self.files.is_empty() || self.command.is_some() || self.image.is_some() {
             return self.run_programs();
         }
         let workloads: Vec<_> = if self.workload.is_empty() {
@@ -415,7 +488,10 @@ impl BenchCommand {
             write_atomic(f, &export)?;
         }
         if let Some(f) = &self.export_csv {
-            archbench_results::write_bytes_atomic(f, archbench_bench::export::csv(&export).as_bytes())?;
+            archbench_results::write_bytes_atomic(
+                f,
+                archbench_bench::export::csv(&export).as_bytes(),
+            )?;
         }
         if let Some(f) = &self.export_markdown {
             archbench_results::write_bytes_atomic(

@@ -19,7 +19,7 @@ pub enum Command {
     /// Check that this machine can emulate, build and run what archbench measures.
     Doctor(doctor::DoctorCommand),
     /// Run the workload suite natively, under QEMU and under wasmtime's tiers.
-    Bench(bench::BenchCommand),
+    Bench(Box<bench::BenchCommand>),
     /// Identify binary architectures in files, trees, tarballs and images.
     Identify(identify::IdentifyCommand),
     /// Verify that each platform of a multi-arch image holds binaries of that platform.

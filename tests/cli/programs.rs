@@ -18,7 +18,11 @@ fn builds() -> &'static [PathBuf; 3] {
             archbench_bench::artifacts::build_bin(&src, &p, "primes")
                 .unwrap_or_else(|e| panic!("building primes for {p}: {e}"))
         };
-        [build(Platform::linux_amd64()), build(Platform::linux_arm64()), build(Platform::wasi_wasm())]
+        [
+            build(Platform::linux_amd64()),
+            build(Platform::linux_arm64()),
+            build(Platform::wasi_wasm()),
+        ]
     })
 }
 
@@ -78,11 +82,7 @@ fn three_builds_of_one_program_in_one_command() {
     assert_eq!(csv.lines().count(), 4);
     assert!(std::fs::read_to_string(x.join("hf.md")).unwrap().contains("| `primes [native]` |"));
     // plan reads the file like any bench results: nothing skipped.
-    let plan = archbench()
-        .args(["plan", "--json", "--results"])
-        .arg(o)
-        .output()
-        .unwrap();
+    let plan = archbench().args(["plan", "--json", "--results"]).arg(o).output().unwrap();
     assert!(plan.status.success(), "{}", String::from_utf8_lossy(&plan.stderr));
     let p = json(&plan);
     assert_eq!(p["payload"]["skipped_inputs"].as_array().map(Vec::len).unwrap_or(0), 0, "{p:#}");
@@ -109,7 +109,13 @@ fn a_command_template_names_the_build_per_platform() {
     assert_eq!(cell(&v, "qemu:linux/arm64")["status"]["kind"], "ok");
     assert!(cell(&v, "native")["samples"][0]["stdout"].as_str().unwrap().contains("below 50000"));
     let bad = archbench()
-        .args(["bench", "--command", "{arch}/primes {arch}", "--platform", "linux/amd64,linux/arm64"])
+        .args([
+            "bench",
+            "--command",
+            "{arch}/primes {arch}",
+            "--platform",
+            "linux/amd64,linux/arm64",
+        ])
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
@@ -223,7 +229,9 @@ fn different_outputs_fail_unless_told_what_to_compare() {
     assert_eq!(out.status.code(), Some(5));
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
-        table.contains(r#"OUTPUT DIFFERS: line 3: native printed "arch: x86_64", this runner "arch: aarch64""#),
+        table.contains(
+            r#"OUTPUT DIFFERS: line 3: native printed "arch: x86_64", this runner "arch: aarch64""#
+        ),
         "{table}"
     );
     let out = run(&["--check-regex", r"checksum: (\w+)"]);
@@ -243,7 +251,10 @@ fn different_outputs_fail_unless_told_what_to_compare() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v = json(&out);
-    assert!(cell(&v, "native")["samples"][0]["stdout"].as_str().unwrap().contains("stdin lines: 3"));
+    assert!(cell(&v, "native")["samples"][0]["stdout"]
+        .as_str()
+        .unwrap()
+        .contains("stdin lines: 3"));
     assert_eq!(cell(&v, "wasm:winch")["status"]["kind"], "ok");
 }
 
@@ -254,15 +265,69 @@ fn a_platform_without_an_emulator_is_refused_with_the_fix() {
     let [_, arm, _] = builds();
     let _off = DisabledEntry::new("qemu-aarch64");
     let empty = tempfile::tempdir().unwrap();
-    let out = archbench()
-        .env("PATH", empty.path())
-        .arg("bench")
-        .arg(arm)
-        .output()
-        .unwrap();
+    let out = archbench().env("PATH", empty.path()).arg("bench").arg(arm).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("qemu-aarch64 is registered but disabled"), "{err}");
     assert!(err.contains("update-binfmts --enable qemu-aarch64"), "{err}");
     assert!(err.contains("none of the files can run here"), "{err}");
+}
+
+/// `--image`: a command inside each platform of a multi-arch image in a real registry, through
+/// the engine. amd64 runs natively and arm64 under QEMU; each sample's time is the command's
+/// own and its container start-up is recorded apart; outputs are checked as for files.
+#[test]
+fn a_command_in_each_platform_of_a_multi_arch_image() {
+    use crate::registry_support::{gzip_layer, RegistrySpec, TestRegistry};
+    let _emu = BinfmtLock::shared();
+    let [amd, arm, _] = builds();
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let layout = tempfile::tempdir().unwrap();
+    let mut w = archbench_oci::layout::LayoutWriter::create(layout.path()).unwrap();
+    let mut entries = Vec::new();
+    for (p, f) in [(Platform::linux_amd64(), amd), (Platform::linux_arm64(), arm)] {
+        let bytes = std::fs::read(f).unwrap();
+        let layer = gzip_layer(&[("primes", 0o755, &bytes)]);
+        entries.push((w.image(&p, &[layer], &["/primes"]).unwrap(), p));
+    }
+    let idx = w.index(&entries, &Default::default()).unwrap();
+    w.tag(&idx, "v1").unwrap();
+    let image = format!("{}/primes:v1", reg.host());
+    let copy = archbench()
+        .args(["image", "copy"])
+        .arg(format!("oci:{}:v1", layout.path().display()))
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(copy.status.success(), "{}", String::from_utf8_lossy(&copy.stderr));
+
+    let out = archbench()
+        .args(["bench", "--image", &image, "--runs", "3", "--json", "--", "/primes", "3000000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    for r in ["native", "qemu:linux/arm64"] {
+        let c = cell(&v, r);
+        assert_eq!(c["status"]["kind"], "ok", "{c:#}");
+        assert_eq!(c["workload"], "/primes");
+        assert!(c["via"].as_str().unwrap().starts_with("container "), "{c:#}");
+        for s in c["samples"].as_array().unwrap() {
+            assert!(s["wall"].as_f64().unwrap() > 0.0, "{s:#}");
+            assert!(
+                s["startup"].as_f64().unwrap() > 0.0,
+                "start-up is measured apart: {s:#} {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let first = cell(&v, "native")["samples"][0]["stdout"].as_str().unwrap().to_owned();
+    assert!(first.contains("primes below 3000000: 216816"), "{first}");
+
+    let out = archbench()
+        .args(["bench", "--image", &image, "--runs", "2", "--", "/primes", "1000", "--arch"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OUTPUT DIFFERS"));
 }

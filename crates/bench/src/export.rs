@@ -102,7 +102,8 @@ pub fn markdown(export: &HyperfineExport) -> String {
             Some(f) if std::ptr::eq(f, r) => "1.00".to_owned(),
             Some(f) => {
                 let ratio = r.mean / f.mean;
-                let err = ratio * ((r.stddev / r.mean).powi(2) + (f.stddev / f.mean).powi(2)).sqrt();
+                let err =
+                    ratio * ((r.stddev / r.mean).powi(2) + (f.stddev / f.mean).powi(2)).sqrt();
                 format!("{ratio:.2} ± {err:.2}")
             }
             None => String::new(),
@@ -128,20 +129,40 @@ mod tests {
     /// `true` and `sleep 0.01`).
     #[test]
     fn hyperfine_formats() {
-        let cells = [cell("native", "s", &[0.001, 0.002, 0.003]), cell("wasm:winch", "s", &[0.004, 0.004, 0.004])];
+        let cells = [
+            cell("native", "s", &[0.001, 0.002, 0.003]),
+            cell("wasm:winch", "s", &[0.004, 0.004, 0.004]),
+        ];
         let e = results(&cells);
         let json = serde_json::to_value(&e).unwrap();
         let keys: Vec<&String> = json["results"][0].as_object().unwrap().keys().collect();
-        for k in ["command", "mean", "stddev", "median", "user", "system", "min", "max", "times", "exit_codes"] {
+        for k in [
+            "command",
+            "mean",
+            "stddev",
+            "median",
+            "user",
+            "system",
+            "min",
+            "max",
+            "times",
+            "exit_codes",
+        ] {
             assert!(keys.iter().any(|x| *x == k), "{k} in {keys:?}");
         }
         assert_eq!(json["results"][0]["command"], "sha256 [native]");
         assert_eq!(json["results"][1]["exit_codes"], serde_json::json!([0, 0, 0]));
         let c = csv(&e);
-        assert!(c.starts_with("command,mean,stddev,median,user,system,min,max\nsha256 [native],0.002,"), "{c}");
+        assert!(
+            c.starts_with("command,mean,stddev,median,user,system,min,max\nsha256 [native],0.002,"),
+            "{c}"
+        );
         let m = markdown(&e);
         assert!(m.starts_with("| Command | Mean [ms] | Min [ms] | Max [ms] | Relative |\n|:---|---:|---:|---:|---:|\n"), "{m}");
         assert!(m.contains("| `sha256 [native]` | 2.0 ± 1.0 | 1.0 | 3.0 | 1.00 |"), "{m}");
-        assert!(m.contains("| `sha256 [wasm:winch]` | 4.0 ± 0.0 | 4.0 | 4.0 | 2.00 ± 1.00 |"), "{m}");
+        assert!(
+            m.contains("| `sha256 [wasm:winch]` | 4.0 ± 0.0 | 4.0 | 4.0 | 2.00 ± 1.00 |"),
+            "{m}"
+        );
     }
 }

@@ -19,6 +19,7 @@
 pub mod artifacts;
 pub mod compare;
 pub mod export;
+pub mod image;
 pub mod pin;
 pub mod scratch;
 pub mod stats;

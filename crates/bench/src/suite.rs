@@ -463,6 +463,7 @@ pub(crate) mod tests {
                     stdout: checksum.into(),
                     stderr_tail: String::new(),
                     wasm: None,
+                    startup: None,
                 })
                 .collect(),
             conditions: None,
@@ -565,6 +566,7 @@ pub(crate) mod tests {
                 outcome,
                 stdout,
                 wasm: None,
+                startup: None,
             })
         }
     }

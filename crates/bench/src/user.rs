@@ -125,7 +125,10 @@ fn classify(
         )),
         (Format::WasmModule, _) => {
             let tiers = if tiers.is_empty() { WasmTier::ALL.to_vec() } else { tiers.to_vec() };
-            Ok(tiers.into_iter().map(|t| program(RunnerSpec::Wasm(t), "Wasm module".into())).collect())
+            Ok(tiers
+                .into_iter()
+                .map(|t| program(RunnerSpec::Wasm(t), "Wasm module".into()))
+                .collect())
         }
         (_, Kind::Script) => Ok(vec![program(
             RunnerSpec::Native,
@@ -162,10 +165,7 @@ fn elf(
     };
     let details = id.elf.clone().unwrap_or_default();
     let dynamic = details.linkage == Some(Linkage::Dynamic);
-    let what = format!(
-        "ELF {p}, {}",
-        if dynamic { "dynamically linked" } else { "static" }
-    );
+    let what = format!("ELF {p}, {}", if dynamic { "dynamically linked" } else { "static" });
     let host = Platform::host();
     if p.runs_natively_on(&host) {
         return Ok((RunnerSpec::Native, what));

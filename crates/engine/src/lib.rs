@@ -16,6 +16,26 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// One run of a container made by [`Engine::create_container`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerRun {
+    /// Its exit status (137 when killed).
+    pub exit_code: i64,
+    /// It ran past the limit and was killed.
+    pub timed_out: bool,
+    /// Seconds from the start request to the exit, seen from archbench.
+    pub wall: f64,
+    /// Seconds the command ran by the engine's clock (`StartedAt` to `FinishedAt`); `None`
+    /// when the engine did not say, or said `FinishedAt` before `StartedAt`: Engine 20.10 records
+    /// `StartedAt` after the runtime reports the start, so a command of a millisecond or two can
+    /// end "before" it began.
+    pub command_seconds: Option<f64>,
+    /// What it wrote to stdout.
+    pub stdout: String,
+    /// What it wrote to stderr.
+    pub stderr: String,
+}
+
 /// The Docker Engine could not be reached or refused a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -199,6 +219,132 @@ impl Engine {
         let rm = RemoveContainerOptionsBuilder::new().force(true).build();
         let _ = self.block("removing the container", docker.remove_container(&id, Some(rm)));
         result
+    }
+
+    /// Pull `image` (a registry reference, by digest or tag) for `platform` into the engine.
+    pub fn pull(&self, image: &str, platform: &Platform) -> Result<()> {
+        let opts = bollard::query_parameters::CreateImageOptions {
+            from_image: Some(image.to_owned()),
+            platform: platform.to_string(),
+            ..Default::default()
+        };
+        let docker = &self.docker;
+        self.block(&format!("pulling {image} for {platform}"), async move {
+            let mut stream = docker.create_image(Some(opts), None, None);
+            while let Some(item) = stream.next().await {
+                let info = item.map_err(|e| e.to_string())?;
+                if let Some(e) = info.error_detail.and_then(|d| d.message) {
+                    return Err(e);
+                }
+            }
+            Ok::<(), String>(())
+        })
+    }
+
+    /// Create (not start) a container of `image` on `platform` that runs `cmd` with `env`;
+    /// its ID. It can be started again and again ([`Engine::run_container`]).
+    pub fn create_container(
+        &self,
+        image: &str,
+        platform: &Platform,
+        cmd: &[String],
+        env: &[(String, String)],
+    ) -> Result<String> {
+        let create = CreateContainerOptions { name: None, platform: platform.to_string() };
+        let body = bollard::models::ContainerCreateBody {
+            image: Some(image.to_owned()),
+            cmd: (!cmd.is_empty()).then(|| cmd.to_vec()),
+            env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        Ok(self.block("creating a container", self.docker.create_container(Some(create), body))?.id)
+    }
+
+    /// Start the container `id` once and wait for it (at most `limit`, then it is killed):
+    /// its output, exit status, the wall time seen from here (start request to exit), and the
+    /// command's own time by the engine's clock (`StartedAt` to `FinishedAt`), so that
+    /// container start-up can be told apart from the command.
+    pub fn run_container(&self, id: &str, limit: Duration) -> Result<ContainerRun> {
+        let docker = &self.docker;
+        let attach = bollard::query_parameters::AttachContainerOptions {
+            stdout: true,
+            stderr: true,
+            stream: true,
+            ..Default::default()
+        };
+        let started = std::time::Instant::now();
+        let run = self.runtime.block_on(async {
+            let mut attached =
+                docker.attach_container(id, Some(attach)).await.map_err(|e| e.to_string())?;
+            docker.start_container(id, None).await.map_err(|e| e.to_string())?;
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let read = async {
+                while let Some(chunk) = attached.output.next().await {
+                    match chunk.map_err(|e| e.to_string())? {
+                        bollard::container::LogOutput::StdOut { message } => {
+                            out.extend_from_slice(&message)
+                        }
+                        bollard::container::LogOutput::StdErr { message } => {
+                            err.extend_from_slice(&message)
+                        }
+                        _ => {}
+                    }
+                }
+                Ok::<(), String>(())
+            };
+            let timed_out = match tokio::time::timeout(limit, read).await {
+                Ok(r) => {
+                    r?;
+                    false
+                }
+                Err(_) => {
+                    let kill = bollard::query_parameters::KillContainerOptions {
+                        signal: "SIGKILL".into(),
+                    };
+                    let _ = docker.kill_container(id, Some(kill)).await;
+                    true
+                }
+            };
+            let mut wait = docker.wait_container(id, None);
+            let code = match wait.next().await {
+                Some(Ok(r)) => r.status_code,
+                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
+                Some(Err(e)) => return Err(e.to_string()),
+                None => return Err("the wait stream ended without a status".to_owned()),
+            };
+            Ok::<_, String>((code, timed_out, out, err))
+        });
+        let wall = started.elapsed().as_secs_f64();
+        let (exit_code, timed_out, out, err) = run.map_err(|m| Error::Docker {
+            host: self.host.clone(),
+            action: format!("running container {id}"),
+            message: m,
+        })?;
+        let state = self
+            .block("inspecting a container", docker.inspect_container(id, None))?
+            .state
+            .unwrap_or_default();
+        let stamp = |s: Option<String>| s.and_then(|s| s.parse::<jiff::Timestamp>().ok());
+        let command_seconds = match (stamp(state.started_at), stamp(state.finished_at)) {
+            (Some(a), Some(b)) if b >= a => Some(b.duration_since(a).as_secs_f64()),
+            _ => None,
+        };
+        Ok(ContainerRun {
+            exit_code,
+            timed_out,
+            wall,
+            command_seconds,
+            stdout: String::from_utf8_lossy(&out).into_owned(),
+            stderr: String::from_utf8_lossy(&err).into_owned(),
+        })
+    }
+
+    /// Remove a container, ignoring "no such container".
+    pub fn remove_container(&self, id: &str) {
+        let rm = RemoveContainerOptionsBuilder::new().force(true).build();
+        let _ = self.block("removing a container", self.docker.remove_container(id, Some(rm)));
     }
 
     /// Build an image with the classic builder, calling `on_event` for every message as it

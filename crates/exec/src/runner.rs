@@ -165,6 +165,7 @@ impl Runner for ProcessRunner {
             outcome: m.outcome,
             stdout: m.stdout,
             wasm: None,
+            startup: None,
         })
     }
 }
@@ -282,6 +283,7 @@ impl Runner for WasmRunner {
             outcome,
             stdout: r.stdout,
             wasm: Some(r.timings),
+            startup: None,
         })
     }
 }

@@ -274,6 +274,10 @@ pub struct Sample {
     /// Wasm stage timings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wasm: Option<WasmTimings>,
+    /// For a command in a container: the seconds around it (start request to exit, less the
+    /// command's own time by the engine's clock), which `wall` does not include.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup: Option<f64>,
 }
 
 /// The state of a cell.
