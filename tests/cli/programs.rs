@@ -331,3 +331,43 @@ fn a_command_in_each_platform_of_a_multi_arch_image() {
     assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("OUTPUT DIFFERS"));
 }
+
+/// Issue 15 (host facts): what an arm64 program sees of the CPU when QEMU runs it on this
+/// x86 machine. QEMU 7.2 passes the host's /proc/cpuinfo through, so the detection archbench
+/// records in every results file's host facts says "emulated" for an arm64 archbench here.
+#[test]
+fn an_arm64_program_under_qemu_sees_the_x86_cpu_and_counts_as_emulated() {
+    let _emu = BinfmtLock::shared();
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("cpuinfo.c");
+    std::fs::write(
+        &c,
+        "#include <stdio.h>\nint main(void){FILE*f=fopen(\"/proc/cpuinfo\",\"r\");int ch;while(f&&(ch=fgetc(f))!=EOF)putchar(ch);return 0;}\n",
+    )
+    .unwrap();
+    let exe = d.path().join("cpuinfo-arm64");
+    let cc = std::process::Command::new("aarch64-linux-gnu-gcc")
+        .args(["-static", "-O2"])
+        .arg(&c)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("aarch64-linux-gnu-gcc (scripts/setup installs gcc-aarch64-linux-gnu)");
+    assert!(cc.success());
+    let out = std::process::Command::new(&exe).output().unwrap();
+    assert!(out.status.success());
+    let seen = String::from_utf8_lossy(&out.stdout);
+    let host_arch = std::env::consts::ARCH;
+    assert_eq!(
+        archbench_exec::host::emulated("aarch64", &seen),
+        Some(host_arch != "aarch64"),
+        "{seen}"
+    );
+    assert_eq!(
+        archbench_exec::host::emulated(
+            host_arch,
+            &std::fs::read_to_string("/proc/cpuinfo").unwrap()
+        ),
+        Some(false)
+    );
+}

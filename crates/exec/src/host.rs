@@ -55,6 +55,46 @@ fn cpuinfo_model() -> Option<String> {
         .map(|(_, v)| v.trim().to_owned())
 }
 
+/// The CPU family /proc/cpuinfo describes, from the fields each architecture's kernel writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuFamily {
+    /// `vendor_id: GenuineIntel` / `AuthenticAMD`, or x86 `flags`.
+    X86,
+    /// `CPU implementer` / `Features` (arm and arm64 kernels).
+    Arm,
+    /// `isa : rv64…` (riscv kernels).
+    Riscv,
+}
+
+/// Which CPU family a /proc/cpuinfo text describes, if it says.
+pub fn cpu_family(cpuinfo: &str) -> Option<CpuFamily> {
+    let has =
+        |key: &str| cpuinfo.lines().any(|l| l.split(':').next().is_some_and(|k| k.trim() == key));
+    if has("vendor_id") || cpuinfo.lines().any(|l| l.starts_with("flags") && l.contains(" sse")) {
+        Some(CpuFamily::X86)
+    } else if has("CPU implementer") || has("Features") {
+        Some(CpuFamily::Arm)
+    } else if has("isa") {
+        Some(CpuFamily::Riscv)
+    } else {
+        None
+    }
+}
+
+/// Whether a program built for `arch` (`std::env::consts::ARCH`) runs under emulation on the
+/// CPU `cpuinfo` describes. QEMU user-mode passes the host's /proc/cpuinfo through (7.2 does
+/// for arm64), so an arm64 archbench on an x86 machine sees an x86 CPU. `None` when the text
+/// does not say which CPU it is.
+pub fn emulated(arch: &str, cpuinfo: &str) -> Option<bool> {
+    let own = match arch {
+        "x86_64" | "x86" => CpuFamily::X86,
+        "aarch64" | "arm" => CpuFamily::Arm,
+        "riscv64" => CpuFamily::Riscv,
+        _ => return None,
+    };
+    cpu_family(cpuinfo).map(|f| f != own)
+}
+
 fn meminfo_total() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
@@ -82,5 +122,31 @@ pub fn host_facts(docker_version: Option<String>) -> HostFacts {
         wasmtime_version: Some(crate::wasm::WASMTIME_VERSION.to_owned()),
         docker_version,
         hostname: Some(uname.nodename().to_string_lossy().into_owned()),
+        emulated: std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|t| emulated(std::env::consts::ARCH, &t)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const X86: &str = "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R)\nflags\t\t: fpu vme sse sse2\n";
+    const ARM64: &str = "processor\t: 0\nBogoMIPS\t: 243.75\nFeatures\t: fp asimd evtstrm aes\nCPU implementer\t: 0x41\nCPU part\t: 0xd0c\n";
+
+    /// An arm64 archbench on an x86 CPU is emulated; on an arm64 CPU it is native; a cpuinfo
+    /// that names no CPU family leaves it unknown (never native).
+    #[test]
+    fn emulation_is_told_from_the_cpu_the_kernel_describes() {
+        assert_eq!(emulated("aarch64", X86), Some(true));
+        assert_eq!(emulated("aarch64", ARM64), Some(false));
+        assert_eq!(emulated("x86_64", X86), Some(false));
+        assert_eq!(emulated("x86_64", ARM64), Some(true));
+        assert_eq!(emulated("aarch64", "processor : 0\n"), None);
+        assert_eq!(emulated("s390x", X86), None);
+        // This machine: the facts say what it is.
+        let here = host_facts(None);
+        assert!(here.emulated.is_some(), "{here:?}");
     }
 }

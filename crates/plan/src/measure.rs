@@ -113,12 +113,13 @@ pub fn factors(inputs: &Inputs) -> Factors {
         None => Factor::modelled(1.5, "no bench results; Jangda et al. (USENIX ATC 2019) measured 1.45–1.55× for SPEC in browsers"),
     };
     // arm64 speed: native medians from an arm64 host against an amd64 host, per workload.
+    // Only a host known to run its own architecture may stand for that architecture's speed:
+    // a file from an arm64 archbench under QEMU, or from a host whose facts do not say, is
+    // never native arm64.
     let on = |arch: Arch| {
-        inputs
-            .benches
-            .iter()
-            .rev()
-            .find(|(_, e)| e.host.platform.as_ref().is_some_and(|p| p.arch == arch))
+        inputs.benches.iter().rev().find(|(_, e)| {
+            e.host.known_native() && e.host.platform.as_ref().is_some_and(|p| p.arch == arch)
+        })
     };
     let arm64_runtime = match (on(Arch::Arm64), on(Arch::Amd64)) {
         (Some((pa, a)), Some((px, x))) => {
@@ -212,5 +213,27 @@ mod tests {
         .unwrap();
         assert_eq!(f.workloads.len(), 5);
         assert!(f.excluded.is_empty());
+    }
+
+    /// A bench file from an arm64 host that ran under emulation, or whose facts do not say,
+    /// never makes the arm64 factor measured (issue 15).
+    #[test]
+    fn an_emulated_or_unknown_arm64_host_is_never_native() {
+        let mut inputs = example();
+        let (p, mut arm) = inputs.benches[0].clone();
+        arm.host.platform = Some(archbench_platform::Platform::linux_arm64());
+        inputs.benches[0].1.host.emulated = Some(false);
+        for (emulated, measured) in [(Some(true), false), (None, false), (Some(false), true)] {
+            let mut i = Inputs { benches: inputs.benches.clone(), ..Default::default() };
+            arm.host.emulated = emulated;
+            i.benches.push((p.with_file_name("arm.json"), arm.clone()));
+            let f = factors(&i);
+            assert_eq!(
+                !f.arm64_runtime.is_modelled(),
+                measured,
+                "{emulated:?}: {:?}",
+                f.arm64_runtime
+            );
+        }
     }
 }

@@ -35,6 +35,19 @@ pub struct HostFacts {
     /// Host name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
+    /// Whether archbench itself ran under emulation (an arm64 build under QEMU on an x86 CPU):
+    /// detected from the CPU the kernel describes, never assumed. `None` when it could not be
+    /// told, which counts as "not known to be native".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emulated: Option<bool>,
+}
+
+impl HostFacts {
+    /// True only when the host is known to run its own architecture natively: measurements from
+    /// it may stand for that architecture's speed.
+    pub fn known_native(&self) -> bool {
+        self.emulated == Some(false)
+    }
 }
 
 impl HostFacts {
@@ -58,6 +71,11 @@ impl HostFacts {
         }
         if let Some(k) = &self.kernel {
             parts.push(format!("kernel {k}"));
+        }
+        match self.emulated {
+            Some(true) => parts.push("EMULATED (this archbench ran under QEMU)".into()),
+            None => parts.push("native or emulated: unknown".into()),
+            Some(false) => {}
         }
         parts.join(", ")
     }
