@@ -43,8 +43,13 @@ pub struct BuildCommand {
     #[arg(short = 't', long = "tag", default_value = "archbench/build:latest", value_name = "REF")]
     tag: String,
     /// Push the index to the registry named by --tag.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "push_by_digest")]
     push: bool,
+    /// Push each platform's manifest to the repository of --tag without a tag (by digest) and
+    /// write which digest each platform got to FILE, for `archbench image create --digests`
+    /// in a later job: one native build per runner, then a merge.
+    #[arg(long, value_name = "FILE")]
+    push_by_digest: Option<PathBuf>,
     /// OCI layout for the images and the index (default: reports/images).
     #[arg(long, value_name = "oci:DIR")]
     output: Option<String>,
@@ -174,6 +179,9 @@ impl BuildCommand {
             report.destination = Some(c.destination);
             report.index_digest = Some(c.digest);
         }
+        if let Some(file) = &self.push_by_digest {
+            self.push_by_digest(&src, &layout, file)?;
+        }
         self.save(&started, &report)?;
         if self.json {
             return print_json(&finish(&started, &report));
@@ -187,6 +195,64 @@ impl BuildCommand {
             }
             .into());
         }
+        Ok(())
+    }
+
+    /// Push every platform of `src` by digest to --tag's repository; write the digests file.
+    fn push_by_digest(
+        &self,
+        src: &ImageSource,
+        layout: &std::path::Path,
+        file: &std::path::Path,
+    ) -> anyhow::Result<()> {
+        let options = self.registry.options()?;
+        let reference = archbench_oci::Reference::parse(&self.tag).with_context(|| {
+            format!("--push-by-digest needs --tag naming a registry repository, not {:?}", self.tag)
+        })?;
+        let repository = format!("{}/{}", reference.registry, reference.repository);
+        let mut manifests = Vec::new();
+        for image in src.images()? {
+            let platform: Platform = image.declared().parse().map_err(|e| {
+                anyhow::anyhow!("the built image declares {:?}: {e}", image.declared())
+            })?;
+            let digest = image
+                .manifest_digest
+                .clone()
+                .with_context(|| format!("the {platform} image has no manifest digest"))?;
+            let dst = Destination::parse(&format!("{repository}@{digest}"), &options)?;
+            // The manifest itself is the top document to push (a one-platform index would be
+            // pushed whole): tag it in the layout for the copy, and untag it after.
+            let part = format!("archbench-by-digest-{}", &digest[7..19]);
+            let mut w = archbench_oci::layout::LayoutWriter::create(layout)?;
+            let manifest = archbench_oci::layout::Written {
+                digest: digest.clone(),
+                size: image.manifest_size,
+                media_type: archbench_oci::layout::media::MANIFEST.into(),
+            };
+            w.tag(&manifest, &part)?;
+            let one = ImageSource::open(&ImageRef::Layout {
+                dir: layout.to_owned(),
+                tag: Some(part.clone()),
+            })?;
+            let c = copy(&one, &dst, &CopyOptions::default())
+                .with_context(|| format!("pushing {platform} to {repository} by digest"));
+            w.untag(&part)?;
+            let c = c?;
+            anyhow::ensure!(
+                c.digest == digest,
+                "the registry stored the {platform} manifest as {}, not {digest}",
+                c.digest
+            );
+            manifests.push(archbench_oci::digests::PushedManifest { platform, digest });
+        }
+        let d = archbench_oci::digests::Digests::new(&repository, manifests);
+        archbench_results::write_atomic(file, &d)
+            .with_context(|| format!("writing {}", file.display()))?;
+        eprintln!(
+            "pushed {} manifest(s) to {repository} by digest; digests in {}",
+            d.manifests.len(),
+            file.display()
+        );
         Ok(())
     }
 

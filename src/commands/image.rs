@@ -1,6 +1,7 @@
 //! `archbench image inspect|create|copy`: multi-arch images in registries and OCI layouts.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -63,8 +64,13 @@ struct CreateArgs {
     #[arg(short = 't', long = "tag", value_name = "REF")]
     target: String,
     /// Manifests (or indexes) to list; each SRC may be a registry reference or oci:DIR[:tag].
-    #[arg(value_name = "SRC", required = true)]
+    #[arg(value_name = "SRC", required_unless_present = "digests")]
     sources: Vec<String>,
+    /// Digests files from `archbench build --push-by-digest` (repeatable): their manifests, each
+    /// with its platform, are added after the SRCs. A manifest the registry lacks is refused
+    /// before anything is pushed.
+    #[arg(long, value_name = "FILE")]
+    digests: Vec<PathBuf>,
     /// Platform for each SRC, in order (default: read from each image's config).
     #[arg(long, value_name = "P")]
     platform: Vec<Platform>,
@@ -275,7 +281,7 @@ fn run_create(a: CreateArgs, options: &RegistryOptions, jobs: usize) -> anyhow::
             kv.split_once('=').with_context(|| format!("--annotation {kv:?} is not KEY=VALUE"))?;
         annotations.insert(k.to_owned(), v.to_owned());
     }
-    let sources = a
+    let mut sources = a
         .sources
         .iter()
         .enumerate()
@@ -283,6 +289,16 @@ fn run_create(a: CreateArgs, options: &RegistryOptions, jobs: usize) -> anyhow::
             Ok(IndexSource { source: open(s, options)?, platform: a.platform.get(i).cloned() })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    for f in &a.digests {
+        let d = archbench_oci::digests::Digests::read(f)?;
+        for (reference, platform) in d.references() {
+            // Fetch each manifest now: one the registry lacks stops the merge before any push.
+            let what = || format!("{} names {reference} for {platform}", f.display());
+            let source = open(&reference, options).with_context(what)?;
+            source.root().with_context(what)?;
+            sources.push(IndexSource { source, platform: Some(platform) });
+        }
+    }
     let dst = Destination::parse(&a.target, options)
         .with_context(|| format!("opening destination {}", a.target))?;
     let (bar, progress) =

@@ -328,3 +328,98 @@ fn a_sparse_file_in_the_context_builds() {
     assert!(out.status.success(), "{err}");
     assert!(!err.contains("header type 83"), "{err}");
 }
+
+/// Issue 15 (item 2): one build per "runner", each pushed by digest, then a merge job. Two
+/// runners on this machine: amd64 built natively, arm64 cross-compiled (on a real arm64 runner
+/// it would be native). The merge assembles the index from the two digests files, and verify
+/// passes on it. A digests file naming a manifest the registry lacks is refused before any
+/// index is pushed.
+#[test]
+fn per_runner_builds_pushed_by_digest_merge_into_one_verified_index() {
+    let _emu = BinfmtLock::shared();
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let base = base_in(&reg);
+    let work = tempfile::tempdir().unwrap();
+    let repo = format!("{}/compute", reg.host());
+    for (platform, strategy, file) in
+        [("linux/amd64", "native", "amd64.json"), ("linux/arm64", "cross", "arm64.json")]
+    {
+        let out = work.path().join(file.trim_end_matches(".json"));
+        let o = archbench()
+            .args(["build"])
+            .arg(fixture())
+            .args(["--platform", platform, "--strategy", strategy])
+            .args(["--build-arg", &format!("BUILDER={base}"), "--build-arg", "SCALE=24"])
+            .args(["-t", &repo, "--push-by-digest"])
+            .arg(work.path().join(file))
+            .arg("--output")
+            .arg(format!("oci:{}", out.display()))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{platform}: {}", String::from_utf8_lossy(&o.stderr));
+        let d: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(work.path().join(file)).unwrap()).unwrap();
+        assert_eq!(d["kind"], "archbench-digests");
+        assert_eq!(d["manifests"][0]["platform"], platform);
+    }
+    // Nothing was tagged by the runners.
+    let tags = registry_tags(&reg, "compute");
+    assert!(tags.is_empty(), "{tags:?}");
+
+    let merged = format!("{repo}:v1");
+    let o = archbench()
+        .args(["image", "create", "-t", &merged, "--digests"])
+        .arg(work.path().join("amd64.json"))
+        .arg("--digests")
+        .arg(work.path().join("arm64.json"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = archbench().args(["verify", &merged]).output().unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+    let ins = json(&archbench().args(["image", "inspect", &merged, "--json"]).output().unwrap());
+    let platforms: Vec<&str> = ins["payload"]["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["platform"].as_str().unwrap())
+        .collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+
+    // A manifest the registry lacks: refused, and no index is pushed.
+    let mut d: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.path().join("arm64.json")).unwrap()).unwrap();
+    d["manifests"][0]["digest"] = format!("sha256:{}", "0".repeat(64)).into();
+    let bad = work.path().join("bad.json");
+    std::fs::write(&bad, d.to_string()).unwrap();
+    let o = archbench()
+        .args(["image", "create", "-t", &format!("{repo}:v2"), "--digests"])
+        .arg(work.path().join("amd64.json"))
+        .arg("--digests")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("bad.json names") && err.contains("has no manifest"), "{err}");
+    assert!(!registry_tags(&reg, "compute").contains(&"v2".to_owned()));
+}
+
+/// The tags of `repo` in `reg`, from the registry's tag list endpoint (none when the
+/// repository has no tags).
+fn registry_tags(reg: &TestRegistry, repo: &str) -> Vec<String> {
+    let url = format!("http://{}/v2/{repo}/tags/list", reg.host());
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import json,sys,urllib.request as u\ntry:\n d=json.load(u.urlopen(sys.argv[1]))\nexcept Exception:\n d={}\nprint('\\n'.join(d.get('tags') or []))",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .filter(|l| !l.is_empty())
+        .collect()
+}

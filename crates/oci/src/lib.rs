@@ -28,6 +28,7 @@
 
 pub mod copy;
 pub mod digest;
+pub mod digests;
 pub mod document;
 mod error;
 pub mod image;
