@@ -14,3 +14,4 @@ mod report;
 mod support;
 mod token;
 mod verify;
+mod workflows;
