@@ -9,6 +9,7 @@ mod identify;
 pub mod image;
 pub mod plan;
 mod report;
+mod results;
 mod verify;
 
 use clap::Subcommand;
@@ -34,6 +35,8 @@ pub enum Command {
     Plan(plan::PlanCommand),
     /// Make base images (Debian, per platform, with mmdebstrap) without Docker Hub.
     Base(base::BaseCommand),
+    /// Combine results from several hosts or runners into one directory.
+    Results(results::ResultsCommand),
 }
 
 impl Command {
@@ -49,6 +52,7 @@ impl Command {
             Command::Plan(c) => c.execute(),
             Command::Report(c) => c.execute(),
             Command::Build(c) => c.execute(),
+            Command::Results(c) => c.execute(),
         }
     }
 }

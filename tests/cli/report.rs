@@ -308,3 +308,53 @@ fn an_interrupted_report_renders_what_it_has() {
     let bench_log = std::fs::read_to_string(dir.path().join("logs/bench.log")).unwrap();
     assert!(bench_log.contains("interrupted"), "the bench step was interrupted: {bench_log}");
 }
+
+/// Issue 15 (item 1): results from two hosts merge into one directory plan reads; the same run
+/// claimed twice is refused with both files named.
+#[test]
+fn results_from_two_hosts_merge_and_a_run_claimed_twice_is_refused() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/example/bench.json");
+    let (a, b, out) =
+        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    std::fs::copy(&example, a.path().join("bench.json")).unwrap();
+    let mut other: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&example).unwrap()).unwrap();
+    other["host"]["hostname"] = "graviton".into();
+    other["host"]["platform"] = "linux/arm64".into();
+    other["host"]["emulated"] = false.into();
+    std::fs::write(b.path().join("bench.json"), other.to_string()).unwrap();
+    let merged = out.path().join("merged");
+    let o = archbench()
+        .args(["results", "merge"])
+        .arg(a.path())
+        .arg(b.path())
+        .arg("-o")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let names: Vec<String> = std::fs::read_dir(&merged)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("bench-linux-arm64-graviton-")), "{names:?}");
+    let plan = archbench().args(["plan", "--json", "--results"]).arg(&merged).output().unwrap();
+    assert!(plan.status.success());
+
+    std::fs::copy(&example, b.path().join("again.json")).unwrap();
+    let o = archbench()
+        .args(["results", "merge"])
+        .arg(a.path())
+        .arg(b.path())
+        .arg("-o")
+        .arg(out.path().join("m2"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("again.json") && err.contains("are both the bench from linux/amd64-vm"),
+        "{err}"
+    );
+}

@@ -48,6 +48,16 @@ pub enum Error {
         /// What did not fit.
         why: String,
     },
+    /// Two results files claim the same host and run.
+    #[error("{first} and {second} are both the {id}; merge one of them")]
+    Duplicate {
+        /// Kind, host and start time.
+        id: String,
+        /// The first file.
+        first: PathBuf,
+        /// The second.
+        second: PathBuf,
+    },
     /// Serialising a value failed (a map with non-string keys, a NaN in strict mode).
     #[error("serialising results")]
     Serialize(#[source] serde_json::Error),

@@ -28,6 +28,7 @@ mod envelope;
 mod error;
 mod host;
 mod io;
+pub mod merge;
 pub mod migrate;
 
 pub use envelope::{redact, Envelope, SCHEMA_VERSION};
