@@ -423,3 +423,175 @@ fn registry_tags(reg: &TestRegistry, repo: &str) -> Vec<String> {
         .filter(|l| !l.is_empty())
         .collect()
 }
+
+/// A second Docker Engine on loopback that only speaks TLS with client certificates
+/// (`dockerd --tlsverify`), with a CA made by the test; stopped when dropped.
+struct TlsEngine {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: std::process::Child,
+}
+
+impl TlsEngine {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ssl = |args: &[&str]| {
+            let o =
+                std::process::Command::new("openssl").current_dir(d).args(args).output().unwrap();
+            assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        };
+        ssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=archbench test CA",
+        ]);
+        for (name, cn, usage) in
+            [("server", "127.0.0.1", "serverAuth"), ("client", "client", "clientAuth")]
+        {
+            ssl(&[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &format!("{name}-key.pem"),
+                "-out",
+                &format!("{name}.csr"),
+                "-subj",
+                &format!("/CN={cn}"),
+            ]);
+            std::fs::write(
+                d.join(format!("{name}.ext")),
+                format!("subjectAltName=IP:127.0.0.1\nextendedKeyUsage={usage}\n"),
+            )
+            .unwrap();
+            ssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca-key.pem",
+                "-CAcreateserial",
+                "-out",
+                &format!("{name}-cert.pem"),
+                "-days",
+                "2",
+                "-extfile",
+                &format!("{name}.ext"),
+            ]);
+        }
+        // The Docker CLI's names in DOCKER_CERT_PATH.
+        std::fs::create_dir(d.join("client")).unwrap();
+        for (from, to) in
+            [("ca.pem", "ca.pem"), ("client-cert.pem", "cert.pem"), ("client-key.pem", "key.pem")]
+        {
+            std::fs::copy(d.join(from), d.join("client").join(to)).unwrap();
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::fs::File::create(d.join("dockerd.log")).unwrap();
+        let child = std::process::Command::new("dockerd")
+            .arg("--data-root")
+            .arg(d.join("data"))
+            .arg("--exec-root")
+            .arg(d.join("exec"))
+            .arg("--pidfile")
+            .arg(d.join("pid"))
+            .arg("-H")
+            .arg(format!("unix://{}", d.join("sock").display()))
+            .arg("-H")
+            .arg(format!("tcp://127.0.0.1:{port}"))
+            .args(["--tlsverify", "--tlscacert"])
+            .arg(d.join("ca.pem"))
+            .arg("--tlscert")
+            .arg(d.join("server-cert.pem"))
+            .arg("--tlskey")
+            .arg(d.join("server-key.pem"))
+            .args(["--bridge", "none", "--iptables=false", "--ip-masq=false"])
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("dockerd (scripts/setup installs docker.io)");
+        let e = TlsEngine { dir, port, child };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !std::fs::read_to_string(e.dir.path().join("dockerd.log"))
+            .unwrap_or_default()
+            .contains("API listen on 127.0.0.1")
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the TLS dockerd did not start: {}",
+                e.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        e
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("dockerd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TlsEngine {
+    fn drop(&mut self) {
+        // SIGTERM lets dockerd stop its containerd and unmount its layers before the directory goes.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 15 (item 3): `remote=tcp://` with TLS. A second engine on loopback speaks only TLS with
+/// client certificates; with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH (the Docker CLI's
+/// variables) archbench builds there, and without them it says what is missing.
+#[test]
+fn a_remote_engine_over_tcp_with_tls_client_certificates() {
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let base = base_in(&reg);
+    let engine = TlsEngine::start();
+    let remote = format!("remote=tcp://127.0.0.1:{}", engine.port);
+    let out = tempfile::tempdir().unwrap();
+    let build = |tls: bool| {
+        let mut c = archbench();
+        c.args(["build"])
+            .arg(fixture())
+            .args(["--platform", "linux/amd64", "--strategy", &remote])
+            .args(["--build-arg", &format!("BUILDER={base}"), "--build-arg", "SCALE=24"])
+            .arg("--output")
+            .arg(format!("oci:{}", out.path().join("images").display()))
+            .arg("--json");
+        if tls {
+            c.env("DOCKER_TLS_VERIFY", "1")
+                .env("DOCKER_CERT_PATH", engine.dir.path().join("client"));
+        } else {
+            c.env_remove("DOCKER_TLS_VERIFY").env_remove("DOCKER_CERT_PATH");
+        }
+        c.output().unwrap()
+    };
+    let o = build(false);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("tcp://127.0.0.1:{}", engine.port)), "{err}");
+    assert!(err.contains("set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH"), "{err}");
+
+    let o = build(true);
+    assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stderr), engine.log());
+    let v = json(&o);
+    let run = &v["payload"]["runs"][0];
+    assert_eq!(run["strategy"], "remote");
+    assert_eq!(run["engine"], format!("tcp://127.0.0.1:{}", engine.port));
+    assert_eq!(run["ok"], true, "{run:#}");
+}

@@ -133,7 +133,13 @@ impl Engine {
             .map_err(|_| {
                 err("negotiating the API version", format!("no answer within {timeout:?}"))
             })?
-            .map_err(|e| err("negotiating the API version", e.to_string()))?;
+            .map_err(|e| {
+                let mut m = e.to_string();
+                if host.starts_with("tcp://") && std::env::var_os("DOCKER_TLS_VERIFY").is_none() {
+                    m.push_str("; if that engine requires TLS (dockerd --tlsverify), set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a directory with ca.pem, cert.pem and key.pem, as for the Docker CLI");
+                }
+                err("negotiating the API version", m)
+            })?;
         Ok(Self { docker, host, runtime, timeout })
     }
 
