@@ -44,6 +44,9 @@ fn identity<T>(kind: &str, e: &Envelope<T>) -> (String, String) {
     (id, name)
 }
 
+/// Writes one loaded envelope to a path.
+type Writer = Box<dyn Fn(&Path) -> Result<()>>;
+
 /// Merge the bench and build files of `inputs` into `out`.
 pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged> {
     // The output directory first: its files are an earlier merge, and an input file of the
@@ -55,18 +58,18 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged> {
     dirs.extend(inputs.iter().map(PathBuf::as_path));
     let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut merged = Merged::default();
-    let mut plan: Vec<(PathBuf, String, Box<dyn Fn(&Path) -> Result<()>>)> = Vec::new();
+    let mut plan: Vec<(PathBuf, String, Writer)> = Vec::new();
     for dir in dirs {
         let r = load(dir)?;
         merged.skipped.extend(r.skipped);
         let benches = r.benches.into_iter().map(|(p, e)| {
             let (id, name) = identity("bench", &e);
-            let write: Box<dyn Fn(&Path) -> Result<()>> = Box::new(move |to| write_atomic(to, &e));
+            let write: Writer = Box::new(move |to| write_atomic(to, &e));
             (p, id, name, write)
         });
         let builds = r.builds.into_iter().map(|(p, e)| {
             let (id, name) = identity("build", &e);
-            let write: Box<dyn Fn(&Path) -> Result<()>> = Box::new(move |to| write_atomic(to, &e));
+            let write: Writer = Box::new(move |to| write_atomic(to, &e));
             (p, id, name, write)
         });
         for (path, id, name, write) in benches.chain(builds) {
