@@ -268,6 +268,7 @@ fn an_interrupted_build_leaves_no_index() {
         }
     }
     std::thread::sleep(std::time::Duration::from_secs(3));
+    // SAFETY: kill(2) on our own child, which is not reaped yet, so its pid is not reused.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
     // The build in progress is cancelled, the run is saved as failed by the interrupt, and
@@ -430,6 +431,7 @@ struct TlsEngine {
     dir: tempfile::TempDir,
     port: u16,
     child: std::process::Child,
+    bridge: String,
 }
 
 impl TlsEngine {
@@ -502,6 +504,18 @@ impl TlsEngine {
             std::fs::copy(d.join(from), d.join("client").join(to)).unwrap();
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // A bridge of its own: with `--bridge none` dockerd deletes the host's docker0 at start
+        // (moby's removeDefaultBridgeInterface), which takes the main engine's networking down.
+        let bridge = format!("abt{port}");
+        let ip = std::process::Command::new("ip")
+            .args(["link", "add", &bridge, "type", "bridge"])
+            .output()
+            .expect("ip (iproute2)");
+        assert!(
+            ip.status.success(),
+            "ip link add {bridge}: {}",
+            String::from_utf8_lossy(&ip.stderr)
+        );
         let log = std::fs::File::create(d.join("dockerd.log")).unwrap();
         let child = std::process::Command::new("dockerd")
             .arg("--data-root")
@@ -520,12 +534,12 @@ impl TlsEngine {
             .arg(d.join("server-cert.pem"))
             .arg("--tlskey")
             .arg(d.join("server-key.pem"))
-            .args(["--bridge", "none", "--iptables=false", "--ip-masq=false"])
+            .args(["--bridge", &bridge, "--iptables=false", "--ip-masq=false"])
             .stdout(std::process::Stdio::null())
             .stderr(log)
             .spawn()
             .expect("dockerd (scripts/setup installs docker.io)");
-        let e = TlsEngine { dir, port, child };
+        let e = TlsEngine { dir, port, child, bridge };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while !std::fs::read_to_string(e.dir.path().join("dockerd.log"))
             .unwrap_or_default()
@@ -549,8 +563,10 @@ impl TlsEngine {
 impl Drop for TlsEngine {
     fn drop(&mut self) {
         // SIGTERM lets dockerd stop its containerd and unmount its layers before the directory goes.
+        // SAFETY: kill(2) on our own child, which is not reaped yet, so its pid is not reused.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let _ = self.child.wait();
+        let _ = std::process::Command::new("ip").args(["link", "del", &self.bridge]).output();
     }
 }
 
@@ -594,4 +610,9 @@ fn a_remote_engine_over_tcp_with_tls_client_certificates() {
     assert_eq!(run["strategy"], "remote");
     assert_eq!(run["engine"], format!("tcp://127.0.0.1:{}", engine.port));
     assert_eq!(run["ok"], true, "{run:#}");
+    drop(engine);
+    // The main engine's bridge is untouched.
+    let docker0 =
+        std::process::Command::new("ip").args(["link", "show", "docker0"]).output().unwrap();
+    assert!(docker0.status.success(), "the second dockerd removed docker0");
 }
