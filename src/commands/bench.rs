@@ -234,6 +234,36 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{s:?}: write NAME=VALUE"))
 }
 
+/// The cells as a table: median, its 95% CI, and the slowdown against native or the verdict.
+fn print_table(cells: &[Cell]) {
+    println!(
+        "{:<10} {:<22} {:>10} {:>23} {:>22}",
+        "workload", "runner", "median", "95% CI", "slowdown (95% CI)"
+    );
+    for c in cells {
+        let (median, ci) = match &c.wall {
+            Some(w) => (
+                fmt_time(w.median),
+                format!("[{}, {}]", fmt_time(w.median_ci.0), fmt_time(w.median_ci.1)),
+            ),
+            None => ("-".into(), String::new()),
+        };
+        let slow = match (&c.status, c.slowdown) {
+            (CellStatus::Ok, Some((r, (lo, hi)))) => format!("{r:.2}x [{lo:.2}, {hi:.2}]"),
+            (CellStatus::Ok, None) => String::new(),
+            (CellStatus::InvalidChecksum { difference: None, .. }, _) => "INVALID checksum".into(),
+            (CellStatus::InvalidChecksum { difference: Some(d), .. }, _) => {
+                format!("OUTPUT DIFFERS: {d}")
+            }
+            (CellStatus::Failed { reason }, _) => format!("FAILED: {reason}"),
+            (CellStatus::Interrupted { recorded }, _) => {
+                format!("INTERRUPTED after {recorded} runs")
+            }
+        };
+        println!("{:<10} {:<22} {:>10} {:>23} {:>22}", c.workload, c.runner, median, ci, slow);
+    }
+}
+
 fn fmt_time(s: f64) -> String {
     if s >= 1.0 {
         format!("{s:.2} s")
@@ -313,12 +343,7 @@ impl BenchCommand {
             cmd: self.args.clone(),
             env: self.env.clone(),
         };
-        archbench_results::cleanup::defer_interrupts();
-        let bar = spinner(!self.json, "benchmarking");
-        let cells =
-            suite::run_with(&mut tools, &plan, scratch.path(), |m| bar.set_message(m.to_owned()))
-                .map_err(anyhow::Error::msg)?;
-        bar.finish_and_clear();
+        let cells = self.measure(&mut tools, &plan, &scratch)?;
         drop(tools);
         let mut notes: Vec<String> = entries
             .iter()
@@ -327,6 +352,22 @@ impl BenchCommand {
         notes.push("times are the command's own, by the engine's clock; each sample's `startup` holds the container start and stop around it".into());
         notes.extend(skipped.iter().map(|s| format!("not run: {s}")));
         self.finish(&cells, &scratch, None, &notes)
+    }
+
+    /// Run `plan` over `tools` with a progress spinner; Ctrl-C stops after the run in progress
+    /// and the cells done so far are kept.
+    fn measure(
+        &self,
+        tools: &mut dyn suite::Toolbox,
+        plan: &suite::Plan<'_>,
+        scratch: &Scratch,
+    ) -> anyhow::Result<Vec<Cell>> {
+        archbench_results::cleanup::defer_interrupts();
+        let bar = spinner(!self.json, "benchmarking");
+        let cells = suite::run_with(tools, plan, scratch.path(), |m| bar.set_message(m.to_owned()))
+            .map_err(anyhow::Error::msg);
+        bar.finish_and_clear();
+        cells
     }
 
     /// The output check the flags ask for (all of stdout by default).
@@ -392,12 +433,7 @@ impl BenchCommand {
         };
         let mut tools =
             archbench_bench::user::UserTools { programs: &programs, scratch: scratch.path(), io };
-        archbench_results::cleanup::defer_interrupts();
-        let bar = spinner(!self.json, "benchmarking");
-        let cells =
-            suite::run_with(&mut tools, &plan, scratch.path(), |m| bar.set_message(m.to_owned()))
-                .map_err(anyhow::Error::msg)?;
-        bar.finish_and_clear();
+        let cells = self.measure(&mut tools, &plan, &scratch)?;
         let mut notes: Vec<String> = programs
             .iter()
             .map(|p| format!("{} runs on {} ({})", p.path.display(), p.runner, p.what))
@@ -470,19 +506,8 @@ impl BenchCommand {
         self.finish(&cells, &scratch, cpu, &[])
     }
 
-    /// Write, print and export `cells`, and say how the run went (exit 5 for a failed or
-    /// invalid cell, 130 after an interrupt). `notes` are printed after the table.
-    fn finish(
-        &self,
-        cells: &[Cell],
-        scratch: &Scratch,
-        cpu: Option<usize>,
-        notes: &[String],
-    ) -> anyhow::Result<()> {
-        let envelope = Envelope::begin("bench", host_facts(None), cells).finish();
-        if let Some(out) = &self.output {
-            write_atomic(out, &envelope)?;
-        }
+    /// The hyperfine-format exports the flags ask for.
+    fn export(&self, cells: &[Cell]) -> anyhow::Result<()> {
         let export = archbench_bench::export::results(cells);
         if let Some(f) = &self.export_json {
             write_atomic(f, &export)?;
@@ -499,40 +524,27 @@ impl BenchCommand {
                 archbench_bench::export::markdown(&export).as_bytes(),
             )?;
         }
+        Ok(())
+    }
+
+    /// Write, print and export `cells`, and say how the run went (exit 5 for a failed or
+    /// invalid cell, 130 after an interrupt). `notes` are printed after the table.
+    fn finish(
+        &self,
+        cells: &[Cell],
+        scratch: &Scratch,
+        cpu: Option<usize>,
+        notes: &[String],
+    ) -> anyhow::Result<()> {
+        let envelope = Envelope::begin("bench", host_facts(None), cells).finish();
+        if let Some(out) = &self.output {
+            write_atomic(out, &envelope)?;
+        }
+        self.export(cells)?;
         if self.json {
             print_json(&envelope)?;
         } else {
-            println!(
-                "{:<10} {:<22} {:>10} {:>23} {:>22}",
-                "workload", "runner", "median", "95% CI", "slowdown (95% CI)"
-            );
-            for c in cells {
-                let (median, ci) = match &c.wall {
-                    Some(w) => (
-                        fmt_time(w.median),
-                        format!("[{}, {}]", fmt_time(w.median_ci.0), fmt_time(w.median_ci.1)),
-                    ),
-                    None => ("-".into(), String::new()),
-                };
-                let slow = match (&c.status, c.slowdown) {
-                    (CellStatus::Ok, Some((r, (lo, hi)))) => format!("{r:.2}x [{lo:.2}, {hi:.2}]"),
-                    (CellStatus::Ok, None) => String::new(),
-                    (CellStatus::InvalidChecksum { difference: None, .. }, _) => {
-                        "INVALID checksum".into()
-                    }
-                    (CellStatus::InvalidChecksum { difference: Some(d), .. }, _) => {
-                        format!("OUTPUT DIFFERS: {d}")
-                    }
-                    (CellStatus::Failed { reason }, _) => format!("FAILED: {reason}"),
-                    (CellStatus::Interrupted { recorded }, _) => {
-                        format!("INTERRUPTED after {recorded} runs")
-                    }
-                };
-                println!(
-                    "{:<10} {:<22} {:>10} {:>23} {:>22}",
-                    c.workload, c.runner, median, ci, slow
-                );
-            }
+            print_table(cells);
             println!(
                 "\nhost: {}; native arm64 speed is not measured on this host",
                 envelope.host.summary()

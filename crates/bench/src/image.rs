@@ -164,7 +164,6 @@ impl Runner for ContainerRunner {
         // sample is the whole start-to-exit time and has no start-up figure.
         let command = r.command_seconds.unwrap_or(r.wall).min(r.wall);
         let startup = r.command_seconds.map(|_| r.wall - command);
-        let tail: Vec<&str> = r.stderr.lines().collect();
         Ok(Sample {
             wall: command,
             user: 0.0,
@@ -173,7 +172,7 @@ impl Runner for ContainerRunner {
             stderr_tail: if outcome.success() {
                 String::new()
             } else {
-                tail[tail.len().saturating_sub(5)..].join("\n")
+                archbench_exec::runner::tail(&r.stderr)
             },
             outcome,
             stdout: r.stdout,

@@ -205,8 +205,8 @@ impl Check {
         }
     }
 
-    /// What a recorded sample keeps of `stdout`.
-    fn kept(&self, stdout: String, first: bool) -> String {
+    /// What a recorded sample keeps of `stdout`, whose [`Check::key`] is `key`.
+    fn kept(&self, stdout: String, key: Option<String>, first: bool) -> String {
         match self {
             Check::Output if first => {
                 let mut s = stdout;
@@ -220,7 +220,7 @@ impl Check {
                 s
             }
             Check::Output | Check::Nothing => String::new(),
-            _ => self.key(&stdout).unwrap_or_default(),
+            _ => key.unwrap_or_default(),
         }
     }
 }
@@ -350,7 +350,7 @@ fn take_samples(runner: &mut dyn Runner, cell: &mut Cell, how: &Sampling<'_>) {
             continue;
         }
         let mut s = s;
-        s.stdout = check.kept(std::mem::take(&mut s.stdout), recorded == 0);
+        s.stdout = check.kept(std::mem::take(&mut s.stdout), key, recorded == 0);
         cell.samples.push(s);
         recorded += 1;
         let spent = started.elapsed().as_secs_f64();

@@ -48,7 +48,8 @@ pub trait Runner: Send {
     ) -> Result<Sample>;
 }
 
-fn tail(s: &str) -> String {
+/// The last five lines of `s` (a failed run's stderr, as results keep it).
+pub fn tail(s: &str) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(5)..].join("\n")
 }

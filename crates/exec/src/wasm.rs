@@ -100,19 +100,6 @@ impl WasmModule {
         self.run_with(args, &[], None, timeout)
     }
 
-    /// Run with environment variables, `dirs` preopened (host directory, guest path) and
-    /// standard input from `stdin`.
-    pub fn run_io(
-        &self,
-        args: &[String],
-        env: &[(String, String)],
-        dirs: &[(&std::path::Path, &str)],
-        stdin: Option<&[u8]>,
-        timeout: Duration,
-    ) -> Result<WasmRun> {
-        self.run_inner(args, env, dirs, stdin, timeout)
-    }
-
     /// Run with environment variables and, optionally, a host directory preopened at a guest path.
     pub fn run_with(
         &self,
@@ -121,10 +108,12 @@ impl WasmModule {
         preopen: Option<(&std::path::Path, &str)>,
         timeout: Duration,
     ) -> Result<WasmRun> {
-        self.run_inner(args, env, preopen.as_slice(), None, timeout)
+        self.run_io(args, env, preopen.as_slice(), None, timeout)
     }
 
-    fn run_inner(
+    /// Run with environment variables, `dirs` preopened (host directory, guest path) and
+    /// standard input from `stdin`.
+    pub fn run_io(
         &self,
         args: &[String],
         env: &[(String, String)],
