@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::registry_support::{RegistrySpec, TestRegistry};
+use crate::registry_support::{issue_cert, test_ca, RegistrySpec, TestRegistry};
 use crate::support::{archbench, docker, docker_ok, json, BinfmtLock, DisabledEntry};
 
 fn fixture() -> PathBuf {
@@ -438,68 +438,18 @@ impl TlsEngine {
     fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let ssl = |args: &[&str]| {
-            let o =
-                std::process::Command::new("openssl").current_dir(d).args(args).output().unwrap();
-            assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
-        };
-        ssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca-key.pem",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=archbench test CA",
-        ]);
-        for (name, cn, usage) in
-            [("server", "127.0.0.1", "serverAuth"), ("client", "client", "clientAuth")]
-        {
-            ssl(&[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &format!("{name}-key.pem"),
-                "-out",
-                &format!("{name}.csr"),
-                "-subj",
-                &format!("/CN={cn}"),
-            ]);
-            std::fs::write(
-                d.join(format!("{name}.ext")),
-                format!("subjectAltName=IP:127.0.0.1\nextendedKeyUsage={usage}\n"),
-            )
-            .unwrap();
-            ssl(&[
-                "x509",
-                "-req",
-                "-in",
-                &format!("{name}.csr"),
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca-key.pem",
-                "-CAcreateserial",
-                "-out",
-                &format!("{name}-cert.pem"),
-                "-days",
-                "2",
-                "-extfile",
-                &format!("{name}.ext"),
-            ]);
-        }
+        test_ca(d);
+        issue_cert(
+            d,
+            "server",
+            "127.0.0.1",
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        );
+        issue_cert(d, "client", "client", "extendedKeyUsage=clientAuth\n");
         // The Docker CLI's names in DOCKER_CERT_PATH.
         std::fs::create_dir(d.join("client")).unwrap();
         for (from, to) in
-            [("ca.pem", "ca.pem"), ("client-cert.pem", "cert.pem"), ("client-key.pem", "key.pem")]
+            [("ca.crt", "ca.pem"), ("client.crt", "cert.pem"), ("client.key", "key.pem")]
         {
             std::fs::copy(d.join(from), d.join("client").join(to)).unwrap();
         }
@@ -529,11 +479,11 @@ impl TlsEngine {
             .arg("-H")
             .arg(format!("tcp://127.0.0.1:{port}"))
             .args(["--tlsverify", "--tlscacert"])
-            .arg(d.join("ca.pem"))
+            .arg(d.join("ca.crt"))
             .arg("--tlscert")
-            .arg(d.join("server-cert.pem"))
+            .arg(d.join("server.crt"))
             .arg("--tlskey")
-            .arg(d.join("server-key.pem"))
+            .arg(d.join("server.key"))
             .args(["--bridge", &bridge, "--iptables=false", "--ip-masq=false"])
             .stdout(std::process::Stdio::null())
             .stderr(log)

@@ -30,6 +30,62 @@ fn need(program: &str, package: &str) {
     assert!(found, "{program} is missing: install {package} (scripts/setup does)");
 }
 
+/// A certificate authority for one test, `ca.crt` and `ca.key` in `dir` (openssl).
+pub fn test_ca(dir: &Path) {
+    need("openssl", "openssl");
+    run_ok(Command::new("openssl").current_dir(dir).args([
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=archbench test CA",
+    ]));
+}
+
+/// `NAME.crt` and `NAME.key` in `dir` for common name `cn`, signed by the CA of [`test_ca`],
+/// with the x509v3 extension lines `ext` (subjectAltName, extendedKeyUsage).
+pub fn issue_cert(dir: &Path, name: &str, cn: &str, ext: &str) {
+    std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
+    let (key, csr, crt) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.crt"));
+    run_ok(Command::new("openssl").current_dir(dir).args([
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &key,
+        "-out",
+        &csr,
+        "-subj",
+        &format!("/CN={cn}"),
+    ]));
+    run_ok(Command::new("openssl").current_dir(dir).args([
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        &crt,
+        "-days",
+        "2",
+        "-extfile",
+        &format!("{name}.ext"),
+    ]));
+}
+
 fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
@@ -55,52 +111,8 @@ impl TestRegistry {
         if spec.tls {
             need("openssl", "openssl");
             let d = dir.path();
-            run_ok(Command::new("openssl").current_dir(d).args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.crt",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=archbench test CA",
-            ]));
-            std::fs::write(d.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-                .unwrap();
-            run_ok(Command::new("openssl").current_dir(d).args([
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "server.key",
-                "-out",
-                "server.csr",
-                "-subj",
-                "/CN=127.0.0.1",
-            ]));
-            run_ok(Command::new("openssl").current_dir(d).args([
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "server.crt",
-                "-days",
-                "2",
-                "-extfile",
-                "san.ext",
-            ]));
+            test_ca(d);
+            issue_cert(d, "server", "127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
             std::fs::create_dir(d.join("trust")).unwrap();
             std::fs::copy(d.join("ca.crt"), d.join("trust/ca.crt")).unwrap();
             config.push_str(&format!(
