@@ -19,6 +19,20 @@ impl LocalRegistry {
     /// appended to its configuration (which ends inside the `http:` section, so `extra` may go
     /// on with `  tls:`, or start a top-level `auth:`), and start it.
     pub fn start(dir: &Path, extra: &str) -> Result<Self, String> {
+        // A free port can be taken by another process between our choosing it and the registry
+        // binding it (tests start registries in parallel). Then our registry exits and the port
+        // answers for someone else: [`LocalRegistry::restart`] sees the exit, and we choose again.
+        let mut last = String::new();
+        for _ in 0..5 {
+            match Self::start_once(dir, extra) {
+                Ok(r) => return Ok(r),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    fn start_once(dir: &Path, extra: &str) -> Result<Self, String> {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("finding a free loopback port: {e}"))?
@@ -62,6 +76,16 @@ impl LocalRegistry {
                 ));
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+        // The port answers; make sure it is this registry and not another that took the port
+        // first (then ours has exited, failing to bind).
+        std::thread::sleep(Duration::from_millis(150));
+        if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+            return Err(format!(
+                "docker-registry exited with {status} after 127.0.0.1:{} answered (another process has the port): {}",
+                self.port,
+                self.log()
+            ));
         }
         Ok(())
     }
