@@ -47,6 +47,8 @@ fn docker_run_arm64(image: &str, docker_config: Option<&Path>) -> String {
     out.trim().to_owned()
 }
 
+// Long (about 140 lines): one user's session end to end (push, inspect, pull, run, copy back),
+// each step asserting on what the previous one left; split, the state would be passed around.
 #[test]
 fn push_inspect_pull_run_and_copy_back_preserve_digests() {
     let _emu = BinfmtLock::shared();

@@ -105,8 +105,6 @@ impl Capture {
 /// After the child exits, how long its output pipes may stay open (held by a descendant that
 /// left the process group) before archbench stops reading them.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
-// Long (about 130 lines) on purpose: spawn, wait4 with rusage, the timeout and the group kill
-// share one child's state and its SAFETY invariants; split, they would be argued in pieces.
 
 /// Run `cmd` to completion (or until `timeout`), measuring it, with standard input closed.
 pub fn run_measured(cmd: &mut Command, timeout: Duration) -> Result<Measured> {
@@ -119,6 +117,8 @@ pub fn run_measured(cmd: &mut Command, timeout: Duration) -> Result<Measured> {
 /// stdout and stderr are captured. One thread does everything: it
 /// polls the two pipes and a pidfd of the child, so no helper thread is started per run (each
 /// one would be charged to the sample, and on a 2-core host they compete with the child).
+// Long (about 140 lines) on purpose: spawn, wait4 with rusage, the timeout and the group kill
+// share one child's state and its SAFETY invariants; split, they would be argued in pieces.
 pub fn run_measured_with(
     cmd: &mut Command,
     timeout: Duration,
