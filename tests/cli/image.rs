@@ -191,6 +191,8 @@ fn push_inspect_pull_run_and_copy_back_preserve_digests() {
     assert_eq!(json(&out)["payload"]["digest"], manifests[1].0.digest.as_str());
 }
 
+// Long (about 90 lines): one layout, then each way `image create` must refuse or accept it,
+// in order, on the state the previous step left.
 #[test]
 fn create_assembles_an_index_from_manifests() {
     let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });

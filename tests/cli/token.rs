@@ -75,6 +75,8 @@ fn docker_config(dir: &Path, host: &str, user: &str, password: &str) {
     std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
 }
 
+// Long (about 85 lines): one token server, registry and blob host, then alice's push, bob's
+// refused push and bob's redirected pull, each on the state the previous one left.
 #[test]
 fn bearer_tokens_scopes_and_redirects_without_credentials() {
     let work = tempfile::tempdir().unwrap();

@@ -268,6 +268,7 @@ mod tests {
     };
     use archbench_results::HostFacts;
 
+    // Long (about 100 lines) because it is data: one literal per input a report renders.
     fn inputs() -> Inputs {
         let f = Factors {
             emulated: Factor::measured(6.0, "t"),
