@@ -172,7 +172,7 @@ fn remote_strategy_builds_on_an_engine_over_tcp() {
     let run = &json(&o)["payload"]["runs"][0];
     assert_eq!(run["strategy"], "remote");
     assert_eq!(run["engine"], format!("tcp://127.0.0.1:{port}"));
-    assert!(run["note"].as_str().unwrap().contains("loopback"), "{run}");
+    assert!(run["note"].as_str().unwrap().contains("the local engine itself"), "{run}");
 }
 
 #[test]
@@ -560,9 +560,163 @@ fn a_remote_engine_over_tcp_with_tls_client_certificates() {
     assert_eq!(run["strategy"], "remote");
     assert_eq!(run["engine"], format!("tcp://127.0.0.1:{}", engine.port));
     assert_eq!(run["ok"], true, "{run:#}");
+    assert!(run["note"].as_str().unwrap().contains("another engine"), "{run}");
     drop(engine);
     // The main engine's bridge is untouched.
     let docker0 =
         std::process::Command::new("ip").args(["link", "show", "docker0"]).output().unwrap();
     assert!(docker0.status.success(), "the second dockerd removed docker0");
+}
+
+/// An OpenSSH server on loopback for one test: its own host key, a client key allowed to log
+/// in as root, and an ssh_config (`Host worker`) for archbench through ARCHBENCH_SSH_CONFIG, so
+/// nothing in ~/.ssh is read or changed. Stopped when dropped.
+struct TestSshd {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: std::process::Child,
+}
+
+impl TestSshd {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for key in ["host_key", "client_key"] {
+            let o = std::process::Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(d.join(key))
+                .output()
+                .expect("ssh-keygen (scripts/setup installs openssh-server)");
+            assert!(o.status.success(), "ssh-keygen: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let p = |f: &str| d.join(f).display().to_string();
+        std::fs::write(
+            d.join("sshd_config"),
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\n\
+                 PermitRootLogin prohibit-password\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile {}\n",
+                p("host_key"),
+                p("authorized_keys"),
+                p("sshd.pid")
+            ),
+        )
+        .unwrap();
+        let host_key = std::fs::read_to_string(d.join("host_key.pub")).unwrap();
+        let host_key: Vec<&str> = host_key.split_whitespace().take(2).collect();
+        std::fs::write(
+            d.join("known_hosts"),
+            format!("[127.0.0.1]:{port} {}\n", host_key.join(" ")),
+        )
+        .unwrap();
+        std::fs::write(d.join("empty_known_hosts"), "").unwrap();
+        for (name, known) in
+            [("ssh_config", "known_hosts"), ("ssh_config_unknown", "empty_known_hosts")]
+        {
+            std::fs::write(
+                d.join(name),
+                format!(
+                    "Host worker\n  HostName 127.0.0.1\n  Port {port}\n  User root\n\
+                     Host *\n  IdentityFile {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n\
+                     StrictHostKeyChecking yes\n",
+                    p("client_key"),
+                    p(known)
+                ),
+            )
+            .unwrap();
+        }
+        // sshd refuses to start without its privilege-separation directory, which the init
+        // script would create.
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let log = std::fs::File::create(d.join("sshd.log")).unwrap();
+        let child = std::process::Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(d.join("sshd_config"))
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("/usr/sbin/sshd (scripts/setup installs openssh-server)");
+        let s = TestSshd { dir, port, child };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !s.log().contains("Server listening") {
+            assert!(std::time::Instant::now() < deadline, "sshd did not start: {}", s.log());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        s
+    }
+
+    fn config(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TestSshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 15 (item 3): `remote=ssh://`. A real sshd on loopback with key authentication; the
+/// engine behind it is the local one, and archbench says so. A port in the URL works, an unknown
+/// host key is refused with ssh's words and the fix, and a build runs through a `Host` alias.
+#[test]
+fn a_remote_engine_over_ssh_with_key_authentication() {
+    let sshd = TestSshd::start();
+    let doctor = |url: &str, config: &str| {
+        archbench()
+            .args(["doctor", "--docker-host", url])
+            .env("ARCHBENCH_SSH_CONFIG", sshd.config(config))
+            .output()
+            .unwrap()
+    };
+    let url = format!("ssh://root@127.0.0.1:{}", sshd.port);
+    let o = doctor(&url, "ssh_config");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("Docker Engine 20.10") && text.contains(&format!("at {url}")),
+        "{text}\n{}",
+        sshd.log()
+    );
+    let o = doctor(&url, "ssh_config_unknown");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("Host key verification failed"), "{text}");
+    assert!(text.contains("not in known_hosts"), "{text}");
+    let o = doctor(&format!("{url}/run/archbench-no-such.sock"), "ssh_config");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("open failed") && text.contains("socket path"), "{text}");
+
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let base = base_in(&reg);
+    let out = tempfile::tempdir().unwrap();
+    let o = archbench()
+        .args(["build"])
+        .arg(fixture())
+        .args(["--platform", "linux/amd64", "--strategy", "remote=ssh://worker"])
+        .args(["--build-arg", &format!("BUILDER={base}"), "--build-arg", "SCALE=24"])
+        .arg("--output")
+        .arg(format!("oci:{}", out.path().join("images").display()))
+        .arg("--json")
+        .env("ARCHBENCH_SSH_CONFIG", sshd.config("ssh_config"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stderr), sshd.log());
+    let run = &json(&o)["payload"]["runs"][0];
+    assert_eq!(run["strategy"], "remote");
+    assert_eq!(run["engine"], "ssh://worker");
+    assert_eq!(run["ok"], true, "{run:#}");
+    assert!(run["note"].as_str().unwrap().contains("the local engine itself"), "{run}");
+    // The forward's private directory is gone with the process.
+    let left = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("archbench-ssh-"))
+        .count();
+    assert_eq!(left, 0, "archbench left ssh forward directories in the temp dir");
 }

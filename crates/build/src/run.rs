@@ -243,12 +243,15 @@ pub enum Decision {
     Skip(String),
 }
 
-/// Decide what `strategy` does for `platform` on an engine of platform `host` at `engine_host`.
+/// Decide what `strategy` does for `platform` on an engine of platform `host` at `engine_host`;
+/// `same_engine` says that a remote address reaches the local engine itself (their IDs agree),
+/// so its times are this machine's.
 pub fn decide(
     strategy: &Strategy,
     platform: &Platform,
     host: &Platform,
     engine_host: &str,
+    same_engine: bool,
 ) -> Decision {
     let native_here = platform == host || (host.arch == platform.arch && host.os == platform.os);
     let build = |build_platform: &Platform, note: String, needs_qemu| Decision::Build {
@@ -264,11 +267,11 @@ pub fn decide(
         Strategy::Remote(h) => build(
             host,
             format!(
-                "native worker at {h} ({host}); on this machine that endpoint is {}, so its times are this machine's",
-                if h.contains("127.0.0.1") || h.contains("localhost") {
-                    "the local daemon over TCP loopback"
+                "native worker at {h} ({host}); {}",
+                if same_engine {
+                    "that is the local engine itself (same engine ID and data directory), so its times are this machine's"
                 } else {
-                    "another daemon"
+                    "another engine, so its times are that engine's host's"
                 }
             ),
             false,
@@ -329,18 +332,20 @@ pub fn build_with(
                     info.host, info.platform
                 ))
             })?;
-            let (build_platform, note) = match decide(strategy, platform, &host, &info.host) {
-                Decision::Skip(why) => {
-                    progress(ev(Event::Skip(why)));
-                    continue;
-                }
-                Decision::Build { build_platform, note, needs_qemu } => {
-                    if needs_qemu {
-                        world.can_emulate(platform)?;
+            let same_engine = info.same_engine(&local_info);
+            let (build_platform, note) =
+                match decide(strategy, platform, &host, &info.host, same_engine) {
+                    Decision::Skip(why) => {
+                        progress(ev(Event::Skip(why)));
+                        continue;
                     }
-                    (build_platform, note)
-                }
-            };
+                    Decision::Build { build_platform, note, needs_qemu } => {
+                        if needs_qemu {
+                            world.can_emulate(platform)?;
+                        }
+                        (build_platform, note)
+                    }
+                };
             let mut args = platform_args(platform, &build_platform);
             args.extend(spec.build_args.clone());
             let dockerfile =
@@ -698,6 +703,8 @@ mod orchestration {
                 api_version: "1.41".into(),
                 platform: self.platform.into(),
                 storage_driver: None,
+                id: Some("fake-engine".into()),
+                root_dir: Some("/var/lib/docker".into()),
             })
         }
         fn build(
@@ -901,18 +908,18 @@ mod orchestration {
         let report = build_with(&mut w, &spec, &mut |_| {}).unwrap();
         assert_eq!(*w.remotes.borrow(), ["tcp://127.0.0.1:2375"]);
         assert_eq!(report.runs[0].strategy, StrategyKind::Remote);
-        assert!(report.runs[0].note.contains("TCP loopback"));
+        assert!(report.runs[0].note.contains("the local engine itself"));
     }
 
     #[test]
     fn decisions_in_words() {
         let (amd, arm) = (Platform::linux_amd64(), Platform::linux_arm64());
-        let d = decide(&Strategy::Cross, &arm, &amd, "e");
+        let d = decide(&Strategy::Cross, &arm, &amd, "e", false);
         assert!(
             matches!(d, Decision::Build { ref build_platform, needs_qemu: false, .. } if *build_platform == amd)
         );
-        let d = decide(&Strategy::Emulated, &arm, &amd, "e");
+        let d = decide(&Strategy::Emulated, &arm, &amd, "e", false);
         assert!(matches!(d, Decision::Build { needs_qemu: true, .. }));
-        assert!(matches!(decide(&Strategy::Native, &arm, &amd, "e"), Decision::Skip(_)));
+        assert!(matches!(decide(&Strategy::Native, &arm, &amd, "e", false), Decision::Skip(_)));
     }
 }

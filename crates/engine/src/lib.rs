@@ -5,6 +5,8 @@
 //! the caller. bollard types stay inside this module.
 #![deny(missing_docs)]
 
+pub mod ssh;
+
 use std::time::Duration;
 
 use archbench_platform::Platform;
@@ -67,6 +69,24 @@ pub struct EngineInfo {
     pub platform: String,
     /// Storage driver (`overlay2`, `vfs`).
     pub storage_driver: Option<String>,
+    /// The engine's ID (`/info`'s `ID`). Engine 20.10 derives it from `/etc/docker/key.json`,
+    /// so two daemons on one machine share it: see [`EngineInfo::same_engine`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Where the engine keeps its data (`/info`'s `DockerRootDir`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_dir: Option<String>,
+}
+
+impl EngineInfo {
+    /// Whether two addresses reach one engine: same ID and same data directory (two daemons
+    /// cannot share a data directory, and daemons on one machine share the ID). Unknown is no.
+    pub fn same_engine(&self, other: &EngineInfo) -> bool {
+        self.id.is_some()
+            && self.id == other.id
+            && self.root_dir.is_some()
+            && self.root_dir == other.root_dir
+    }
 }
 
 /// One image build through the engine's classic builder.
@@ -103,31 +123,40 @@ pub struct Engine {
     host: String,
     runtime: tokio::runtime::Runtime,
     timeout: Duration,
+    /// For `ssh://` hosts, the forward `docker` talks through (see [`ssh`]); dropped after it.
+    tunnel: Option<ssh::SshTunnel>,
 }
 
 impl Engine {
-    /// Connect to `host` (`unix://…`, `tcp://…`), or to `DOCKER_HOST`, or to the local socket,
-    /// and negotiate the API version down to what the engine speaks (Engine 20.10 stops at 1.41).
+    /// Connect to `host` (`unix://…`, `tcp://…`, `ssh://[user@]host[:port]`), or to
+    /// `DOCKER_HOST`, or to the local socket, and negotiate the API version down to what the
+    /// engine speaks (Engine 20.10 stops at 1.41).
     pub fn connect(host: Option<&str>, timeout: Duration) -> Result<Self> {
         let host = host
             .map(str::to_owned)
             .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
             .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned());
-        let runtime =
-            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
-                Error::Docker {
-                    host: host.clone(),
-                    action: "starting the I/O runtime".into(),
-                    message: e.to_string(),
-                }
-            })?;
         let err = |action: &str, e: String| Error::Docker {
             host: host.clone(),
             action: action.into(),
             message: e,
         };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| err("starting the I/O runtime", e.to_string()))?;
+        let tunnel = if host.starts_with("ssh://") {
+            let target = ssh::SshTarget::parse(&host).map_err(|e| err("reading the address", e))?;
+            Some(
+                ssh::SshTunnel::open(&target, timeout)
+                    .map_err(|e| err("connecting over ssh", e))?,
+            )
+        } else {
+            None
+        };
+        let address = tunnel.as_ref().map_or_else(|| host.clone(), ssh::SshTunnel::local_url);
         let docker =
-            Docker::connect_with_host(&host).map_err(|e| err("connecting", e.to_string()))?;
+            Docker::connect_with_host(&address).map_err(|e| err("connecting", e.to_string()))?;
         let docker = runtime
             .block_on(async { tokio::time::timeout(timeout, docker.negotiate_version()).await })
             .map_err(|_| {
@@ -138,9 +167,12 @@ impl Engine {
                 if host.starts_with("tcp://") && std::env::var_os("DOCKER_TLS_VERIFY").is_none() {
                     m.push_str("; if that engine requires TLS (dockerd --tlsverify), set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a directory with ca.pem, cert.pem and key.pem, as for the Docker CLI");
                 }
+                if let Some(t) = &tunnel {
+                    m = t.explain(&m);
+                }
                 err("negotiating the API version", m)
             })?;
-        Ok(Self { docker, host, runtime, timeout })
+        Ok(Self { docker, host, runtime, timeout, tunnel })
     }
 
     /// Where this engine was reached.
@@ -174,6 +206,8 @@ impl Engine {
             api_version: v.api_version.unwrap_or_default(),
             platform: format!("{}/{}", v.os.unwrap_or_default(), v.arch.unwrap_or_default()),
             storage_driver: i.driver,
+            id: i.id.filter(|s| !s.is_empty()),
+            root_dir: i.docker_root_dir.filter(|s| !s.is_empty()),
         })
     }
 
