@@ -223,15 +223,23 @@ impl ReportCommand {
         let plan = compute_from(&results, &self.plan.catalog()?, &self.plan.profile())?;
         archbench_results::write_atomic(&dir.join("plan.json"), &plan)?;
         notes.extend(results.skip_notes());
-        let bench = results.bench().cloned();
+        let benches: Vec<_> = results.benches.iter().map(|(_, e)| e.clone()).collect();
         let build = results.build().cloned();
-        if bench.is_none() {
+        if results.builds.len() > 1 {
+            let (shown, _) = results.builds.last().expect("more than one");
+            notes.push(format!(
+                "{} build results files: the build charts and table show {} only",
+                results.builds.len(),
+                shown.display()
+            ));
+        }
+        if benches.is_empty() {
             notes.push("no bench results: the slowdown and Wasm charts are left out, and the Wasm runtime factor is modelled".into());
         }
         if build.is_none() {
             notes.push("no build results: the build-stage chart is left out, and the emulation and cross factors are modelled".into());
         }
-        let inputs = Inputs { bench, build, plan, notes };
+        let inputs = Inputs { benches, build, plan, notes };
         let files = write_report(&dir, &inputs)?;
         if self.output.is_none() && !self.render_only {
             let latest = reports.join("latest");

@@ -193,7 +193,13 @@ impl Engine {
         self.runtime
             .block_on(async { tokio::time::timeout(self.timeout, fut).await })
             .map_err(|_| err(format!("no answer within {:?}", self.timeout)))?
-            .map_err(|e| err(e.to_string()))
+            .map_err(|e| {
+                // Through ssh, a dropped connection is explained by what ssh said.
+                match self.tunnel.as_ref().map(ssh::SshTunnel::log).filter(|l| !l.is_empty()) {
+                    Some(said) => err(format!("{e}; ssh said: {said}")),
+                    None => err(e.to_string()),
+                }
+            })
     }
 
     /// Version, API version, platform and storage driver.

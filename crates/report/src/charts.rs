@@ -81,9 +81,31 @@ fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
         .map_err(err)
 }
 
-/// Slowdown vs native per workload × runner, median with its 95% CI, log scale.
-pub fn slowdown<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> Result<()> {
+/// Slowdown vs native per workload × runner, median with its 95% CI, log scale: one panel per
+/// host, side by side, each against that host's own native run and titled with the host's
+/// label (which says "emulated" for a host that ran under QEMU).
+pub fn slowdown<DB: DrawingBackend>(
+    root: &Area<DB>,
+    hosts: &[(String, &[BenchCell])],
+) -> Result<()> {
     root.fill(&WHITE).map_err(err)?;
+    let panels = root.split_evenly((1, hosts.len().max(1)));
+    for (area, (label, cells)) in panels.iter().zip(hosts) {
+        let title = if hosts.len() == 1 {
+            "Slowdown against native, median with 95% CI (log scale)".to_owned()
+        } else {
+            format!("{label}: × its own native")
+        };
+        slowdown_panel(area, &title, cells)?;
+    }
+    root.present().map_err(err)
+}
+
+fn slowdown_panel<DB: DrawingBackend>(
+    root: &Area<DB>,
+    title: &str,
+    cells: &[BenchCell],
+) -> Result<()> {
     let ok: Vec<&BenchCell> = cells
         .iter()
         .filter(|c| c.runner != RunnerSpec::Native && c.ok() && c.slowdown.is_some())
@@ -103,7 +125,7 @@ pub fn slowdown<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> Res
     let n = workloads.len().max(1) as f64;
     let names = workloads.clone();
     let mut chart = ChartBuilder::on(root)
-        .caption("Slowdown against native, median with 95% CI (log scale)", ("sans-serif", 20))
+        .caption(title, ("sans-serif", if title.len() > 60 { 14 } else { 20 }))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(55)
@@ -143,8 +165,7 @@ pub fn slowdown<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> Res
             .draw_series(points.iter().map(|&(x, _, m, _)| Circle::new((x, m), 3, colour.filled())))
             .map_err(err)?;
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-    root.present().map_err(err)
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 /// Horizontal stacked bars: one row per entry of `rows`, one coloured segment per entry of

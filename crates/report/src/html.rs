@@ -45,6 +45,23 @@ measured here and is an assumption, stated with its reason.</p>\n");
             esc(&c.caption)
         ));
     }
+    if let Some(t) = inputs.bench_table() {
+        h.push_str("<h2>Bench results per host</h2><p>Median wall time per run, and the multiple of the same host's native run. \
+A host marked emulated ran archbench itself under QEMU: its figures are never taken as native speed.</p><table><tr>");
+        for c in &t.headers {
+            h.push_str(&format!("<th>{}</th>", esc(c)));
+        }
+        h.push_str("</tr>");
+        for row in &t.rows {
+            h.push_str("<tr>");
+            for (i, c) in row.iter().enumerate() {
+                let class = if i >= 3 { " class=\"n\"" } else { "" };
+                h.push_str(&format!("<td{class}>{}</td>", esc(c)));
+            }
+            h.push_str("</tr>");
+        }
+        h.push_str("</table>\n");
+    }
     h.push_str(&options_table(p));
     h.push_str(&sensitivity_table(p));
     h.push_str("<h2>What the numbers rest on</h2><table><tr><th>factor</th><th>value</th><th>likely range</th><th>basis</th></tr>");

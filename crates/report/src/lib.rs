@@ -20,7 +20,7 @@
 //! };
 //! let p = plan(&Profile::default(), &f, &Catalog::builtin()).unwrap();
 //! let inputs = archbench_report::Inputs {
-//!     bench: None,
+//!     benches: vec![],
 //!     build: None,
 //!     plan: Envelope::begin("plan", HostFacts::default(), p),
 //!     notes: vec![],
@@ -38,7 +38,7 @@ mod markdown;
 use std::path::{Path, PathBuf};
 
 use archbench_plan::model::Plan;
-use archbench_results::bench::Cell as BenchCell;
+use archbench_results::bench::{Cell as BenchCell, RunnerSpec};
 use archbench_results::build::BuildReport;
 use archbench_results::Envelope;
 use plotters::prelude::*;
@@ -70,8 +70,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// What the report shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inputs {
-    /// Bench results, when the suite ran.
-    pub bench: Option<Envelope<Vec<BenchCell>>>,
+    /// Bench results, one envelope per host (a merged directory holds several), in the
+    /// reader's name order. Empty when no suite ran.
+    pub benches: Vec<Envelope<Vec<BenchCell>>>,
     /// Build results, when the builds ran.
     pub build: Option<Envelope<BuildReport>>,
     /// The plan.
@@ -85,13 +86,12 @@ impl Inputs {
     /// (`plan: …; bench: …; build: …`).
     pub fn machines(&self) -> String {
         let plan = self.plan.host.summary();
-        let others: Vec<(&str, String)> = [
-            ("bench", self.bench.as_ref().map(|b| b.host.summary())),
-            ("build", self.build.as_ref().map(|b| b.host.summary())),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect();
+        let others: Vec<(&str, String)> = self
+            .benches
+            .iter()
+            .map(|b| ("bench", b.host.summary()))
+            .chain(self.build.as_ref().map(|b| ("build", b.host.summary())))
+            .collect();
         if others.iter().all(|(_, h)| *h == plan) {
             return plan;
         }
@@ -99,6 +99,95 @@ impl Inputs {
         parts.extend(others.into_iter().map(|(k, h)| format!("{k} measured on {h}")));
         parts.join("; ")
     }
+
+    /// Each bench envelope's host label with its cells, labels made unique (`#2`) when two
+    /// hosts would read the same.
+    pub fn bench_hosts(&self) -> Vec<(String, &[BenchCell])> {
+        let mut out: Vec<(String, &[BenchCell])> = Vec::new();
+        for b in &self.benches {
+            let base = b.host.label();
+            let mut label = base.clone();
+            let mut n = 1;
+            while out.iter().any(|(l, _)| *l == label) {
+                n += 1;
+                label = format!("{base} #{n}");
+            }
+            out.push((label, b.payload.as_slice()));
+        }
+        out
+    }
+
+    /// The bench table: one row per workload, size and runner, one column per host. A cell is
+    /// that host's median and its slowdown against the same host's native run; a host that
+    /// did not run the row shows nothing. `None` without bench results.
+    pub fn bench_table(&self) -> Option<Table> {
+        let hosts = self.bench_hosts();
+        if hosts.is_empty() {
+            return None;
+        }
+        let mut keys: Vec<(String, u64, String)> = Vec::new();
+        for (_, cells) in &hosts {
+            for c in cells.iter() {
+                let k = (c.workload.clone(), c.size, c.runner.to_string());
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+        let mut headers = vec!["workload".to_owned(), "size".into(), "runner".into()];
+        headers.extend(hosts.iter().map(|(l, _)| l.clone()));
+        let rows = keys
+            .iter()
+            .map(|(w, size, runner)| {
+                let mut row = vec![w.clone(), size.to_string(), runner.clone()];
+                row.extend(hosts.iter().map(|(_, cells)| {
+                    cells
+                        .iter()
+                        .find(|c| {
+                            c.workload == *w && c.size == *size && c.runner.to_string() == *runner
+                        })
+                        .map_or_else(String::new, table_cell)
+                }));
+                row
+            })
+            .collect();
+        Some(Table { headers, rows })
+    }
+}
+
+/// One bench cell as table text: `12.3 ms (4.56× native)`, or its status when it did not run.
+fn table_cell(c: &BenchCell) -> String {
+    use archbench_results::bench::CellStatus;
+    match &c.status {
+        CellStatus::Ok => {}
+        CellStatus::InvalidChecksum { .. } => return "wrong output".into(),
+        CellStatus::Failed { reason } => {
+            return format!("failed: {}", reason.chars().take(60).collect::<String>())
+        }
+        CellStatus::Interrupted { .. } => return "interrupted".into(),
+    }
+    let median = c.wall.as_ref().map_or_else(|| "—".to_owned(), |w| format_seconds(w.median));
+    match c.slowdown {
+        Some((m, _)) => format!("{median} ({m:.2}× native)"),
+        None => median,
+    }
+}
+
+fn format_seconds(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.1} ms", s * 1000.0)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+/// A table for the page and the summary: header cells and rows of text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Table {
+    /// Column headings.
+    pub headers: Vec<String>,
+    /// Rows, each as long as `headers`.
+    pub rows: Vec<Vec<String>>,
 }
 
 /// One chart in the report.
@@ -155,8 +244,15 @@ pub fn write_report(dir: &Path, inputs: &Inputs) -> Result<Vec<PathBuf>> {
         .map_err(|e| Error::Write { path: chart_dir.clone(), message: e.to_string() })?;
     let mut list: Vec<Chart> = Vec::new();
     let plan = &inputs.plan.payload;
-    if let Some(b) = &inputs.bench {
-        let cells = &b.payload;
+    let hosts = inputs.bench_hosts();
+    if !hosts.is_empty() {
+        let hosts = hosts.as_slice();
+        // The Wasm split is one host's: the first that ran the Wasm tiers.
+        let (wasm_host, cells) = hosts
+            .iter()
+            .find(|(_, cells)| cells.iter().any(|c| matches!(c.runner, RunnerSpec::Wasm(_))))
+            .unwrap_or(&hosts[0]);
+        let cells: &[BenchCell] = cells;
         list.push(Chart {
             name: "slowdown",
             title: "How much slower than native",
@@ -165,19 +261,29 @@ QEMU translates every guest instruction into several host instructions, so integ
 floating point far more; syscall-heavy work suffers less because the kernel does that part at full speed. Wasm tiers trade \
 compile effort for speed: Cranelift compiles most, Pulley interprets. The bars are 95% confidence intervals."
                 .to_owned()
+                + &if hosts.len() > 1 {
+                    format!(
+                        " One panel per host ({}), each against its own native run; a host marked emulated ran archbench itself \
+under QEMU, so its \"native\" is not native speed.",
+                        hosts.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join("; ")
+                    )
+                } else {
+                    String::new()
+                }
                 + &cells
                     .iter()
                     .find_map(|c| c.conditions.as_ref())
                     .map(|c| format!(" {}", c.sentence()))
                     .unwrap_or_default(),
-            svg: render(&chart_dir, "slowdown", Box::new(|r| charts::slowdown(r, cells)), Box::new(|r| charts::slowdown(r, cells)))?,
+            svg: render(&chart_dir, "slowdown", Box::new(|r| charts::slowdown(r, hosts)), Box::new(|r| charts::slowdown(r, hosts)))?,
         });
         list.push(Chart {
             name: "wasm-split",
             title: "Where Wasm time goes",
             caption: "For each wasmtime tier: compiling the module (paid once), creating an instance, and running the whole suite. \
 An optimising compiler costs more up front and less per run; an interpreter starts at once and runs slowly."
-                .into(),
+                .to_owned()
+                + &if hosts.len() > 1 { format!(" Measured on {wasm_host}.") } else { String::new() },
             svg: render(&chart_dir, "wasm-split", Box::new(|r| charts::wasm_split(r, cells)), Box::new(|r| charts::wasm_split(r, cells)))?,
         });
     }
@@ -362,7 +468,7 @@ mod tests {
             },
         );
         Inputs {
-            bench: Some(bench),
+            benches: vec![bench],
             build: Some(build),
             plan: plan_env,
             notes: vec!["a note".into()],
@@ -400,5 +506,57 @@ mod tests {
             ),
             "{md}"
         );
+    }
+
+    /// Issue 15: results from two hosts, one of them archbench run under QEMU. The table gets a
+    /// column per host, the emulated one says so, rows a host did not run stay empty, and the
+    /// slowdown chart has one panel per host.
+    #[test]
+    fn two_hosts_get_a_column_and_a_panel_each() {
+        let mut i = inputs();
+        let x86 = HostFacts {
+            platform: Some(archbench_platform::Platform::linux_amd64()),
+            hostname: Some("ci-x64".into()),
+            emulated: Some(false),
+            ..Default::default()
+        };
+        let arm = HostFacts {
+            platform: Some(archbench_platform::Platform::linux_arm64()),
+            hostname: Some("ci-x64".into()),
+            emulated: Some(true),
+            ..Default::default()
+        };
+        i.benches[0].host = x86;
+        let mut second = i.benches[0].clone();
+        second.host = arm;
+        second.payload.truncate(1);
+        second.payload[0].wall.as_mut().unwrap().median = 7.5;
+        i.benches.push(second);
+        let t = i.bench_table().unwrap();
+        assert_eq!(
+            t.headers,
+            [
+                "workload",
+                "size",
+                "runner",
+                "linux/amd64 on ci-x64",
+                "linux/arm64 on ci-x64 (emulated)"
+            ]
+        );
+        assert_eq!(t.rows.len(), 3);
+        assert_eq!(t.rows[0][2..], ["native", "1.00 s (1.00× native)", "7.50 s (1.00× native)"]);
+        assert_eq!(t.rows[1][4], "", "the emulated host ran no QEMU runner");
+        let dir = tempfile::tempdir().unwrap();
+        write_report(dir.path(), &i).unwrap();
+        let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+        assert!(md.contains("| workload | size | runner | linux/amd64 on ci-x64 | linux/arm64 on ci-x64 (emulated) |"), "{md}");
+        let svg = std::fs::read_to_string(dir.path().join("charts/slowdown.svg")).unwrap();
+        assert!(
+            svg.contains("linux/arm64 on ci-x64 (emulated): × its own native"),
+            "one panel per host"
+        );
+        assert!(svg.contains("linux/amd64 on ci-x64: × its own native"));
+        // An unknown host is never shown as native.
+        assert_eq!(HostFacts::default().label(), "unknown platform (native or emulated: unknown)");
     }
 }

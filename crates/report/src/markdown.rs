@@ -13,6 +13,14 @@ pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
     for (i, l) in p.recommendation.iter().enumerate() {
         let _ = writeln!(m, "{} {l}", if i == 0 { "**→**" } else { "-" });
     }
+    if let Some(t) = inputs.bench_table() {
+        let _ = writeln!(m, "\n| {} |", t.headers.join(" | "));
+        let _ = writeln!(m, "|{}", "---|".repeat(t.headers.len()));
+        for row in &t.rows {
+            let row: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
+            let _ = writeln!(m, "| {} |", row.join(" | "));
+        }
+    }
     if let Some(b) = &inputs.build {
         let _ = writeln!(m, "\n| platform | strategy | build (s) | without base pulls (s) | ok |\n|---|---|---:|---:|---|");
         for r in &b.payload.runs {

@@ -51,6 +51,22 @@ impl HostFacts {
 }
 
 impl HostFacts {
+    /// A short name for a table column or chart panel: `linux/arm64 on runner-7 (emulated)`.
+    /// A host whose emulation is unknown says so, so it is never read as native.
+    pub fn label(&self) -> String {
+        let mut s =
+            self.platform.as_ref().map_or_else(|| "unknown platform".to_owned(), |p| p.to_string());
+        if let Some(h) = self.hostname.as_deref().filter(|h| !h.is_empty()) {
+            s.push_str(&format!(" on {h}"));
+        }
+        match self.emulated {
+            Some(true) => s.push_str(" (emulated)"),
+            None => s.push_str(" (native or emulated: unknown)"),
+            Some(false) => {}
+        }
+        s
+    }
+
     /// One line for humans: `linux/amd64, 2 × Intel Xeon …, Debian GNU/Linux 12, kernel 6.1`.
     pub fn summary(&self) -> String {
         let mut parts = Vec::new();
