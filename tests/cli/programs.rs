@@ -371,3 +371,86 @@ fn an_arm64_program_under_qemu_sees_the_x86_cpu_and_counts_as_emulated() {
         Some(false)
     );
 }
+
+/// The stripped aarch64 archbench that `scripts/build-dist` makes (scripts/test builds it before
+/// the tests), or a failure that says how to make it.
+fn aarch64_archbench() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let bin = target.join("aarch64-unknown-linux-musl/dist/archbench");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run scripts/build-dist (scripts/test runs it before the tests)",
+        bin.display()
+    );
+    bin
+}
+
+/// Issue 15 (item 4): archbench itself for aarch64, run under QEMU here, benches the arm64
+/// build of a program and writes a results file whose host is linux/arm64 and emulated. Merged
+/// with this machine's own results, the report gives it a column marked "(emulated)", and the
+/// plan does not take it for native arm64: it names the file and says why.
+#[test]
+fn archbench_for_aarch64_under_qemu_is_an_emulated_host_in_the_merged_report() {
+    let _emu = BinfmtLock::shared();
+    let bin = aarch64_archbench();
+    // What was built is what is meant for copying: a static aarch64 ELF without symbols.
+    let id = archbench().args(["identify", "--json"]).arg(&bin).output().unwrap();
+    assert!(id.status.success(), "{}", String::from_utf8_lossy(&id.stderr));
+    let id = json(&id);
+    let text = id.to_string();
+    assert!(text.contains("linux/arm64"), "{text}");
+    let file = std::process::Command::new("file").arg("-b").arg(&bin).output().unwrap();
+    let file = String::from_utf8_lossy(&file.stdout);
+    assert!(file.contains("statically linked") && file.contains("stripped"), "{file}");
+    assert!(!file.contains("not stripped"), "{file}");
+
+    let [amd, arm, _] = builds();
+    let d = tempfile::tempdir().unwrap();
+    let (on_arm, on_x86, merged) =
+        (d.path().join("arm"), d.path().join("x86"), d.path().join("all"));
+    let o = std::process::Command::new(&bin)
+        .arg("bench")
+        .arg(arm)
+        .args(["--runs", "3", "-o"])
+        .arg(on_arm.join("bench.json"))
+        .args(["--", "200000"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(on_arm.join("bench.json")).unwrap()).unwrap();
+    assert_eq!(v["host"]["platform"], "linux/arm64", "{:#}", v["host"]);
+    assert_eq!(v["host"]["emulated"], true, "{:#}", v["host"]);
+    assert_eq!(cell(&v, "native")["status"]["kind"], "ok");
+
+    let o = archbench()
+        .arg("bench")
+        .args([amd, arm])
+        .args(["--runs", "3", "-o"])
+        .arg(on_x86.join("bench.json"))
+        .args(["--", "200000"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = archbench()
+        .args(["results", "merge"])
+        .args([&on_arm, &on_x86])
+        .arg("-o")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = archbench().args(["report", "--render-only", "-o"]).arg(&merged).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(merged.join("summary.md")).unwrap();
+    let header = md.lines().find(|l| l.starts_with("| workload | size | runner |")).expect(&md);
+    assert!(header.contains("linux/arm64") && header.contains("(emulated)"), "{header}");
+    assert!(header.contains("linux/amd64"), "{header}");
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(merged.join("plan.json")).unwrap()).unwrap();
+    let factor = plan["payload"]["factors"]["arm64_runtime"].to_string();
+    assert!(factor.contains("modelled") || factor.contains("Modelled"), "{factor}");
+    assert!(factor.contains("its archbench ran under emulation"), "{factor}");
+}

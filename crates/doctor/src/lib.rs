@@ -323,11 +323,20 @@ pub fn run(opts: &DoctorOptions) -> Report {
     let mut checks = Vec::new();
     let host = Platform::host();
     let uname = rustix::system::uname();
-    checks.push(Check::ok(
-        "host",
-        true,
-        format!("{host}, kernel {}", uname.release().to_string_lossy()),
-    ));
+    let kernel = uname.release().to_string_lossy().into_owned();
+    let emulated = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| archbench_exec::host::emulated(std::env::consts::ARCH, &t));
+    checks.push(match emulated {
+        Some(true) => Check::bad(
+            "host",
+            false,
+            format!("{host}, kernel {kernel}: EMULATED, this archbench runs under QEMU on another CPU, so what it measures is not {host} speed (results files say emulated: true)"),
+            "for native figures run the archbench built for this CPU's own architecture",
+        ),
+        Some(false) => Check::ok("host", true, format!("{host}, kernel {kernel}")),
+        None => Check::ok("host", true, format!("{host}, kernel {kernel}; /proc/cpuinfo does not say whether it runs natively")),
+    });
     checks.push(native_check());
     if opts.binfmt.mounted() {
         let status = if opts.binfmt.globally_enabled() { "enabled" } else { "disabled" };

@@ -135,13 +135,28 @@ pub fn factors(inputs: &Inputs) -> Factors {
                         d.runner == RunnerSpec::Native && d.ok() && d.differs_from(c).is_none()
                     })?;
                     let (wa, wx) = (c.wall.as_ref()?, ax.wall.as_ref()?);
-                    Some((wa.median / wx.median, wa.median_ci.0 / wx.median_ci.1, wa.median_ci.1 / wx.median_ci.0))
+                    Some((
+                        wa.median / wx.median,
+                        wa.median_ci.0 / wx.median_ci.1,
+                        wa.median_ci.1 / wx.median_ci.0,
+                    ))
                 })
                 .collect();
-            let pick = |k: usize| geomean(&ratios.iter().map(|r| [r.0, r.1, r.2][k]).collect::<Vec<_>>());
+            let pick =
+                |k: usize| geomean(&ratios.iter().map(|r| [r.0, r.1, r.2][k]).collect::<Vec<_>>());
             match (pick(0), pick(1), pick(2)) {
                 (Some(g), lo, hi) => {
-                    let mut f = Factor::measured(g, format!("native medians of {} ({}) over {} ({}), {} workloads", name(pa), a.host.summary(), name(px), x.host.summary(), ratios.len()));
+                    let mut f = Factor::measured(
+                        g,
+                        format!(
+                            "native medians of {} ({}) over {} ({}), {} workloads",
+                            name(pa),
+                            a.host.summary(),
+                            name(px),
+                            x.host.summary(),
+                            ratios.len()
+                        ),
+                    );
                     if let (Some(lo), Some(hi)) = (lo, hi) {
                         f = f.with_interval(lo, hi);
                     }
@@ -150,7 +165,26 @@ pub fn factors(inputs: &Inputs) -> Factors {
                 _ => Factor::modelled(1.0, "the arm64 and amd64 bench files share no workload"),
             }
         }
-        _ => Factor::modelled(1.0, "no bench results from an arm64 host: arm64 is assumed as fast as x86 per vCPU; run `archbench bench -o` on an arm64 machine and put the file beside these to measure it"),
+        _ => {
+            // Name the arm64 files that were there but may not count, so the reader sees why.
+            let refused: Vec<String> = inputs
+                .benches
+                .iter()
+                .filter(|(_, e)| {
+                    !e.host.known_native()
+                        && e.host.platform.as_ref().is_some_and(|p| p.arch == Arch::Arm64)
+                })
+                .map(|(p, e)| match e.host.emulated {
+                    Some(true) => format!("{} (its archbench ran under emulation)", name(p)),
+                    _ => format!("{} (its host facts do not say it ran natively)", name(p)),
+                })
+                .collect();
+            let mut why = "no bench results from a native arm64 host: arm64 is assumed as fast as x86 per vCPU; run `archbench bench -o` on an arm64 machine and put the file beside these to measure it".to_owned();
+            if !refused.is_empty() {
+                why.push_str(&format!("; not counted as native arm64: {}", refused.join(", ")));
+            }
+            Factor::modelled(1.0, why)
+        }
     };
     Factors {
         emulated,
@@ -234,6 +268,16 @@ mod tests {
                 "{emulated:?}: {:?}",
                 f.arm64_runtime
             );
+            // The file that was there and did not count is named, with the reason.
+            let why = format!("{:?}", f.arm64_runtime.basis);
+            let reason = match emulated {
+                Some(true) => Some("arm.json (its archbench ran under emulation)"),
+                None => Some("arm.json (its host facts do not say it ran natively)"),
+                Some(false) => None,
+            };
+            if let Some(reason) = reason {
+                assert!(why.contains(&format!("not counted as native arm64: {reason}")), "{why}");
+            }
         }
     }
 }
