@@ -59,6 +59,10 @@ pub struct BuildCommand {
     /// Give up on one build after this many seconds.
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     timeout: u64,
+    /// The engine's builder: buildkit (the default where the engine has it, API 1.39+) or
+    /// classic. Each run's note says which ran and why.
+    #[arg(long, value_name = "buildkit|classic", value_parser = parse_builder)]
+    builder: Option<archbench_results::build::Builder>,
     /// Also write the results envelope (kind "build") to this file, atomically.
     #[arg(short = 'o', long = "results", value_name = "FILE")]
     results: Option<PathBuf>,
@@ -115,6 +119,7 @@ impl BuildCommand {
             tag: reference.tag.clone().unwrap_or_else(|| "latest".into()),
             no_cache: !self.cache,
             timeout: Duration::from_secs(self.timeout),
+            builder: self.builder,
         };
         let started = Envelope::begin("build", host_facts(None), ());
         // Ctrl-C cancels the build in progress; the runs so far are saved, and no index is made.
@@ -310,5 +315,13 @@ fn print_report(r: &BuildReport, verdicts: &[archbench_archid::image::PlatformVe
     }
     if let (Some(d), Some(i)) = (&r.destination, &r.index_digest) {
         println!("index {d} -> {i}");
+    }
+}
+
+fn parse_builder(s: &str) -> Result<archbench_results::build::Builder, String> {
+    match s {
+        "buildkit" => Ok(archbench_results::build::Builder::Buildkit),
+        "classic" => Ok(archbench_results::build::Builder::Classic),
+        _ => Err(format!("unknown builder {s:?}: use buildkit or classic")),
     }
 }

@@ -108,6 +108,21 @@ fn native_cross_and_emulated_build_push_verify_and_run() {
             .expect("the make step");
         assert!(make["seconds"].as_f64().unwrap() > 0.0 && make["cached"] == false);
         assert!(r["image_bytes"].as_u64().unwrap() > 100_000);
+        // BuildKit is the default here, and its own vertices time the build.
+        assert_eq!(r["builder"], "buildkit", "{r}");
+        assert!(r["note"].as_str().unwrap().contains("BuildKit, the default"), "{r}");
+        let vertices = r["vertices"].as_array().expect("vertices");
+        assert!(vertices.iter().any(|v| v["name"].as_str().unwrap().contains("RUN CC=")), "{r:#}");
+        assert!(vertices.iter().all(|v| v["end"].as_f64() >= v["start"].as_f64()));
+        let t = &r["timeline"];
+        let (wall, sum, cp) = (
+            t["wall"].as_f64().unwrap(),
+            t["steps_sum"].as_f64().unwrap(),
+            t["critical_path"].as_f64().unwrap(),
+        );
+        // The longest chain fits in the wall time and in the sum; the wall can exceed the sum
+        // when BuildKit idles between vertices.
+        assert!(cp > 0.0 && cp <= wall + 1e-6 && cp <= sum + 1e-6, "{t}");
     }
     let ratios = p["ratios"].as_array().unwrap();
     assert_eq!(ratios.len(), 2);
@@ -185,25 +200,32 @@ fn a_failing_step_is_reported_and_nothing_is_pushed() {
         "ARG BASE\nFROM ${BASE}\nRUN echo preparing && echo the-last-words >&2 && exit 3\nRUN echo never\n",
     )
     .unwrap();
-    let o = archbench()
-        .arg("build")
-        .arg(ctx.path())
-        .args([
-            "--platform",
-            "linux/amd64",
-            "--strategy",
-            "native",
-            "--build-arg",
-            &format!("BASE={base}"),
-        ])
-        .args(["-t", &format!("{}/broken:v1", reg.host()), "--push", "--output"])
-        .arg(format!("oci:{}", ctx.path().join("out").display()))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success());
-    assert!(err.contains("linux/amd64") && err.contains("3/4 RUN echo preparing"), "{err}");
-    assert!(err.contains("the-last-words") && err.contains("no index was written"), "{err}");
+    // Each builder names the failing step its own way: BuildKit by its vertex, the classic
+    // builder by its step count (which counts the ARG).
+    for (builder, step) in
+        [("buildkit", "[2/3] RUN echo preparing"), ("classic", "3/4 RUN echo preparing")]
+    {
+        let o = archbench()
+            .arg("build")
+            .arg(ctx.path())
+            .args(["--builder", builder])
+            .args([
+                "--platform",
+                "linux/amd64",
+                "--strategy",
+                "native",
+                "--build-arg",
+                &format!("BASE={base}"),
+            ])
+            .args(["-t", &format!("{}/broken:v1", reg.host()), "--push", "--output"])
+            .arg(format!("oci:{}", ctx.path().join("out").display()))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success());
+        assert!(err.contains("linux/amd64") && err.contains(step), "{builder}: {err}");
+        assert!(err.contains("the-last-words") && err.contains("no index was written"), "{err}");
+    }
     let inspect = archbench()
         .args(["image", "inspect", &format!("{}/broken:v1", reg.host())])
         .output()

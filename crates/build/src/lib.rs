@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 pub mod base;
+pub mod buildkit;
 pub mod context;
 mod error;
 pub mod export;

@@ -102,6 +102,9 @@ pub struct BuildSpec {
     pub no_cache: bool,
     /// Per-build timeout.
     pub timeout: Duration,
+    /// The builder asked for; `None` picks BuildKit where the engine has it (see
+    /// [`crate::buildkit::choose`]).
+    pub builder: Option<Builder>,
 }
 
 /// Progress while building: which platform × strategy, and what happened.
@@ -346,11 +349,39 @@ pub fn build_with(
                         (build_platform, note)
                     }
                 };
-            let mut args = platform_args(platform, &build_platform);
-            args.extend(spec.build_args.clone());
-            let dockerfile =
-                rewrite_dockerfile(&original, &args, &mut |image, p| world.resolve(image, p));
-            let job = Job { spec, platform, strategy, host: &host, args, dockerfile, note };
+            let (builder, why) = crate::buildkit::choose(spec.builder, &info);
+            let note = format!("{note}; {why}");
+            let (args, dockerfile) = match builder {
+                Builder::Classic => {
+                    let mut args = platform_args(platform, &build_platform);
+                    args.extend(spec.build_args.clone());
+                    let dockerfile = rewrite_dockerfile(&original, &args, &mut |image, p| {
+                        world.resolve(image, p)
+                    });
+                    (args, dockerfile)
+                }
+                Builder::Buildkit if build_platform == *platform && *platform != host => {
+                    // Emulated: the one rewrite BuildKit still needs (see crate::buildkit).
+                    let mut args: BTreeMap<String, String> = platform_args(platform, platform)
+                        .into_iter()
+                        .filter(|(k, _)| k.starts_with("BUILD"))
+                        .collect();
+                    args.extend(spec.build_args.clone());
+                    (args, crate::buildkit::emulated_dockerfile(&original, platform))
+                }
+                Builder::Buildkit => (spec.build_args.clone(), original.clone()),
+            };
+            let job = Job {
+                spec,
+                platform,
+                strategy,
+                host: &host,
+                build_platform: &build_platform,
+                builder,
+                args,
+                dockerfile,
+                note,
+            };
             let engine: &dyn BuildEngine = match &remote {
                 Some(r) => r.as_ref(),
                 None => world.local(),
@@ -396,6 +427,8 @@ struct Job<'a> {
     platform: &'a Platform,
     strategy: &'a Strategy,
     host: &'a Platform,
+    build_platform: &'a Platform,
+    builder: Builder,
     args: BTreeMap<String, String>,
     dockerfile: String,
     note: String,
@@ -415,20 +448,27 @@ fn build_one(
     let Job { spec, platform, strategy, host, .. } = *job;
     let context = context_with(&spec.context, REWRITTEN, job.dockerfile.as_bytes())?;
     let tag = format!("{}:{}-{}", spec.name, platform.short().replace('/', "-"), strategy.name());
+    let buildkit = job.builder == Builder::Buildkit;
     let req = BuildRequest {
         context,
         dockerfile: REWRITTEN.to_owned(),
-        platform: None,
+        // The classic builder gets exact FROM lines instead (see rewrite_dockerfile).
+        platform: buildkit.then(|| platform.clone()),
         build_args: job.args.clone(),
         tag: tag.clone(),
         no_cache: spec.no_cache,
         timeout: spec.timeout,
+        builder: job.builder,
     };
     progress(Event::Start);
     let mut tracker = StepTracker::new(platform, host, job.args.clone());
+    let mut vertices = crate::buildkit::VertexTracker::default();
     let started = Instant::now();
     let mut last_step = String::new();
     let result = engine.build(&req, &mut |e| {
+        if let Some(name) = vertices.on(&e) {
+            progress(Event::Step(name));
+        }
         if let BuildEvent::Output(text) = e {
             tracker.output(&text, Instant::now());
             let step = tracker.current_step();
@@ -441,7 +481,7 @@ fn build_one(
     let mut run = BuildRun {
         platform: platform.clone(),
         strategy: strategy.kind(),
-        builder: Builder::Classic,
+        builder: job.builder,
         engine: engine_host.to_owned(),
         note: job.note.clone(),
         ok: false,
@@ -452,6 +492,29 @@ fn build_one(
         image_id: None,
         manifest_digest: None,
         image_bytes: 0,
+        vertices: Vec::new(),
+        timeline: None,
+    };
+    let (step, log) = if buildkit {
+        let (name, lines) =
+            vertices.failed().or_else(|| vertices.last_started()).unwrap_or_default();
+        (name, lines.iter().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n"))
+    } else {
+        (tracker.current_step(), tracker.last_lines())
+    };
+    let mut finish = |run: &mut BuildRun| {
+        if buildkit {
+            let stage_platforms =
+                crate::buildkit::stage_platforms(&job.dockerfile, platform, job.build_platform);
+            let (v, t, stages) = std::mem::take(&mut vertices).finish(&stage_platforms, host);
+            run.vertices = v;
+            run.timeline = t;
+            run.stages = stages;
+        } else {
+            run.stages =
+                std::mem::replace(&mut tracker, StepTracker::new(platform, host, BTreeMap::new()))
+                    .finish(Instant::now());
+        }
     };
     let id = match result {
         Ok(id) => id,
@@ -460,16 +523,16 @@ fn build_one(
             let err = Error::Step {
                 platform: platform.to_string(),
                 strategy: strategy.to_string(),
-                step: tracker.current_step(),
+                step,
                 message,
-                log: tracker.last_lines(),
+                log,
             };
-            run.stages = tracker.finish(Instant::now());
+            finish(&mut run);
             run.error = Some(err.to_string());
             return Ok((run, None, Some(err)));
         }
     };
-    run.stages = tracker.finish(Instant::now());
+    finish(&mut run);
     run.image_id = Some(id);
     match export(engine, &tag, platform, &spec.layout) {
         Ok(x) => {
@@ -792,6 +855,9 @@ mod orchestration {
             tag: "t".into(),
             no_cache: true,
             timeout: Duration::from_secs(5),
+            // The fake engine prints classic-builder output; BuildKit is tested for real in
+            // tests/cli/build.rs and its stream folding in crate::buildkit.
+            builder: Some(Builder::Classic),
         }
     }
 

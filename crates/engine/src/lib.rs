@@ -106,6 +106,27 @@ pub struct BuildRequest {
     pub no_cache: bool,
     /// Give up after this long.
     pub timeout: Duration,
+    /// Which of the engine's builders runs it.
+    pub builder: archbench_results::build::Builder,
+}
+
+/// One BuildKit vertex (an operation of the build graph) as the engine last reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vertex {
+    /// Its digest, which names it in the graph.
+    pub digest: String,
+    /// The digests of the vertices it depends on.
+    pub inputs: Vec<String>,
+    /// What BuildKit calls it (`[build 4/6] RUN make`, `[internal] load metadata for …`).
+    pub name: String,
+    /// Its result came from the cache.
+    pub cached: bool,
+    /// Start and completion, in nanoseconds since the Unix epoch by the engine's clock.
+    pub started: Option<i128>,
+    /// See `started`.
+    pub completed: Option<i128>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
 }
 
 /// One message of the build stream.
@@ -115,6 +136,16 @@ pub enum BuildEvent {
     Output(String),
     /// Pull or progress status.
     Status(String),
+    /// BuildKit: a vertex started, finished or failed (a vertex is reported several times; the
+    /// last report is its state).
+    Vertex(Vertex),
+    /// BuildKit: what a vertex printed.
+    Log {
+        /// The vertex's digest.
+        vertex: String,
+        /// The text.
+        text: String,
+    },
 }
 
 /// A connection to one Docker Engine.
@@ -402,15 +433,22 @@ impl Engine {
     ) -> Result<String> {
         let args: std::collections::HashMap<String, String> =
             req.build_args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let opts = bollard::query_parameters::BuildImageOptionsBuilder::new()
+        let buildkit = req.builder == archbench_results::build::Builder::Buildkit;
+        let mut opts = bollard::query_parameters::BuildImageOptionsBuilder::new()
             .dockerfile(&req.dockerfile)
             .t(&req.tag)
             .platform(&req.platform.as_ref().map(ToString::to_string).unwrap_or_default())
             .buildargs(&args)
             .nocache(req.no_cache)
             .rm(true)
-            .forcerm(true)
-            .build();
+            .forcerm(true);
+        if buildkit {
+            // bollard runs the session (file sync, auth) itself; the id only has to be unique.
+            opts = opts
+                .version(bollard::query_parameters::BuilderVersion::BuilderBuildKit)
+                .session(&format!("archbench-{}-{}", std::process::id(), session_counter()));
+        }
+        let opts = opts.build();
         let body = bollard::body_full(bytes::Bytes::from(req.context.clone()));
         let docker = &self.docker;
         let host = self.host.clone();
@@ -418,7 +456,10 @@ impl Engine {
             let mut stream = docker.build_image(opts, None, Some(body));
             let mut id = None;
             while let Some(item) = stream.next().await {
-                let info = item.map_err(|e| e.to_string())?;
+                let info = item.map_err(|e| match e {
+                    bollard::errors::Error::DockerStreamError { error } => error,
+                    e => e.to_string(),
+                })?;
                 if let Some(e) = info.error_detail.and_then(|d| d.message) {
                     return Err(e);
                 }
@@ -428,8 +469,16 @@ impl Engine {
                 if let Some(s) = info.status {
                     on_event(BuildEvent::Status(s));
                 }
-                if let Some(img) = info.aux {
-                    id = img.id;
+                match info.aux {
+                    Some(bollard::models::BuildInfoAux::Default(img)) => {
+                        if img.id.is_some() {
+                            id = img.id;
+                        }
+                    }
+                    Some(bollard::models::BuildInfoAux::BuildKit(status)) => {
+                        buildkit_events(status, on_event)
+                    }
+                    None => {}
                 }
             }
             id.ok_or_else(|| "the build ended without an image ID".to_owned())
@@ -498,6 +547,42 @@ impl Engine {
                 None,
             ),
         );
+    }
+}
+
+/// A number for each BuildKit session this process opens.
+fn session_counter() -> u64 {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// One BuildKit status message as events: its vertices, then its logs.
+fn buildkit_events(
+    status: bollard::moby::buildkit::v1::StatusResponse,
+    on_event: &mut dyn FnMut(BuildEvent),
+) {
+    // bollard does not re-export the protobuf Timestamp type, so this is a macro, not a fn.
+    macro_rules! nanos {
+        ($t:expr) => {
+            $t.map(|t| i128::from(t.seconds) * 1_000_000_000 + i128::from(t.nanos))
+        };
+    }
+    for v in status.vertexes {
+        on_event(BuildEvent::Vertex(Vertex {
+            digest: v.digest,
+            inputs: v.inputs,
+            name: v.name,
+            cached: v.cached,
+            started: nanos!(v.started),
+            completed: nanos!(v.completed),
+            error: Some(v.error).filter(|e| !e.is_empty()),
+        }));
+    }
+    for l in status.logs {
+        on_event(BuildEvent::Log {
+            vertex: l.vertex,
+            text: String::from_utf8_lossy(&l.msg).into_owned(),
+        });
     }
 }
 

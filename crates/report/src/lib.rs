@@ -448,6 +448,8 @@ mod tests {
             image_id: None,
             manifest_digest: None,
             image_bytes: 1,
+            vertices: vec![],
+            timeline: None,
         };
         let build = Envelope::begin(
             "build",

@@ -119,6 +119,94 @@ pub struct BuildRun {
     pub manifest_digest: Option<String>,
     /// Compressed size of the image's layers + config + manifest.
     pub image_bytes: u64,
+    /// BuildKit only: every vertex of the build graph as BuildKit timed it, in the order it
+    /// first reported them. Stages overlap under BuildKit, so see also `timeline`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vertices: Vec<VertexTiming>,
+    /// BuildKit only: wall time, the sum of the vertices and the critical path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Timeline>,
+}
+
+/// One BuildKit vertex of one run (its platform and strategy are the run's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VertexTiming {
+    /// BuildKit's name for it (`[build 4/6] RUN make`, `[internal] load build context`).
+    pub name: String,
+    /// The Dockerfile stage it belongs to (`build`, `stage-1`), `None` for BuildKit's own work
+    /// (`[internal] …`, `exporting to image`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// Its digest in the build graph.
+    pub digest: String,
+    /// The digests it waited for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<String>,
+    /// Seconds from the first vertex's start to this one's start.
+    pub start: Seconds,
+    /// Seconds from the first vertex's start to this one's end.
+    pub end: Seconds,
+    /// Its result came from the cache.
+    pub cached: bool,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Its last log lines (at most 10).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<String>,
+}
+
+/// Three ways to total a BuildKit build whose vertices overlap.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// First vertex start to last vertex end.
+    pub wall: Seconds,
+    /// Every vertex's duration added up (more than `wall` when stages ran in parallel).
+    pub steps_sum: Seconds,
+    /// The longest chain of dependent vertices, by duration: no amount of parallelism makes
+    /// the build shorter than this.
+    pub critical_path: Seconds,
+}
+
+impl Timeline {
+    /// The three totals of `vertices`.
+    pub fn of(vertices: &[VertexTiming]) -> Option<Timeline> {
+        let first = vertices.iter().map(|v| v.start).fold(f64::INFINITY, f64::min);
+        let last = vertices.iter().map(|v| v.end).fold(f64::NEG_INFINITY, f64::max);
+        if !first.is_finite() || !last.is_finite() {
+            return None;
+        }
+        let dur = |v: &VertexTiming| (v.end - v.start).max(0.0);
+        // Longest path by duration, inputs first; a graph has no cycles, and a vertex that
+        // names an input nobody reported just starts a chain. Memoised by index; the vertex
+        // lists are tens long, so the quadratic lookup is fine.
+        let mut memo: Vec<Option<f64>> = vec![None; vertices.len()];
+        fn path(i: usize, vs: &[VertexTiming], memo: &mut Vec<Option<f64>>, depth: usize) -> f64 {
+            if let Some(p) = memo[i] {
+                return p;
+            }
+            let before = if depth > vs.len() {
+                0.0 // a cycle in hostile input: cut it
+            } else {
+                vs[i]
+                    .inputs
+                    .iter()
+                    .filter_map(|d| vs.iter().position(|v| &v.digest == d))
+                    .map(|j| path(j, vs, memo, depth + 1))
+                    .fold(0.0, f64::max)
+            };
+            let p = before + (vs[i].end - vs[i].start).max(0.0);
+            memo[i] = Some(p);
+            p
+        }
+        let critical_path =
+            (0..vertices.len()).map(|i| path(i, vertices, &mut memo, 0)).fold(0.0, f64::max);
+        Some(Timeline {
+            wall: last - first,
+            steps_sum: vertices.iter().map(dur).sum(),
+            critical_path,
+        })
+    }
 }
 
 /// The work time of one strategy's build over the native build of the host's platform.
@@ -161,4 +249,40 @@ pub struct BuildReport {
     /// Whether `verify` passed on it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(digest: &str, inputs: &[&str], start: f64, end: f64) -> VertexTiming {
+        VertexTiming {
+            name: digest.into(),
+            stage: None,
+            digest: digest.into(),
+            inputs: inputs.iter().map(|s| (*s).to_owned()).collect(),
+            start,
+            end,
+            cached: false,
+            error: None,
+            log: vec![],
+        }
+    }
+
+    /// Two stages in parallel (a: 0–4 s, b: 0–3 s) feed c (4–5 s): the wall is 5 s, the steps
+    /// add up to 8 s, and the critical path is a then c, 5 s.
+    #[test]
+    fn wall_sum_and_critical_path() {
+        let t = Timeline::of(&[
+            v("a", &[], 0.0, 4.0),
+            v("b", &[], 0.0, 3.0),
+            v("c", &["a", "b", "missing"], 4.0, 5.0),
+        ])
+        .unwrap();
+        assert_eq!((t.wall, t.steps_sum, t.critical_path), (5.0, 8.0, 5.0));
+        assert!(Timeline::of(&[]).is_none());
+        // A cycle (hostile input) ends instead of recursing forever.
+        let t = Timeline::of(&[v("x", &["y"], 0.0, 1.0), v("y", &["x"], 1.0, 2.0)]).unwrap();
+        assert!(t.critical_path.is_finite());
+    }
 }
