@@ -742,3 +742,49 @@ fn a_remote_engine_over_ssh_with_key_authentication() {
         .count();
     assert_eq!(left, 0, "archbench left ssh forward directories in the temp dir");
 }
+
+/// Issue 16 (item 6): an engine reached at an API older than BuildKit's sessions (here the real
+/// engine, spoken to at 1.38 through DOCKER_API_VERSION as the Docker CLI does) gets the
+/// classic builder even when BuildKit is asked for, and the run's note says why. A Dockerfile
+/// syntax error is reported with its line by BuildKit.
+#[test]
+fn an_old_api_falls_back_to_classic_and_a_syntax_error_names_its_line() {
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), "FROM scratch\nCOPY Dockerfile /Dockerfile\n")
+        .unwrap();
+    let build = |api: Option<&str>| {
+        let mut c = archbench();
+        c.arg("build")
+            .arg(ctx.path())
+            .args(["--builder", "buildkit", "--platform", "linux/amd64", "--strategy", "native"])
+            .args(["-t", "archbench-test/fallback:v1", "--json", "--output"])
+            .arg(format!("oci:{}", ctx.path().join("out").display()));
+        match api {
+            Some(v) => c.env("DOCKER_API_VERSION", v),
+            None => c.env_remove("DOCKER_API_VERSION"),
+        };
+        c.output().unwrap()
+    };
+    let o = build(Some("1.38"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = &json(&o)["payload"]["runs"][0];
+    assert_eq!(run["builder"], "classic", "{run:#}");
+    let note = run["note"].as_str().unwrap();
+    assert!(
+        note.contains("classic builder instead of BuildKit") && note.contains("API 1.38"),
+        "{note}"
+    );
+    assert!(note.contains("needs API 1.39"), "{note}");
+    let o = build(Some("one"));
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("DOCKER_API_VERSION"));
+
+    std::fs::write(ctx.path().join("Dockerfile"), "FROM scratch\nCOPY Dockerfile /\nRUNN oops\n")
+        .unwrap();
+    let o = build(None);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("line 3") && err.contains("RUNN"), "{err}");
+    assert!(err.contains("the Dockerfile frontend (before any step) failed"), "{err}");
+    assert!(err.contains("no index was written"), "{err}");
+}

@@ -159,17 +159,23 @@ impl VertexTracker {
             .iter()
             .filter_map(|d| self.vertices.get(d))
             .find(|v| v.error.is_some())
-            .map(|v| (v.name.clone(), self.logs.get(&v.digest).cloned().unwrap_or_default()))
+            .map(|v| {
+                (format!("step {}", v.name), self.logs.get(&v.digest).cloned().unwrap_or_default())
+            })
     }
 
-    /// The most recent vertex to start (for a failure without a failed vertex).
-    pub fn last_started(&self) -> Option<(String, Vec<String>)> {
+    /// What failed when no vertex says it did: the Dockerfile step that started last, or
+    /// "the Dockerfile frontend" when no step had started (a parse error fails there).
+    pub fn last_started(&self) -> (String, Vec<String>) {
         self.order
             .iter()
             .filter_map(|d| self.vertices.get(d))
-            .filter(|v| v.started.is_some())
+            .filter(|v| v.started.is_some() && split_name(&v.name).is_some())
             .max_by_key(|v| v.started)
-            .map(|v| (v.name.clone(), self.logs.get(&v.digest).cloned().unwrap_or_default()))
+            .map(|v| {
+                (format!("step {}", v.name), self.logs.get(&v.digest).cloned().unwrap_or_default())
+            })
+            .unwrap_or_else(|| ("the Dockerfile frontend (before any step)".to_owned(), Vec::new()))
     }
 
     /// Every vertex with times relative to the first start, the timeline, and the stages
@@ -297,7 +303,7 @@ mod tests {
         t.on(&BuildEvent::Log { vertex: "b".into(), text: "cc -O2 x.c\nok\n".into() });
         t.on(&vx("c", "[stage-1 1/1] COPY --from=build /x /x", &["b"], 4, Some(5), Some("boom")));
         let (name, log) = t.failed().unwrap();
-        assert_eq!(name, "[stage-1 1/1] COPY --from=build /x /x");
+        assert_eq!(name, "step [stage-1 1/1] COPY --from=build /x /x");
         assert!(log.is_empty());
         let platforms: BTreeMap<String, Platform> =
             [("build".to_owned(), Platform::linux_arm64())].into_iter().collect();

@@ -22,7 +22,7 @@ pub enum Error {
     #[error(transparent)]
     Oci(#[from] archbench_oci::Error),
     /// A Dockerfile step failed.
-    #[error("{platform} ({strategy}): step {step} failed: {message}\nlast lines of the build log:\n{log}")]
+    #[error("{platform} ({strategy}): {step} failed: {message}{}", if log.is_empty() { String::new() } else { format!("\nlast lines of the build log:\n{log}") })]
     Step {
         /// Target platform.
         platform: String,

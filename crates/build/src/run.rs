@@ -496,11 +496,10 @@ fn build_one(
         timeline: None,
     };
     let (step, log) = if buildkit {
-        let (name, lines) =
-            vertices.failed().or_else(|| vertices.last_started()).unwrap_or_default();
+        let (name, lines) = vertices.failed().unwrap_or_else(|| vertices.last_started());
         (name, lines.iter().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n"))
     } else {
-        (tracker.current_step(), tracker.last_lines())
+        (format!("step {}", tracker.current_step()), tracker.last_lines())
     };
     let mut finish = |run: &mut BuildRun| {
         if buildkit {

@@ -63,7 +63,8 @@ pub struct EngineInfo {
     pub host: String,
     /// Engine version (`20.10.24+dfsg1`).
     pub version: String,
-    /// Highest API version the engine speaks.
+    /// The API version archbench speaks to it: the engine's highest, or `DOCKER_API_VERSION`
+    /// when that is lower (as with the Docker CLI).
     pub api_version: String,
     /// The engine's own platform (`linux/amd64`).
     pub platform: String,
@@ -186,8 +187,9 @@ impl Engine {
             None
         };
         let address = tunnel.as_ref().map_or_else(|| host.clone(), ssh::SshTunnel::local_url);
+        let pinned = api_version_from_env().map_err(|e| err("reading DOCKER_API_VERSION", e))?;
         let docker =
-            Docker::connect_with_host(&address).map_err(|e| err("connecting", e.to_string()))?;
+            connect_at(&address, pinned.as_ref()).map_err(|e| err("connecting", e.to_string()))?;
         let docker = runtime
             .block_on(async { tokio::time::timeout(timeout, docker.negotiate_version()).await })
             .map_err(|_| {
@@ -237,10 +239,11 @@ impl Engine {
     pub fn info(&self) -> Result<EngineInfo> {
         let v = self.block("reading /version", self.docker.version())?;
         let i = self.block("reading /info", self.docker.info())?;
+        let talk = self.docker.client_version();
         Ok(EngineInfo {
             host: self.host.clone(),
             version: v.version.unwrap_or_default(),
-            api_version: v.api_version.unwrap_or_default(),
+            api_version: format!("{}.{}", talk.major_version, talk.minor_version),
             platform: format!("{}/{}", v.os.unwrap_or_default(), v.arch.unwrap_or_default()),
             storage_driver: i.driver,
             id: i.id.filter(|s| !s.is_empty()),
@@ -547,6 +550,48 @@ impl Engine {
                 None,
             ),
         );
+    }
+}
+
+/// `DOCKER_API_VERSION` (`1.38`), which pins the API version as for the Docker CLI.
+fn api_version_from_env() -> Result<Option<bollard::ClientVersion>, String> {
+    let Some(v) = std::env::var("DOCKER_API_VERSION").ok().filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let parsed = v.split_once('.').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+    match parsed {
+        Some((major_version, minor_version)) => {
+            Ok(Some(bollard::ClientVersion { major_version, minor_version }))
+        }
+        None => Err(format!("{v:?} is not an API version like 1.41")),
+    }
+}
+
+/// bollard's `connect_with_host`, but speaking `pinned` when given (negotiation then only
+/// lowers it further, for an engine older still).
+fn connect_at(
+    address: &str,
+    pinned: Option<&bollard::ClientVersion>,
+) -> Result<Docker, bollard::errors::Error> {
+    const TIMEOUT: u64 = 120; // bollard's default request timeout; ours wraps every call anyway
+    let Some(version) = pinned else { return Docker::connect_with_host(address) };
+    if address.starts_with("unix://") {
+        Docker::connect_with_unix(address, TIMEOUT, version)
+    } else if address.starts_with("tcp://") && std::env::var_os("DOCKER_TLS_VERIFY").is_some() {
+        let dir =
+            std::env::var_os("DOCKER_CERT_PATH").map(std::path::PathBuf::from).unwrap_or_default();
+        Docker::connect_with_ssl(
+            address,
+            &dir.join("key.pem"),
+            &dir.join("cert.pem"),
+            &dir.join("ca.pem"),
+            TIMEOUT,
+            version,
+        )
+    } else if address.starts_with("tcp://") || address.starts_with("http://") {
+        Docker::connect_with_http(address, TIMEOUT, version)
+    } else {
+        Docker::connect_with_host(address)
     }
 }
 
