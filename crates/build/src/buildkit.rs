@@ -155,13 +155,9 @@ impl VertexTracker {
 
     /// The vertex that failed, with its last log lines.
     pub fn failed(&self) -> Option<(String, Vec<String>)> {
-        self.order
-            .iter()
-            .filter_map(|d| self.vertices.get(d))
-            .find(|v| v.error.is_some())
-            .map(|v| {
-                (format!("step {}", v.name), self.logs.get(&v.digest).cloned().unwrap_or_default())
-            })
+        self.order.iter().filter_map(|d| self.vertices.get(d)).find(|v| v.error.is_some()).map(
+            |v| (format!("step {}", v.name), self.logs.get(&v.digest).cloned().unwrap_or_default()),
+        )
     }
 
     /// What failed when no vertex says it did: the Dockerfile step that started last, or

@@ -285,6 +285,92 @@ pub fn build_stages<DB: DrawingBackend>(root: &Area<DB>, build: &BuildReport) ->
     )
 }
 
+/// BuildKit's timeline: one lane per platform × strategy, one bar per vertex from its start
+/// to its end (seconds from the lane's first vertex). Vertices that overlap in time get rows of
+/// their own inside the lane, so parallel stages show side by side. Colour is the stage
+/// (grey for BuildKit's own work); a cached vertex is drawn faint.
+pub fn timeline<DB: DrawingBackend>(root: &Area<DB>, build: &BuildReport) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let runs: Vec<_> = build.runs.iter().filter(|r| !r.vertices.is_empty()).collect();
+    let names: Vec<String> =
+        runs.iter().map(|r| format!("{} {}", r.platform, r.strategy)).collect();
+    let max = runs.iter().flat_map(|r| r.vertices.iter().map(|v| v.end)).fold(1.0, f64::max) * 1.05;
+    let mut stages: Vec<String> = Vec::new();
+    for v in runs.iter().flat_map(|r| &r.vertices) {
+        if let Some(s) = &v.stage {
+            if !stages.contains(s) {
+                stages.push(s.clone());
+            }
+        }
+    }
+    let mut chart = ChartBuilder::on(root)
+        .caption("BuildKit timeline: every vertex of every build (seconds)", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(160)
+        .build_cartesian_2d(0.0..max, 0.0..runs.len().max(1) as f64)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(runs.len() * 2 + 1)
+        .y_label_formatter(&|y: &f64| category(&names, *y))
+        .x_desc("seconds from the build's first vertex")
+        .draw()
+        .map_err(err)?;
+    let colour =
+        |stage: Option<&String>| match stage.and_then(|s| stages.iter().position(|x| x == s)) {
+            Some(i) => PALETTE[i % (PALETTE.len() - 1)],
+            None => PALETTE[PALETTE.len() - 1],
+        };
+    for (lane, r) in runs.iter().enumerate() {
+        // Greedy interval packing: each vertex takes the first row free at its start.
+        let mut row_ends: Vec<f64> = Vec::new();
+        let mut placed: Vec<(usize, &archbench_results::build::VertexTiming)> = Vec::new();
+        let mut order: Vec<_> = r.vertices.iter().collect();
+        order.sort_by(|a, b| a.start.total_cmp(&b.start));
+        for v in order {
+            let row = match row_ends.iter().position(|&end| end <= v.start) {
+                Some(i) => i,
+                None => {
+                    row_ends.push(0.0);
+                    row_ends.len() - 1
+                }
+            };
+            row_ends[row] = v.end.max(v.start);
+            placed.push((row, v));
+        }
+        let rows = row_ends.len().max(1) as f64;
+        let h = 0.8 / rows;
+        chart
+            .draw_series(placed.iter().map(|&(row, v)| {
+                let y0 = lane as f64 + 0.1 + row as f64 * h;
+                let c = colour(v.stage.as_ref());
+                let style = if v.cached { c.mix(0.3).filled() } else { c.filled() };
+                // A vertex of no measurable length still gets a sliver, so it is seen.
+                let end = v.end.max(v.start + max / 400.0);
+                Rectangle::new([(v.start, y0 + h * 0.1), (end, y0 + h * 0.9)], style)
+            }))
+            .map_err(err)?;
+    }
+    for (i, s) in stages.iter().enumerate() {
+        let c = PALETTE[i % (PALETTE.len() - 1)];
+        chart
+            .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
+            .map_err(err)?
+            .label(format!("stage {s}"))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+    }
+    let grey = PALETTE[PALETTE.len() - 1];
+    chart
+        .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
+        .map_err(err)?
+        .label("BuildKit's own (context, export)")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], grey.filled()));
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+    root.present().map_err(err)
+}
+
 /// Total monthly cost against builds per month, one line per option (the recommended one
 /// thicker, unavailable ones faint), with the break-even points of the recommended option.
 pub fn cost_curves<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<()> {

@@ -298,6 +298,31 @@ and only the final, copy-only stage is arm64 — which is why cross wins for com
                 .into(),
             svg: render(&chart_dir, "build-stages", Box::new(|r| charts::build_stages(r, build)), Box::new(|r| charts::build_stages(r, build)))?,
         });
+        if build.runs.iter().any(|r| !r.vertices.is_empty()) {
+            let totals: Vec<String> = build
+                .runs
+                .iter()
+                .filter_map(|r| {
+                    r.timeline.map(|t| {
+                        format!(
+                            "{} {}: wall {:.1} s, critical path {:.1} s, steps added up {:.1} s",
+                            r.platform, r.strategy, t.wall, t.critical_path, t.steps_sum
+                        )
+                    })
+                })
+                .collect();
+            list.push(Chart {
+                name: "build-timeline",
+                title: "What BuildKit did, and when",
+                caption: format!(
+                    "Each bar is one vertex of BuildKit's build graph (a Dockerfile step, or BuildKit's own work such as loading \
+the context and exporting the image), from its start to its end; bars that overlap ran at the same time. The critical path is \
+the longest chain of steps that wait for each other: no parallelism can make the build shorter. {}.",
+                    totals.join("; ")
+                ),
+                svg: render(&chart_dir, "build-timeline", Box::new(|r| charts::timeline(r, build)), Box::new(|r| charts::timeline(r, build)))?,
+            });
+        }
     }
     let best = plan.recommended.map_or_else(|| "no option".to_owned(), |o| o.to_string());
     list.push(Chart {
@@ -560,5 +585,52 @@ mod tests {
         assert!(svg.contains("linux/amd64 on ci-x64: × its own native"));
         // An unknown host is never shown as native.
         assert_eq!(HostFacts::default().label(), "unknown platform (native or emulated: unknown)");
+    }
+
+    /// Issue 16: a BuildKit run gets a timeline chart (a lane per run, a bar per vertex) and
+    /// its critical path in the summary.
+    #[test]
+    fn buildkit_runs_get_a_timeline() {
+        use archbench_results::build::{Builder, Timeline, VertexTiming};
+        let mut i = inputs();
+        let b = i.build.as_mut().unwrap();
+        let v =
+            |name: &str, stage: Option<&str>, start: f64, end: f64, cached: bool| VertexTiming {
+                name: name.into(),
+                stage: stage.map(str::to_owned),
+                digest: name.into(),
+                inputs: vec![],
+                start,
+                end,
+                cached,
+                error: None,
+                log: vec![],
+            };
+        let run = &mut b.payload.runs[0];
+        run.builder = Builder::Buildkit;
+        run.vertices = vec![
+            v("[internal] load build context", None, 0.0, 0.5, false),
+            v("[build 2/3] RUN make", Some("build"), 0.5, 8.0, false),
+            v("[other 1/1] RUN true", Some("other"), 0.6, 2.0, true),
+            v("[stage-2 1/1] COPY --from=build /x /x", Some("stage-2"), 8.0, 8.5, false),
+        ];
+        run.vertices[1].inputs = vec!["[internal] load build context".into()];
+        run.vertices[3].inputs = vec!["[build 2/3] RUN make".into()];
+        run.timeline = Timeline::of(&run.vertices);
+        let dir = tempfile::tempdir().unwrap();
+        let files = write_report(dir.path(), &i).unwrap();
+        assert!(files.iter().any(|f| f.ends_with("charts/build-timeline.svg")));
+        let svg = std::fs::read_to_string(dir.path().join("charts/build-timeline.svg")).unwrap();
+        assert!(
+            svg.contains("stage build") && svg.contains("stage other"),
+            "the legend names the stages"
+        );
+        let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+        assert!(
+            md.contains("| linux/arm64 | native | BuildKit | 10.0 | 10.0 | 8.5 | yes |"),
+            "{md}"
+        );
+        let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+        assert!(html.contains("critical path 8.5 s, steps added up 9.9 s"), "{html}");
     }
 }

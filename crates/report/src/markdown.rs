@@ -22,15 +22,20 @@ pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
         }
     }
     if let Some(b) = &inputs.build {
-        let _ = writeln!(m, "\n| platform | strategy | build (s) | without base pulls (s) | ok |\n|---|---|---:|---:|---|");
+        let _ = writeln!(m, "\n| platform | strategy | builder | build (s) | without base pulls (s) | critical path (s) | ok |\n|---|---|---|---:|---:|---:|---|");
         for r in &b.payload.runs {
             let _ = writeln!(
                 m,
-                "| {} | {} | {:.1} | {:.1} | {} |",
+                "| {} | {} | {} | {:.1} | {:.1} | {} | {} |",
                 r.platform,
                 r.strategy,
+                match r.builder {
+                    archbench_results::build::Builder::Buildkit => "BuildKit",
+                    archbench_results::build::Builder::Classic => "classic",
+                },
                 r.seconds,
                 r.work_seconds,
+                r.timeline.map_or_else(|| "—".to_owned(), |t| format!("{:.1}", t.critical_path)),
                 if r.ok { "yes" } else { "no" }
             );
         }
