@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::registry_support::{issue_cert, test_ca, RegistrySpec, TestRegistry};
-use crate::support::{archbench, docker, docker_ok, json, BinfmtLock, DisabledEntry};
+use crate::support::{archbench, buildx_ok, docker, docker_ok, json, BinfmtLock, DisabledEntry};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/build/compute")
@@ -143,6 +143,42 @@ fn native_cross_and_emulated_build_push_verify_and_run() {
     let run = docker_ok(&["run", "--rm", "--platform", "linux/arm64", &target]);
     assert!(run.starts_with("machine=aarch64 "), "{run}");
     docker_ok(&["rmi", "-f", &target]);
+
+    // Issue 16 (item 9): interop with the seed's own tool, both ways. buildx reads archbench's
+    // index; an index buildx makes (`imagetools create`) is inspected, verified and copied by
+    // archbench.
+    let raw = buildx_ok(&["imagetools", "inspect", "--raw", &target]);
+    let index: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let listed: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            runs[0]["manifest_digest"].as_str().unwrap(),
+            runs[1]["manifest_digest"].as_str().unwrap()
+        ]
+    );
+    let made = format!("{}/compute:by-buildx", reg.host());
+    buildx_ok(&["imagetools", "create", "-t", &made, &target]);
+    let ins = json(&archbench().args(["image", "inspect", &made, "--json"]).output().unwrap());
+    let plats: Vec<&str> = ins["payload"]["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["manifest_digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(plats, listed, "buildx's index lists the same manifests");
+    archbench().args(["verify", &made]).assert().success();
+    let copied = out.path().join("copied");
+    archbench()
+        .args(["image", "copy", &made])
+        .arg(format!("oci:{}:v1", copied.display()))
+        .assert()
+        .success();
 }
 
 /// A TCP port on loopback that forwards to the local engine's socket: the "remote" worker.

@@ -94,6 +94,30 @@ pub fn docker_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `docker buildx ARGS` through Debian's 20.10 client and the trixie buildx plugin that
+/// scripts/setup installs; panics with its output and the fix when it fails.
+pub fn buildx_ok(args: &[&str]) -> String {
+    let plugin = std::env::var_os("HOME")
+        .map(|h| Path::new(&h).join(".docker/cli-plugins/docker-buildx"))
+        .filter(|p| p.is_file());
+    assert!(
+        plugin.is_some(),
+        "~/.docker/cli-plugins/docker-buildx is missing: run scripts/setup (it fetches Debian trixie's docker-buildx)"
+    );
+    let out = std::process::Command::new("/usr/bin/docker")
+        .arg("buildx")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("/usr/bin/docker buildx {args:?}: {e}; install docker.io"));
+    assert!(
+        out.status.success(),
+        "docker buildx {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A tar with the given (path, mode, bytes) entries.
 pub fn tar_of(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());

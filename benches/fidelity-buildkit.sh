@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Does `archbench build --builder buildkit` time what the seed's own tool times? The compute
+# fixture built for one platform by archbench (BuildKit through a bollard session) and by
+# `docker buildx build` (Debian trixie's buildx 0.13.1, docker driver, the same engine's
+# BuildKit), interleaved in ROUNDS rounds, both without cache. Printed: each tool's median wall
+# time with the ratio and a bootstrap 95% interval (target within ±5%), and whether the vertex
+# lists agree (names, and cached or not) in every round.
+#
+#   benches/fidelity-buildkit.sh                 linux/amd64, native
+#   PLATFORM=linux/arm64 STRATEGY=cross benches/fidelity-buildkit.sh
+#
+# archbench's time is its run's `seconds` (context upload to image ID, as BuildKit reports the
+# end); buildx's is the wall time of the CLI process (it also loads the context and exports
+# the image, and then exits). ROUNDS=10 by default; AB=path picks the archbench binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+if [ -z "${AB:-}" ]; then
+  cargo build --release -q --bin archbench
+  AB="$CARGO_TARGET_DIR/release/archbench"
+fi
+ROUNDS=${ROUNDS:-10}
+PLATFORM=${PLATFORM:-linux/amd64}
+STRATEGY=${STRATEGY:-native}
+SCALE=${SCALE:-60}
+[ -x "$HOME/.docker/cli-plugins/docker-buildx" ] || { echo "buildx is missing: run scripts/setup" >&2; exit 1; }
+command -v docker-registry >/dev/null || { echo "docker-registry is missing: run scripts/setup" >&2; exit 1; }
+WORK=$(mktemp -d)
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null; rm -rf "$WORK"' EXIT
+PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$WORK/reg" "$PORT" >"$WORK/reg.yml"
+docker-registry serve "$WORK/reg.yml" >"$WORK/reg.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
+BASE="127.0.0.1:$PORT/archbench/builder:bookworm"
+"$AB" base bootstrap --platform linux/amd64,linux/arm64 --include gcc,make,libc6-dev \
+  --extra linux/amd64=gcc-aarch64-linux-gnu,libc6-dev-arm64-cross -t "$BASE" >/dev/null
+# buildx needs to know the build's platform for the cross strategy only through --platform:
+# BuildKit sets BUILDPLATFORM to the engine's own, as archbench's cross strategy does.
+[ "$STRATEGY" = native ] || [ "$STRATEGY" = cross ] || { echo "STRATEGY must be native or cross" >&2; exit 2; }
+now() { date +%s.%N; }
+for r in $(seq "$ROUNDS"); do
+  "$AB" build fixtures/build/compute --builder buildkit --platform "$PLATFORM" --strategy "$STRATEGY" \
+    --build-arg "BUILDER=$BASE" --build-arg "SCALE=$SCALE" -t "archbench/fidelity:ab" \
+    --output "oci:$WORK/layout" --json >"$WORK/ab-$r.json"
+  t0=$(now)
+  /usr/bin/docker buildx build --builder default --no-cache --progress=rawjson --platform "$PLATFORM" \
+    --build-arg "BUILDER=$BASE" --build-arg "SCALE=$SCALE" -t archbench/fidelity:bx --load \
+    fixtures/build/compute 2>"$WORK/bx-$r.rawjson" >/dev/null
+  awk "BEGIN { print $(now) - $t0 }" >"$WORK/bx-$r.secs"
+done
+python3 - "$WORK" "$ROUNDS" "$PLATFORM $STRATEGY" <<'PY'
+import json, random, re, statistics, sys
+work, rounds, what = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def norm(name):
+    # buildx names the builder image by tag; archbench's run is the same graph. Digests in
+    # names (pinned FROMs) and the context's wording differ by client, so compare the steps.
+    name = re.sub(r"@sha256:[0-9a-f]+", "", name)
+    return name
+ab, bx, same, diffs = [], [], 0, []
+for r in range(1, rounds + 1):
+    run = json.load(open(f"{work}/ab-{r}.json"))["payload"]["runs"][0]
+    ab.append(run["seconds"])
+    bx.append(float(open(f"{work}/bx-{r}.secs").read()))
+    a = {norm(v["name"]): v["cached"] for v in run["vertices"] if v["name"].startswith("[") and not v["name"].startswith("[internal]")}
+    b = {}
+    for line in open(f"{work}/bx-{r}.rawjson"):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        for v in json.loads(line).get("vertexes") or []:
+            n = norm(v["name"])
+            if n.startswith("[") and not n.startswith("[internal]"):
+                b[n] = v.get("cached", False) or b.get(n, False)
+    if a == b:
+        same += 1
+    else:
+        diffs.append((r, sorted(set(a.items()) ^ set(b.items()))))
+ma, mb = statistics.median(ab), statistics.median(bx)
+random.seed(1)
+boot = sorted(statistics.median(random.choices(ab, k=len(ab))) / statistics.median(random.choices(bx, k=len(bx))) for _ in range(2000))
+lo, hi = boot[50], boot[1949]
+verdict = "within ±5%" if 0.95 <= lo and hi <= 1.05 else ("outside ±5%" if hi < 0.95 or lo > 1.05 else "interval crosses the ±5% band")
+print(f"{what}: archbench {ma:.2f} s, buildx {mb:.2f} s, ratio {ma/mb:.3f} [{lo:.3f}, {hi:.3f}] ({verdict}), {rounds} rounds")
+print(f"vertex lists (Dockerfile steps, cached or not) equal in {same} of {rounds} rounds")
+for r, d in diffs[:3]:
+    print(f"  round {r} differs: {d}")
+PY
