@@ -63,6 +63,14 @@ pub struct BuildCommand {
     /// classic. Each run's note says which ran and why.
     #[arg(long, value_name = "buildkit|classic", value_parser = parse_builder)]
     builder: Option<archbench_results::build::Builder>,
+    /// Reuse the cache of this image (repeatable): its layers, and with BuildKit the cache
+    /// records an earlier `--cache-to inline` build wrote into it. Implies using the cache.
+    #[arg(long = "cache-from", value_name = "REF")]
+    cache_from: Vec<String>,
+    /// Where BuildKit writes its cache: only `inline` (the records go into each image's config
+    /// and travel with the pushed image), which is what the engine's BuildKit can export.
+    #[arg(long = "cache-to", value_name = "inline", value_parser = parse_cache_to)]
+    cache_to: Option<String>,
     /// Also write the results envelope (kind "build") to this file, atomically.
     #[arg(short = 'o', long = "results", value_name = "FILE")]
     results: Option<PathBuf>,
@@ -120,6 +128,8 @@ impl BuildCommand {
             no_cache: !self.cache,
             timeout: Duration::from_secs(self.timeout),
             builder: self.builder,
+            cache_from: self.cache_from.clone(),
+            cache_inline: self.cache_to.is_some(),
         };
         let started = Envelope::begin("build", host_facts(None), ());
         // Ctrl-C cancels the build in progress; the runs so far are saved, and no index is made.
@@ -176,6 +186,20 @@ impl BuildCommand {
         })?;
         let verdicts: Vec<_> = scan(&src, &[], Limits::default())?.iter().map(verdict).collect();
         report.verified = Some(verdicts.iter().all(|v| v.ok));
+        let ins = archbench_oci::inspect::inspect(&src, &[])?;
+        report.layers = Some(archbench_results::build::LayerSharing {
+            platform_bytes: ins.platforms.iter().map(|p| p.size).sum(),
+            stored_bytes: ins.unique_bytes,
+            shared: ins
+                .shared_layers
+                .iter()
+                .map(|l| archbench_results::build::SharedLayer {
+                    digest: l.digest.clone(),
+                    size: l.size,
+                    platforms: l.platforms.clone(),
+                })
+                .collect(),
+        });
         if self.push {
             let options = self.registry.options()?;
             let dst = Destination::parse(&self.tag, &options)?;
@@ -313,6 +337,15 @@ fn print_report(r: &BuildReport, verdicts: &[archbench_archid::image::PlatformVe
     for v in verdicts {
         println!("verify {}: {}", v.declared, if v.ok { "ok" } else { "MISMATCH" });
     }
+    if let Some(l) = &r.layers {
+        let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+        println!(
+            "layers: {} shared between platforms; stored once {:.1} MiB, the platforms' sizes add up to {:.1} MiB",
+            l.shared.len(),
+            mib(l.stored_bytes),
+            mib(l.platform_bytes)
+        );
+    }
     if let (Some(d), Some(i)) = (&r.destination, &r.index_digest) {
         println!("index {d} -> {i}");
     }
@@ -323,5 +356,15 @@ fn parse_builder(s: &str) -> Result<archbench_results::build::Builder, String> {
         "buildkit" => Ok(archbench_results::build::Builder::Buildkit),
         "classic" => Ok(archbench_results::build::Builder::Classic),
         _ => Err(format!("unknown builder {s:?}: use buildkit or classic")),
+    }
+}
+
+fn parse_cache_to(s: &str) -> Result<String, String> {
+    match s {
+        "inline" | "type=inline" => Ok("inline".into()),
+        _ if s.contains("type=registry") || s.contains("type=local") || s.contains("type=gha") => Err(format!(
+            "{s:?}: a separate cache export needs a BuildKit of its own (buildx's docker-container driver, a moby/buildkit container); the engine's embedded BuildKit exports only inline cache: use --cache-to inline and --push, then --cache-from the pushed image"
+        )),
+        _ => Err(format!("{s:?}: use --cache-to inline")),
     }
 }

@@ -105,6 +105,11 @@ pub struct BuildSpec {
     /// The builder asked for; `None` picks BuildKit where the engine has it (see
     /// [`crate::buildkit::choose`]).
     pub builder: Option<Builder>,
+    /// `--cache-from`: images whose cache the build may use (implies using the cache).
+    pub cache_from: Vec<String>,
+    /// `--cache-to inline`: BuildKit writes its cache records into each image's config
+    /// (`BUILDKIT_INLINE_CACHE=1`), so a later `--cache-from` of the pushed image can reuse them.
+    pub cache_inline: bool,
 }
 
 /// Progress while building: which platform × strategy, and what happened.
@@ -350,7 +355,16 @@ pub fn build_with(
                     }
                 };
             let (builder, why) = crate::buildkit::choose(spec.builder, &info);
-            let note = format!("{note}; {why}");
+            let mut note = format!("{note}; {why}");
+            if !spec.cache_from.is_empty() {
+                note.push_str(&format!("; cache from {}", spec.cache_from.join(", ")));
+            }
+            if spec.cache_inline {
+                note.push_str(match builder {
+                    Builder::Buildkit => "; inline cache written into the image",
+                    Builder::Classic => "; no inline cache: the classic builder cannot write one",
+                });
+            }
             let (args, dockerfile) = match builder {
                 Builder::Classic => {
                     let mut args = platform_args(platform, &build_platform);
@@ -371,6 +385,10 @@ pub fn build_with(
                 }
                 Builder::Buildkit => (spec.build_args.clone(), original.clone()),
             };
+            let mut args = args;
+            if spec.cache_inline && builder == Builder::Buildkit {
+                args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
+            }
             let job = Job {
                 spec,
                 platform,
@@ -409,6 +427,7 @@ pub fn build_with(
         destination: None,
         index_digest: None,
         verified: None,
+        layers: None,
     };
     if let Some(e) = first_error {
         // No index is written when any build failed: a half-built index is what we must not
@@ -456,9 +475,10 @@ fn build_one(
         platform: buildkit.then(|| platform.clone()),
         build_args: job.args.clone(),
         tag: tag.clone(),
-        no_cache: spec.no_cache,
+        no_cache: spec.no_cache && spec.cache_from.is_empty(),
         timeout: spec.timeout,
         builder: job.builder,
+        cache_from: spec.cache_from.clone(),
     };
     progress(Event::Start);
     let mut tracker = StepTracker::new(platform, host, job.args.clone());
@@ -857,6 +877,8 @@ mod orchestration {
             // The fake engine prints classic-builder output; BuildKit is tested for real in
             // tests/cli/build.rs and its stream folding in crate::buildkit.
             builder: Some(Builder::Classic),
+            cache_from: Vec::new(),
+            cache_inline: false,
         }
     }
 

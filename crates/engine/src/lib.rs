@@ -109,6 +109,8 @@ pub struct BuildRequest {
     pub timeout: Duration,
     /// Which of the engine's builders runs it.
     pub builder: archbench_results::build::Builder,
+    /// Images whose layers (and, for BuildKit, inline cache records) may be reused.
+    pub cache_from: Vec<String>,
 }
 
 /// One BuildKit vertex (an operation of the build graph) as the engine last reported it.
@@ -443,6 +445,7 @@ impl Engine {
             .platform(&req.platform.as_ref().map(ToString::to_string).unwrap_or_default())
             .buildargs(&args)
             .nocache(req.no_cache)
+            .cachefrom(&req.cache_from)
             .rm(true)
             .forcerm(true);
         if buildkit {

@@ -492,6 +492,7 @@ mod tests {
                 destination: None,
                 index_digest: None,
                 verified: Some(true),
+                layers: None,
             },
         );
         Inputs {

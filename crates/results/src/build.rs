@@ -128,6 +128,28 @@ pub struct BuildRun {
     pub timeline: Option<Timeline>,
 }
 
+/// Layers shared between the platforms of one index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerSharing {
+    /// Each platform's manifest, config and layers, added up over the platforms.
+    pub platform_bytes: u64,
+    /// Bytes stored once for the whole index (what a first push uploads).
+    pub stored_bytes: u64,
+    /// The layers more than one platform uses: digest, size and the platforms.
+    pub shared: Vec<SharedLayer>,
+}
+
+/// One layer more than one platform uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharedLayer {
+    /// `sha256:…`.
+    pub digest: String,
+    /// Compressed bytes.
+    pub size: u64,
+    /// The platforms that use it.
+    pub platforms: Vec<String>,
+}
+
 /// One BuildKit vertex of one run (its platform and strategy are the run's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VertexTiming {
@@ -249,6 +271,10 @@ pub struct BuildReport {
     /// Whether `verify` passed on it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+    /// What the platforms of the written index share: their sizes added up against the bytes
+    /// a registry stores (shared layers once). `None` when no index was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layers: Option<LayerSharing>,
 }
 
 #[cfg(test)]
