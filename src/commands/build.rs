@@ -56,6 +56,10 @@ pub struct BuildCommand {
     /// Let the builder use its cache (timings then measure the cache, not the build).
     #[arg(long)]
     cache: bool,
+    /// A warm rebuild: use the cache of an earlier build of this context (after your change to
+    /// it) and record the runs as warm, for `plan --warm`. Implies --cache.
+    #[arg(long)]
+    warm: bool,
     /// Give up on one build after this many seconds.
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     timeout: u64,
@@ -125,7 +129,7 @@ impl BuildCommand {
             ),
             layout: layout.clone(),
             tag: reference.tag.clone().unwrap_or_else(|| "latest".into()),
-            no_cache: !self.cache,
+            no_cache: !(self.cache || self.warm),
             timeout: Duration::from_secs(self.timeout),
             builder: self.builder,
             cache_from: self.cache_from.clone(),
@@ -156,8 +160,12 @@ impl BuildCommand {
         });
         bar.finish_and_clear();
         let mut report = match result {
-            Ok(r) => r,
-            Err(archbench_build::Error::Failed { report, cause }) => {
+            Ok(mut r) => {
+                r.warm = self.warm;
+                r
+            }
+            Err(archbench_build::Error::Failed { mut report, cause }) => {
+                report.warm = self.warm;
                 self.save(&started, &report)?;
                 if archbench_results::cleanup::interrupt_requested() {
                     let done = report.runs.iter().filter(|r| r.ok).count();

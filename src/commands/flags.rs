@@ -79,6 +79,10 @@ pub struct PlanFlags {
     /// Engineers waiting on each build (with --engineer-hourly).
     #[arg(long, default_value_t = 1.0, value_name = "N")]
     waits_per_build: f64,
+    /// Your CI keeps a build cache: price builds from warm rebuilds (`archbench build --warm`,
+    /// which `report` measures after a one-line change) where the results have them.
+    #[arg(long)]
+    warm: bool,
     /// Runner minutes your CI plan includes each month.
     #[arg(long, default_value_t = 0.0, value_name = "MIN")]
     free_minutes: f64,
@@ -136,6 +140,7 @@ impl PlanFlags {
             margin: self.margin / 100.0,
             engineer_hourly: self.engineer_hourly,
             waits_per_build: self.waits_per_build,
+            warm: self.warm,
         }
     }
 

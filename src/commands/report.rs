@@ -225,11 +225,13 @@ impl ReportCommand {
         notes.extend(results.skip_notes());
         let benches: Vec<_> = results.benches.iter().map(|(_, e)| e.clone()).collect();
         let build = results.build().cloned();
-        if results.builds.len() > 1 {
-            let (shown, _) = results.builds.last().expect("more than one");
+        let warm_build = results.warm_build().cloned();
+        let cold: Vec<_> = results.builds.iter().filter(|(_, e)| !e.payload.warm).collect();
+        if cold.len() > 1 {
+            let (shown, _) = cold.last().expect("more than one");
             notes.push(format!(
                 "{} build results files: the build charts and table show {} only",
-                results.builds.len(),
+                cold.len(),
                 shown.display()
             ));
         }
@@ -239,7 +241,7 @@ impl ReportCommand {
         if build.is_none() {
             notes.push("no build results: the build-stage chart is left out, and the emulation and cross factors are modelled".into());
         }
-        let inputs = Inputs { benches, build, plan, notes };
+        let inputs = Inputs { benches, build, warm_build, plan, notes };
         let files = write_report(&dir, &inputs)?;
         if self.output.is_none() && !self.render_only {
             let latest = reports.join("latest");
@@ -329,6 +331,10 @@ impl ReportCommand {
                                 build_args(&self.fixture, &builder, self.quick, dir, &build_json);
                             if let Err(why) = step("build", &args, &logs.join("build.log")) {
                                 notes.push(format!("build failed: {why}"));
+                            } else if !interrupted() {
+                                if let Err(why) = self.warm_rebuild(&builder, dir, &logs) {
+                                    notes.push(format!("warm rebuild skipped: {why}"));
+                                }
                             }
                         }
                     }
@@ -337,6 +343,47 @@ impl ReportCommand {
         }
         Ok(())
     }
+}
+
+impl ReportCommand {
+    /// The warm figures: the fixture copied aside with one line of its source changed, then
+    /// built again with the cache the cold build left (`build --warm`), as a CI job that keeps
+    /// its cache rebuilds after a commit. The checkout is not touched.
+    fn warm_rebuild(&self, builder: &str, dir: &Path, logs: &Path) -> Result<(), String> {
+        let copy = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
+        copy_tree(&self.fixture, copy.path())
+            .map_err(|e| format!("copying {}: {e}", self.fixture.display()))?;
+        let main = copy.path().join("src/main.c");
+        let mut text = std::fs::read_to_string(&main).map_err(|e| {
+            format!("{}: {e} (the warm rebuild changes one line of it)", main.display())
+        })?;
+        text.push_str("/* archbench report: the one-line change of the warm rebuild */\n");
+        std::fs::write(&main, text).map_err(|e| format!("{}: {e}", main.display()))?;
+        let mut args =
+            build_args(copy.path(), builder, self.quick, dir, &dir.join("build-warm.json"));
+        args.push("--warm".into());
+        for a in args.iter_mut() {
+            if a == "archbench/compute:report" {
+                *a = "archbench/compute:report-warm".into();
+            }
+        }
+        step("warm rebuild", &args, &logs.join("build-warm.log"))
+    }
+}
+
+/// Copy a directory tree (regular files and directories; the fixture has nothing else).
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if e.file_type()?.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

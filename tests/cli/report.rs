@@ -79,9 +79,15 @@ fn quick_main_job_writes_a_complete_report() {
     assert!(out.status.success(), "report failed:\n{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("note: bench skipped") && !stdout.contains("note: build"), "{stdout}");
-    for chart in
-        ["slowdown", "wasm-split", "build-stages", "cost-curves", "sensitivity", "runtime-cost"]
-    {
+    for chart in [
+        "slowdown",
+        "wasm-split",
+        "build-stages",
+        "build-timeline",
+        "cost-curves",
+        "sensitivity",
+        "runtime-cost",
+    ] {
         for ext in ["svg", "png"] {
             let f = dir.path().join(format!("charts/{chart}.{ext}"));
             assert!(f.is_file() && std::fs::metadata(&f).unwrap().len() > 1000, "{}", f.display());
@@ -111,9 +117,28 @@ fn quick_main_job_writes_a_complete_report() {
     // The build factors were measured by this run, the arm64 runtime speed cannot be.
     assert_eq!(plan["payload"]["factors"]["emulated"]["basis"], "measured");
     assert_eq!(plan["payload"]["factors"]["arm64_runtime"]["basis"], "modelled");
-    assert!(std::fs::read_to_string(dir.path().join("summary.md"))
-        .unwrap()
-        .contains("Modelled, not measured"));
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(summary.contains("Modelled, not measured"), "{summary}");
+    // Issue 16: BuildKit ran the builds, and a warm rebuild after a one-line change followed.
+    assert!(summary.contains("| linux/arm64 | emulated | BuildKit |"), "{summary}");
+    assert!(summary.contains("Cold builds against warm rebuilds"), "{summary}");
+    let warm: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("build-warm.json")).unwrap())
+            .unwrap();
+    assert_eq!(warm["payload"]["warm"], true);
+    // Before the changed file everything came from the cache; the compile ran again.
+    let run = &warm["payload"]["runs"][0];
+    let vertex = |needle: &str| {
+        run["vertices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} vertex: {run:#}"))
+            .clone()
+    };
+    assert_eq!(vertex("apt-get")["cached"], true, "{run:#}");
+    assert_eq!(vertex("make -j")["cached"], false, "{run:#}");
     check_in_chromium(dir.path());
 }
 

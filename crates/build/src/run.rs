@@ -428,6 +428,7 @@ pub fn build_with(
         index_digest: None,
         verified: None,
         layers: None,
+        warm: false,
     };
     if let Some(e) = first_error {
         // No index is written when any build failed: a half-built index is what we must not

@@ -52,7 +52,7 @@ pub fn compute(
     catalog: &pricing::Catalog,
     profile: &model::Profile,
 ) -> Result<model::Plan> {
-    let f = measure::factors(inputs);
+    let f = measure::factors(inputs, profile.warm);
     let mut p = model::plan(profile, &f, catalog)?;
     p.skipped_inputs = inputs.skip_notes();
     Ok(p)

@@ -70,10 +70,13 @@ fn like_with_like(path: &Path, cells: &[Cell], runner: &RunnerSpec) -> Option<(F
 // Long (about 90 lines): one block per factor (emulated, cross, Wasm, arm64), each with its
 // modelled fallback and the reason beside it.
 
-/// The factors from `inputs`, modelled where nothing was measured.
-pub fn factors(inputs: &Inputs) -> Factors {
+/// The factors from `inputs`, modelled where nothing was measured; build ratios from warm
+/// rebuilds when `warm` and there are any, else from cold builds (and the source says which).
+pub fn factors(inputs: &Inputs, warm: bool) -> Factors {
+    let have_warm = inputs.builds.iter().any(|(_, e)| e.payload.warm);
+    let use_warm = warm && have_warm;
     let ratio = |strategy: StrategyKind| -> Option<(f64, String)> {
-        inputs.builds.iter().rev().find_map(|(p, e)| {
+        inputs.builds.iter().rev().filter(|(_, e)| e.payload.warm == use_warm).find_map(|(p, e)| {
             let r: Vec<f64> = e
                 .payload
                 .ratios
@@ -81,8 +84,13 @@ pub fn factors(inputs: &Inputs) -> Factors {
                 .filter(|r| r.strategy == strategy)
                 .map(|r| r.ratio)
                 .collect();
+            let kind = match (use_warm, warm) {
+                (true, _) => "warm rebuild",
+                (false, true) => "cold build: no warm rebuild in the results",
+                (false, false) => "cold build",
+            };
             geomean(&r)
-                .map(|g| (g, format!("{} ({} build, {})", name(p), strategy, e.host.summary())))
+                .map(|g| (g, format!("{} ({} {kind}, {})", name(p), strategy, e.host.summary())))
         })
     };
     let bench_geomean = |runner: &RunnerSpec| -> Option<(Factor, String)> {
@@ -215,7 +223,7 @@ mod tests {
     /// work-bound workloads give 1.47× (issue 14: 0.87× with start-up mixed in).
     #[test]
     fn wasm_runtime_leaves_out_startup_and_says_why() {
-        let f = factors(&example());
+        let f = factors(&example(), false);
         let w = &f.wasm_runtime;
         assert!(!w.is_modelled());
         assert_eq!(w.workloads, ["sha256", "nbody", "sort", "syscall"]);
@@ -261,7 +269,7 @@ mod tests {
             let mut i = Inputs { benches: inputs.benches.clone(), ..Default::default() };
             arm.host.emulated = emulated;
             i.benches.push((p.with_file_name("arm.json"), arm.clone()));
-            let f = factors(&i);
+            let f = factors(&i, false);
             assert_eq!(
                 !f.arm64_runtime.is_modelled(),
                 measured,
@@ -279,5 +287,26 @@ mod tests {
                 assert!(why.contains(&format!("not counted as native arm64: {reason}")), "{why}");
             }
         }
+    }
+
+    /// Issue 16 (item 4): `--warm` takes the build ratios from a warm rebuild when the results
+    /// have one, and says when they have none; without it, a warm file is never used.
+    #[test]
+    fn warm_ratios_only_when_asked_and_present() {
+        let mut inputs = example();
+        let cold = factors(&inputs, true);
+        assert!((cold.emulated.value - 6.350056186416477).abs() < 1e-12);
+        assert!(format!("{:?}", cold.emulated.basis).contains("no warm rebuild in the results"));
+        let (p, mut warm) = inputs.builds[0].clone();
+        warm.payload.warm = true;
+        for r in &mut warm.payload.ratios {
+            r.ratio = 2.0;
+        }
+        inputs.builds.push((p.with_file_name("build-warm.json"), warm));
+        let f = factors(&inputs, true);
+        assert_eq!(f.emulated.value, 2.0);
+        assert!(format!("{:?}", f.emulated.basis).contains("warm rebuild"), "{:?}", f.emulated);
+        let f = factors(&inputs, false);
+        assert!((f.emulated.value - 6.350056186416477).abs() < 1e-12, "cold unless asked");
     }
 }

@@ -61,6 +61,9 @@ pub struct Profile {
     pub engineer_hourly: f64,
     /// Engineers waiting on each build.
     pub waits_per_build: f64,
+    /// The team's CI keeps a build cache: use the build ratios of warm rebuilds (`build
+    /// --warm`, a rebuild after a one-line change) instead of cold builds, where there are any.
+    pub warm: bool,
 }
 
 impl Default for Profile {
@@ -83,6 +86,7 @@ impl Default for Profile {
             margin: 0.05,
             engineer_hourly: 0.0,
             waits_per_build: 1.0,
+            warm: false,
         }
     }
 }

@@ -62,6 +62,24 @@ A host marked emulated ran archbench itself under QEMU: its figures are never ta
         }
         h.push_str("</table>\n");
     }
+    if let Some(t) = inputs.cold_warm_table() {
+        h.push_str("<h2>Cold and warm builds</h2><p>The same builds without a cache, and again after a one-line change to the \
+sources with the cache kept, as a CI job that keeps its cache would rebuild. Steps before the changed file come from the cache; \
+the compile and everything after it run again.</p><table><tr>");
+        for c in &t.headers {
+            h.push_str(&format!("<th>{}</th>", esc(c)));
+        }
+        h.push_str("</tr>");
+        for row in &t.rows {
+            h.push_str("<tr>");
+            for (i, c) in row.iter().enumerate() {
+                let class = if i >= 2 { " class=\"n\"" } else { "" };
+                h.push_str(&format!("<td{class}>{}</td>", esc(c)));
+            }
+            h.push_str("</tr>");
+        }
+        h.push_str("</table>\n");
+    }
     h.push_str(&options_table(p));
     h.push_str(&sensitivity_table(p));
     h.push_str("<h2>What the numbers rest on</h2><table><tr><th>factor</th><th>value</th><th>likely range</th><th>basis</th></tr>");

@@ -22,6 +22,7 @@
 //! let inputs = archbench_report::Inputs {
 //!     benches: vec![],
 //!     build: None,
+//!     warm_build: None,
 //!     plan: Envelope::begin("plan", HostFacts::default(), p),
 //!     notes: vec![],
 //! };
@@ -75,6 +76,8 @@ pub struct Inputs {
     pub benches: Vec<Envelope<Vec<BenchCell>>>,
     /// Build results, when the builds ran.
     pub build: Option<Envelope<BuildReport>>,
+    /// A warm rebuild of the same builds (`build --warm`), when one ran.
+    pub warm_build: Option<Envelope<BuildReport>>,
     /// The plan.
     pub plan: Envelope<Plan>,
     /// What was skipped and why, and other notes for the reader.
@@ -152,6 +155,40 @@ impl Inputs {
             })
             .collect();
         Some(Table { headers, rows })
+    }
+}
+
+impl Inputs {
+    /// Cold builds beside warm rebuilds (a one-line change, the cache kept): one row per
+    /// platform × strategy both ran, times measured the same way (request to image ID).
+    pub fn cold_warm_table(&self) -> Option<Table> {
+        let (cold, warm) = (self.build.as_ref()?, self.warm_build.as_ref()?);
+        let rows: Vec<Vec<String>> = cold
+            .payload
+            .runs
+            .iter()
+            .filter(|c| c.ok)
+            .filter_map(|c| {
+                let w = warm.payload.runs.iter().find(|w| {
+                    w.ok && w.platform == c.platform
+                        && w.strategy == c.strategy
+                        && w.builder == c.builder
+                })?;
+                Some(vec![
+                    c.platform.to_string(),
+                    c.strategy.to_string(),
+                    format!("{:.1}", c.seconds),
+                    format!("{:.1}", w.seconds),
+                    format!("{:.2}×", w.seconds / c.seconds),
+                ])
+            })
+            .collect();
+        (!rows.is_empty()).then(|| Table {
+            headers: ["platform", "strategy", "cold (s)", "warm (s)", "warm / cold"]
+                .map(String::from)
+                .to_vec(),
+            rows,
+        })
     }
 }
 
@@ -493,11 +530,13 @@ mod tests {
                 index_digest: None,
                 verified: Some(true),
                 layers: None,
+                warm: false,
             },
         );
         Inputs {
             benches: vec![bench],
             build: Some(build),
+            warm_build: None,
             plan: plan_env,
             notes: vec!["a note".into()],
         }
@@ -633,5 +672,26 @@ mod tests {
         );
         let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
         assert!(html.contains("critical path 8.5 s, steps added up 9.9 s"), "{html}");
+    }
+
+    /// Issue 16 (item 4): with a warm rebuild beside the cold builds, the page and the summary
+    /// show both, with the ratio of the same measure.
+    #[test]
+    fn cold_and_warm_side_by_side() {
+        let mut i = inputs();
+        let mut warm = i.build.clone().unwrap();
+        warm.payload.warm = true;
+        for r in &mut warm.payload.runs {
+            r.seconds /= 4.0;
+        }
+        i.warm_build = Some(warm);
+        let t = i.cold_warm_table().unwrap();
+        assert_eq!(t.rows[0], ["linux/arm64", "native", "10.0", "2.5", "0.25×"]);
+        let dir = tempfile::tempdir().unwrap();
+        write_report(dir.path(), &i).unwrap();
+        let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+        assert!(md.contains("| linux/arm64 | emulated | 60.0 | 15.0 | 0.25× |"), "{md}");
+        let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+        assert!(html.contains("<h2>Cold and warm builds</h2>"));
     }
 }

@@ -43,6 +43,16 @@ pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
             let _ = writeln!(m, "\n{}: **{:.2}×**", r.label(), r.ratio);
         }
     }
+    if let Some(t) = inputs.cold_warm_table() {
+        let _ = writeln!(
+            m,
+            "\nCold builds against warm rebuilds (one changed source line, cache kept):\n"
+        );
+        let _ = writeln!(m, "| {} |\n|{}", t.headers.join(" | "), "---|".repeat(t.headers.len()));
+        for row in &t.rows {
+            let _ = writeln!(m, "| {} |", row.join(" | "));
+        }
+    }
     let _ = writeln!(m, "\n| option | min per build | USD per month | |\n|---|---:|---:|---|");
     for c in &p.options {
         let status = match (&c.unavailable, c.meets_time_limit) {

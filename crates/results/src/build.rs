@@ -275,6 +275,10 @@ pub struct BuildReport {
     /// a registry stores (shared layers once). `None` when no index was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layers: Option<LayerSharing>,
+    /// A warm rebuild (`build --warm`): the cache of an earlier build was used, after a change
+    /// to the sources. Cold (false) builds use no cache.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warm: bool,
 }
 
 #[cfg(test)]

@@ -41,9 +41,14 @@ impl Results {
         self.benches.last().map(|(_, e)| e)
     }
 
-    /// The last build envelope in name order.
+    /// The last cold build envelope in name order.
     pub fn build(&self) -> Option<&Envelope<BuildReport>> {
-        self.builds.last().map(|(_, e)| e)
+        self.builds.iter().rev().find(|(_, e)| !e.payload.warm).map(|(_, e)| e)
+    }
+
+    /// The last warm rebuild envelope (`build --warm`) in name order.
+    pub fn warm_build(&self) -> Option<&Envelope<BuildReport>> {
+        self.builds.iter().rev().find(|(_, e)| e.payload.warm).map(|(_, e)| e)
     }
 
     /// One line per skipped file: `skipped bad.json: not JSON (…)`.
