@@ -24,18 +24,11 @@ PLATFORM=${PLATFORM:-linux/amd64}
 STRATEGY=${STRATEGY:-native}
 SCALE=${SCALE:-60}
 [ -x "$HOME/.docker/cli-plugins/docker-buildx" ] || { echo "buildx is missing: run scripts/setup" >&2; exit 1; }
-command -v docker-registry >/dev/null || { echo "docker-registry is missing: run scripts/setup" >&2; exit 1; }
 WORK=$(mktemp -d)
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null; rm -rf "$WORK"' EXIT
-PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$WORK/reg" "$PORT" >"$WORK/reg.yml"
-docker-registry serve "$WORK/reg.yml" >"$WORK/reg.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
-BASE="127.0.0.1:$PORT/archbench/builder:bookworm"
-"$AB" base bootstrap --platform linux/amd64,linux/arm64 --include gcc,make,libc6-dev \
-  --extra linux/amd64=gcc-aarch64-linux-gnu,libc6-dev-arm64-cross -t "$BASE" >/dev/null
+# shellcheck source=benches/lib-builder.sh
+. benches/lib-builder.sh
 # buildx needs to know the build's platform for the cross strategy only through --platform:
 # BuildKit sets BUILDPLATFORM to the engine's own, as archbench's cross strategy does.
 [ "$STRATEGY" = native ] || [ "$STRATEGY" = cross ] || { echo "STRATEGY must be native or cross" >&2; exit 2; }

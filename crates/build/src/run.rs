@@ -297,7 +297,7 @@ pub fn decide(
         ),
     }
 }
-// About 90 lines: the loop over platform x strategy; each step is a function (decide,
+// Long (about 105 lines): the loop over platform x strategy; each step is a function (decide,
 // build_one, work_seconds, write_index), what remains is the bookkeeping between them.
 
 /// [`build_all`] in any [`Surroundings`]: each platform × strategy is decided, built, timed
@@ -355,40 +355,9 @@ pub fn build_with(
                     }
                 };
             let (builder, why) = crate::buildkit::choose(spec.builder, &info);
-            let mut note = format!("{note}; {why}");
-            if !spec.cache_from.is_empty() {
-                note.push_str(&format!("; cache from {}", spec.cache_from.join(", ")));
-            }
-            if spec.cache_inline {
-                note.push_str(match builder {
-                    Builder::Buildkit => "; inline cache written into the image",
-                    Builder::Classic => "; no inline cache: the classic builder cannot write one",
-                });
-            }
-            let (args, dockerfile) = match builder {
-                Builder::Classic => {
-                    let mut args = platform_args(platform, &build_platform);
-                    args.extend(spec.build_args.clone());
-                    let dockerfile = rewrite_dockerfile(&original, &args, &mut |image, p| {
-                        world.resolve(image, p)
-                    });
-                    (args, dockerfile)
-                }
-                Builder::Buildkit if build_platform == *platform && *platform != host => {
-                    // Emulated: the one rewrite BuildKit still needs (see crate::buildkit).
-                    let mut args: BTreeMap<String, String> = platform_args(platform, platform)
-                        .into_iter()
-                        .filter(|(k, _)| k.starts_with("BUILD"))
-                        .collect();
-                    args.extend(spec.build_args.clone());
-                    (args, crate::buildkit::emulated_dockerfile(&original, platform))
-                }
-                Builder::Buildkit => (spec.build_args.clone(), original.clone()),
-            };
-            let mut args = args;
-            if spec.cache_inline && builder == Builder::Buildkit {
-                args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
-            }
+            let note = format!("{note}; {why}{}", cache_note(spec, builder));
+            let (args, dockerfile) =
+                sent(spec, builder, platform, &build_platform, &host, &original, world);
             let job = Job {
                 spec,
                 platform,
@@ -441,6 +410,58 @@ pub fn build_with(
     Ok(report)
 }
 
+/// What the run's note adds about the cache.
+fn cache_note(spec: &BuildSpec, builder: Builder) -> String {
+    let mut note = String::new();
+    if !spec.cache_from.is_empty() {
+        note.push_str(&format!("; cache from {}", spec.cache_from.join(", ")));
+    }
+    if spec.cache_inline {
+        note.push_str(match builder {
+            Builder::Buildkit => "; inline cache written into the image",
+            Builder::Classic => "; no inline cache: the classic builder cannot write one",
+        });
+    }
+    note
+}
+
+/// The build arguments and the Dockerfile text sent for one job: for the classic builder the
+/// buildx arguments and exact `FROM` lines ([`rewrite_dockerfile`]); for BuildKit the file as
+/// written, except under emulation (see [`crate::buildkit`]).
+fn sent(
+    spec: &BuildSpec,
+    builder: Builder,
+    platform: &Platform,
+    build_platform: &Platform,
+    host: &Platform,
+    original: &str,
+    world: &mut dyn Surroundings,
+) -> (BTreeMap<String, String>, String) {
+    let (mut args, dockerfile) = match builder {
+        Builder::Classic => {
+            let mut args = platform_args(platform, build_platform);
+            args.extend(spec.build_args.clone());
+            let dockerfile =
+                rewrite_dockerfile(original, &args, &mut |image, p| world.resolve(image, p));
+            (args, dockerfile)
+        }
+        Builder::Buildkit if build_platform == platform && platform != host => {
+            // Emulated: the one rewrite BuildKit still needs (see crate::buildkit).
+            let mut args: BTreeMap<String, String> = platform_args(platform, platform)
+                .into_iter()
+                .filter(|(k, _)| k.starts_with("BUILD"))
+                .collect();
+            args.extend(spec.build_args.clone());
+            (args, crate::buildkit::emulated_dockerfile(original, platform))
+        }
+        Builder::Buildkit => (spec.build_args.clone(), original.to_owned()),
+    };
+    if spec.cache_inline && builder == Builder::Buildkit {
+        args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
+    }
+    (args, dockerfile)
+}
+
 /// One platform × strategy, decided and ready to send.
 struct Job<'a> {
     spec: &'a BuildSpec,
@@ -453,7 +474,7 @@ struct Job<'a> {
     dockerfile: String,
     note: String,
 }
-// About 85 lines: one build, timed; the run record is filled field by field for the success and
+// Long (about 105 lines): one build, timed, by either builder; the run record is filled field by field for the success and
 // the two failure paths.
 
 /// Build one job on `engine`, time its steps, and export the image to the layout. The run is
@@ -499,6 +520,21 @@ fn build_one(
             }
         }
     });
+    let seconds = started.elapsed().as_secs_f64();
+    let (step, log) = if buildkit {
+        let (name, lines) = vertices.failed().unwrap_or_else(|| vertices.last_started());
+        (name, lines.iter().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n"))
+    } else {
+        (format!("step {}", tracker.current_step()), tracker.last_lines())
+    };
+    let (stages, vertices, timeline) = if buildkit {
+        let stage_platforms =
+            crate::buildkit::stage_platforms(&job.dockerfile, platform, job.build_platform);
+        let (v, t, stages) = vertices.finish(&stage_platforms, host);
+        (stages, v, t)
+    } else {
+        (tracker.finish(Instant::now()), Vec::new(), None)
+    };
     let mut run = BuildRun {
         platform: platform.clone(),
         strategy: strategy.kind(),
@@ -507,34 +543,14 @@ fn build_one(
         note: job.note.clone(),
         ok: false,
         error: None,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds,
         work_seconds: 0.0,
-        stages: Vec::new(),
+        stages,
         image_id: None,
         manifest_digest: None,
         image_bytes: 0,
-        vertices: Vec::new(),
-        timeline: None,
-    };
-    let (step, log) = if buildkit {
-        let (name, lines) = vertices.failed().unwrap_or_else(|| vertices.last_started());
-        (name, lines.iter().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n"))
-    } else {
-        (format!("step {}", tracker.current_step()), tracker.last_lines())
-    };
-    let mut finish = |run: &mut BuildRun| {
-        if buildkit {
-            let stage_platforms =
-                crate::buildkit::stage_platforms(&job.dockerfile, platform, job.build_platform);
-            let (v, t, stages) = std::mem::take(&mut vertices).finish(&stage_platforms, host);
-            run.vertices = v;
-            run.timeline = t;
-            run.stages = stages;
-        } else {
-            run.stages =
-                std::mem::replace(&mut tracker, StepTracker::new(platform, host, BTreeMap::new()))
-                    .finish(Instant::now());
-        }
+        vertices,
+        timeline,
     };
     let id = match result {
         Ok(id) => id,
@@ -547,12 +563,10 @@ fn build_one(
                 message,
                 log,
             };
-            finish(&mut run);
             run.error = Some(err.to_string());
             return Ok((run, None, Some(err)));
         }
     };
-    finish(&mut run);
     run.image_id = Some(id);
     match export(engine, &tag, platform, &spec.layout) {
         Ok(x) => {

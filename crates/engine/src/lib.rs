@@ -429,8 +429,12 @@ impl Engine {
         let _ = self.block("removing a container", self.docker.remove_container(id, Some(rm)));
     }
 
-    /// Build an image with the classic builder, calling `on_event` for every message as it
-    /// arrives. Returns the image ID; a failed step is an error carrying the builder's message.
+    /// Build an image with the classic builder or BuildKit (`req.builder`; bollard runs the
+    /// BuildKit session), calling `on_event` for every message as it arrives (BuildKit's as
+    /// vertices and logs). Returns the image ID; a failed step is an error carrying the
+    /// builder's message.
+    // Long (about 85 lines): one request, its stream read to the end (classic output, BuildKit
+    // status, the image ID) and the interrupt and timeout around it.
     pub fn build(
         &self,
         req: &BuildRequest,

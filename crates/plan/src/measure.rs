@@ -67,9 +67,25 @@ fn like_with_like(path: &Path, cells: &[Cell], runner: &RunnerSpec) -> Option<(F
     f.excluded = excluded;
     Some((f, from))
 }
-// Long (about 90 lines): one block per factor (emulated, cross, Wasm, arm64), each with its
-// modelled fallback and the reason beside it.
+/// The arm64 bench files that were there but may not stand for native arm64, each with the
+/// reason, so the reader of a modelled factor sees why.
+fn not_native_arm64(inputs: &Inputs) -> Vec<String> {
+    inputs
+        .benches
+        .iter()
+        .filter(|(_, e)| {
+            !e.host.known_native()
+                && e.host.platform.as_ref().is_some_and(|p| p.arch == Arch::Arm64)
+        })
+        .map(|(p, e)| match e.host.emulated {
+            Some(true) => format!("{} (its archbench ran under emulation)", name(p)),
+            _ => format!("{} (its host facts do not say it ran natively)", name(p)),
+        })
+        .collect()
+}
 
+// Long (about 120 lines): one block per factor (emulated, cross, Wasm, arm64), each with its
+// modelled fallback and the reason beside it.
 /// The factors from `inputs`, modelled where nothing was measured; build ratios from warm
 /// rebuilds when `warm` and there are any, else from cold builds (and the source says which).
 pub fn factors(inputs: &Inputs, warm: bool) -> Factors {
@@ -174,19 +190,7 @@ pub fn factors(inputs: &Inputs, warm: bool) -> Factors {
             }
         }
         _ => {
-            // Name the arm64 files that were there but may not count, so the reader sees why.
-            let refused: Vec<String> = inputs
-                .benches
-                .iter()
-                .filter(|(_, e)| {
-                    !e.host.known_native()
-                        && e.host.platform.as_ref().is_some_and(|p| p.arch == Arch::Arm64)
-                })
-                .map(|(p, e)| match e.host.emulated {
-                    Some(true) => format!("{} (its archbench ran under emulation)", name(p)),
-                    _ => format!("{} (its host facts do not say it ran natively)", name(p)),
-                })
-                .collect();
+            let refused = not_native_arm64(inputs);
             let mut why = "no bench results from a native arm64 host: arm64 is assumed as fast as x86 per vCPU; run `archbench bench -o` on an arm64 machine and put the file beside these to measure it".to_owned();
             if !refused.is_empty() {
                 why.push_str(&format!("; not counted as native arm64: {}", refused.join(", ")));

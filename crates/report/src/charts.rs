@@ -289,6 +289,8 @@ pub fn build_stages<DB: DrawingBackend>(root: &Area<DB>, build: &BuildReport) ->
 /// to its end (seconds from the lane's first vertex). Vertices that overlap in time get rows of
 /// their own inside the lane, so parallel stages show side by side. Colour is the stage
 /// (grey for BuildKit's own work); a cached vertex is drawn faint.
+// Long (about 80 lines): the lanes, the packing of overlapping vertices into rows, and the
+// legend of stages, drawn in one pass over the chart.
 pub fn timeline<DB: DrawingBackend>(root: &Area<DB>, build: &BuildReport) -> Result<()> {
     root.fill(&WHITE).map_err(err)?;
     let runs: Vec<_> = build.runs.iter().filter(|r| !r.vertices.is_empty()).collect();

@@ -3,7 +3,7 @@
 use archbench_plan::model::{Basis, Plan};
 use base64::Engine as _;
 
-use crate::{Chart, Inputs};
+use crate::{Chart, Inputs, Table};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -47,38 +47,14 @@ measured here and is an assumption, stated with its reason.</p>\n");
     }
     if let Some(t) = inputs.bench_table() {
         h.push_str("<h2>Bench results per host</h2><p>Median wall time per run, and the multiple of the same host's native run. \
-A host marked emulated ran archbench itself under QEMU: its figures are never taken as native speed.</p><table><tr>");
-        for c in &t.headers {
-            h.push_str(&format!("<th>{}</th>", esc(c)));
-        }
-        h.push_str("</tr>");
-        for row in &t.rows {
-            h.push_str("<tr>");
-            for (i, c) in row.iter().enumerate() {
-                let class = if i >= 3 { " class=\"n\"" } else { "" };
-                h.push_str(&format!("<td{class}>{}</td>", esc(c)));
-            }
-            h.push_str("</tr>");
-        }
-        h.push_str("</table>\n");
+A host marked emulated ran archbench itself under QEMU: its figures are never taken as native speed.</p>");
+        h.push_str(&table_html(&t, 3));
     }
     if let Some(t) = inputs.cold_warm_table() {
         h.push_str("<h2>Cold and warm builds</h2><p>The same builds without a cache, and again after a one-line change to the \
 sources with the cache kept, as a CI job that keeps its cache would rebuild. Steps before the changed file come from the cache; \
-the compile and everything after it run again.</p><table><tr>");
-        for c in &t.headers {
-            h.push_str(&format!("<th>{}</th>", esc(c)));
-        }
-        h.push_str("</tr>");
-        for row in &t.rows {
-            h.push_str("<tr>");
-            for (i, c) in row.iter().enumerate() {
-                let class = if i >= 2 { " class=\"n\"" } else { "" };
-                h.push_str(&format!("<td{class}>{}</td>", esc(c)));
-            }
-            h.push_str("</tr>");
-        }
-        h.push_str("</table>\n");
+the compile and everything after it run again.</p>");
+        h.push_str(&table_html(&t, 2));
     }
     h.push_str(&options_table(p));
     h.push_str(&sensitivity_table(p));
@@ -113,6 +89,25 @@ the compile and everything after it run again.</p><table><tr>");
         h.push_str("</ul>\n");
     }
     h.push_str("</body></html>\n");
+    h
+}
+
+/// A [`Table`] as HTML, its columns from `numeric_from` on right-aligned.
+fn table_html(t: &Table, numeric_from: usize) -> String {
+    let mut h = String::from("<table><tr>");
+    for c in &t.headers {
+        h.push_str(&format!("<th>{}</th>", esc(c)));
+    }
+    h.push_str("</tr>");
+    for row in &t.rows {
+        h.push_str("<tr>");
+        for (i, c) in row.iter().enumerate() {
+            let class = if i >= numeric_from { " class=\"n\"" } else { "" };
+            h.push_str(&format!("<td{class}>{}</td>", esc(c)));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>\n");
     h
 }
 

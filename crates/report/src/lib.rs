@@ -270,7 +270,7 @@ fn render(
     Ok(svg)
 }
 
-// Long (about 110 lines) because each chart is one literal with its caption, read as prose; a
+// Long (about 150 lines) because each chart is one literal with its caption, read as prose; a
 // table of charts would hide the captions a teacher edits. Past this size, move the captions out.
 /// Render every chart the inputs allow into `dir/charts`, then `index.html`, `summary.md` and
 /// `report.json`. Returns the files written.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::{Chart, Inputs};
+use crate::{Chart, Inputs, Table};
 
 /// The summary.
 pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
@@ -14,12 +14,8 @@ pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
         let _ = writeln!(m, "{} {l}", if i == 0 { "**→**" } else { "-" });
     }
     if let Some(t) = inputs.bench_table() {
-        let _ = writeln!(m, "\n| {} |", t.headers.join(" | "));
-        let _ = writeln!(m, "|{}", "---|".repeat(t.headers.len()));
-        for row in &t.rows {
-            let row: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
-            let _ = writeln!(m, "| {} |", row.join(" | "));
-        }
+        m.push('\n');
+        m.push_str(&table_md(&t));
     }
     if let Some(b) = &inputs.build {
         let _ = writeln!(m, "\n| platform | strategy | builder | build (s) | without base pulls (s) | critical path (s) | ok |\n|---|---|---|---:|---:|---:|---|");
@@ -48,10 +44,7 @@ pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
             m,
             "\nCold builds against warm rebuilds (one changed source line, cache kept):\n"
         );
-        let _ = writeln!(m, "| {} |\n|{}", t.headers.join(" | "), "---|".repeat(t.headers.len()));
-        for row in &t.rows {
-            let _ = writeln!(m, "| {} |", row.join(" | "));
-        }
+        m.push_str(&table_md(&t));
     }
     let _ = writeln!(m, "\n| option | min per build | USD per month | |\n|---|---:|---:|---|");
     for c in &p.options {
@@ -79,6 +72,16 @@ pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
     );
     for n in &inputs.notes {
         let _ = writeln!(m, "\n> {n}");
+    }
+    m
+}
+
+/// A [`Table`] as Markdown, `|` in cells escaped.
+fn table_md(t: &Table) -> String {
+    let mut m = format!("| {} |\n|{}\n", t.headers.join(" | "), "---|".repeat(t.headers.len()));
+    for row in &t.rows {
+        let row: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
+        m.push_str(&format!("| {} |\n", row.join(" | ")));
     }
     m
 }

@@ -1,0 +1,12 @@
+# Sourced by the build benchmarks (builders.sh, fidelity-buildkit.sh): a docker-registry on a
+# free loopback port in $WORK, and the compute fixture's builder image bootstrapped into it.
+# Needs WORK, AB and a PIDS array; sets BASE.
+command -v docker-registry >/dev/null || { echo "docker-registry is missing: run scripts/setup" >&2; exit 1; }
+PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$WORK/reg" "$PORT" >"$WORK/reg.yml"
+docker-registry serve "$WORK/reg.yml" >"$WORK/reg.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
+BASE="127.0.0.1:$PORT/archbench/builder:bookworm"
+"$AB" base bootstrap --platform linux/amd64,linux/arm64 --include gcc,make,libc6-dev \
+  --extra linux/amd64=gcc-aarch64-linux-gnu,libc6-dev-arm64-cross -t "$BASE" >/dev/null
