@@ -226,8 +226,9 @@ impl ReportCommand {
         let benches: Vec<_> = results.benches.iter().map(|(_, e)| e.clone()).collect();
         let build = results.build().cloned();
         let warm_build = results.warm_build().cloned();
+        let classic_build = results.classic_build().cloned();
         let cold: Vec<_> = results.builds.iter().filter(|(_, e)| !e.payload.warm).collect();
-        if cold.len() > 1 {
+        if cold.len() > 1 + usize::from(classic_build.is_some()) {
             let (shown, _) = cold.last().expect("more than one");
             notes.push(format!(
                 "{} build results files: the build charts and table show {} only",
@@ -241,7 +242,7 @@ impl ReportCommand {
         if build.is_none() {
             notes.push("no build results: the build-stage chart is left out, and the emulation and cross factors are modelled".into());
         }
-        let inputs = Inputs { benches, build, warm_build, plan, notes };
+        let inputs = Inputs { benches, build, warm_build, classic_build, plan, notes };
         let files = write_report(&dir, &inputs)?;
         if self.output.is_none() && !self.render_only {
             let latest = reports.join("latest");
@@ -335,6 +336,22 @@ impl ReportCommand {
                                 if let Err(why) = self.warm_rebuild(&builder, dir, &logs) {
                                     notes.push(format!("warm rebuild skipped: {why}"));
                                 }
+                                // The same builds by the classic builder, for the side by side.
+                                let mut args = build_args(
+                                    &self.fixture,
+                                    &builder,
+                                    self.quick,
+                                    dir,
+                                    &dir.join("build-classic.json"),
+                                );
+                                args.extend(["--builder".into(), "classic".into()]);
+                                retag(&mut args, "archbench/compute:report-classic");
+                                if interrupted() {
+                                } else if let Err(why) =
+                                    step("classic build", &args, &logs.join("build-classic.log"))
+                                {
+                                    notes.push(format!("classic build skipped: {why}"));
+                                }
                             }
                         }
                     }
@@ -362,12 +379,15 @@ impl ReportCommand {
         let mut args =
             build_args(copy.path(), builder, self.quick, dir, &dir.join("build-warm.json"));
         args.push("--warm".into());
-        for a in args.iter_mut() {
-            if a == "archbench/compute:report" {
-                *a = "archbench/compute:report-warm".into();
-            }
-        }
+        retag(&mut args, "archbench/compute:report-warm");
         step("warm rebuild", &args, &logs.join("build-warm.log"))
+    }
+}
+
+/// Give a build step's arguments another `-t`, so its index does not replace the main one's.
+fn retag(args: &mut [String], tag: &str) {
+    for a in args.iter_mut().filter(|a| *a == "archbench/compute:report") {
+        *a = tag.to_owned();
     }
 }
 

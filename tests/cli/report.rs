@@ -122,6 +122,7 @@ fn quick_main_job_writes_a_complete_report() {
     // Issue 16: BuildKit ran the builds, and a warm rebuild after a one-line change followed.
     assert!(summary.contains("| linux/arm64 | emulated | BuildKit |"), "{summary}");
     assert!(summary.contains("Cold builds against warm rebuilds"), "{summary}");
+    assert!(summary.contains("The classic builder against BuildKit"), "{summary}");
     let warm: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("build-warm.json")).unwrap())
             .unwrap();

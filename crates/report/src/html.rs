@@ -50,6 +50,12 @@ measured here and is an assumption, stated with its reason.</p>\n");
 A host marked emulated ran archbench itself under QEMU: its figures are never taken as native speed.</p>");
         h.push_str(&table_html(&t, 3));
     }
+    if let Some(t) = inputs.builders_table() {
+        h.push_str("<h2>Classic builder and BuildKit</h2><p>The same builds by the engine's classic builder and by BuildKit, \
+both without cache, timed from the request to the image ID. The classic builder commits a container after every step and runs \
+stages one after another; BuildKit runs independent stages at once.</p>");
+        h.push_str(&table_html(&t, 2));
+    }
     if let Some(t) = inputs.cold_warm_table() {
         h.push_str("<h2>Cold and warm builds</h2><p>The same builds without a cache, and again after a one-line change to the \
 sources with the cache kept, as a CI job that keeps its cache would rebuild. Steps before the changed file come from the cache; \

@@ -23,6 +23,7 @@
 //!     benches: vec![],
 //!     build: None,
 //!     warm_build: None,
+//!     classic_build: None,
 //!     plan: Envelope::begin("plan", HostFacts::default(), p),
 //!     notes: vec![],
 //! };
@@ -78,6 +79,8 @@ pub struct Inputs {
     pub build: Option<Envelope<BuildReport>>,
     /// A warm rebuild of the same builds (`build --warm`), when one ran.
     pub warm_build: Option<Envelope<BuildReport>>,
+    /// The same builds by the classic builder, beside BuildKit's, when one ran.
+    pub classic_build: Option<Envelope<BuildReport>>,
     /// The plan.
     pub plan: Envelope<Plan>,
     /// What was skipped and why, and other notes for the reader.
@@ -159,6 +162,59 @@ impl Inputs {
 }
 
 impl Inputs {
+    /// The classic builder beside BuildKit: one row per platform × strategy both built, cold,
+    /// timed the same way (request to image ID), and what each index stores.
+    pub fn builders_table(&self) -> Option<Table> {
+        let (kit, classic) = (self.build.as_ref()?, self.classic_build.as_ref()?);
+        let mut rows: Vec<Vec<String>> =
+            kit.payload
+                .runs
+                .iter()
+                .filter(|k| k.ok && k.builder == archbench_results::build::Builder::Buildkit)
+                .filter_map(|k| {
+                    let c =
+                        classic.payload.runs.iter().find(|c| {
+                            c.ok && c.platform == k.platform && c.strategy == k.strategy
+                        })?;
+                    Some(vec![
+                        k.platform.to_string(),
+                        k.strategy.to_string(),
+                        format!("{:.1}", c.seconds),
+                        format!("{:.1}", k.seconds),
+                        format!("{:.2}×", k.seconds / c.seconds),
+                    ])
+                })
+                .collect();
+        let stored = |b: &BuildReport| {
+            b.layers.as_ref().map_or_else(
+                || "—".to_owned(),
+                |l| {
+                    format!(
+                        "{:.1} MiB, {} shared layers",
+                        l.stored_bytes as f64 / 1048576.0,
+                        l.shared.len()
+                    )
+                },
+            )
+        };
+        if rows.is_empty() {
+            return None;
+        }
+        rows.push(vec![
+            "index".into(),
+            "stored once".into(),
+            stored(&classic.payload),
+            stored(&kit.payload),
+            String::new(),
+        ]);
+        Some(Table {
+            headers: ["platform", "strategy", "classic (s)", "BuildKit (s)", "BuildKit / classic"]
+                .map(String::from)
+                .to_vec(),
+            rows,
+        })
+    }
+
     /// Cold builds beside warm rebuilds (a one-line change, the cache kept): one row per
     /// platform × strategy both ran, times measured the same way (request to image ID).
     pub fn cold_warm_table(&self) -> Option<Table> {
@@ -537,6 +593,7 @@ mod tests {
             benches: vec![bench],
             build: Some(build),
             warm_build: None,
+            classic_build: None,
             plan: plan_env,
             notes: vec!["a note".into()],
         }
@@ -693,5 +750,32 @@ mod tests {
         assert!(md.contains("| linux/arm64 | emulated | 60.0 | 15.0 | 0.25× |"), "{md}");
         let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
         assert!(html.contains("<h2>Cold and warm builds</h2>"));
+    }
+
+    /// Issue 16 (item 5): the classic builder beside BuildKit, per strategy, with what each
+    /// index stores.
+    #[test]
+    fn classic_and_buildkit_side_by_side() {
+        use archbench_results::build::{Builder, LayerSharing};
+        let mut i = inputs();
+        let b = i.build.as_mut().unwrap();
+        for r in &mut b.payload.runs {
+            r.builder = Builder::Buildkit;
+        }
+        b.payload.layers =
+            Some(LayerSharing { platform_bytes: 3 << 20, stored_bytes: 2 << 20, shared: vec![] });
+        let mut classic = b.clone();
+        for r in &mut classic.payload.runs {
+            r.builder = Builder::Classic;
+            r.seconds *= 2.0;
+        }
+        i.classic_build = Some(classic);
+        let t = i.builders_table().unwrap();
+        assert_eq!(t.rows[0], ["linux/arm64", "native", "20.0", "10.0", "0.50×"]);
+        assert_eq!(t.rows[2][3], "2.0 MiB, 0 shared layers");
+        let dir = tempfile::tempdir().unwrap();
+        write_report(dir.path(), &i).unwrap();
+        let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+        assert!(md.contains("| linux/arm64 | emulated | 120.0 | 60.0 | 0.50× |"), "{md}");
     }
 }

@@ -39,6 +39,10 @@ pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
             let _ = writeln!(m, "\n{}: **{:.2}×**", r.label(), r.ratio);
         }
     }
+    if let Some(t) = inputs.builders_table() {
+        let _ = writeln!(m, "\nThe classic builder against BuildKit (cold, same measure):\n");
+        m.push_str(&table_md(&t));
+    }
     if let Some(t) = inputs.cold_warm_table() {
         let _ = writeln!(
             m,

@@ -35,15 +35,36 @@ pub struct Results {
     pub skipped: Vec<Skipped>,
 }
 
+/// Every run of `b` used the classic builder.
+fn classic_only(b: &BuildReport) -> bool {
+    !b.runs.is_empty() && b.runs.iter().all(|r| r.builder == crate::build::Builder::Classic)
+}
+
 impl Results {
     /// The last bench envelope in name order (what a single-host report shows).
     pub fn bench(&self) -> Option<&Envelope<Vec<Cell>>> {
         self.benches.last().map(|(_, e)| e)
     }
 
-    /// The last cold build envelope in name order.
+    /// The last cold build envelope in name order, preferring one BuildKit ran (the builder
+    /// users run) over a classic-builder-only one.
     pub fn build(&self) -> Option<&Envelope<BuildReport>> {
-        self.builds.iter().rev().find(|(_, e)| !e.payload.warm).map(|(_, e)| e)
+        let cold = || self.builds.iter().rev().filter(|(_, e)| !e.payload.warm);
+        cold().find(|(_, e)| !classic_only(&e.payload)).or_else(|| cold().next()).map(|(_, e)| e)
+    }
+
+    /// A cold classic-builder-only envelope beside the one [`Results::build`] picks, for the
+    /// side-by-side of the two builders; `None` when there is no such pair.
+    pub fn classic_build(&self) -> Option<&Envelope<BuildReport>> {
+        let main = self.build()?;
+        if classic_only(&main.payload) {
+            return None;
+        }
+        self.builds
+            .iter()
+            .rev()
+            .find(|(_, e)| !e.payload.warm && classic_only(&e.payload))
+            .map(|(_, e)| e)
     }
 
     /// The last warm rebuild envelope (`build --warm`) in name order.
