@@ -336,20 +336,8 @@ impl ReportCommand {
                                 if let Err(why) = self.warm_rebuild(&builder, dir, &logs) {
                                     notes.push(format!("warm rebuild skipped: {why}"));
                                 }
-                                // The same builds by the classic builder, for the side by side.
-                                let mut args = build_args(
-                                    &self.fixture,
-                                    &builder,
-                                    self.quick,
-                                    dir,
-                                    &dir.join("build-classic.json"),
-                                );
-                                args.extend(["--builder".into(), "classic".into()]);
-                                retag(&mut args, "archbench/compute:report-classic");
                                 if interrupted() {
-                                } else if let Err(why) =
-                                    step("classic build", &args, &logs.join("build-classic.log"))
-                                {
+                                } else if let Err(why) = self.classic_build(&builder, dir, &logs) {
                                     notes.push(format!("classic build skipped: {why}"));
                                 }
                             }
@@ -381,6 +369,17 @@ impl ReportCommand {
         args.push("--warm".into());
         retag(&mut args, "archbench/compute:report-warm");
         step("warm rebuild", &args, &logs.join("build-warm.log"))
+    }
+}
+
+impl ReportCommand {
+    /// The same builds by the classic builder, for the side by side with BuildKit's.
+    fn classic_build(&self, builder: &str, dir: &Path, logs: &Path) -> Result<(), String> {
+        let mut args =
+            build_args(&self.fixture, builder, self.quick, dir, &dir.join("build-classic.json"));
+        args.extend(["--builder".into(), "classic".into()]);
+        retag(&mut args, "archbench/compute:report-classic");
+        step("classic build", &args, &logs.join("build-classic.log"))
     }
 }
 
