@@ -420,6 +420,13 @@ mod tests {
                 bench_args(quick, out),
                 base_args("127.0.0.1:5000/archbench/builder:bookworm"),
                 build_args(Path::new("fixtures/build/compute"), "b", quick, dir, out),
+                // The warm rebuild and the classic build add their flags to the same arguments.
+                [build_args(Path::new("f"), "b", quick, dir, out), vec!["--warm".into()]].concat(),
+                [
+                    build_args(Path::new("f"), "b", quick, dir, out),
+                    vec!["--builder".into(), "classic".into()],
+                ]
+                .concat(),
             ] {
                 checked(&args).unwrap();
             }
