@@ -480,15 +480,13 @@ impl Engine {
                     on_event(BuildEvent::Status(s));
                 }
                 match info.aux {
-                    Some(bollard::models::BuildInfoAux::Default(img)) => {
-                        if img.id.is_some() {
-                            id = img.id;
-                        }
+                    Some(bollard::models::BuildInfoAux::Default(img)) if img.id.is_some() => {
+                        id = img.id;
                     }
                     Some(bollard::models::BuildInfoAux::BuildKit(status)) => {
                         buildkit_events(status, on_event)
                     }
-                    None => {}
+                    _ => {}
                 }
             }
             id.ok_or_else(|| "the build ended without an image ID".to_owned())

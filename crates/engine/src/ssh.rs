@@ -10,6 +10,7 @@
 //! - it runs `docker system dial-stdio` on the worker, so the worker needs a Docker CLI as well
 //!   as the engine, and that CLI is whichever `docker` comes first on the remote PATH;
 //! - it starts a new ssh master per HTTP connection.
+//!
 //! A forwarded socket needs only sshd on the worker (its `AllowStreamLocalForwarding`, on by
 //! default) and a single ssh process for the life of the [`crate::Engine`].
 //!
