@@ -166,25 +166,9 @@ impl Inputs {
     /// timed the same way (request to image ID), and what each index stores.
     pub fn builders_table(&self) -> Option<Table> {
         let (kit, classic) = (self.build.as_ref()?, self.classic_build.as_ref()?);
-        let mut rows: Vec<Vec<String>> =
-            kit.payload
-                .runs
-                .iter()
-                .filter(|k| k.ok && k.builder == archbench_results::build::Builder::Buildkit)
-                .filter_map(|k| {
-                    let c =
-                        classic.payload.runs.iter().find(|c| {
-                            c.ok && c.platform == k.platform && c.strategy == k.strategy
-                        })?;
-                    Some(vec![
-                        k.platform.to_string(),
-                        k.strategy.to_string(),
-                        format!("{:.1}", c.seconds),
-                        format!("{:.1}", k.seconds),
-                        format!("{:.2}×", k.seconds / c.seconds),
-                    ])
-                })
-                .collect();
+        let mut rows = paired_rows(&classic.payload, &kit.payload, false, |k| {
+            k.builder == archbench_results::build::Builder::Buildkit
+        });
         let stored = |b: &BuildReport| {
             b.layers.as_ref().map_or_else(
                 || "—".to_owned(),
@@ -219,26 +203,7 @@ impl Inputs {
     /// platform × strategy both ran, times measured the same way (request to image ID).
     pub fn cold_warm_table(&self) -> Option<Table> {
         let (cold, warm) = (self.build.as_ref()?, self.warm_build.as_ref()?);
-        let rows: Vec<Vec<String>> = cold
-            .payload
-            .runs
-            .iter()
-            .filter(|c| c.ok)
-            .filter_map(|c| {
-                let w = warm.payload.runs.iter().find(|w| {
-                    w.ok && w.platform == c.platform
-                        && w.strategy == c.strategy
-                        && w.builder == c.builder
-                })?;
-                Some(vec![
-                    c.platform.to_string(),
-                    c.strategy.to_string(),
-                    format!("{:.1}", c.seconds),
-                    format!("{:.1}", w.seconds),
-                    format!("{:.2}×", w.seconds / c.seconds),
-                ])
-            })
-            .collect();
+        let rows = paired_rows(&cold.payload, &warm.payload, true, |_| true);
         (!rows.is_empty()).then(|| Table {
             headers: ["platform", "strategy", "cold (s)", "warm (s)", "warm / cold"]
                 .map(String::from)
@@ -246,6 +211,37 @@ impl Inputs {
             rows,
         })
     }
+}
+
+/// Rows for two builds of the same runs, `before` and `after`: one per successful run of
+/// `after` that `keep` accepts and that `before` also built (same platform and strategy, and
+/// same builder when `same_builder`), with both times (request to image ID) and their ratio
+/// after / before.
+fn paired_rows(
+    before: &BuildReport,
+    after: &BuildReport,
+    same_builder: bool,
+    keep: impl Fn(&archbench_results::build::BuildRun) -> bool,
+) -> Vec<Vec<String>> {
+    after
+        .runs
+        .iter()
+        .filter(|a| a.ok && keep(a))
+        .filter_map(|a| {
+            let b = before.runs.iter().find(|b| {
+                b.ok && b.platform == a.platform
+                    && b.strategy == a.strategy
+                    && (!same_builder || b.builder == a.builder)
+            })?;
+            Some(vec![
+                a.platform.to_string(),
+                a.strategy.to_string(),
+                format!("{:.1}", b.seconds),
+                format!("{:.1}", a.seconds),
+                format!("{:.2}×", a.seconds / b.seconds),
+            ])
+        })
+        .collect()
 }
 
 /// One bench cell as table text: `12.3 ms (4.56× native)`, or its status when it did not run.
