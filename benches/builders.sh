@@ -10,16 +10,8 @@
 #   benches/builders.sh                       ROUNDS=5 SCALE=60, linux/amd64 + linux/arm64
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-if [ -z "${AB:-}" ]; then
-  cargo build --release -q --bin archbench
-  AB="$CARGO_TARGET_DIR/release/archbench"
-fi
 ROUNDS=${ROUNDS:-5}
 SCALE=${SCALE:-60}
-WORK=$(mktemp -d)
-PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null; rm -rf "$WORK"' EXIT
 # shellcheck source=benches/lib-builder.sh
 . benches/lib-builder.sh
 build() { # BUILDER CONTEXT OUT [FLAGS...]

@@ -14,19 +14,11 @@
 # the image, and then exits). ROUNDS=10 by default; AB=path picks the archbench binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-if [ -z "${AB:-}" ]; then
-  cargo build --release -q --bin archbench
-  AB="$CARGO_TARGET_DIR/release/archbench"
-fi
 ROUNDS=${ROUNDS:-10}
 PLATFORM=${PLATFORM:-linux/amd64}
 STRATEGY=${STRATEGY:-native}
 SCALE=${SCALE:-60}
 [ -x "$HOME/.docker/cli-plugins/docker-buildx" ] || { echo "buildx is missing: run scripts/setup" >&2; exit 1; }
-WORK=$(mktemp -d)
-PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null; rm -rf "$WORK"' EXIT
 # shellcheck source=benches/lib-builder.sh
 . benches/lib-builder.sh
 # buildx needs to know the build's platform for the cross strategy only through --platform:

@@ -1,6 +1,15 @@
-# Sourced by the build benchmarks (builders.sh, fidelity-buildkit.sh): a docker-registry on a
-# free loopback port in $WORK, and the compute fixture's builder image bootstrapped into it.
-# Needs WORK, AB and a PIDS array; sets BASE.
+# Sourced by the build benchmarks (builders.sh, fidelity-buildkit.sh), from the checkout's root:
+# the archbench binary (AB=path, else a release build), a scratch directory WORK removed on exit
+# with the processes in PIDS, a docker-registry on a free loopback port, and the compute
+# fixture's builder image bootstrapped into it (BASE).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+if [ -z "${AB:-}" ]; then
+  cargo build --release -q --bin archbench
+  AB="$CARGO_TARGET_DIR/release/archbench"
+fi
+WORK=$(mktemp -d)
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null; rm -rf "$WORK"' EXIT
 command -v docker-registry >/dev/null || { echo "docker-registry is missing: run scripts/setup" >&2; exit 1; }
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$WORK/reg" "$PORT" >"$WORK/reg.yml"
