@@ -91,6 +91,9 @@ impl VerifyCommand {
                 if let Some(c) = &p.config_problem {
                     println!("         config: {c}");
                 }
+                if let Some(c) = &p.content_problem {
+                    println!("         content: {c}");
+                }
                 if let Some(e) = &p.layer_error {
                     println!("         {e}");
                 }
@@ -106,10 +109,12 @@ impl VerifyCommand {
                 report.platforms.iter().filter(|p| !p.ok).map(|p| p.declared.as_str()).collect();
             // A mismatch found is a finding (4); a platform that could not be read, with no
             // mismatch found, is an incomplete verification (6), not a mismatch.
-            let mismatch = report
-                .platforms
-                .iter()
-                .any(|p| !p.ok && (!p.mismatches.is_empty() || p.config_problem.is_some()));
+            let mismatch = report.platforms.iter().any(|p| {
+                !p.ok
+                    && (!p.mismatches.is_empty()
+                        || p.config_problem.is_some()
+                        || p.content_problem.is_some())
+            });
             let (code, what) = if mismatch {
                 (Code::VerifyMismatch, "failed verification")
             } else {

@@ -7,6 +7,7 @@ use archbench_oci::{ImageSource, PlatformImage};
 use archbench_platform::{Arch, Platform};
 use serde::{Deserialize, Serialize};
 
+use crate::identity::Format;
 use crate::walk::{walk_tar, Found, Limits, Scanned, TarEvent};
 use crate::{Error, Result};
 
@@ -131,6 +132,9 @@ fn read_layer(
     events: &mut Vec<TarEvent>,
 ) -> Result<Scanned, String> {
     let mut raw = src.open_layer(layer).map_err(|e| error_chain(&e))?;
+    if layer.media_type.as_deref().is_some_and(archbench_oci::layout::media::is_wasm_layer) {
+        return read_module_layer(&mut raw, layer, limits, events);
+    }
     let walked = walk_tar(&mut raw, limits, |e| events.push(e));
     let drained = std::io::copy(&mut raw, &mut std::io::sink());
     match (walked, drained) {
@@ -139,6 +143,44 @@ fn read_layer(
         (Ok(_), Err(e)) => Err(error_chain(&e)),
         (Ok(s), Ok(_)) => Ok(s),
     }
+}
+
+/// A Wasm artifact's layer is the module itself, not a tar: it is one file, named after its
+/// digest, read whole (held to the entry limit) and identified like any candidate, so a layer
+/// that claims to be Wasm and is not is reported as what it is.
+fn read_module_layer(
+    raw: &mut dyn std::io::Read,
+    layer: &archbench_oci::LayerRef,
+    limits: Limits,
+    events: &mut Vec<TarEvent>,
+) -> Result<Scanned, String> {
+    use std::io::Read;
+    if layer.size > limits.max_entry_bytes {
+        return Err(format!(
+            "a Wasm layer of {} bytes is over the {}-byte limit for one file",
+            layer.size, limits.max_entry_bytes
+        ));
+    }
+    let mut bytes = Vec::with_capacity(layer.size as usize);
+    raw.take(limits.max_entry_bytes + 1).read_to_end(&mut bytes).map_err(|e| error_chain(&e))?;
+    let name = layer
+        .verify_digest
+        .as_deref()
+        .map(|d| format!("{}.wasm", d.replace(':', "-")))
+        .unwrap_or_else(|| "module.wasm".into());
+    let (identity, error) = match crate::identify_opt(&bytes) {
+        Ok(Some(id)) => (Some(id), None),
+        Ok(None) => (None, Some("neither Wasm nor any binary format archbench knows".to_owned())),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    events.push(TarEvent::File(Found {
+        path: name,
+        size: bytes.len() as u64,
+        identity,
+        error,
+        unreadable: false,
+    }));
+    Ok(Scanned { files: 1, bytes: bytes.len() as u64 })
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -207,6 +249,10 @@ pub struct PlatformVerdict {
     /// The config's platform disagrees with the index entry or with the binaries.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config_problem: Option<String>,
+    /// What the entry holds cannot be what it declares: a Wasm entry without a Wasm module or
+    /// component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_problem: Option<String>,
     /// Notes that are not failures: binaries needing a newer x86-64 level, unreadable candidates.
     pub warnings: Vec<String>,
     /// A layer could not be read.
@@ -265,10 +311,12 @@ pub fn verdict(scan: &PlatformScan) -> PlatformVerdict {
         mismatches: Vec::new(),
         binaries_platform: None,
         config_problem: None,
+        content_problem: None,
         warnings: Vec::new(),
         layer_error: scan.layer_error.clone(),
         ok: false,
     };
+    let mut wasm = 0u64;
     let mut arches: BTreeMap<String, u64> = BTreeMap::new();
     for f in &scan.files {
         let Some(id) = &f.identity else {
@@ -293,6 +341,9 @@ pub fn verdict(scan: &PlatformScan) -> PlatformVerdict {
         }
         if id.arch_neutral() {
             v.neutral += 1;
+            if matches!(id.format, Format::WasmModule | Format::WasmComponent) {
+                wasm += 1;
+            }
             continue;
         }
         let platforms = id.platforms();
@@ -338,8 +389,19 @@ pub fn verdict(scan: &PlatformScan) -> PlatformVerdict {
     }
     v.binaries_platform = arches.iter().max_by_key(|(_, n)| **n).map(|(p, _)| p.clone());
     v.config_problem = config_problem(scan, declared.as_ref(), v.binaries_platform.as_deref());
+    // A Wasm entry must hold Wasm: without a module a runtime has nothing to run, and native
+    // code in it is already a mismatch above.
+    if declared.as_ref().is_some_and(|d| d.arch == Arch::Wasm) && wasm == 0 {
+        v.content_problem = Some(format!(
+            "a {} entry holds no Wasm module or component ({} files, {} native binaries)",
+            scan.declared,
+            scan.files.len(),
+            v.binaries
+        ));
+    }
     v.ok = v.mismatches.is_empty()
         && v.config_problem.is_none()
+        && v.content_problem.is_none()
         && v.layer_error.is_none()
         && declared.is_some();
     if declared.is_none() {

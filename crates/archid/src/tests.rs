@@ -314,6 +314,57 @@ mod verify {
         assert_eq!(v[0].binaries, 1);
     }
 
+    fn wasm_module() -> Vec<u8> {
+        wat::parse_str(r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func (param i32))) (func (export "_start")))"#).unwrap()
+    }
+
+    /// Issue 19: a `wasi/wasm` entry passes only with a Wasm module in it and no native code.
+    #[test]
+    fn a_wasm_entry_must_hold_wasm_and_no_native_code() {
+        let good = tar_of(&[("app.wasm", &wasm_module())]);
+        let elf_inside = tar_of(&[("app.wasm", &elf(Architecture::X86_64))]);
+        let empty = tar_of(&[("run.sh", b"#!/bin/sh\n")]);
+        let dir = layout_with(&[
+            ("wasi/wasm", "wasi/wasm", vec![good]),
+            ("wasi/wasm", "wasi/wasm", vec![elf_inside]),
+            ("wasi/wasm", "wasi/wasm", vec![empty]),
+        ]);
+        let v = verdicts(dir.path());
+        assert!(v[0].ok, "{:#?}", v[0]);
+        assert_eq!(v[0].neutral, 1);
+        assert!(!v[1].ok);
+        assert_eq!(v[1].mismatches[0].found, "linux/amd64", "{:#?}", v[1]);
+        assert!(v[1].content_problem.as_deref().unwrap().contains("holds no Wasm module"));
+        assert!(!v[2].ok);
+        assert!(v[2].mismatches.is_empty());
+        assert!(v[2].content_problem.as_deref().unwrap().contains("holds no Wasm module"));
+    }
+
+    /// The Wasm OCI artifact layout: the layer is the module itself, os `wasip1`; a layer that
+    /// claims to be Wasm and is an ELF is caught like any other.
+    #[test]
+    fn a_wasm_artifact_is_read_as_its_module() {
+        for (bytes, ok) in [(wasm_module(), true), (elf(Architecture::Aarch64), false)] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut w = LayoutWriter::create(dir.path()).unwrap();
+            let idx = w.wasm_artifact(&bytes, "wasip1").unwrap();
+            w.tag(&idx, "t").unwrap();
+            let src = ImageSource::open(
+                &ImageRef::parse(&format!("oci:{}:t", dir.path().display())).unwrap(),
+            )
+            .unwrap();
+            let images = src.images().unwrap();
+            assert!(images[0].is_wasm_artifact());
+            assert_eq!(images[0].declared(), "wasip1/wasm");
+            assert_eq!(images[0].declared_platform().unwrap(), Platform::wasi_wasm());
+            let v = verdicts(dir.path());
+            assert_eq!(v[0].ok, ok, "{:#?}", v[0]);
+            if !ok {
+                assert_eq!(v[0].mismatches[0].found, "linux/arm64");
+            }
+        }
+    }
+
     #[test]
     fn tampered_blob_is_a_digest_error() {
         let arm = tar_of(&[("bin/app", &elf(Architecture::Aarch64))]);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use archbench_engine::{BuildEvent, BuildRequest, Engine, EngineInfo};
 use archbench_exec::binfmt::Binfmt;
 use archbench_oci::layout::LayoutWriter;
-use archbench_platform::Platform;
+use archbench_platform::{Arch, Platform};
 use archbench_results::build::{BuildReport, BuildRun, Builder, StrategyKind, StrategyRatio};
 
 use crate::context::context_with;
@@ -251,6 +251,23 @@ pub enum Decision {
     Skip(String),
 }
 
+/// The strategies tried for `platform`: the ones asked for, except that a Wasm entry is always
+/// compiled on the build platform, so it gets `cross` alone.
+///
+/// How a Wasm entry is built on an engine that stores only linux images (Engine 20.10 refuses to
+/// export a `wasi/wasm` image: "operating system is not supported"): the job is sent for the
+/// build platform with the `TARGET*` arguments set to the Wasm platform, which BuildKit lets a
+/// build argument override, so the Dockerfile picks its Wasm stages as buildx would; the
+/// exported config is then labelled with the Wasm platform ([`crate::export`]), and `verify`
+/// checks that the entry holds Wasm and no native code.
+pub fn strategies_for(platform: &Platform, asked: &[Strategy]) -> Vec<Strategy> {
+    if platform.arch == Arch::Wasm {
+        vec![Strategy::Cross]
+    } else {
+        asked.to_vec()
+    }
+}
+
 /// Decide what `strategy` does for `platform` on an engine of platform `host` at `engine_host`;
 /// `same_engine` says that a remote address reaches the local engine itself (their IDs agree),
 /// so its times are this machine's.
@@ -261,6 +278,22 @@ pub fn decide(
     engine_host: &str,
     same_engine: bool,
 ) -> Decision {
+    if platform.arch == Arch::Wasm {
+        // A Wasm entry is compiled, never run, while building: its stages run on the build
+        // platform, so it is a cross build whatever else was asked for (see strategies_for).
+        return match strategy {
+            Strategy::Cross => Decision::Build {
+                build_platform: host.clone(),
+                note: format!(
+                    "compiled to Wasm on {host} (sent as {host} with TARGETPLATFORM={platform}: the engine stores only linux images)"
+                ),
+                needs_qemu: false,
+            },
+            _ => Decision::Skip(format!(
+                "a {platform} entry is compiled on the build platform (cross); {strategy} does not apply to it"
+            )),
+        };
+    }
     let native_here = platform == host || (host.arch == platform.arch && host.os == platform.os);
     let build = |build_platform: &Platform, note: String, needs_qemu| Decision::Build {
         build_platform: build_platform.clone(),
@@ -315,7 +348,7 @@ pub fn build_with(
     let mut per_platform: BTreeMap<Platform, archbench_oci::layout::Written> = BTreeMap::new();
     let mut first_error: Option<Error> = None;
     'platforms: for platform in &spec.platforms {
-        for strategy in &spec.strategies {
+        for strategy in &strategies_for(platform, &spec.strategies) {
             // After an interrupt, nothing more is started; what ran is reported, no index made.
             if archbench_results::cleanup::interrupt_requested() {
                 first_error.get_or_insert(Error::Unsupported("interrupted by the user".into()));
@@ -445,6 +478,15 @@ fn sent(
                 rewrite_dockerfile(original, &args, &mut |image, p| world.resolve(image, p));
             (args, dockerfile)
         }
+        Builder::Buildkit if platform.arch == Arch::Wasm => {
+            // Sent as the build platform; the Dockerfile sees the Wasm target (see strategies_for).
+            let mut args: BTreeMap<String, String> = platform_args(platform, build_platform)
+                .into_iter()
+                .filter(|(k, _)| k.starts_with("TARGET"))
+                .collect();
+            args.extend(spec.build_args.clone());
+            (args, original.to_owned())
+        }
         Builder::Buildkit if build_platform == platform && platform != host => {
             // Emulated: the one rewrite BuildKit still needs (see crate::buildkit).
             let mut args: BTreeMap<String, String> = platform_args(platform, platform)
@@ -494,7 +536,10 @@ fn build_one(
         context,
         dockerfile: REWRITTEN.to_owned(),
         // The classic builder gets exact FROM lines instead (see rewrite_dockerfile).
-        platform: buildkit.then(|| platform.clone()),
+        platform: buildkit.then(|| match platform.arch {
+            Arch::Wasm => job.build_platform.clone(),
+            _ => platform.clone(),
+        }),
         build_args: job.args.clone(),
         tag: tag.clone(),
         no_cache: spec.no_cache && spec.cache_from.is_empty(),
@@ -573,10 +618,14 @@ fn build_one(
             run.ok = true;
             run.manifest_digest = Some(x.manifest.digest.clone());
             run.image_bytes = x.size;
-            if let Some(from) = x.relabelled_from {
-                run.note.push_str(&format!(
+            match x.relabelled_from {
+                Some(from) if platform.arch == Arch::Wasm => {
+                    run.note.push_str(&format!("; built as {from}, labelled {platform}"))
+                }
+                Some(from) => run.note.push_str(&format!(
                     "; the classic builder labelled the image {from}, corrected to {platform}"
-                ));
+                )),
+                None => {}
             }
             Ok((run, Some(x.manifest), None))
         }
@@ -1011,6 +1060,52 @@ mod orchestration {
         assert_eq!(*w.remotes.borrow(), ["tcp://127.0.0.1:2375"]);
         assert_eq!(report.runs[0].strategy, StrategyKind::Remote);
         assert!(report.runs[0].note.contains("the local engine itself"));
+    }
+
+    /// A Wasm entry (issue 19): built once, as a cross build whatever was asked, sent for the
+    /// engine's platform with the TARGET arguments of the Wasm platform, and labelled
+    /// `wasi/wasm` in the index although the engine labelled it amd64.
+    #[test]
+    fn a_wasm_entry_is_compiled_on_the_build_platform_and_labelled_wasm() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = spec(dir.path(), &["native", "emulated"]);
+        spec.platforms = vec![Platform::linux_amd64(), "wasip1/wasm".parse().unwrap()];
+        spec.builder = Some(Builder::Buildkit);
+        let mut w = world(None, false);
+        let report = build_with(&mut w, &spec, &mut |_| {}).unwrap();
+        let got: Vec<(String, StrategyKind)> =
+            report.runs.iter().map(|r| (r.platform.to_string(), r.strategy)).collect();
+        assert_eq!(
+            got,
+            [
+                ("linux/amd64".into(), StrategyKind::Native),
+                ("wasi/wasm".into(), StrategyKind::Cross)
+            ]
+        );
+        let built = w.engine.built.borrow();
+        assert_eq!(built[1].platform.as_ref().unwrap().to_string(), "linux/amd64");
+        assert_eq!(built[1].build_args["TARGETPLATFORM"], "wasi/wasm");
+        assert_eq!(built[1].build_args["TARGETOS"], "wasi");
+        assert_eq!(built[1].build_args["TARGETARCH"], "wasm");
+        assert!(!built[1].build_args.contains_key("BUILDPLATFORM"), "BuildKit sets it");
+        let wasm = &report.runs[1];
+        assert!(wasm.note.contains("compiled to Wasm on linux/amd64"), "{}", wasm.note);
+        assert!(wasm.note.contains("built as linux/amd64, labelled wasi/wasm"), "{}", wasm.note);
+        let r =
+            archbench_oci::ImageRef::parse(&format!("oci:{}:t", spec.layout.display())).unwrap();
+        let declared: Vec<String> = archbench_oci::ImageSource::open(&r)
+            .unwrap()
+            .images()
+            .unwrap()
+            .iter()
+            .map(|i| i.declared().to_owned())
+            .collect();
+        assert_eq!(declared, ["linux/amd64", "wasi/wasm"]);
+        // Asked for alone, a Wasm entry still needs no QEMU and no native engine.
+        assert!(matches!(
+            decide(&Strategy::Emulated, &Platform::wasi_wasm(), &Platform::linux_amd64(), "e", false),
+            Decision::Skip(why) if why.contains("compiled on the build platform")
+        ));
     }
 
     #[test]

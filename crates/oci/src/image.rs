@@ -115,6 +115,10 @@ pub struct PlatformImage {
     pub tags: Vec<String>,
     /// Layers, bottom first.
     pub layers: Vec<LayerRef>,
+    /// The config's media type, when a manifest gives one (a Wasm artifact's is
+    /// [`crate::layout::media::WASM_CONFIG`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_media_type: Option<String>,
 }
 
 impl PlatformImage {
@@ -126,6 +130,16 @@ impl PlatformImage {
     /// [`Self::declared`] parsed, when it is a platform we know.
     pub fn declared_platform(&self) -> Option<Platform> {
         self.declared().parse().ok()
+    }
+
+    /// Whether this is a Wasm OCI artifact (a Wasm config and bare module layers) rather than
+    /// a container image.
+    pub fn is_wasm_artifact(&self) -> bool {
+        self.config_media_type.as_deref() == Some(crate::layout::media::WASM_CONFIG)
+            || (!self.layers.is_empty()
+                && self.layers.iter().all(|l| {
+                    l.media_type.as_deref().is_some_and(crate::layout::media::is_wasm_layer)
+                }))
     }
 
     /// Bytes a registry stores for this image: manifest, config and (compressed) layers.
@@ -440,6 +454,7 @@ impl ImageSource {
             config_size: config_bytes.len() as u64,
             tags,
             layers,
+            config_media_type: Some(manifest.config().media_type().to_string()),
         });
         Ok(())
     }
@@ -474,6 +489,7 @@ impl ImageSource {
                 config_size: 0,
                 tags: e.repo_tags.unwrap_or_default(),
                 layers,
+                config_media_type: None,
             });
         }
         Ok(out)

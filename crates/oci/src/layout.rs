@@ -24,6 +24,19 @@ pub mod media {
     pub const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
     /// gzip layer.
     pub const LAYER_TAR_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+    /// The config of a Wasm OCI artifact (the Bytecode Alliance's layout, the `oci-wasm`
+    /// crate): `os` is `wasip1` for a module and `wasip2` for a component, `architecture` is
+    /// `wasm`.
+    pub const WASM_CONFIG: &str = "application/vnd.wasm.config.v0+json";
+    /// A Wasm artifact's layer: the module or component itself, not a tar.
+    pub const WASM_LAYER: &str = "application/wasm";
+    /// The layer type the older wasm-to-oci tool wrote, read as [`WASM_LAYER`].
+    pub const WASM_LAYER_LEGACY: &str = "application/vnd.wasm.content.layer.v1+wasm";
+
+    /// Whether a layer of this media type is a bare Wasm binary rather than a tar.
+    pub fn is_wasm_layer(media_type: &str) -> bool {
+        media_type == WASM_LAYER || media_type == WASM_LAYER_LEGACY
+    }
 }
 
 /// A blob written to the layout.
@@ -165,6 +178,33 @@ impl LayoutWriter {
             layers.iter().map(Written::descriptor).collect(),
         );
         self.blob(&document::to_bytes(&manifest), media::MANIFEST)
+    }
+
+    /// Write a Wasm OCI artifact (the Bytecode Alliance's layout, as `oci-wasm` writes it):
+    /// `module` as a bare [`media::WASM_LAYER`], a [`media::WASM_CONFIG`] config, a manifest,
+    /// and an index with one entry declaring `os` (`wasip1` for a module, `wasip2` for a
+    /// component) and architecture `wasm`. Returns the index, to tag.
+    pub fn wasm_artifact(&mut self, module: &[u8], os: &str) -> Result<Written> {
+        let layer = self.blob(module, media::WASM_LAYER)?;
+        let config = json!({
+            "created": "1970-01-01T00:00:00Z",
+            "architecture": "wasm",
+            "os": os,
+            "layerDigests": [layer.digest],
+        });
+        let config = self.blob(&serde_json::to_vec(&config).expect("json"), media::WASM_CONFIG)?;
+        let manifest = self.manifest(&config, &[layer])?;
+        let index = json!({
+            "schemaVersion": 2,
+            "mediaType": media::INDEX,
+            "manifests": [{
+                "mediaType": media::MANIFEST,
+                "digest": manifest.digest,
+                "size": manifest.size,
+                "platform": {"architecture": "wasm", "os": os},
+            }],
+        });
+        self.blob(&serde_json::to_vec(&index).expect("json"), media::INDEX)
     }
 
     /// Write an index of `manifests`, each with the platform it declares.
