@@ -191,8 +191,13 @@ fn print_inspection(i: &Inspection) {
     println!();
     println!("  {:<16} {:<21} {:>10} {:>7}  config", "PLATFORM", "MANIFEST", "SIZE", "LAYERS");
     for p in &i.platforms {
-        let mismatch =
-            if p.platform != p.config_platform { "  (differs from the index!)" } else { "" };
+        let mismatch = if p.platform != p.config_platform {
+            "  (differs from the index!)"
+        } else if p.kind == "wasm-artifact" {
+            "  (Wasm artifact: the layer is the module)"
+        } else {
+            ""
+        };
         println!(
             "  {:<16} {:<21} {:>10} {:>7}  {}{mismatch}",
             p.platform,

@@ -10,6 +10,7 @@ pub mod image;
 pub mod plan;
 mod report;
 mod results;
+mod run;
 mod verify;
 
 use clap::Subcommand;
@@ -37,6 +38,8 @@ pub enum Command {
     Base(base::BaseCommand),
     /// Combine results from several hosts or runners into one directory.
     Results(results::ResultsCommand),
+    /// Run the entry of a multi-arch image this host should use: native, else Wasm, else emulated.
+    Run(Box<run::RunCommand>),
 }
 
 impl Command {
@@ -53,6 +56,7 @@ impl Command {
             Command::Report(c) => c.execute(),
             Command::Build(c) => c.execute(),
             Command::Results(c) => c.execute(),
+            Command::Run(c) => c.execute(),
         }
     }
 }

@@ -155,6 +155,15 @@ fn native_cross_and_emulated_build_push_verify_and_run() {
     let run = docker_ok(&["run", "--rm", "--platform", "linux/arm64", &target]);
     assert!(run.starts_with("machine=aarch64 "), "{run}");
     docker_ok(&["rmi", "-f", &target]);
+    // `archbench run` (issue 19): this host's entry by default, the arm64 one under QEMU when
+    // asked for, each through the engine.
+    let o = archbench().args(["run", &target, "--platform", "linux/arm64"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("machine=aarch64 "), "{err}");
+    assert!(err.contains("running linux/arm64 under QEMU (binfmt)"), "{err}");
+    let o = archbench().args(["run", &target]).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("machine=x86_64 "));
 
     // Issue 16 (item 9): interop with the seed's own tool, both ways. buildx reads archbench's
     // index; an index buildx makes (`imagetools create`) is inspected, verified and copied by

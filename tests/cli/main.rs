@@ -14,4 +14,5 @@ mod report;
 mod support;
 mod token;
 mod verify;
+mod wasm;
 mod workflows;

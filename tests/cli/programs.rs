@@ -10,7 +10,7 @@ use archbench_platform::Platform;
 use crate::support::{archbench, json, BinfmtLock, DisabledEntry};
 
 /// The three builds of the fixture: amd64 (static musl), arm64 (static musl), Wasm.
-fn builds() -> &'static [PathBuf; 3] {
+pub fn builds() -> &'static [PathBuf; 3] {
     static B: OnceLock<[PathBuf; 3]> = OnceLock::new();
     B.get_or_init(|| {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/programs/primes");

@@ -26,7 +26,9 @@ pub const WASMTIME_VERSION: &str = "48.0.8";
 pub use archbench_results::bench::WasmTier;
 
 fn wasm_err(tier: WasmTier, stage: &'static str, e: impl std::fmt::Display) -> Error {
-    Error::Wasm { tier: tier.name(), stage, message: e.to_string() }
+    // `{:#}` keeps the cause chain: wasmtime puts the validator's reason (offset and what was
+    // expected) below "failed to parse WebAssembly module".
+    Error::Wasm { tier: tier.name(), stage, message: format!("{e:#}") }
 }
 
 /// An engine configured for `tier`, with epoch interruption on.

@@ -25,6 +25,14 @@ pub struct PlatformSummary {
     pub layers: usize,
     /// Layers as (digest, compressed size), bottom first.
     pub layer_sizes: Vec<LayerSize>,
+    /// `wasm-artifact` for a Wasm OCI artifact (a Wasm config and the module as its layer);
+    /// `image` for a container image, Wasm entries in container layout included.
+    #[serde(default = "image_kind")]
+    pub kind: String,
+}
+
+fn image_kind() -> String {
+    "image".into()
 }
 
 /// A layer's size.
@@ -107,6 +115,7 @@ pub fn inspect(src: &ImageSource, only: &[Platform]) -> Result<Inspection> {
         }
         platforms.push(PlatformSummary {
             platform: img.declared().to_owned(),
+            kind: if img.is_wasm_artifact() { "wasm-artifact".into() } else { image_kind() },
             config_platform: img.config_platform.clone(),
             manifest_digest: img.manifest_digest.clone(),
             size: img.stored_size(),

@@ -67,6 +67,13 @@ fn like_with_like(path: &Path, cells: &[Cell], runner: &RunnerSpec) -> Option<(F
     f.excluded = excluded;
     Some((f, from))
 }
+/// `runner`'s slowdown against native from the newest bench file that measured it (like with
+/// like, see [`like_with_like`]), and that file's description; `None` when no file did.
+/// `plan` prices with it and `run` tells the user what an entry will cost.
+pub fn runtime_slowdown(inputs: &Inputs, runner: &RunnerSpec) -> Option<(Factor, String)> {
+    inputs.benches.iter().rev().find_map(|(p, e)| like_with_like(p, &e.payload, runner))
+}
+
 /// The arm64 bench files that were there but may not stand for native arm64, each with the
 /// reason, so the reader of a modelled factor sees why.
 fn not_native_arm64(inputs: &Inputs) -> Vec<String> {
@@ -91,13 +98,15 @@ fn not_native_arm64(inputs: &Inputs) -> Vec<String> {
 pub fn factors(inputs: &Inputs, warm: bool) -> Factors {
     let have_warm = inputs.builds.iter().any(|(_, e)| e.payload.warm);
     let use_warm = warm && have_warm;
-    let ratio = |strategy: StrategyKind| -> Option<(f64, String)> {
+    // A Wasm entry is built as a cross build (compiled on the build platform), but its ratio
+    // is the Wasm build factor, never the cross one: `wasm` picks which.
+    let ratio = |strategy: StrategyKind, wasm: bool| -> Option<(f64, String)> {
         inputs.builds.iter().rev().filter(|(_, e)| e.payload.warm == use_warm).find_map(|(p, e)| {
             let r: Vec<f64> = e
                 .payload
                 .ratios
                 .iter()
-                .filter(|r| r.strategy == strategy)
+                .filter(|r| r.strategy == strategy && (r.platform.arch == Arch::Wasm) == wasm)
                 .map(|r| r.ratio)
                 .collect();
             let kind = match (use_warm, warm) {
@@ -105,15 +114,13 @@ pub fn factors(inputs: &Inputs, warm: bool) -> Factors {
                 (false, true) => "cold build: no warm rebuild in the results",
                 (false, false) => "cold build",
             };
-            geomean(&r)
-                .map(|g| (g, format!("{} ({} {kind}, {})", name(p), strategy, e.host.summary())))
+            let what = if wasm { "wasi/wasm entry's" } else { strategy.name() };
+            geomean(&r).map(|g| (g, format!("{} ({what} {kind}, {})", name(p), e.host.summary())))
         })
     };
-    let bench_geomean = |runner: &RunnerSpec| -> Option<(Factor, String)> {
-        inputs.benches.iter().rev().find_map(|(p, e)| like_with_like(p, &e.payload, runner))
-    };
+    let bench_geomean = |runner: &RunnerSpec| runtime_slowdown(inputs, runner);
     let emulated = match (
-        ratio(StrategyKind::Emulated),
+        ratio(StrategyKind::Emulated, false),
         bench_geomean(&RunnerSpec::Qemu(archbench_platform::Platform::linux_arm64())),
     ) {
         (Some((v, from)), _) => Factor::measured(v, from),
@@ -125,7 +132,7 @@ pub fn factors(inputs: &Inputs, warm: bool) -> Factors {
         },
         (None, None) => Factor::modelled(8.0, "no build or bench results; 8× is the C++ build slowdown users report (docker/buildx#2810)"),
     };
-    let cross = match ratio(StrategyKind::Cross) {
+    let cross = match ratio(StrategyKind::Cross, false) {
         Some((v, from)) => Factor::measured(v, from),
         None => Factor::modelled(
             1.05,
@@ -205,7 +212,13 @@ pub fn factors(inputs: &Inputs, warm: bool) -> Factors {
             arm64_runtime.value,
             "a native arm64 build is assumed to scale like the arm64 runtime factor",
         ),
-        wasm_build: Factor::modelled(1.0, "a wasm32-wasip1 build costs about a native one"),
+        wasm_build: match ratio(StrategyKind::Cross, true) {
+            Some((v, from)) => Factor::measured(v, from),
+            None => Factor::modelled(
+                1.0,
+                "no build of a wasi/wasm entry in the results; a wasm32-wasip1 build is assumed to cost about a native one (archbench build --platform linux/amd64,wasi/wasm measures it)",
+            ),
+        },
         wasm_runtime,
         arm64_runtime,
     }
@@ -244,6 +257,29 @@ mod tests {
         // build per strategy).
         assert!((f.emulated.value - 6.350056186416477).abs() < 1e-12);
         assert!(f.emulated.interval.is_none());
+    }
+
+    /// Issue 19: a build with a wasi/wasm entry makes the Wasm build factor measured, naming
+    /// the file; the Wasm entry's ratio (a cross build by kind) never enters the cross factor.
+    #[test]
+    fn a_built_wasm_entry_measures_the_wasm_build_factor() {
+        let mut inputs = example();
+        let before = factors(&inputs, false);
+        assert!(before.wasm_build.is_modelled());
+        let (p, env) = inputs.builds.last_mut().unwrap();
+        env.payload.ratios.push(archbench_results::build::StrategyRatio {
+            platform: archbench_platform::Platform::wasi_wasm(),
+            strategy: StrategyKind::Cross,
+            against: archbench_platform::Platform::linux_amd64(),
+            ratio: 0.5,
+        });
+        let file = name(p);
+        let after = factors(&inputs, false);
+        assert!(!after.wasm_build.is_modelled());
+        assert_eq!(after.wasm_build.value, 0.5);
+        let from = format!("{:?}", after.wasm_build.basis);
+        assert!(from.contains(&file) && from.contains("wasi/wasm entry's cold build"), "{from}");
+        assert_eq!(after.cross.value, before.cross.value);
     }
 
     /// QEMU runs every workload as a process, as native does: nothing is left out.

@@ -30,6 +30,7 @@ mod host;
 mod io;
 pub mod merge;
 pub mod migrate;
+pub mod run;
 
 pub use envelope::{redact, Envelope, SCHEMA_VERSION};
 pub use error::{Error, Result};

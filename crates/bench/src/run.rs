@@ -1,0 +1,421 @@
+//! `archbench run IMAGE`: run the entry of a multi-arch index this host should use.
+//!
+//! Design:
+//! - **Which entry.** Native first (the host's own platform, no translation), then Wasm (one
+//!   module for every host, compiled by wasmtime's Cranelift in archbench's process), then an
+//!   emulated entry (QEMU through binfmt). The order is the cost order the bench suite measures
+//!   (native 1×, Wasm about 1.5×, QEMU 5–20×); [`choose`] is pure, so the report's "which entry
+//!   runs where" table uses the same rule for hosts archbench is not on.
+//! - **Wasm in process.** The module comes out of the image itself: from a Wasm OCI artifact
+//!   (the layer is the module) or from a container-style entry (the file the config's
+//!   `Entrypoint` names, read from the layers in order, so an upper layer's copy wins and a
+//!   whiteout removes it). It gets WASI with the arguments and preopens given; a trap is
+//!   reported with wasmtime's message and is never a result.
+//! - **Containers through the engine.** Native and emulated entries are pulled by manifest
+//!   digest and run by the engine, so the image's root filesystem, libraries and environment
+//!   are what the program sees. The engine pulls from registries only; an OCI layout's
+//!   native entries are refused with the command that pushes it.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use archbench_exec::binfmt::Binfmt;
+use archbench_exec::wasm::WasmModule;
+use archbench_oci::{ImageRef, ImageSource, PlatformImage};
+use archbench_platform::{Arch, Platform};
+use archbench_results::bench::WasmTier;
+use archbench_results::run::{EntryRun, RunHow};
+
+/// How `platform` runs on `host`, or why it cannot and the fix. `can_emulate` is binfmt's
+/// answer (problem and fix) for platforms the host does not run natively.
+pub fn classify(
+    platform: &Platform,
+    host: &Platform,
+    can_emulate: &dyn Fn(&Platform) -> Result<(), String>,
+) -> Result<RunHow, String> {
+    if platform.arch == Arch::Wasm {
+        return Ok(RunHow::Wasm);
+    }
+    if platform.runs_natively_on(host) {
+        return Ok(RunHow::Native);
+    }
+    can_emulate(platform).map(|_| RunHow::Emulated)
+}
+
+/// binfmt's answer for this machine, in the form [`classify`] takes.
+pub fn binfmt_here(p: &Platform) -> Result<(), String> {
+    Binfmt::default().check(p).map(|_| ()).map_err(|e| format!("{}; fix: {}", e.problem, e.fix))
+}
+
+/// The entry to run among `entries` (each a declared platform and how it runs here), by the
+/// order native, Wasm, emulated; its index and the reason in words. `None` when none runs.
+pub fn choose(
+    entries: &[(String, Result<RunHow, String>)],
+    host: &Platform,
+) -> Option<(usize, String)> {
+    let best = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, h))| h.as_ref().ok().map(|h| (i, *h)))
+        .min_by_key(|(_, h)| *h)?;
+    let (i, how) = best;
+    let declared = &entries[i].0;
+    let others: Vec<String> = entries
+        .iter()
+        .filter_map(|(d, h)| match h {
+            Ok(h) if d != declared && *h > how => Some(format!("{d} ({h})")),
+            _ => None,
+        })
+        .collect();
+    let rest = if others.is_empty() {
+        String::new()
+    } else {
+        format!("; preferred over {}", others.join(", "))
+    };
+    let why = match how {
+        RunHow::Native => format!("{declared} is this host's own platform ({host}){rest}"),
+        RunHow::Wasm => format!(
+            "no {host} entry; the Wasm module runs on any host, in process, without emulation{rest}"
+        ),
+        RunHow::Emulated => {
+            format!(
+                "no {host} or Wasm entry; {declared} can run here under QEMU through binfmt{rest}"
+            )
+        }
+    };
+    Some((i, why))
+}
+
+/// The error when nothing in the index runs here: every entry with its reason and fix.
+pub fn nothing_runs(
+    image: &str,
+    host: &Platform,
+    entries: &[(String, Result<RunHow, String>)],
+) -> String {
+    let mut s = format!("no entry of {image} can run on this {host} host:");
+    for (d, h) in entries {
+        if let Err(why) = h {
+            s.push_str(&format!("\n  {d}: {why}"));
+        }
+    }
+    s.push_str(&format!(
+        "\nfix: build an entry this host runs into the index (archbench build --platform {host},wasi/wasm ...), or install the emulator named above"
+    ));
+    s
+}
+
+/// What running an entry needs.
+pub struct RunSpec<'a> {
+    /// Arguments after the entrypoint (the config's `Cmd` when empty).
+    pub args: &'a [String],
+    /// Host directories preopened for a Wasm module: (host path, guest path).
+    pub dirs: &'a [(std::path::PathBuf, String)],
+    /// Longest a run may take before it is stopped.
+    pub timeout: Duration,
+}
+
+/// The parts of an image config `run` uses.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ConfigBody {
+    #[serde(rename = "Entrypoint", default)]
+    entrypoint: Option<Vec<String>>,
+    #[serde(rename = "Cmd", default)]
+    cmd: Option<Vec<String>>,
+    #[serde(rename = "Env", default)]
+    env: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct ConfigDoc {
+    #[serde(default)]
+    config: Option<ConfigBody>,
+}
+
+/// A Wasm entry's module, its argv\[0\], its default arguments and environment.
+pub struct ModuleEntry {
+    /// The module's bytes.
+    pub bytes: Vec<u8>,
+    /// argv\[0\] and the entrypoint's own arguments.
+    pub argv: Vec<String>,
+    /// The config's `Cmd`, used when no arguments are given.
+    pub cmd: Vec<String>,
+    /// The config's `Env`.
+    pub env: Vec<(String, String)>,
+}
+
+/// The module of a Wasm entry: the artifact's layer, or the file the config's entrypoint names.
+pub fn module_of(src: &ImageSource, image: &PlatformImage) -> Result<ModuleEntry, String> {
+    let config: ConfigDoc = match &image.config_digest {
+        Some(d) => {
+            let bytes = src.document_by_digest(d).map_err(|e| e.to_string())?;
+            serde_json::from_slice(&bytes).unwrap_or_default()
+        }
+        None => ConfigDoc::default(),
+    };
+    let body = config.config.unwrap_or_default();
+    let env = body
+        .env
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect();
+    let cmd = body.cmd.unwrap_or_default();
+    if image.is_wasm_artifact() {
+        let layer = image.layers.first().ok_or("the Wasm artifact has no layer")?;
+        let mut bytes = Vec::new();
+        src.open_layer(layer)
+            .map_err(|e| e.to_string())?
+            .take(MODULE_LIMIT + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("reading the module layer: {e}"))?;
+        if bytes.len() as u64 > MODULE_LIMIT {
+            return Err(format!("the module layer is over {MODULE_LIMIT} bytes"));
+        }
+        return Ok(ModuleEntry { bytes, argv: vec!["module.wasm".into()], cmd, env });
+    }
+    let entrypoint = body.entrypoint.filter(|e| !e.is_empty()).ok_or_else(|| {
+        format!(
+            "the {} entry's config has no Entrypoint naming its module (a Dockerfile's ENTRYPOINT [\"/app.wasm\"])",
+            image.declared()
+        )
+    })?;
+    let path = entrypoint[0].trim_start_matches('/').to_owned();
+    let bytes = file_in_layers(src, image, &path)?.ok_or_else(|| {
+        format!(
+            "the entrypoint {} is not a file in the {} entry's layers",
+            entrypoint[0],
+            image.declared()
+        )
+    })?;
+    Ok(ModuleEntry { bytes, argv: entrypoint, cmd, env })
+}
+
+/// The largest module `run` reads into memory.
+const MODULE_LIMIT: u64 = 1 << 30;
+
+/// The bytes of `path` in the image's layers applied in order (an upper layer's copy replaces
+/// a lower one; a whiteout removes it), or `None`.
+fn file_in_layers(
+    src: &ImageSource,
+    image: &PlatformImage,
+    path: &str,
+) -> Result<Option<Vec<u8>>, String> {
+    let (dir, name) = match path.rsplit_once('/') {
+        Some((d, n)) => (format!("{d}/"), n),
+        None => (String::new(), path),
+    };
+    let whiteout = format!("{dir}.wh.{name}");
+    let mut found = None;
+    for layer in &image.layers {
+        let raw = src.open_layer(layer).map_err(|e| e.to_string())?;
+        let (plain, _) = archbench_archid::walk::decompress(raw).map_err(|e| e.to_string())?;
+        let mut archive = tar::Archive::new(plain);
+        let bad = |e: std::io::Error| format!("reading layer {}: {e}", layer.path);
+        for entry in archive.entries().map_err(bad)? {
+            let mut entry = entry.map_err(bad)?;
+            let p = archbench_archid::walk::clean(&entry.path().map_err(bad)?.to_string_lossy());
+            if p == whiteout {
+                found = None;
+            } else if p == path && entry.header().entry_type().is_file() {
+                if entry.size() > MODULE_LIMIT {
+                    return Err(format!("{path} is over {MODULE_LIMIT} bytes"));
+                }
+                let mut bytes = Vec::with_capacity(entry.size() as usize);
+                entry.read_to_end(&mut bytes).map_err(bad)?;
+                found = Some(bytes);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Run a Wasm entry's module in process on Cranelift. Compile and instantiate count as
+/// start-up; a module that fails to validate is an error carrying wasmtime's reason.
+pub fn run_module(
+    declared: &str,
+    entry: &ModuleEntry,
+    spec: &RunSpec<'_>,
+) -> Result<EntryRun, String> {
+    let started = Instant::now();
+    let module = WasmModule::compile(WasmTier::Cranelift, &entry.bytes)
+        .map_err(|e| format!("the {declared} entry's module does not load: {e}"))?;
+    let mut argv = entry.argv.clone();
+    argv.extend(if spec.args.is_empty() { entry.cmd.clone() } else { spec.args.to_vec() });
+    let dirs: Vec<(&std::path::Path, &str)> =
+        spec.dirs.iter().map(|(h, g)| (h.as_path(), g.as_str())).collect();
+    let compiled = started.elapsed().as_secs_f64();
+    let run = module
+        .run_io(&argv, &entry.env, &dirs, None, spec.timeout)
+        .map_err(|e| format!("the {declared} entry's module: {e}"))?;
+    Ok(EntryRun {
+        declared: declared.to_owned(),
+        how: RunHow::Wasm,
+        exit_code: run.exit_code.map(i64::from),
+        trap: run.trap,
+        timed_out: run.timed_out,
+        seconds: run.timings.run,
+        startup_seconds: compiled + run.timings.instantiate,
+        stdout: run.stdout,
+        stderr: run.stderr,
+    })
+}
+
+/// Run a native or emulated entry as a container: pulled by digest, created with `args` as its
+/// command, started once, removed.
+pub fn run_container(
+    engine: &archbench_engine::Engine,
+    pinned: &str,
+    platform: &Platform,
+    how: RunHow,
+    declared: &str,
+    spec: &RunSpec<'_>,
+) -> Result<EntryRun, String> {
+    let started = Instant::now();
+    engine.pull(pinned, platform).map_err(|e| e.to_string())?;
+    let id =
+        engine.create_container(pinned, platform, spec.args, &[]).map_err(|e| e.to_string())?;
+    let run = engine.run_container(&id, spec.timeout);
+    engine.remove_container(&id);
+    let run = run.map_err(|e| e.to_string())?;
+    let total = started.elapsed().as_secs_f64();
+    let seconds = run.command_seconds.unwrap_or(run.wall);
+    Ok(EntryRun {
+        declared: declared.to_owned(),
+        how,
+        exit_code: (!run.timed_out).then_some(run.exit_code),
+        trap: None,
+        timed_out: run.timed_out,
+        seconds,
+        startup_seconds: (total - seconds).max(0.0),
+        stdout: run.stdout,
+        stderr: run.stderr,
+    })
+}
+
+/// `registry/repo@digest` for an entry of a registry image (`given` as the user wrote it), or
+/// why the engine cannot get it.
+pub fn pinned(reference: &ImageRef, given: &str, image: &PlatformImage) -> Result<String, String> {
+    match reference {
+        ImageRef::Registry(r) => image
+            .manifest_digest
+            .as_ref()
+            .map(|d| format!("{}/{}@{d}", r.registry, r.repository))
+            .ok_or_else(|| format!("{}: no manifest digest to pull by", image.declared())),
+        _ => Err(format!(
+            "the engine pulls from registries only: push the image first (archbench image copy {given} REGISTRY/REPO:TAG), or run its Wasm entry"
+        )),
+    }
+}
+
+/// Whether every run succeeded and printed the same standard output; the differences in words.
+pub fn agreement(runs: &[EntryRun]) -> (bool, Vec<String>) {
+    let mut problems = Vec::new();
+    for r in runs.iter().filter(|r| !r.ok()) {
+        problems.push(match (&r.trap, r.timed_out, r.exit_code) {
+            (Some(t), _, _) => format!("{} trapped: {}", r.declared, first_line(t)),
+            (_, true, _) => format!("{} timed out", r.declared),
+            (_, _, c) => format!(
+                "{} exited with {}",
+                r.declared,
+                c.map_or("no status".into(), |c| c.to_string())
+            ),
+        });
+    }
+    let mut outputs: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in runs.iter().filter(|r| r.ok()) {
+        outputs.entry(r.stdout.as_str()).or_default().push(&r.declared);
+    }
+    if outputs.len() > 1 {
+        let groups: Vec<String> = outputs
+            .iter()
+            .map(|(out, who)| format!("{} printed {:?}", who.join(" and "), first_line(out)))
+            .collect();
+        problems.push(format!("outputs differ: {}", groups.join("; ")));
+    }
+    (problems.is_empty(), problems)
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_qemu(p: &Platform) -> Result<(), String> {
+        Err(format!("no QEMU for {p}; fix: apt-get install qemu-user-static"))
+    }
+
+    fn with_qemu(_: &Platform) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn entries(
+        list: &[&str],
+        host: &Platform,
+        emu: &dyn Fn(&Platform) -> Result<(), String>,
+    ) -> Vec<(String, Result<RunHow, String>)> {
+        list.iter().map(|d| (d.to_string(), classify(&d.parse().unwrap(), host, emu))).collect()
+    }
+
+    /// Native before Wasm before emulated, on each host kind the report's table shows.
+    #[test]
+    fn native_then_wasm_then_emulated() {
+        let amd = Platform::linux_amd64();
+        let arm = Platform::linux_arm64();
+        let armv7: Platform = "linux/arm/v7".parse().unwrap();
+        let index = ["linux/amd64", "linux/arm64", "wasi/wasm"];
+        let pick =
+            |host: &Platform, list: &[&str], emu: &dyn Fn(&Platform) -> Result<(), String>| {
+                let e = entries(list, host, emu);
+                choose(&e, host).map(|(i, why)| (e[i].0.clone(), why))
+            };
+        let (d, why) = pick(&amd, &index, &with_qemu).unwrap();
+        assert_eq!(d, "linux/amd64");
+        assert!(why.contains("own platform") && why.contains("wasi/wasm (wasm)"), "{why}");
+        assert_eq!(pick(&arm, &index, &no_qemu).unwrap().0, "linux/arm64");
+        let (d, why) = pick(&armv7, &index, &with_qemu).unwrap();
+        assert_eq!(d, "wasi/wasm");
+        assert!(why.contains("preferred over linux/amd64 (emulated)"), "{why}");
+        let (d, why) = pick(&armv7, &["linux/amd64", "linux/arm64"], &with_qemu).unwrap();
+        assert_eq!(d, "linux/amd64");
+        assert!(why.contains("under QEMU"), "{why}");
+        // Nothing runs: every entry is listed with its fix.
+        let e = entries(&["linux/s390x", "linux/riscv64"], &amd, &no_qemu);
+        assert!(choose(&e, &amd).is_none());
+        let msg = nothing_runs("img", &amd, &e);
+        assert!(msg.contains("linux/s390x: no QEMU for linux/s390x; fix: apt-get"), "{msg}");
+        assert!(msg.contains("linux/riscv64:") && msg.contains("--platform linux/amd64,wasi/wasm"));
+    }
+
+    fn run(declared: &str, exit: Option<i64>, out: &str, trap: Option<&str>) -> EntryRun {
+        EntryRun {
+            declared: declared.into(),
+            how: RunHow::Native,
+            exit_code: exit,
+            trap: trap.map(Into::into),
+            timed_out: false,
+            seconds: 1.0,
+            startup_seconds: 0.1,
+            stdout: out.into(),
+            stderr: String::new(),
+        }
+    }
+
+    /// Runs agree only when each exited 0 with the same output; a trap is never a result.
+    #[test]
+    fn agreement_needs_equal_outputs_and_no_trap() {
+        assert!(agreement(&[run("a", Some(0), "x\n", None), run("b", Some(0), "x\n", None)]).0);
+        let (ok, why) =
+            agreement(&[run("a", Some(0), "x\n", None), run("b", Some(0), "y\n", None)]);
+        assert!(!ok && why[0].contains("outputs differ"), "{why:?}");
+        let (ok, why) = agreement(&[
+            run("a", Some(0), "x\n", None),
+            run("w", None, "", Some("wasm trap: unreachable\nmore")),
+        ]);
+        assert!(!ok);
+        assert_eq!(why, ["w trapped: wasm trap: unreachable"]);
+    }
+}
