@@ -42,6 +42,9 @@ pub struct ReportCommand {
     /// The compiled fixture to build.
     #[arg(long, default_value = "fixtures/build/compute", value_name = "DIR")]
     fixture: PathBuf,
+    /// The fixture built with a Wasm entry beside the native ones (one Dockerfile for all).
+    #[arg(long, default_value = "fixtures/programs/primes", value_name = "DIR")]
+    wasm_fixture: PathBuf,
     #[command(flatten)]
     plan: PlanFlags,
 }
@@ -227,8 +230,14 @@ impl ReportCommand {
         let build = results.build().cloned();
         let warm_build = results.warm_build().cloned();
         let classic_build = results.classic_build().cloned();
+        // The Wasm build is shown beside the main one when the main one has no Wasm entry.
+        let wasm_build = results
+            .wasm_build()
+            .filter(|w| results.build().is_none_or(|b| !std::ptr::eq(*w, b)))
+            .cloned();
         let cold: Vec<_> = results.builds.iter().filter(|(_, e)| !e.payload.warm).collect();
-        if cold.len() > 1 + usize::from(classic_build.is_some()) {
+        if cold.len() > 1 + usize::from(classic_build.is_some()) + usize::from(wasm_build.is_some())
+        {
             let (shown, _) = cold.last().expect("more than one");
             notes.push(format!(
                 "{} build results files: the build charts and table show {} only",
@@ -242,7 +251,7 @@ impl ReportCommand {
         if build.is_none() {
             notes.push("no build results: the build-stage chart is left out, and the emulation and cross factors are modelled".into());
         }
-        let inputs = Inputs { benches, build, warm_build, classic_build, plan, notes };
+        let inputs = Inputs { benches, build, warm_build, classic_build, wasm_build, plan, notes };
         let files = write_report(&dir, &inputs)?;
         if self.output.is_none() && !self.render_only {
             let latest = reports.join("latest");
@@ -340,6 +349,12 @@ impl ReportCommand {
                                 } else if let Err(why) = self.classic_build(&builder, dir, &logs) {
                                     notes.push(format!("classic build skipped: {why}"));
                                 }
+                                if interrupted() {
+                                } else if let Err(why) =
+                                    self.wasm_build(&reg.inner.host(), dir, &logs)
+                                {
+                                    notes.push(format!("Wasm build skipped: {why}"));
+                                }
                             }
                         }
                     }
@@ -389,6 +404,67 @@ impl ReportCommand {
     }
 }
 
+impl ReportCommand {
+    /// The index with a Wasm entry (issue 19): the Rust fixture for amd64 (native), arm64
+    /// (emulated; left out with --quick, which bootstraps no arm64 Rust builder) and wasi/wasm,
+    /// from one Dockerfile, with a Rust builder image bootstrapped into `registry`.
+    fn wasm_build(&self, registry: &str, dir: &Path, logs: &Path) -> Result<(), String> {
+        if !self.wasm_fixture.join("Dockerfile").is_file() {
+            return Err(format!("no Wasm fixture at {}", self.wasm_fixture.display()));
+        }
+        let builder = format!("{registry}/archbench/rust-builder:bookworm");
+        let platforms = if self.quick { "linux/amd64" } else { "linux/amd64,linux/arm64" };
+        step("Rust builder", &rust_base_args(platforms, &builder), &logs.join("base-rust.log"))?;
+        if interrupted() {
+            return Ok(());
+        }
+        let entries = format!("{platforms},wasi/wasm");
+        step(
+            "Wasm build",
+            &wasm_build_args(&self.wasm_fixture, &builder, &entries, dir),
+            &logs.join("build-wasm.log"),
+        )
+    }
+}
+
+/// The Rust builder: rustc, the wasm32 standard library and wasm-ld (Debian's lld-14).
+fn rust_base_args(platforms: &str, builder: &str) -> Vec<String> {
+    [
+        "base",
+        "bootstrap",
+        "--platform",
+        platforms,
+        "--include",
+        "rustc,libstd-rust-dev-wasm32,lld-14",
+        "-t",
+        builder,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// The Wasm build step: the native entry, the emulated ones and the Wasm entry of one index.
+fn wasm_build_args(fixture: &Path, builder: &str, platforms: &str, dir: &Path) -> Vec<String> {
+    [
+        "build",
+        &fixture.display().to_string(),
+        "--platform",
+        platforms,
+        "--strategy",
+        "native,emulated",
+        "--build-arg",
+        &format!("BUILDER={builder}"),
+        "-t",
+        "archbench/primes:report",
+        "--output",
+        &format!("oci:{}", dir.join("images").display()),
+        "-o",
+        &dir.join("build-wasm.json").display().to_string(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
 /// Give a build step's arguments another `-t`, so its index does not replace the main one's.
 fn retag(args: &mut [String], tag: &str) {
     for a in args.iter_mut().filter(|a| *a == "archbench/compute:report") {
@@ -433,6 +509,11 @@ mod tests {
                     vec!["--builder".into(), "classic".into()],
                 ]
                 .concat(),
+                rust_base_args(
+                    "linux/amd64,linux/arm64",
+                    "127.0.0.1:5000/archbench/rust-builder:bookworm",
+                ),
+                wasm_build_args(Path::new("f"), "b", "linux/amd64,wasi/wasm", dir),
             ] {
                 checked(&args).unwrap();
             }

@@ -84,6 +84,7 @@ fn quick_main_job_writes_a_complete_report() {
         "wasm-split",
         "build-stages",
         "build-timeline",
+        "build-stages-wasm",
         "cost-curves",
         "sensitivity",
         "runtime-cost",
@@ -123,6 +124,28 @@ fn quick_main_job_writes_a_complete_report() {
     assert!(summary.contains("| linux/arm64 | emulated | BuildKit |"), "{summary}");
     assert!(summary.contains("Cold builds against warm rebuilds"), "{summary}");
     assert!(summary.contains("The classic builder against BuildKit"), "{summary}");
+    // Issue 19: an index with a Wasm entry was built; the Wasm build factor is measured from
+    // it, and each host kind's entry is named, measured here (amd64) or labelled modelled.
+    assert_eq!(plan["payload"]["factors"]["wasm_build"]["basis"], "measured");
+    assert!(
+        plan["payload"]["factors"]["wasm_build"]["from"]
+            .as_str()
+            .unwrap()
+            .contains("build-wasm.json"),
+        "{}",
+        plan["payload"]["factors"]["wasm_build"]
+    );
+    assert!(summary.contains("| linux/amd64 | linux/amd64 | native | 1× |"), "{summary}");
+    // --quick builds no arm64 entry: the arm64 and arm/v7 hosts run the Wasm module, at a
+    // slowdown measured on this amd64 host and labelled modelled for theirs.
+    for host in ["linux/arm64", "linux/arm/v7"] {
+        let row =
+            summary.lines().find(|l| l.starts_with(&format!("| {host} | wasi/wasm | wasm |")));
+        assert!(
+            row.is_some_and(|r| r.contains("modelled: measured on linux/amd64")),
+            "{host}: {summary}"
+        );
+    }
     let warm: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("build-warm.json")).unwrap())
             .unwrap();

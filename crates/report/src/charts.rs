@@ -244,7 +244,11 @@ pub fn wasm_split<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> R
 }
 
 /// Build time per stage, stacked, per platform × strategy.
-pub fn build_stages<DB: DrawingBackend>(root: &Area<DB>, build: &BuildReport) -> Result<()> {
+pub fn build_stages<DB: DrawingBackend>(
+    root: &Area<DB>,
+    build: &BuildReport,
+    title: &str,
+) -> Result<()> {
     let runs: Vec<_> = build.runs.iter().filter(|r| r.ok).collect();
     let names: Vec<String> =
         runs.iter().map(|r| format!("{} {}", r.platform, r.strategy)).collect();
@@ -274,15 +278,7 @@ pub fn build_stages<DB: DrawingBackend>(root: &Area<DB>, build: &BuildReport) ->
         })
         .collect();
     let parts: Vec<String> = stage_names.iter().map(|s| format!("stage {s}")).collect();
-    stacked_rows(
-        root,
-        "Build time per stage: native, cross and emulated (seconds)",
-        160,
-        max,
-        &names,
-        &parts,
-        &segments,
-    )
+    stacked_rows(root, title, 160, max, &names, &parts, &segments)
 }
 
 /// BuildKit's timeline: one lane per platform × strategy, one bar per vertex from its start

@@ -62,6 +62,10 @@ sources with the cache kept, as a CI job that keeps its cache would rebuild. Ste
 the compile and everything after it run again.</p>");
         h.push_str(&table_html(&t, 2));
     }
+    if let Some(t) = inputs.where_table() {
+        h.push_str("<h2>Which entry runs where</h2><p>The entry of the index with a Wasm entry that each kind of host runs, by the rule <code>archbench run</code> follows: its own platform if the index has it, else the Wasm module (in process, no emulation), else another platform under QEMU. The time is against a native build on that host; a figure not measured on such a host is labelled modelled.</p>");
+        h.push_str(&table_html(&t, 3));
+    }
     h.push_str(&options_table(p));
     h.push_str(&sensitivity_table(p));
     h.push_str("<h2>What the numbers rest on</h2><table><tr><th>factor</th><th>value</th><th>likely range</th><th>basis</th></tr>");

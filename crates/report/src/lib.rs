@@ -24,6 +24,7 @@
 //!     build: None,
 //!     warm_build: None,
 //!     classic_build: None,
+//!     wasm_build: None,
 //!     plan: Envelope::begin("plan", HostFacts::default(), p),
 //!     notes: vec![],
 //! };
@@ -81,6 +82,8 @@ pub struct Inputs {
     pub warm_build: Option<Envelope<BuildReport>>,
     /// The same builds by the classic builder, beside BuildKit's, when one ran.
     pub classic_build: Option<Envelope<BuildReport>>,
+    /// A build with a Wasm entry (`--platform ...,wasi/wasm`), when `build` has none.
+    pub wasm_build: Option<Envelope<BuildReport>>,
     /// The plan.
     pub plan: Envelope<Plan>,
     /// What was skipped and why, and other notes for the reader.
@@ -199,6 +202,118 @@ impl Inputs {
         })
     }
 
+    /// The build whose index has a Wasm entry: the main one when it has, else `wasm_build`.
+    pub fn with_wasm(&self) -> Option<&Envelope<BuildReport>> {
+        let has = |b: &&Envelope<BuildReport>| {
+            b.payload.runs.iter().any(|r| r.ok && r.platform.arch == archbench_platform::Arch::Wasm)
+        };
+        self.build.as_ref().filter(has).or(self.wasm_build.as_ref().filter(has))
+    }
+
+    /// Which entry of the index with a Wasm entry each kind of host runs, by `run`'s rule
+    /// (native, else Wasm, else emulated; QEMU assumed installed where emulation is needed),
+    /// and the time to expect against native on that host: measured where a bench file from
+    /// such a host measured it, else modelled, and labelled so.
+    pub fn where_table(&self) -> Option<Table> {
+        use archbench_results::run::{choose, classify, RunHow};
+        let build = self.with_wasm()?;
+        let mut entries: Vec<archbench_platform::Platform> = Vec::new();
+        for r in build.payload.runs.iter().filter(|r| r.ok) {
+            if !entries.contains(&r.platform) {
+                entries.push(r.platform.clone());
+            }
+        }
+        let hosts: [archbench_platform::Platform; 3] = [
+            archbench_platform::Platform::linux_amd64(),
+            archbench_platform::Platform::linux_arm64(),
+            "linux/arm/v7".parse().expect("a known platform"),
+        ];
+        let mut rows = Vec::new();
+        for host in &hosts {
+            let classified: Vec<(String, Result<RunHow, String>)> =
+                entries.iter().map(|p| (p.to_string(), classify(p, host, &|_| Ok(())))).collect();
+            let Some((i, _)) = choose(&classified, host) else { continue };
+            let how = classified[i].1.clone().expect("chosen entries run");
+            let (time, basis) = match how {
+                RunHow::Native => ("1×".to_owned(), "native: the host's own entry".to_owned()),
+                RunHow::Wasm => self.expected(
+                    host,
+                    &RunnerSpec::Wasm(archbench_results::bench::WasmTier::Cranelift),
+                ),
+                RunHow::Emulated => self.expected(host, &RunnerSpec::Qemu(entries[i].clone())),
+            };
+            rows.push(vec![
+                host.to_string(),
+                classified[i].0.clone(),
+                how.to_string(),
+                time,
+                basis,
+            ]);
+        }
+        (!rows.is_empty()).then(|| Table {
+            headers: ["host", "runs the entry", "how", "time vs native", "basis"]
+                .map(String::from)
+                .to_vec(),
+            rows,
+        })
+    }
+
+    /// `runner`'s slowdown on a host like `host`: from a bench file of a host known to be that
+    /// architecture (measured), else from any other host's (modelled: assumed the same), else
+    /// from the plan's factor (its own basis).
+    fn expected(
+        &self,
+        host: &archbench_platform::Platform,
+        runner: &RunnerSpec,
+    ) -> (String, String) {
+        let of = |cells: &[BenchCell]| -> Option<(f64, usize)> {
+            let v: Vec<f64> = cells
+                .iter()
+                .filter(|c| c.runner == *runner && c.ok())
+                // Like with like: an in-process start-up is not a process spawn (see the plan).
+                .filter(|c| {
+                    !(runner.method() == archbench_results::bench::Method::InProcess
+                        && c.class == "startup")
+                })
+                .filter_map(|c| c.slowdown.map(|s| s.0))
+                .filter(|x| x.is_finite() && *x > 0.0)
+                .collect();
+            (!v.is_empty())
+                .then(|| ((v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp(), v.len()))
+        };
+        let same = self.benches.iter().rev().find_map(|b| {
+            let p = b.host.platform.as_ref()?;
+            (b.host.known_native() && p.arch == host.arch).then_some(())?;
+            of(&b.payload).map(|g| (g, b.host.label()))
+        });
+        if let Some(((g, n), label)) = same {
+            return (
+                format!("{g:.2}×"),
+                format!("measured on {label} ({runner}, geometric mean of {n} workloads)"),
+            );
+        }
+        if let Some(((g, n), label)) =
+            self.benches.iter().rev().find_map(|b| of(&b.payload).map(|g| (g, b.host.label())))
+        {
+            return (
+                format!("{g:.2}×"),
+                format!("modelled: measured on {label} ({runner}, {n} workloads), assumed the same on {host}"),
+            );
+        }
+        match runner {
+            RunnerSpec::Wasm(_) => {
+                let f = &self.plan.payload.factors.wasm_runtime;
+                (
+                    format!("{:.2}×", f.value),
+                    format!(
+                        "modelled: no bench results for {runner}; the plan's Wasm runtime factor"
+                    ),
+                )
+            }
+            _ => ("—".into(), format!("modelled: no bench results for {runner}; not estimated")),
+        }
+    }
+
     /// Cold builds beside warm rebuilds (a one-line change, the cache kept): one row per
     /// platform × strategy both ran, times measured the same way (request to image ID).
     pub fn cold_warm_table(&self) -> Option<Table> {
@@ -269,6 +384,9 @@ fn format_seconds(s: f64) -> String {
         format!("{s:.2} s")
     }
 }
+
+const STAGES_TITLE: &str = "Build time per stage: native, cross and emulated (seconds)";
+const WASM_STAGES_TITLE: &str = "Build time per stage: native, emulated and Wasm (seconds)";
 
 /// A table for the page and the summary: header cells and rows of text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -385,7 +503,7 @@ An optimising compiler costs more up front and less per run; an interpreter star
 compiler under QEMU, so the compile stage takes many times longer. Cross: the compile stage runs natively with a cross compiler \
 and only the final, copy-only stage is arm64 — which is why cross wins for compiled projects."
                 .into(),
-            svg: render(&chart_dir, "build-stages", Box::new(|r| charts::build_stages(r, build)), Box::new(|r| charts::build_stages(r, build)))?,
+            svg: render(&chart_dir, "build-stages", Box::new(|r| charts::build_stages(r, build, STAGES_TITLE)), Box::new(|r| charts::build_stages(r, build, STAGES_TITLE)))?,
         });
         if build.runs.iter().any(|r| !r.vertices.is_empty()) {
             let totals: Vec<String> = build
@@ -412,6 +530,36 @@ the longest chain of steps that wait for each other: no parallelism can make the
                 svg: render(&chart_dir, "build-timeline", Box::new(|r| charts::timeline(r, build)), Box::new(|r| charts::timeline(r, build)))?,
             });
         }
+    }
+    if let Some(w) = inputs.wasm_build.as_ref().filter(|_| {
+        inputs
+            .build
+            .as_ref()
+            .map(|b| {
+                b.payload.runs.iter().all(|r| r.platform.arch != archbench_platform::Arch::Wasm)
+            })
+            .unwrap_or(true)
+    }) {
+        let build = &w.payload;
+        let wasm =
+            build.runs.iter().find(|r| r.ok && r.platform.arch == archbench_platform::Arch::Wasm);
+        let native = build
+            .runs
+            .iter()
+            .find(|r| r.ok && r.strategy == archbench_results::build::StrategyKind::Native);
+        let ratio = match (wasm, native) {
+            (Some(w), Some(n)) if n.work_seconds > 0.0 => format!(
+                " Here the Wasm entry's build took {:.1} s and the native one {:.1} s without base pulls ({:.2}×): that ratio is the plan's measured Wasm build factor.",
+                w.work_seconds, n.work_seconds, w.work_seconds / n.work_seconds
+            ),
+            _ => String::new(),
+        };
+        list.push(Chart {
+            name: "build-stages-wasm",
+            title: "Build time per stage, with a Wasm entry",
+            caption: format!("One Dockerfile builds every entry of one index: a small Rust program natively for amd64, under QEMU for arm64, and for wasm32-wasip1. The Wasm entry is compiled on the build platform, so nothing of it runs under emulation, and its image holds the module alone.{ratio}"),
+            svg: render(&chart_dir, "build-stages-wasm", Box::new(|r| charts::build_stages(r, build, WASM_STAGES_TITLE)), Box::new(|r| charts::build_stages(r, build, WASM_STAGES_TITLE)))?,
+        });
     }
     let best = plan.recommended.map_or_else(|| "no option".to_owned(), |o| o.to_string());
     list.push(Chart {
@@ -590,6 +738,7 @@ mod tests {
             build: Some(build),
             warm_build: None,
             classic_build: None,
+            wasm_build: None,
             plan: plan_env,
             notes: vec!["a note".into()],
         }
@@ -626,6 +775,43 @@ mod tests {
             ),
             "{md}"
         );
+    }
+
+    /// Issue 19: an index with native, emulated and Wasm entries. Each host kind gets the entry
+    /// `run` would choose; the Wasm slowdown is measured only for a host of the bench file's
+    /// architecture and labelled modelled for the others; the Wasm build gets its chart.
+    #[test]
+    fn which_entry_runs_where_is_measured_or_labelled_modelled() {
+        let mut i = inputs();
+        i.benches[0].host = HostFacts {
+            platform: Some(archbench_platform::Platform::linux_amd64()),
+            hostname: Some("x".into()),
+            emulated: Some(false),
+            ..Default::default()
+        };
+        let mut w = i.build.clone().unwrap();
+        let mut wasm = w.payload.runs[0].clone();
+        wasm.platform = archbench_platform::Platform::wasi_wasm();
+        wasm.strategy = StrategyKind::Cross;
+        w.payload.runs[0].platform = archbench_platform::Platform::linux_amd64();
+        w.payload.runs.push(wasm);
+        i.wasm_build = Some(w);
+        let t = i.where_table().unwrap();
+        let rows: Vec<Vec<&str>> =
+            t.rows.iter().map(|r| r.iter().map(String::as_str).collect()).collect();
+        assert_eq!(rows[0][..4], ["linux/amd64", "linux/amd64", "native", "1×"]);
+        assert_eq!(rows[1][..4], ["linux/arm64", "linux/arm64", "native", "1×"]);
+        assert_eq!(rows[2][..4], ["linux/arm/v7", "wasi/wasm", "wasm", "1.20×"]);
+        assert!(
+            rows[2][4].starts_with("modelled: measured on linux/amd64 on x (wasm:cranelift, 1 workloads), assumed the same on linux/arm/v7"),
+            "{}",
+            rows[2][4]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        write_report(dir.path(), &i).unwrap();
+        assert!(dir.path().join("charts/build-stages-wasm.svg").is_file());
+        let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+        assert!(md.contains("| linux/arm/v7 | wasi/wasm | wasm | 1.20× | modelled:"), "{md}");
     }
 
     /// Issue 15: results from two hosts, one of them archbench run under QEMU. The table gets a

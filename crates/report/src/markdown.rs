@@ -50,6 +50,10 @@ pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
         );
         m.push_str(&table_md(&t));
     }
+    if let Some(t) = inputs.where_table() {
+        let _ = writeln!(m, "\nWhich entry runs where (native, else Wasm, else emulated; modelled figures say so):\n");
+        m.push_str(&table_md(&t));
+    }
     let _ = writeln!(m, "\n| option | min per build | USD per month | |\n|---|---:|---:|---|");
     for c in &p.options {
         let status = match (&c.unavailable, c.meets_time_limit) {

@@ -67,6 +67,19 @@ impl Results {
             .map(|(_, e)| e)
     }
 
+    /// The last cold build with a Wasm entry (`build --platform ...,wasi/wasm`) in name order:
+    /// the report's Wasm build chart and "which entry runs where" table.
+    pub fn wasm_build(&self) -> Option<&Envelope<BuildReport>> {
+        self.builds
+            .iter()
+            .rev()
+            .filter(|(_, e)| !e.payload.warm)
+            .find(|(_, e)| {
+                e.payload.runs.iter().any(|r| r.platform.arch == archbench_platform::Arch::Wasm)
+            })
+            .map(|(_, e)| e)
+    }
+
     /// The last warm rebuild envelope (`build --warm`) in name order.
     pub fn warm_build(&self) -> Option<&Envelope<BuildReport>> {
         self.builds.iter().rev().find(|(_, e)| e.payload.warm).map(|(_, e)| e)
