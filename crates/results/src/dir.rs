@@ -91,8 +91,9 @@ impl Results {
     }
 }
 
-/// Kinds that are archbench's own outputs, not measurements.
-const OUTPUTS: [&str; 2] = ["plan", "report"];
+/// Kinds that are archbench's own outputs, or runs the plan and the report do not price (`run`
+/// records one program's runs, not a suite's cells), passed over without a note.
+const OUTPUTS: [&str; 3] = ["plan", "report", "run"];
 
 fn reason(e: &Error) -> String {
     // The path is already in the line that names the file; keep the cause only.
