@@ -74,8 +74,6 @@ const TRAP_STATUS: i32 = 134;
 const TIMEOUT_STATUS: i32 = 124;
 
 impl RunCommand {
-    // Long (about 95 lines): the command's steps in order (open, classify, choose or compare,
-    // run, print, exit status); each step is a call into archbench_bench::run.
     pub fn execute(self) -> anyhow::Result<()> {
         let reference = ImageRef::parse(&self.image)?;
         let src = ImageSource::open_with(&reference, &self.registry.options()?)?;
@@ -105,37 +103,7 @@ impl RunCommand {
                     .and_then(|h| image.declared_platform().map(|p| slowdowns.of(*h, &p))),
             })
             .collect();
-        let picked: Vec<usize> = if self.compare {
-            (0..classified.len()).filter(|i| classified[*i].1.is_ok()).collect()
-        } else if let Some(want) = &self.platform {
-            let i = images
-                .iter()
-                .position(|i| i.declared_platform().as_ref() == Some(want))
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "{} has no {want} entry; it has: {}",
-                        self.image,
-                        classified.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>().join(", ")
-                    )
-                })?;
-            if let Err(why) = &classified[i].1 {
-                anyhow::bail!("the {want} entry cannot run here: {why}");
-            }
-            vec![i]
-        } else {
-            match entry::choose(&classified, &host) {
-                Some((i, _)) => vec![i],
-                None => anyhow::bail!(entry::nothing_runs(&self.image, &host, &classified)),
-            }
-        };
-        anyhow::ensure!(!picked.is_empty(), entry::nothing_runs(&self.image, &host, &classified));
-        let why = if self.compare {
-            format!("--compare: every entry that runs on this {host} host")
-        } else if self.platform.is_some() {
-            "--platform chose it".to_owned()
-        } else {
-            entry::choose(&classified, &host).map(|(_, w)| w).unwrap_or_default()
-        };
+        let (picked, why) = self.pick(&images, &classified, &host)?;
         if !self.json {
             self.announce(&entries, &picked, &why);
         }
@@ -167,6 +135,48 @@ impl RunCommand {
         if self.json {
             print_json(&env)?;
         }
+        self.finish(&report, agree)
+    }
+
+    /// The entries to run, and why: all that run here with `--compare`, the one `--platform`
+    /// names, else the one [`entry::choose`] prefers.
+    fn pick(
+        &self,
+        images: &[PlatformImage],
+        classified: &[(String, Result<RunHow, String>)],
+        host: &Platform,
+    ) -> anyhow::Result<(Vec<usize>, String)> {
+        if self.compare {
+            let all: Vec<usize> =
+                (0..classified.len()).filter(|i| classified[*i].1.is_ok()).collect();
+            anyhow::ensure!(!all.is_empty(), entry::nothing_runs(&self.image, host, classified));
+            return Ok((all, format!("--compare: every entry that runs on this {host} host")));
+        }
+        if let Some(want) = &self.platform {
+            let i = images
+                .iter()
+                .position(|i| i.declared_platform().as_ref() == Some(want))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{} has no {want} entry; it has: {}",
+                        self.image,
+                        classified.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>().join(", ")
+                    )
+                })?;
+            if let Err(why) = &classified[i].1 {
+                anyhow::bail!("the {want} entry cannot run here: {why}");
+            }
+            return Ok((vec![i], "--platform chose it".to_owned()));
+        }
+        match entry::choose(classified, host) {
+            Some((i, why)) => Ok((vec![i], why)),
+            None => anyhow::bail!(entry::nothing_runs(&self.image, host, classified)),
+        }
+    }
+
+    /// The exit status: with `--compare`, whether the entries agree (5 when not); else the
+    /// program's own, 134 after a trap and 124 after `--timeout`.
+    fn finish(&self, report: &RunReport, agree: Option<(bool, Vec<String>)>) -> anyhow::Result<()> {
         if let Some((ok, problems)) = agree {
             if !self.json {
                 print_comparison(&report.runs, &report.entries);
@@ -234,6 +244,9 @@ impl RunCommand {
             RunHow::Wasm => {
                 entry::module_of(src, image).and_then(|m| entry::run_module(&declared, &m, &spec))
             }
+            RunHow::Native | RunHow::Emulated if !dirs.is_empty() => Err(format!(
+                "--dir preopens a directory for a Wasm module; the {declared} entry runs as a container, which gets no host directories from archbench (run it with --platform wasi/wasm, or without --dir)"
+            )),
             RunHow::Native | RunHow::Emulated => {
                 let pinned =
                     entry::pinned(reference, &self.image, image).map_err(anyhow::Error::msg)?;

@@ -72,7 +72,7 @@ fn small_build(
         .unwrap()
 }
 
-// Long (about 115 lines): one build of three strategies, then everything that reads its index in
+// Long (about 125 lines): one build of three strategies, then everything that reads its index in
 // turn (verify, pull and run, buildx's imagetools both ways), each on what the build left.
 #[test]
 fn native_cross_and_emulated_build_push_verify_and_run() {

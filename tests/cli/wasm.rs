@@ -52,6 +52,33 @@ fn a_wasm_artifact_is_inspected_verified_and_run_in_process() {
     // Without bench results the slowdown is modelled, and says so.
     assert!(err.contains("modelled"), "{err}");
 
+    // WASI preopens: the module writes into the host directory given, under its guest name;
+    // a path outside every preopen is the program's own error, passed on with its status.
+    let work = tempfile::tempdir().unwrap();
+    let o = archbench()
+        .args(["run", &img, "--dir"])
+        .arg(format!("{}:/work", work.path().display()))
+        .args(["--", "1000", "--out", "/work/count.txt"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(work.path().join("count.txt")).unwrap(),
+        "primes below 1000: 168\n"
+    );
+    let o = archbench()
+        .args(["run", &img, "--", "1000", "--out", "/elsewhere/count.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("primes: writing /elsewhere/count.txt"));
+
+    // A module that never ends is stopped at --timeout: 124, as timeout(1) says it.
+    let o = archbench().args(["run", &img, "--timeout", "1", "--", "--hang"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(124), "{err}");
+    assert!(err.contains("stopped after --timeout 1 s"), "{err}");
+
     let saved = tempfile::tempdir().unwrap();
     let f = saved.path().join("run.json");
     let o = archbench()
@@ -201,6 +228,10 @@ fn a_wasm_entry_built_beside_the_native_one_is_pushed_run_and_priced() {
         err.contains("running linux/amd64 natively") && err.contains("preferred over wasi/wasm"),
         "{err}"
     );
+    let o = archbench().args(["run", &target, "--dir", "/tmp", "--", "100000"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("runs as a container, which gets no host directories"), "{err}");
     let o = archbench()
         .args(["run", &target, "--platform", "wasi/wasm", "--", "100000"])
         .output()

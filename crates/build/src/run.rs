@@ -516,7 +516,7 @@ struct Job<'a> {
     dockerfile: String,
     note: String,
 }
-// Long (about 105 lines): one build, timed, by either builder; the run record is filled field by field for the success and
+// Long (about 115 lines): one build, timed, by either builder; the run record is filled field by field for the success and
 // the two failure paths.
 
 /// Build one job on `engine`, time its steps, and export the image to the layout. The run is

@@ -91,32 +91,40 @@ fn not_native_arm64(inputs: &Inputs) -> Vec<String> {
         .collect()
 }
 
-// Long (about 120 lines): one block per factor (emulated, cross, Wasm, arm64), each with its
+// Long (about 130 lines): one block per factor (emulated, cross, Wasm, arm64), each with its
 // modelled fallback and the reason beside it.
 /// The factors from `inputs`, modelled where nothing was measured; build ratios from warm
 /// rebuilds when `warm` and there are any, else from cold builds (and the source says which).
 pub fn factors(inputs: &Inputs, warm: bool) -> Factors {
-    let have_warm = inputs.builds.iter().any(|(_, e)| e.payload.warm);
-    let use_warm = warm && have_warm;
     // A Wasm entry is built as a cross build (compiled on the build platform), but its ratio
-    // is the Wasm build factor, never the cross one: `wasm` picks which.
+    // is the Wasm build factor, never the cross one: `wasm` picks which. Warm rebuilds are used
+    // when asked for and there is one with this ratio; else the cold build's, which says so.
+    let ratio_in = |strategy: StrategyKind, wasm: bool, warm_files: bool| {
+        inputs.builds.iter().rev().filter(|(_, e)| e.payload.warm == warm_files).find_map(
+            |(p, e)| {
+                let r: Vec<f64> = e
+                    .payload
+                    .ratios
+                    .iter()
+                    .filter(|r| r.strategy == strategy && (r.platform.arch == Arch::Wasm) == wasm)
+                    .map(|r| r.ratio)
+                    .collect();
+                geomean(&r).map(|g| (g, p, e))
+            },
+        )
+    };
     let ratio = |strategy: StrategyKind, wasm: bool| -> Option<(f64, String)> {
-        inputs.builds.iter().rev().filter(|(_, e)| e.payload.warm == use_warm).find_map(|(p, e)| {
-            let r: Vec<f64> = e
-                .payload
-                .ratios
-                .iter()
-                .filter(|r| r.strategy == strategy && (r.platform.arch == Arch::Wasm) == wasm)
-                .map(|r| r.ratio)
-                .collect();
-            let kind = match (use_warm, warm) {
-                (true, _) => "warm rebuild",
-                (false, true) => "cold build: no warm rebuild in the results",
-                (false, false) => "cold build",
-            };
-            let what = if wasm { "wasi/wasm entry's" } else { strategy.name() };
-            geomean(&r).map(|g| (g, format!("{} ({what} {kind}, {})", name(p), e.host.summary())))
-        })
+        let found = warm.then(|| ratio_in(strategy, wasm, true)).flatten();
+        let (kind, (g, p, e)) = match found {
+            Some(f) => ("warm rebuild", f),
+            None if warm => (
+                "cold build: no warm rebuild with this ratio in the results",
+                ratio_in(strategy, wasm, false)?,
+            ),
+            None => ("cold build", ratio_in(strategy, wasm, false)?),
+        };
+        let what = if wasm { "wasi/wasm entry's" } else { strategy.name() };
+        Some((g, format!("{} ({what} {kind}, {})", name(p), e.host.summary())))
     };
     let bench_geomean = |runner: &RunnerSpec| runtime_slowdown(inputs, runner);
     let emulated = match (
@@ -280,6 +288,14 @@ mod tests {
         let from = format!("{:?}", after.wasm_build.basis);
         assert!(from.contains(&file) && from.contains("wasi/wasm entry's cold build"), "{from}");
         assert_eq!(after.cross.value, before.cross.value);
+        // A warm rebuild without a Wasm entry leaves the Wasm factor to the cold build, said so.
+        let (p, mut warm) = inputs.builds[0].clone();
+        warm.payload.warm = true;
+        warm.payload.ratios.retain(|r| r.platform.arch != Arch::Wasm);
+        inputs.builds.push((p.with_file_name("build-warm.json"), warm));
+        let w = factors(&inputs, true).wasm_build;
+        assert_eq!(w.value, 0.5);
+        assert!(format!("{:?}", w.basis).contains("no warm rebuild with this ratio"), "{w:?}");
     }
 
     /// QEMU runs every workload as a process, as native does: nothing is left out.
@@ -336,7 +352,8 @@ mod tests {
         let mut inputs = example();
         let cold = factors(&inputs, true);
         assert!((cold.emulated.value - 6.350056186416477).abs() < 1e-12);
-        assert!(format!("{:?}", cold.emulated.basis).contains("no warm rebuild in the results"));
+        assert!(format!("{:?}", cold.emulated.basis)
+            .contains("no warm rebuild with this ratio in the results"));
         let (p, mut warm) = inputs.builds[0].clone();
         warm.payload.warm = true;
         for r in &mut warm.payload.ratios {

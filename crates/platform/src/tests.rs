@@ -36,6 +36,8 @@ const SPELLINGS: &[(&str, &str)] = &[
     ("loongarch64", "linux/loong64"),
     ("wasi/wasm", "wasi/wasm"),
     ("wasip1/wasm", "wasi/wasm"),
+    // The Wasm OCI artifact spelling of a component (issue 19).
+    ("wasip2/wasm", "wasi/wasm"),
     ("wasm", "wasi/wasm"),
     ("windows/amd64", "windows/amd64"),
     ("darwin/arm64", "darwin/arm64"),

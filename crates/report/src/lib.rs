@@ -385,6 +385,39 @@ fn format_seconds(s: f64) -> String {
     }
 }
 
+/// The stage chart of the build with a Wasm entry, when it is not the main build.
+fn wasm_build_chart(chart_dir: &Path, inputs: &Inputs) -> Result<Option<Chart>> {
+    // Shown when the main build has no Wasm entry of its own (its chart shows that one).
+    let main_has_wasm = inputs.build.as_ref().is_some_and(|b| {
+        b.payload.runs.iter().any(|r| r.platform.arch == archbench_platform::Arch::Wasm)
+    });
+    let Some(w) = inputs.wasm_build.as_ref().filter(|_| !main_has_wasm) else {
+        return Ok(None);
+    };
+    let build = &w.payload;
+    let wasm =
+        build.runs.iter().find(|r| r.ok && r.platform.arch == archbench_platform::Arch::Wasm);
+    let native = build
+        .runs
+        .iter()
+        .find(|r| r.ok && r.strategy == archbench_results::build::StrategyKind::Native);
+    let ratio = match (wasm, native) {
+        (Some(w), Some(n)) if n.work_seconds > 0.0 => format!(
+            " Here the Wasm entry's build took {:.1} s and the native one {:.1} s without base pulls ({:.2}×): that ratio is the plan's measured Wasm build factor.",
+            w.work_seconds, n.work_seconds, w.work_seconds / n.work_seconds
+        ),
+        _ => String::new(),
+    };
+    Ok(Some(Chart {
+        name: "build-stages-wasm",
+        title: "Build time per stage, with a Wasm entry",
+        caption: format!("One Dockerfile builds every entry of one index ({}). The Wasm entry is compiled on the build \
+platform, so nothing of it runs under emulation, and its image holds the module alone.{ratio}",
+            build.runs.iter().filter(|r| r.ok).map(|r| format!("{} {}", r.platform, r.strategy)).collect::<Vec<_>>().join(", ")),
+        svg: render(chart_dir, "build-stages-wasm", Box::new(|r| charts::build_stages(r, build, WASM_STAGES_TITLE)), Box::new(|r| charts::build_stages(r, build, WASM_STAGES_TITLE)))?,
+    }))
+}
+
 const STAGES_TITLE: &str = "Build time per stage: native, cross and emulated (seconds)";
 const WASM_STAGES_TITLE: &str = "Build time per stage: native, emulated and Wasm (seconds)";
 
@@ -531,35 +564,8 @@ the longest chain of steps that wait for each other: no parallelism can make the
             });
         }
     }
-    if let Some(w) = inputs.wasm_build.as_ref().filter(|_| {
-        inputs
-            .build
-            .as_ref()
-            .map(|b| {
-                b.payload.runs.iter().all(|r| r.platform.arch != archbench_platform::Arch::Wasm)
-            })
-            .unwrap_or(true)
-    }) {
-        let build = &w.payload;
-        let wasm =
-            build.runs.iter().find(|r| r.ok && r.platform.arch == archbench_platform::Arch::Wasm);
-        let native = build
-            .runs
-            .iter()
-            .find(|r| r.ok && r.strategy == archbench_results::build::StrategyKind::Native);
-        let ratio = match (wasm, native) {
-            (Some(w), Some(n)) if n.work_seconds > 0.0 => format!(
-                " Here the Wasm entry's build took {:.1} s and the native one {:.1} s without base pulls ({:.2}×): that ratio is the plan's measured Wasm build factor.",
-                w.work_seconds, n.work_seconds, w.work_seconds / n.work_seconds
-            ),
-            _ => String::new(),
-        };
-        list.push(Chart {
-            name: "build-stages-wasm",
-            title: "Build time per stage, with a Wasm entry",
-            caption: format!("One Dockerfile builds every entry of one index: a small Rust program natively for amd64, under QEMU for arm64, and for wasm32-wasip1. The Wasm entry is compiled on the build platform, so nothing of it runs under emulation, and its image holds the module alone.{ratio}"),
-            svg: render(&chart_dir, "build-stages-wasm", Box::new(|r| charts::build_stages(r, build, WASM_STAGES_TITLE)), Box::new(|r| charts::build_stages(r, build, WASM_STAGES_TITLE)))?,
-        });
+    if let Some(c) = wasm_build_chart(&chart_dir, inputs)? {
+        list.push(c);
     }
     let best = plan.recommended.map_or_else(|| "no option".to_owned(), |o| o.to_string());
     list.push(Chart {
@@ -636,7 +642,7 @@ mod tests {
     };
     use archbench_results::HostFacts;
 
-    // Long (about 100 lines) because it is data: one literal per input a report renders.
+    // Long (about 105 lines) because it is data: one literal per input a report renders.
     fn inputs() -> Inputs {
         let f = Factors {
             emulated: Factor::measured(6.0, "t"),
