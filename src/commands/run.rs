@@ -25,8 +25,8 @@ use crate::output::print_json;
 /// the program's status (134 after a Wasm trap, 124 after --timeout).
 #[derive(Args)]
 pub struct RunCommand {
-    /// A registry reference or oci:DIR[:tag] (Wasm entries run from either; containers need a
-    /// registry, which the engine pulls from).
+    /// A registry reference or oci:DIR[:tag] (a layout's container entries are loaded into the
+    /// engine; a registry's are pulled by digest).
     #[arg(value_name = "IMAGE")]
     image: String,
 
@@ -248,14 +248,19 @@ impl RunCommand {
                 "--dir preopens a directory for a Wasm module; the {declared} entry runs as a container, which gets no host directories from archbench (run it with --platform wasi/wasm, or without --dir)"
             )),
             RunHow::Native | RunHow::Emulated => {
-                let pinned =
-                    entry::pinned(reference, &self.image, image).map_err(anyhow::Error::msg)?;
                 let platform = image.declared_platform().expect("classified entries parse");
+                let image = entry::container_image(src, reference, &self.image, image)
+                    .map_err(anyhow::Error::msg)?;
                 let engine = archbench_engine::Engine::connect(
                     None,
                     Duration::from_secs_f64(self.timeout + 120.0),
-                )?;
-                entry::run_container(&engine, &pinned, &platform, how, &declared, &spec)
+                )
+                .with_context(|| {
+                    format!(
+                        "the {declared} entry runs as a container through the engine: start it (archbench doctor checks), or run the index's Wasm entry, if it has one, with --platform wasi/wasm"
+                    )
+                })?;
+                entry::run_container(&engine, image, &platform, how, &declared, &spec)
             }
         };
         run.map_err(anyhow::Error::msg)

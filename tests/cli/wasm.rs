@@ -170,7 +170,7 @@ fn rust_builder_in(reg: &TestRegistry) -> String {
 fn a_wasm_entry_built_beside_the_native_one_is_pushed_run_and_priced() {
     let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
     let builder = rust_builder_in(&reg);
-    let results = tempfile::tempdir().unwrap();
+    let (results, images) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let target = format!("{}/primes:v1", reg.host());
     let o = archbench()
         .arg("build")
@@ -179,6 +179,8 @@ fn a_wasm_entry_built_beside_the_native_one_is_pushed_run_and_priced() {
         .args(["--build-arg", &format!("BUILDER={builder}")])
         .args(["-t", &target, "--push", "--json", "-o"])
         .arg(results.path().join("build.json"))
+        .arg("--output")
+        .arg(format!("oci:{}", images.path().display()))
         .output()
         .unwrap();
     assert!(o.status.success(), "build: {}", String::from_utf8_lossy(&o.stderr));
@@ -251,6 +253,13 @@ fn a_wasm_entry_built_beside_the_native_one_is_pushed_run_and_priced() {
         .map(|r| r["how"].as_str().unwrap())
         .collect();
     assert_eq!(how, ["native", "wasm"]);
+    // The layout `build` wrote runs too: its native entry is handed to the engine as an archive.
+    let o = archbench()
+        .args(["run", &format!("oci:{}:v1", images.path().display()), "--compare", "--", "1000"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("outputs agree (2 entries)"));
     // Outputs that differ between entries (--arch prints the architecture) fail the comparison.
     let o =
         archbench().args(["run", &target, "--compare", "--", "1000", "--arch"]).output().unwrap();

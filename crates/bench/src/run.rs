@@ -13,8 +13,8 @@
 //!   reported with wasmtime's message and is never a result.
 //! - **Containers through the engine.** Native and emulated entries are pulled by manifest
 //!   digest and run by the engine, so the image's root filesystem, libraries and environment
-//!   are what the program sees. The engine pulls from registries only; an OCI layout's
-//!   native entries are refused with the command that pushes it.
+//!   are what the program sees. The engine pulls from registries only, so an entry of an OCI
+//!   layout (what `archbench build` writes) is handed to it as a `docker save` archive.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -77,7 +77,8 @@ pub fn module_of(src: &ImageSource, image: &PlatformImage) -> Result<ModuleEntry
     let config: ConfigDoc = match &image.config_digest {
         Some(d) => {
             let bytes = src.document_by_digest(d).map_err(|e| e.to_string())?;
-            serde_json::from_slice(&bytes).unwrap_or_default()
+            serde_json::from_slice(&bytes)
+                .map_err(|e| format!("the {} entry's config {d}: {e}", image.declared()))?
         }
         None => ConfigDoc::default(),
     };
@@ -122,40 +123,57 @@ pub fn module_of(src: &ImageSource, image: &PlatformImage) -> Result<ModuleEntry
 /// The largest module `run` reads into memory.
 const MODULE_LIMIT: u64 = 1 << 30;
 
-/// The bytes of `path` in the image's layers applied in order (an upper layer's copy replaces
-/// a lower one; a whiteout removes it), or `None`.
+/// The bytes of `path` in the image's layers applied in order (the OCI rules: an upper layer's
+/// copy replaces a lower one; a whiteout of the file or of a directory above it, or an opaque
+/// marker in such a directory, removes the lower layers' copy), or `None`.
 fn file_in_layers(
     src: &ImageSource,
     image: &PlatformImage,
     path: &str,
 ) -> Result<Option<Vec<u8>>, String> {
-    let (dir, name) = match path.rsplit_once('/') {
-        Some((d, n)) => (format!("{d}/"), n),
-        None => (String::new(), path),
-    };
-    let whiteout = format!("{dir}.wh.{name}");
     let mut found = None;
     for layer in &image.layers {
         let raw = src.open_layer(layer).map_err(|e| e.to_string())?;
         let (plain, _) = archbench_archid::walk::decompress(raw).map_err(|e| e.to_string())?;
         let mut archive = tar::Archive::new(plain);
         let bad = |e: std::io::Error| format!("reading layer {}: {e}", layer.path);
+        // A whiteout hides only lower layers, wherever it sits in its own layer's tar.
+        let (mut removed, mut own) = (false, None);
         for entry in archive.entries().map_err(bad)? {
             let mut entry = entry.map_err(bad)?;
             let p = archbench_archid::walk::clean(&entry.path().map_err(bad)?.to_string_lossy());
-            if p == whiteout {
-                found = None;
+            if hides(&p, path) {
+                removed = true;
             } else if p == path && entry.header().entry_type().is_file() {
                 if entry.size() > MODULE_LIMIT {
                     return Err(format!("{path} is over {MODULE_LIMIT} bytes"));
                 }
                 let mut bytes = Vec::with_capacity(entry.size() as usize);
                 entry.read_to_end(&mut bytes).map_err(bad)?;
-                found = Some(bytes);
+                own = Some(bytes);
             }
+        }
+        if removed {
+            found = None;
+        }
+        if own.is_some() {
+            found = own;
         }
     }
     Ok(found)
+}
+
+/// Whether the tar entry `entry` is a whiteout that hides `path` in lower layers: `.wh.NAME`
+/// beside `path` or beside one of its directories, or `.wh..wh..opq` inside one of them.
+fn hides(entry: &str, path: &str) -> bool {
+    let (dir, name) = entry.rsplit_once('/').unwrap_or(("", entry));
+    let within = |d: &str| d.is_empty() || path.starts_with(&format!("{d}/"));
+    if name == ".wh..wh..opq" {
+        return within(dir);
+    }
+    let Some(target) = name.strip_prefix(".wh.") else { return false };
+    let hidden = if dir.is_empty() { target.to_owned() } else { format!("{dir}/{target}") };
+    path == hidden || path.starts_with(&format!("{hidden}/"))
 }
 
 /// Run a Wasm entry's module in process on Cranelift. Compile and instantiate count as
@@ -189,18 +207,52 @@ pub fn run_module(
     })
 }
 
-/// Run a native or emulated entry as a container: pulled by digest, created with `args` as its
-/// command, started once, removed.
+/// Where a container entry's image comes from.
+pub enum ContainerImage {
+    /// A registry reference pinned by digest, which the engine pulls.
+    Pull(String),
+    /// A `docker save` archive ([`save_archive`]) loaded into the engine under this tag, and
+    /// removed after the run.
+    Load(Vec<u8>, String),
+}
+
+/// Run a native or emulated entry as a container: pulled by digest (or loaded), created with
+/// `args` as its command, started once, removed.
 pub fn run_container(
     engine: &archbench_engine::Engine,
-    pinned: &str,
+    image: ContainerImage,
     platform: &Platform,
     how: RunHow,
     declared: &str,
     spec: &RunSpec<'_>,
 ) -> Result<EntryRun, String> {
     let started = Instant::now();
-    engine.pull(pinned, platform).map_err(|e| e.to_string())?;
+    let (pinned, loaded) = match image {
+        ContainerImage::Pull(r) => {
+            engine.pull(&r, platform).map_err(|e| e.to_string())?;
+            (r, false)
+        }
+        ContainerImage::Load(archive, tag) => {
+            engine.load_archive(archive).map_err(|e| e.to_string())?;
+            (tag, true)
+        }
+    };
+    let result = start_and_wait(engine, &pinned, platform, how, declared, spec, started);
+    if loaded {
+        engine.remove_image(&pinned);
+    }
+    result
+}
+
+fn start_and_wait(
+    engine: &archbench_engine::Engine,
+    pinned: &str,
+    platform: &Platform,
+    how: RunHow,
+    declared: &str,
+    spec: &RunSpec<'_>,
+    started: Instant,
+) -> Result<EntryRun, String> {
     let id =
         engine.create_container(pinned, platform, spec.args, &[]).map_err(|e| e.to_string())?;
     let run = engine.run_container(&id, spec.timeout);
@@ -221,19 +273,78 @@ pub fn run_container(
     })
 }
 
-/// `registry/repo@digest` for an entry of a registry image (`given` as the user wrote it), or
-/// why the engine cannot get it.
-pub fn pinned(reference: &ImageRef, given: &str, image: &PlatformImage) -> Result<String, String> {
+/// How the engine gets an entry: a registry image is pulled by digest; an entry of an OCI
+/// layout (what `archbench build` writes) is handed over as a `docker save` archive, since the
+/// engine pulls from registries only. `given` is the reference as the user wrote it.
+pub fn container_image(
+    src: &ImageSource,
+    reference: &ImageRef,
+    given: &str,
+    image: &PlatformImage,
+) -> Result<ContainerImage, String> {
+    let digest = image
+        .manifest_digest
+        .as_ref()
+        .ok_or_else(|| format!("{}: no manifest digest to run it by", image.declared()))?;
     match reference {
-        ImageRef::Registry(r) => image
-            .manifest_digest
-            .as_ref()
-            .map(|d| format!("{}/{}@{d}", r.registry, r.repository))
-            .ok_or_else(|| format!("{}: no manifest digest to pull by", image.declared())),
-        _ => Err(format!(
-            "the engine pulls from registries only: push the image first (archbench image copy {given} REGISTRY/REPO:TAG), or run its Wasm entry"
-        )),
+        ImageRef::Registry(r) => {
+            Ok(ContainerImage::Pull(format!("{}/{}@{digest}", r.registry, r.repository)))
+        }
+        _ => {
+            let hex = digest.trim_start_matches("sha256:");
+            let tag = format!("archbench-run:{}", &hex[..hex.len().min(16)]);
+            let archive = save_archive(src, image, &tag)
+                .map_err(|e| format!("{given} ({}): {e}", image.declared()))?;
+            Ok(ContainerImage::Load(archive, tag))
+        }
     }
+}
+
+/// The most a layout's entry may weigh to be handed to the engine in memory.
+const SAVE_LIMIT: u64 = 4 << 30;
+
+/// One entry as a `docker save` archive tagged `tag`: the config's own bytes (so the image ID
+/// is its digest) and the layers as stored; the engine decompresses gzip layers as it loads
+/// them, and checks them against the config's diff IDs.
+pub fn save_archive(
+    src: &ImageSource,
+    image: &PlatformImage,
+    tag: &str,
+) -> Result<Vec<u8>, String> {
+    let config_digest = image.config_digest.as_ref().ok_or(
+        "a docker archive's entry has no content-addressed config: load it with docker load instead",
+    )?;
+    let stored: u64 = image.layers.iter().map(|l| l.size).sum();
+    if stored > SAVE_LIMIT {
+        return Err(format!(
+            "{stored} bytes of layers is over the {SAVE_LIMIT}-byte limit for handing an image to the engine from memory; push it and run the registry reference"
+        ));
+    }
+    let config = src.document_by_digest(config_digest).map_err(|e| e.to_string())?;
+    let mut out = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, bytes: &[u8]| -> Result<(), String> {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        out.append_data(&mut h, name, bytes).map_err(|e| format!("writing the archive: {e}"))
+    };
+    let config_name = format!("{}.json", config_digest.trim_start_matches("sha256:"));
+    add(&config_name, &config)?;
+    let mut layers = Vec::new();
+    for (i, l) in image.layers.iter().enumerate() {
+        let mut bytes = Vec::with_capacity(l.size as usize);
+        let mut r = src.open_layer(l).map_err(|e| format!("layer {}: {e}", i + 1))?;
+        r.read_to_end(&mut bytes).map_err(|e| format!("layer {}: {e}", i + 1))?;
+        let name = format!("{i}/layer.tar");
+        add(&name, &bytes)?;
+        layers.push(name);
+    }
+    let manifest =
+        serde_json::json!([{ "Config": config_name, "RepoTags": [tag], "Layers": layers }]);
+    add("manifest.json", &serde_json::to_vec(&manifest).expect("json"))?;
+    drop(add);
+    out.into_inner().map_err(|e| format!("writing the archive: {e}"))
 }
 
 /// Whether every run succeeded and printed the same standard output; the differences in words.
@@ -316,6 +427,22 @@ mod tests {
         let msg = nothing_runs("img", &amd, &e);
         assert!(msg.contains("linux/s390x: no QEMU for linux/s390x; fix: apt-get"), "{msg}");
         assert!(msg.contains("linux/riscv64:") && msg.contains("--platform linux/amd64,wasi/wasm"));
+    }
+
+    /// The OCI whiteout rules for one path: its own whiteout, a parent's, an opaque parent.
+    #[test]
+    fn whiteouts_that_hide_a_module() {
+        let p = "app/bin/m.wasm";
+        for w in
+            ["app/bin/.wh.m.wasm", "app/.wh.bin", ".wh.app", "app/bin/.wh..wh..opq", ".wh..wh..opq"]
+        {
+            assert!(hides(w, p), "{w}");
+        }
+        for w in
+            ["app/bin/.wh.m.was", "app/.wh.bi", "other/.wh..wh..opq", "app/bin/m.wasm", ".wh.ap"]
+        {
+            assert!(!hides(w, p), "{w}");
+        }
     }
 
     fn run(declared: &str, exit: Option<i64>, out: &str, trap: Option<&str>) -> EntryRun {
