@@ -343,7 +343,6 @@ pub fn save_archive(
     let manifest =
         serde_json::json!([{ "Config": config_name, "RepoTags": [tag], "Layers": layers }]);
     add("manifest.json", &serde_json::to_vec(&manifest).expect("json"))?;
-    drop(add);
     out.into_inner().map_err(|e| format!("writing the archive: {e}"))
 }
 
