@@ -387,6 +387,7 @@ fn format_seconds(s: f64) -> String {
 
 /// The stage chart of the build with a Wasm entry, when it is not the main build.
 fn wasm_build_chart(chart_dir: &Path, inputs: &Inputs) -> Result<Option<Chart>> {
+    use archbench_results::build::StrategyKind;
     // Shown when the main build has no Wasm entry of its own (its chart shows that one).
     let main_has_wasm = inputs.build.as_ref().is_some_and(|b| {
         b.payload.runs.iter().any(|r| r.platform.arch == archbench_platform::Arch::Wasm)
@@ -397,10 +398,7 @@ fn wasm_build_chart(chart_dir: &Path, inputs: &Inputs) -> Result<Option<Chart>> 
     let build = &w.payload;
     let wasm =
         build.runs.iter().find(|r| r.ok && r.platform.arch == archbench_platform::Arch::Wasm);
-    let native = build
-        .runs
-        .iter()
-        .find(|r| r.ok && r.strategy == archbench_results::build::StrategyKind::Native);
+    let native = build.runs.iter().find(|r| r.ok && r.strategy == StrategyKind::Native);
     let ratio = match (wasm, native) {
         (Some(w), Some(n)) if n.work_seconds > 0.0 => format!(
             " Here the Wasm entry's build took {:.1} s and the native one {:.1} s without base pulls ({:.2}×): that ratio is the plan's measured Wasm build factor.",
@@ -408,18 +406,23 @@ fn wasm_build_chart(chart_dir: &Path, inputs: &Inputs) -> Result<Option<Chart>> 
         ),
         _ => String::new(),
     };
+    let emulated = build.runs.iter().any(|r| r.ok && r.strategy == StrategyKind::Emulated);
+    let title = if emulated {
+        "Build time per stage: native, emulated and Wasm (seconds)"
+    } else {
+        "Build time per stage: native and Wasm (seconds)"
+    };
     Ok(Some(Chart {
         name: "build-stages-wasm",
         title: "Build time per stage, with a Wasm entry",
         caption: format!("One Dockerfile builds every entry of one index ({}). The Wasm entry is compiled on the build \
 platform, so nothing of it runs under emulation, and its image holds the module alone.{ratio}",
             build.runs.iter().filter(|r| r.ok).map(|r| format!("{} {}", r.platform, r.strategy)).collect::<Vec<_>>().join(", ")),
-        svg: render(chart_dir, "build-stages-wasm", Box::new(|r| charts::build_stages(r, build, WASM_STAGES_TITLE)), Box::new(|r| charts::build_stages(r, build, WASM_STAGES_TITLE)))?,
+        svg: render(chart_dir, "build-stages-wasm", Box::new(|r| charts::build_stages(r, build, title)), Box::new(|r| charts::build_stages(r, build, title)))?,
     }))
 }
 
 const STAGES_TITLE: &str = "Build time per stage: native, cross and emulated (seconds)";
-const WASM_STAGES_TITLE: &str = "Build time per stage: native, emulated and Wasm (seconds)";
 
 /// A table for the page and the summary: header cells and rows of text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
