@@ -40,6 +40,10 @@ fn doctor_executes_a_probe_per_architecture_and_runs_containers() {
         "ok",
         "no Docker Engine: run scripts/setup"
     );
+    // Engine 20.10 (API 1.41) builds with BuildKit, and doctor says which builder `build` uses.
+    let b = check(&report, "docker:builder");
+    assert_eq!(b["status"], "ok", "{b:#}");
+    assert!(b["summary"].as_str().unwrap().starts_with("BuildKit"), "{b:#}");
     for p in ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/riscv64"] {
         let c = check(&report, &format!("docker:run:{p}"));
         assert_eq!(c["status"], "ok", "{c:#}");

@@ -234,6 +234,17 @@ fn docker_checks(
             info.storage_driver.as_deref().unwrap_or("unknown")
         ),
     ));
+    // Which builder `archbench build` will use here, by the rule the build itself follows.
+    let (builder, why) = archbench_build::buildkit::choose(None, &info);
+    checks.push(match builder {
+        archbench_results::build::Builder::Buildkit => Check::ok("docker:builder", false, why),
+        archbench_results::build::Builder::Classic => Check::bad(
+            "docker:builder",
+            false,
+            why,
+            "builds fall back to the classic builder, which times steps from its output; an engine of API 1.39 or newer (Docker 18.09+) builds with BuildKit, as buildx does",
+        ),
+    });
     for p in platforms {
         let Some(elf) = probe_elf(p) else { continue };
         let id = format!("docker:run:{p}");
