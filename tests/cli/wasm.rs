@@ -162,7 +162,7 @@ fn rust_builder_in(reg: &TestRegistry) -> String {
     target
 }
 
-// Long (about 90 lines): one build of both entries, then everything that reads its index in
+// Long (about 110 lines): one build of both entries, then everything that reads its index in
 // turn (verify, inspect, run each way, compare, plan), each on what the build left.
 /// One Dockerfile builds the native and the Wasm entry of one index; both are verified, run
 /// and compared, and the plan's Wasm build factor is measured from the build file.

@@ -91,7 +91,7 @@ fn not_native_arm64(inputs: &Inputs) -> Vec<String> {
         .collect()
 }
 
-// Long (about 130 lines): one block per factor (emulated, cross, Wasm, arm64), each with its
+// Long (about 135 lines): one block per factor (emulated, cross, Wasm, arm64), each with its
 // modelled fallback and the reason beside it.
 /// The factors from `inputs`, modelled where nothing was measured; build ratios from warm
 /// rebuilds when `warm` and there are any, else from cold builds (and the source says which).
