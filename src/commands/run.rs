@@ -17,7 +17,7 @@ use archbench_results::Envelope;
 use clap::Args;
 
 use crate::exit::{Code, Findings};
-use crate::output::print_json;
+use crate::output::{print_json, spinner};
 
 /// Run a multi-arch image's entry for this host: the native one if the index has it, else its
 /// Wasm module in process on wasmtime (Cranelift), else an emulated one through the engine.
@@ -110,7 +110,12 @@ impl RunCommand {
         let mut runs = Vec::new();
         for &i in &picked {
             let how = classified[i].1.clone().map_err(anyhow::Error::msg)?;
-            let run = self.run_one(&reference, &src, &images[i], how)?;
+            // The program's output is captured and printed when it ends; until then a spinner
+            // (on a terminal) says what is happening.
+            let bar = spinner(!self.json, &format!("{} {}", classified[i].0, how.describe()));
+            let run = self.run_one(&reference, &src, &images[i], how);
+            bar.finish_and_clear();
+            let run = run?;
             if !self.json && !self.compare {
                 print!("{}", run.stdout);
                 eprint!("{}", run.stderr);
