@@ -32,8 +32,13 @@ type Slowdown = (f64, (f64, f64));
 /// A runner timed in process against native timed as a process spawn compares like with like
 /// only where the work dominates the launch. The `startup` class measures the launch itself,
 /// so for an in-process runner it compares an instantiation with a process spawn: it is left
-/// out, and the factor says so.
-fn like_with_like(path: &Path, cells: &[Cell], runner: &RunnerSpec) -> Option<(Factor, String)> {
+/// out, and the factor says so. `path` names the file in the factor's source; the report uses
+/// the same rule for its "which entry runs where" table.
+pub fn like_with_like(
+    path: &Path,
+    cells: &[Cell],
+    runner: &RunnerSpec,
+) -> Option<(Factor, String)> {
     let mut used: Vec<&Cell> = Vec::new();
     let mut excluded = Vec::new();
     for c in cells.iter().filter(|c| c.runner == *runner) {

@@ -266,20 +266,10 @@ impl Inputs {
         host: &archbench_platform::Platform,
         runner: &RunnerSpec,
     ) -> (String, String) {
-        let of = |cells: &[BenchCell]| -> Option<(f64, usize)> {
-            let v: Vec<f64> = cells
-                .iter()
-                .filter(|c| c.runner == *runner && c.ok())
-                // Like with like: an in-process start-up is not a process spawn (see the plan).
-                .filter(|c| {
-                    !(runner.method() == archbench_results::bench::Method::InProcess
-                        && c.class == "startup")
-                })
-                .filter_map(|c| c.slowdown.map(|s| s.0))
-                .filter(|x| x.is_finite() && *x > 0.0)
-                .collect();
-            (!v.is_empty())
-                .then(|| ((v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp(), v.len()))
+        // The plan's like-with-like rule (an in-process start-up is not a process spawn).
+        let of = |cells: &[BenchCell]| {
+            archbench_plan::measure::like_with_like(Path::new(""), cells, runner)
+                .map(|(f, _)| (f.value, f.workloads.len()))
         };
         let same = self.benches.iter().rev().find_map(|b| {
             let p = b.host.platform.as_ref()?;
