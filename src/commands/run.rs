@@ -378,17 +378,22 @@ impl Slowdowns {
         match archbench_plan::measure::runtime_slowdown(&self.inputs, &runner) {
             Some((f, from)) => Slowdown { value: f.value, measured: true, from },
             None => {
-                let (value, on) = match how {
-                    RunHow::Wasm => (1.5, "Jangda et al., USENIX ATC 2019"),
-                    _ => (8.0, "the slowdown users report for builds under QEMU"),
+                // The plan's models for what nothing measured: one source for both commands.
+                let model = archbench_plan::measure::factors(&Default::default(), false);
+                let f = match how {
+                    RunHow::Wasm => model.wasm_runtime,
+                    _ => model.emulated,
                 };
-                let where_ = match &self.dir {
+                let on = match &f.basis {
+                    archbench_plan::model::Basis::Modelled { why } => why.clone(),
+                    archbench_plan::model::Basis::Measured { from } => from.clone(),
+                };
+                let value = f.value;
+                let hint = match &self.dir {
                     Some(d) => format!("no {runner} cells in {}", d.display()),
-                    None => {
-                        "no bench results (archbench bench -o DIR, then --results DIR)".to_owned()
-                    }
+                    None => "measure it: archbench bench -o DIR, then --results DIR".to_owned(),
                 };
-                Slowdown { value, measured: false, from: format!("{where_}; {on}") }
+                Slowdown { value, measured: false, from: format!("{on}; {hint}") }
             }
         }
     }
