@@ -131,10 +131,10 @@ fn read_layer(
     limits: Limits,
     events: &mut Vec<TarEvent>,
 ) -> Result<Scanned, String> {
-    let mut raw = src.open_layer(layer).map_err(|e| error_chain(&e))?;
     if layer.media_type.as_deref().is_some_and(archbench_oci::layout::media::is_wasm_layer) {
-        return read_module_layer(&mut raw, layer, limits, events);
+        return read_module_layer(src, layer, limits, events);
     }
+    let mut raw = src.open_layer(layer).map_err(|e| error_chain(&e))?;
     let walked = walk_tar(&mut raw, limits, |e| events.push(e));
     let drained = std::io::copy(&mut raw, &mut std::io::sink());
     match (walked, drained) {
@@ -149,20 +149,18 @@ fn read_layer(
 /// digest, read whole (held to the entry limit) and identified like any candidate, so a layer
 /// that claims to be Wasm and is not is reported as what it is.
 fn read_module_layer(
-    raw: &mut dyn std::io::Read,
+    src: &ImageSource,
     layer: &archbench_oci::LayerRef,
     limits: Limits,
     events: &mut Vec<TarEvent>,
 ) -> Result<Scanned, String> {
-    use std::io::Read;
     if layer.size > limits.max_entry_bytes {
         return Err(format!(
             "a Wasm layer of {} bytes is over the {}-byte limit for one file",
             layer.size, limits.max_entry_bytes
         ));
     }
-    let mut bytes = Vec::with_capacity(layer.size as usize);
-    raw.take(limits.max_entry_bytes + 1).read_to_end(&mut bytes).map_err(|e| error_chain(&e))?;
+    let bytes = src.read_layer(layer).map_err(|e| error_chain(&e))?;
     let name = layer
         .verify_digest
         .as_deref()

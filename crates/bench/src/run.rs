@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
+use archbench_archid::image::apply_layer;
+use archbench_archid::walk::{clean, decompress, walk_tar, with_causes, Limits, TarEvent};
 use archbench_exec::binfmt::Binfmt;
 use archbench_exec::wasm::WasmModule;
 use archbench_oci::{ImageRef, ImageSource, PlatformImage};
@@ -92,15 +94,11 @@ pub fn module_of(src: &ImageSource, image: &PlatformImage) -> Result<ModuleEntry
     let cmd = body.cmd.unwrap_or_default();
     if image.is_wasm_artifact() {
         let layer = image.layers.first().ok_or("the Wasm artifact has no layer")?;
-        let mut bytes = Vec::new();
-        src.open_layer(layer)
-            .map_err(|e| e.to_string())?
-            .take(MODULE_LIMIT + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("reading the module layer: {e}"))?;
-        if bytes.len() as u64 > MODULE_LIMIT {
+        if layer.size > MODULE_LIMIT {
             return Err(format!("the module layer is over {MODULE_LIMIT} bytes"));
         }
+        let bytes =
+            src.read_layer(layer).map_err(|e| format!("the module layer: {}", with_causes(&e)))?;
         return Ok(ModuleEntry { bytes, argv: vec!["module.wasm".into()], cmd, env });
     }
     let entrypoint = body.entrypoint.filter(|e| !e.is_empty()).ok_or_else(|| {
@@ -120,60 +118,47 @@ pub fn module_of(src: &ImageSource, image: &PlatformImage) -> Result<ModuleEntry
     Ok(ModuleEntry { bytes, argv: entrypoint, cmd, env })
 }
 
-/// The largest module `run` reads into memory.
+/// The largest module `run` reads into memory (archid's limit for one file).
 const MODULE_LIMIT: u64 = 1 << 30;
 
-/// The bytes of `path` in the image's layers applied in order (the OCI rules: an upper layer's
-/// copy replaces a lower one; a whiteout of the file or of a directory above it, or an opaque
-/// marker in such a directory, removes the lower layers' copy), or `None`.
+/// The bytes of `path` as the image's layers leave it. Which copy stands (an upper layer's
+/// copy, a whiteout or an opaque directory above it, a directory or link put in its place) is
+/// decided by archid's overlay rules, the ones `verify` applies ([`apply_layer`]); the bytes
+/// are then read from the layer that added the standing copy.
 fn file_in_layers(
     src: &ImageSource,
     image: &PlatformImage,
     path: &str,
 ) -> Result<Option<Vec<u8>>, String> {
+    let limits = Limits { max_entry_bytes: MODULE_LIMIT, ..Limits::default() };
+    let mut files = BTreeMap::new();
+    let mut added_by = None;
+    for (i, layer) in image.layers.iter().enumerate() {
+        let mut events = Vec::new();
+        let raw = src.open_layer(layer).map_err(|e| with_causes(&e))?;
+        walk_tar(raw, limits, |e| events.push(e))
+            .map_err(|e| format!("reading layer {}: {}", i + 1, with_causes(&e)))?;
+        if events.iter().any(|e| matches!(e, TarEvent::File(f) if f.path == path)) {
+            added_by = Some(i);
+        }
+        apply_layer(&mut files, events);
+    }
+    let (Some(_), Some(i)) = (files.get(path), added_by) else { return Ok(None) };
+    let raw = src.open_layer(&image.layers[i]).map_err(|e| with_causes(&e))?;
+    let (plain, _) = decompress(raw).map_err(|e| with_causes(&e))?;
+    let bad = |e: std::io::Error| format!("reading layer {}: {e}", i + 1);
     let mut found = None;
-    for layer in &image.layers {
-        let raw = src.open_layer(layer).map_err(|e| e.to_string())?;
-        let (plain, _) = archbench_archid::walk::decompress(raw).map_err(|e| e.to_string())?;
-        let mut archive = tar::Archive::new(plain);
-        let bad = |e: std::io::Error| format!("reading layer {}: {e}", layer.path);
-        // A whiteout hides only lower layers, wherever it sits in its own layer's tar.
-        let (mut removed, mut own) = (false, None);
-        for entry in archive.entries().map_err(bad)? {
-            let mut entry = entry.map_err(bad)?;
-            let p = archbench_archid::walk::clean(&entry.path().map_err(bad)?.to_string_lossy());
-            if hides(&p, path) {
-                removed = true;
-            } else if p == path && entry.header().entry_type().is_file() {
-                if entry.size() > MODULE_LIMIT {
-                    return Err(format!("{path} is over {MODULE_LIMIT} bytes"));
-                }
-                let mut bytes = Vec::with_capacity(entry.size() as usize);
-                entry.read_to_end(&mut bytes).map_err(bad)?;
-                own = Some(bytes);
-            }
-        }
-        if removed {
-            found = None;
-        }
-        if own.is_some() {
-            found = own;
+    for entry in tar::Archive::new(plain).entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
+        if clean(&entry.path().map_err(bad)?.to_string_lossy()) == path
+            && entry.header().entry_type().is_file()
+        {
+            let mut bytes = Vec::with_capacity(entry.size() as usize);
+            entry.read_to_end(&mut bytes).map_err(bad)?;
+            found = Some(bytes);
         }
     }
     Ok(found)
-}
-
-/// Whether the tar entry `entry` is a whiteout that hides `path` in lower layers: `.wh.NAME`
-/// beside `path` or beside one of its directories, or `.wh..wh..opq` inside one of them.
-fn hides(entry: &str, path: &str) -> bool {
-    let (dir, name) = entry.rsplit_once('/').unwrap_or(("", entry));
-    let within = |d: &str| d.is_empty() || path.starts_with(&format!("{d}/"));
-    if name == ".wh..wh..opq" {
-        return within(dir);
-    }
-    let Some(target) = name.strip_prefix(".wh.") else { return false };
-    let hidden = if dir.is_empty() { target.to_owned() } else { format!("{dir}/{target}") };
-    path == hidden || path.starts_with(&format!("{hidden}/"))
 }
 
 /// Run a Wasm entry's module in process on Cranelift. Compile and instantiate count as
@@ -321,29 +306,10 @@ pub fn save_archive(
         ));
     }
     let config = src.document_by_digest(config_digest).map_err(|e| e.to_string())?;
-    let mut out = tar::Builder::new(Vec::new());
-    let mut add = |name: &str, bytes: &[u8]| -> Result<(), String> {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        out.append_data(&mut h, name, bytes).map_err(|e| format!("writing the archive: {e}"))
-    };
-    let config_name = format!("{}.json", config_digest.trim_start_matches("sha256:"));
-    add(&config_name, &config)?;
-    let mut layers = Vec::new();
-    for (i, l) in image.layers.iter().enumerate() {
-        let mut bytes = Vec::with_capacity(l.size as usize);
-        let mut r = src.open_layer(l).map_err(|e| format!("layer {}: {e}", i + 1))?;
-        r.read_to_end(&mut bytes).map_err(|e| format!("layer {}: {e}", i + 1))?;
-        let name = format!("{i}/layer.tar");
-        add(&name, &bytes)?;
-        layers.push(name);
-    }
-    let manifest =
-        serde_json::json!([{ "Config": config_name, "RepoTags": [tag], "Layers": layers }]);
-    add("manifest.json", &serde_json::to_vec(&manifest).expect("json"))?;
-    out.into_inner().map_err(|e| format!("writing the archive: {e}"))
+    let layers = image.layers.iter().enumerate().map(|(i, l)| {
+        src.read_layer(l).map_err(|e| format!("layer {}: {}", i + 1, with_causes(&e)))
+    });
+    archbench_engine::docker_save(tag, &config, layers)
 }
 
 /// Whether every run succeeded and printed the same standard output; the differences in words.
@@ -428,20 +394,46 @@ mod tests {
         assert!(msg.contains("linux/riscv64:") && msg.contains("--platform linux/amd64,wasi/wasm"));
     }
 
-    /// The OCI whiteout rules for one path: its own whiteout, a parent's, an opaque parent.
+    /// The module as the layers leave it, under the OCI rules: its own whiteout, a parent's,
+    /// an opaque parent hide the lower copy; an upper copy replaces it, even beside its own
+    /// whiteout; unrelated whiteouts do not touch it.
     #[test]
-    fn whiteouts_that_hide_a_module() {
+    fn the_module_is_the_copy_the_layers_leave() {
+        use archbench_oci::{LayerInput, LayoutWriter};
         let p = "app/bin/m.wasm";
+        let module = b"\0asm\x01\0\0\0".to_vec();
+        let upper = b"\0asm\x01\0\0\0\0".to_vec();
+        let tar = |entries: &[(&str, &[u8])]| {
+            let mut b = tar::Builder::new(Vec::new());
+            for (name, data) in entries {
+                let mut h = tar::Header::new_gnu();
+                h.set_size(data.len() as u64);
+                h.set_mode(0o755);
+                h.set_cksum();
+                b.append_data(&mut h, name, *data).unwrap();
+            }
+            b.into_inner().unwrap()
+        };
+        let look = |top: Vec<u8>| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut w = LayoutWriter::create(dir.path()).unwrap();
+            let layers = [LayerInput::tar(tar(&[(p, &module)])), LayerInput::tar(top)];
+            let m = w.image(&Platform::wasi_wasm(), &layers, &["/app/bin/m.wasm"]).unwrap();
+            w.tag(&m, "t").unwrap();
+            let r = ImageRef::parse(&format!("oci:{}:t", dir.path().display())).unwrap();
+            let src = ImageSource::open(&r).unwrap();
+            let image = src.images().unwrap().remove(0);
+            file_in_layers(&src, &image, p).unwrap()
+        };
         for w in
             ["app/bin/.wh.m.wasm", "app/.wh.bin", ".wh.app", "app/bin/.wh..wh..opq", ".wh..wh..opq"]
         {
-            assert!(hides(w, p), "{w}");
+            assert_eq!(look(tar(&[(w, b"")])), None, "{w}");
         }
-        for w in
-            ["app/bin/.wh.m.was", "app/.wh.bi", "other/.wh..wh..opq", "app/bin/m.wasm", ".wh.ap"]
-        {
-            assert!(!hides(w, p), "{w}");
+        for w in ["app/bin/.wh.m.was", "app/.wh.bi", "other/.wh..wh..opq", ".wh.ap"] {
+            assert_eq!(look(tar(&[(w, b"")])).as_ref(), Some(&module), "{w}");
         }
+        assert_eq!(look(tar(&[(p, &upper), ("app/bin/.wh.m.wasm", b"")])), Some(upper));
     }
 
     fn run(declared: &str, exit: Option<i64>, out: &str, trap: Option<&str>) -> EntryRun {

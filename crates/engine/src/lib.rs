@@ -672,23 +672,39 @@ pub fn docker_archive(
         platform.write_oci_fields(obj);
     }
     let config = serde_json::to_vec(&config).expect("json");
-    let config_name = format!("{}.json", hex_sha256(&config));
-    let manifest = serde_json::to_vec(&serde_json::json!([
-        { "Config": config_name, "RepoTags": [tag], "Layers": ["layer/layer.tar"] }
-    ]))
-    .expect("json");
+    docker_save(tag, &config, [Ok::<_, std::convert::Infallible>(layer)])
+        .unwrap_or_else(|e| match e {})
+}
 
+/// A `docker save` archive of one image tagged `tag`: its config's own bytes (so the image ID is
+/// their digest) and its layers in order (tar, or compressed: the engine decompresses on load
+/// and checks each against the config's diff IDs). Layers are taken one at a time, so only one
+/// is held beside the archive; the first that fails to come stops it with that error.
+pub fn docker_save<E>(
+    tag: &str,
+    config: &[u8],
+    layers: impl IntoIterator<Item = std::result::Result<Vec<u8>, E>>,
+) -> std::result::Result<Vec<u8>, E> {
     let mut out = tar::Builder::new(Vec::new());
-    for (name, data) in [
-        (config_name.as_str(), &config[..]),
-        ("layer/layer.tar", &layer[..]),
-        ("manifest.json", &manifest[..]),
-    ] {
+    let mut add = |name: &str, data: &[u8]| {
         let mut h = tar::Header::new_gnu();
         h.set_size(data.len() as u64);
         h.set_mode(0o644);
         h.set_mtime(0);
         out.append_data(&mut h, name, data).expect("in-memory tar");
+    };
+    let config_name = format!("{}.json", hex_sha256(config));
+    add(&config_name, config);
+    let mut names = Vec::new();
+    for (i, layer) in layers.into_iter().enumerate() {
+        let name = format!("{i}/layer.tar");
+        add(&name, &layer?);
+        names.push(name);
     }
-    out.into_inner().expect("in-memory tar")
+    let manifest = serde_json::to_vec(&serde_json::json!([
+        { "Config": config_name, "RepoTags": [tag], "Layers": names }
+    ]))
+    .expect("json");
+    add("manifest.json", &manifest);
+    Ok(out.into_inner().expect("in-memory tar"))
 }

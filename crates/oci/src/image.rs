@@ -495,6 +495,19 @@ impl ImageSource {
         Ok(out)
     }
 
+    /// One layer as stored, read whole (held to its declared size, its digest verified): a
+    /// Wasm artifact's module, or a layer handed on as it is. Callers check `layer.size` against
+    /// their own limit first; the read never goes past it.
+    pub fn read_layer(&self, layer: &LayerRef) -> Result<Vec<u8>> {
+        let mut bytes = Vec::with_capacity(layer.size.min(1 << 30) as usize);
+        self.open_layer(layer)?.read_to_end(&mut bytes).map_err(|e| Error::Io {
+            action: "reading the layer",
+            path: layer.path.clone().into(),
+            source: e,
+        })?;
+        Ok(bytes)
+    }
+
     /// Stream one layer as stored (possibly compressed), held to its declared size and
     /// verifying its digest at the end.
     pub fn open_layer(&self, layer: &LayerRef) -> Result<Box<dyn Read + Send + '_>> {
