@@ -13,7 +13,7 @@ fn fixture() -> PathBuf {
 
 /// The fixture's builder image (gcc, make; cross compilers in the amd64 variant) in `reg`.
 /// Bootstrapped once per machine into archbench's cache (minutes), then copied from it (seconds).
-fn base_in(reg: &TestRegistry) -> String {
+pub fn base_in(reg: &TestRegistry) -> String {
     let target = format!("{}/archbench/builder:bookworm", reg.host());
     let out = archbench()
         .args([

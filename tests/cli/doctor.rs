@@ -96,3 +96,40 @@ fn unknown_platform_is_a_usage_error_listing_spellings() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown platform") && err.contains("linux/arm64"), "{err}");
 }
+
+/// Issue 24 (item 9): doctor names each engine's image store and what its BuildKit can do, by
+/// trying: the system engine (20.10, graph driver) cannot export OCI or store a wasi/wasm
+/// image and says so in the engine's words; the modern one (containerd store) can.
+#[test]
+fn doctor_probes_what_each_engines_buildkit_can_do() {
+    let system = archbench().args(["doctor", "--json", "--platform", "linux/amd64"]).output().unwrap();
+    let system = json(&system);
+    let engine = check(&system, "docker:engine")["summary"].as_str().unwrap().to_owned();
+    assert!(engine.contains("its own image store (graph driver overlay2)"), "{engine}");
+    let c = check(&system, "buildkit:oci-export");
+    assert_eq!(c["status"], "warn", "{c:#}");
+    assert!(c["summary"].as_str().unwrap().contains("\"oci\""), "{c:#}");
+    assert!(c["fix"].as_str().unwrap().contains("containerd image store"), "{c:#}");
+    let c = check(&system, "buildkit:non-linux-images");
+    assert!(c["summary"].as_str().unwrap().contains("operating system is not supported"), "{c:#}");
+    assert_eq!(check(&system, "buildkit:multi-platform")["status"], "warn");
+
+    let modern = archbench()
+        .env("DOCKER_HOST", crate::modern::modern_engine())
+        .args(["doctor", "--json", "--platform", "linux/amd64"])
+        .output()
+        .unwrap();
+    let modern = json(&modern);
+    let engine = check(&modern, "docker:engine")["summary"].as_str().unwrap().to_owned();
+    assert!(engine.contains("Docker Engine 26.") && engine.contains("containerd image store"), "{engine}");
+    let bk = check(&modern, "docker:buildkit")["summary"].as_str().unwrap().to_owned();
+    assert!(bk.contains("linux/arm64") && bk.contains("snapshotter overlayfs"), "{bk}");
+    for cap in ["oci-export", "multi-platform", "rewrite-timestamp", "non-linux-images"] {
+        let c = check(&modern, &format!("buildkit:{cap}"));
+        assert_eq!(c["status"], "ok", "{c:#}");
+    }
+    assert!(check(&modern, "buildkit:multi-platform")["summary"]
+        .as_str()
+        .unwrap()
+        .contains("linux/amd64, linux/arm64"));
+}

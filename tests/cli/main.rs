@@ -8,6 +8,7 @@ mod corpus;
 mod doctor;
 mod identify;
 mod image;
+mod modern;
 mod programs;
 mod registry_support;
 mod report;

@@ -248,6 +248,7 @@ mod tests {
             storage_driver: None,
             id: None,
             root_dir: None,
+            containerd_store: false,
         }
     }
 

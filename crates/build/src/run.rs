@@ -851,6 +851,7 @@ mod orchestration {
                 storage_driver: None,
                 id: Some("fake-engine".into()),
                 root_dir: Some("/var/lib/docker".into()),
+                containerd_store: false,
             })
         }
         fn build(

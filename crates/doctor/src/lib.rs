@@ -226,12 +226,15 @@ fn docker_checks(
         "docker:engine",
         false,
         format!(
-            "Docker Engine {} (API {}, {}) at {}, storage driver {}",
+            "Docker Engine {} (API {}, {}) at {}, {}",
             info.version,
             info.api_version,
             info.platform,
             info.host,
-            info.storage_driver.as_deref().unwrap_or("unknown")
+            match (info.containerd_store, info.storage_driver.as_deref()) {
+                (true, d) => format!("containerd image store (snapshotter {})", d.unwrap_or("unknown")),
+                (false, d) => format!("its own image store (graph driver {})", d.unwrap_or("unknown")),
+            }
         ),
     ));
     // Which builder `archbench build` will use here, by the rule the build itself follows.
@@ -245,6 +248,9 @@ fn docker_checks(
             "builds fall back to the classic builder, which times steps from its output; an engine of API 1.39 or newer (Docker 18.09+) builds with BuildKit, as buildx does",
         ),
     });
+    if builder == archbench_results::build::Builder::Buildkit {
+        buildkit_checks(&engine, checks);
+    }
     for p in platforms {
         let Some(elf) = probe_elf(p) else { continue };
         let id = format!("docker:run:{p}");
@@ -277,6 +283,61 @@ fn docker_checks(
         engine.remove_image(&tag);
     }
     Some(info)
+}
+
+/// The engine's BuildKit: its version and workers, then one line per capability, each found by
+/// a tiny solve (see `archbench_engine::buildkit::probe`). None is required: `build` refuses
+/// what the engine cannot do, naming the limit.
+fn buildkit_checks(engine: &Engine, checks: &mut Vec<Check>) {
+    let facts = match engine.buildkit_facts() {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            checks.push(Check::ok(
+                "docker:buildkit",
+                false,
+                "not probed: archbench reaches BuildKit's own endpoints only over a Unix socket, ssh or TCP without TLS",
+            ));
+            return;
+        }
+        Err(e) => {
+            checks.push(Check::bad(
+                "docker:buildkit",
+                false,
+                format!("{e}"),
+                "check the engine log; builds may still run through the HTTP build endpoint",
+            ));
+            return;
+        }
+    };
+    checks.push(Check::ok(
+        "docker:buildkit",
+        false,
+        format!(
+            "BuildKit {}; workers: {}",
+            facts.version.as_deref().unwrap_or("(version not reported: the Info call came in v0.11)"),
+            if facts.workers.is_empty() { "none listed".to_owned() } else { facts.workers.join("; ") }
+        ),
+    ));
+    for c in facts.capabilities {
+        let id = format!("buildkit:{}", c.name);
+        checks.push(if c.available {
+            Check::ok(id, false, c.detail)
+        } else {
+            let fix = match c.name.as_str() {
+                "oci-export" | "multi-platform" | "non-linux-images" => {
+                    "an engine with the containerd image store can (Docker Engine 24+ with features.containerd-snapshotter; scripts/setup starts one at unix:///run/archbench/modern.sock)"
+                }
+                _ => "BuildKit 0.13 or newer rewrites layer times (the containerd image store's engines have it)",
+            };
+            Check::bad(id, false, format!("no: {}", first_line(&c.detail)), fix)
+        });
+    }
+}
+
+/// The first line of an engine message, at most 200 characters.
+fn first_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or_default();
+    line.chars().take(200).collect()
 }
 
 fn toolchain_checks(checks: &mut Vec<Check>) {

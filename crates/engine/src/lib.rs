@@ -5,6 +5,7 @@
 //! the caller. bollard types stay inside this module.
 #![deny(missing_docs)]
 
+pub mod buildkit;
 pub mod ssh;
 
 use std::time::Duration;
@@ -77,6 +78,11 @@ pub struct EngineInfo {
     /// Where the engine keeps its data (`/info`'s `DockerRootDir`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_dir: Option<String>,
+    /// The engine keeps images in containerd's store (`driver-type` `io.containerd.snapshotter.v1`
+    /// in `/info`'s `DriverStatus`), as Docker Engine 29+ and Docker Desktop do by default;
+    /// otherwise in a graph driver (`overlay2`) of its own.
+    #[serde(default)]
+    pub containerd_store: bool,
 }
 
 impl EngineInfo {
@@ -159,6 +165,9 @@ pub struct Engine {
     timeout: Duration,
     /// For `ssh://` hosts, the forward `docker` talks through (see [`ssh`]); dropped after it.
     tunnel: Option<ssh::SshTunnel>,
+    /// How to reach BuildKit's session and control endpoints, where archbench can dial the
+    /// engine itself (see [`buildkit`]).
+    dial: Option<buildkit::Dial>,
 }
 
 impl Engine {
@@ -207,7 +216,9 @@ impl Engine {
                 }
                 err("negotiating the API version", m)
             })?;
-        Ok(Self { docker, host, runtime, timeout, tunnel })
+        let tls = std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty());
+        let dial = buildkit::Dial::from_address(&address, tls);
+        Ok(Self { docker, host, runtime, timeout, tunnel, dial })
     }
 
     /// Where this engine was reached.
@@ -250,6 +261,10 @@ impl Engine {
             storage_driver: i.driver,
             id: i.id.filter(|s| !s.is_empty()),
             root_dir: i.docker_root_dir.filter(|s| !s.is_empty()),
+            containerd_store: i.driver_status.iter().flatten().any(|kv| {
+                kv.first().is_some_and(|k| k == "driver-type")
+                    && kv.get(1).is_some_and(|v| v.starts_with("io.containerd.snapshotter"))
+            }),
         })
     }
 
@@ -433,16 +448,24 @@ impl Engine {
     /// BuildKit session), calling `on_event` for every message as it arrives (BuildKit's as
     /// vertices and logs). Returns the image ID; a failed step is an error carrying the
     /// builder's message.
-    // Long (about 85 lines): one request, its stream read to the end (classic output, BuildKit
-    // status, the image ID) and the interrupt and timeout around it.
+    ///
+    /// BuildKit builds go through a session with file sync wherever archbench can dial the
+    /// engine (see [`buildkit`]); otherwise (a TLS engine, or the classic builder) through the
+    /// HTTP build endpoint.
+    // Long (about 80 lines): one request, its stream read to the end (classic output, BuildKit
+    // status, the image ID).
     pub fn build(
         &self,
         req: &BuildRequest,
         on_event: &mut dyn FnMut(BuildEvent),
     ) -> Result<String> {
+        let buildkit = req.builder == archbench_results::build::Builder::Buildkit;
+        if let (true, Some(dial)) = (buildkit, &self.dial) {
+            let fut = async { buildkit::solve(dial, req, on_event).await.map(|s| s.image_id) };
+            return self.finish_build(req, fut);
+        }
         let args: std::collections::HashMap<String, String> =
             req.build_args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let buildkit = req.builder == archbench_results::build::Builder::Buildkit;
         let mut opts = bollard::query_parameters::BuildImageOptionsBuilder::new()
             .dockerfile(&req.dockerfile)
             .t(&req.tag)
@@ -461,7 +484,6 @@ impl Engine {
         let opts = opts.build();
         let body = bollard::body_full(bytes::Bytes::from(req.context.clone()));
         let docker = &self.docker;
-        let host = self.host.clone();
         let fut = async {
             let mut stream = docker.build_image(opts, None, Some(body));
             let mut id = None;
@@ -491,8 +513,19 @@ impl Engine {
             }
             id.ok_or_else(|| "the build ended without an image ID".to_owned())
         };
+        self.finish_build(req, fut)
+    }
+
+    /// Run a build future with the interrupt and the timeout around it.
+    fn finish_build(
+        &self,
+        req: &BuildRequest,
+        fut: impl std::future::Future<Output = std::result::Result<String, String>>,
+    ) -> Result<String> {
+        let host = self.host.clone();
         // An interrupt the command deferred (see archbench_results::cleanup) cancels the build:
-        // dropping the stream closes the connection, and the engine stops the build.
+        // dropping the stream (or the solve) closes the connection, and the engine stops the
+        // build.
         let interrupted = async {
             while !archbench_results::cleanup::interrupt_requested() {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -516,6 +549,24 @@ impl Engine {
                 action: format!("building {}", req.tag),
                 message: m,
             })
+    }
+
+    /// What the engine's BuildKit is and can do, probed (see [`buildkit::probe`]); `None` where
+    /// archbench cannot dial the engine's BuildKit endpoints itself (a TLS engine).
+    pub fn buildkit_facts(&self) -> Result<Option<buildkit::Facts>> {
+        let Some(dial) = &self.dial else { return Ok(None) };
+        let scratch = std::env::temp_dir().join(format!("archbench-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch).map_err(|e| Error::Docker {
+            host: self.host.clone(),
+            action: "probing BuildKit".into(),
+            message: format!("creating {}: {e}", scratch.display()),
+        })?;
+        let facts = self.block("probing BuildKit", buildkit::probe(dial, &scratch));
+        let _ = std::fs::remove_dir_all(&scratch);
+        for tag in [buildkit::WASM_PROBE_TAG, "archbench-probe:multi"] {
+            self.remove_image(tag);
+        }
+        facts.map(Some)
     }
 
     /// Write `docker save` of `image` to `out`; returns the bytes written.

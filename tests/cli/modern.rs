@@ -1,0 +1,150 @@
+//! The engine users run today (issue 24): Docker Engine 26 with the containerd image store and
+//! its BuildKit, started by scripts/setup at `unix:///run/archbench/modern.sock` beside the
+//! system's Engine 20.10.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::build::base_in;
+use crate::registry_support::{RegistrySpec, TestRegistry};
+use crate::support::{archbench, json, BinfmtLock};
+
+/// Where scripts/setup starts the modern engine.
+pub const MODERN: &str = "unix:///run/archbench/modern.sock";
+
+/// The modern engine's address, after checking it answers and uses the containerd store;
+/// panics with the fix when it does not.
+pub fn modern_engine() -> &'static str {
+    let out = Command::new("/usr/bin/docker")
+        .args(["-H", MODERN, "info", "--format", "{{.ServerVersion}} {{json .DriverStatus}}"])
+        .output()
+        .unwrap_or_else(|e| panic!("/usr/bin/docker: {e}; run scripts/setup"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the modern engine does not answer at {MODERN}: {}; run scripts/setup (it starts Debian trixie's dockerd with the containerd image store there)",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("io.containerd.snapshotter"), "not the containerd store: {said}");
+    MODERN
+}
+
+/// `archbench` talking to the modern engine.
+fn on_modern() -> assert_cmd::Command {
+    let mut c = archbench();
+    c.env("DOCKER_HOST", modern_engine());
+    c
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/build/compute")
+}
+
+// Long (about 70 lines): one BuildKit build of three strategies on the containerd store, then
+// what reads its index (verify, inspect, run under QEMU through that engine).
+#[test]
+fn buildkit_builds_every_strategy_on_the_containerd_store() {
+    let _emu = BinfmtLock::shared();
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let base = base_in(&reg);
+    let out = tempfile::tempdir().unwrap();
+    let target = format!("{}/compute:modern", reg.host());
+    let o = on_modern()
+        .args(["build"])
+        .arg(fixture())
+        .args(["--platform", "linux/amd64,linux/arm64", "--strategy", "native,cross,emulated"])
+        .args(["--build-arg", &format!("BUILDER={base}")])
+        // A scale no other test builds (see build::native_cross_and_emulated_…).
+        .args(["--build-arg", "SCALE=21"])
+        .args(["-t", &target, "--push"])
+        .arg("--output")
+        .arg(format!("oci:{}", out.path().join("images").display()))
+        .arg("--json")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "build on the modern engine failed: {err}");
+    let env = json(&o);
+    let runs = env["payload"]["runs"].as_array().unwrap();
+    let combos: Vec<String> = runs
+        .iter()
+        .map(|r| format!("{} {}", r["platform"].as_str().unwrap(), r["strategy"].as_str().unwrap()))
+        .collect();
+    assert_eq!(combos, ["linux/amd64 native", "linux/arm64 cross", "linux/arm64 emulated"]);
+    for r in runs {
+        assert_eq!(r["ok"], true, "{r}");
+        assert_eq!(r["builder"], "buildkit", "{r}");
+        let vertices = r["vertices"].as_array().expect("vertices");
+        assert!(vertices.iter().any(|v| v["name"].as_str().unwrap().contains("RUN CC=")), "{r:#}");
+        let build = r["stages"].as_array().unwrap().iter().find(|s| s["name"] == "build").unwrap();
+        assert_eq!(build["emulated"], r["strategy"] == "emulated", "{r}");
+        let make = build["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["instruction"].as_str().unwrap().contains("make -j"))
+            .expect("the make step");
+        assert!(make["seconds"].as_f64().unwrap() > 0.0 && make["cached"] == false, "{make}");
+    }
+    assert_eq!(env["payload"]["verified"], true);
+    archbench().args(["verify", &target]).assert().success();
+    let o = on_modern().args(["run", &target, "--platform", "linux/arm64"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("machine=aarch64 "), "{err}");
+}
+
+/// Every name in the gzip tar layers of an OCI layout.
+fn layer_names(layout: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for blob in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
+        let out = Command::new("tar").arg("-tzf").arg(blob.unwrap().path()).output().unwrap();
+        if out.status.success() {
+            names.extend(String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned));
+        }
+    }
+    names
+}
+
+/// The context and Dockerfile reach BuildKit through the session's file sync: a `.dockerignore`
+/// keeps a file out, a nested directory and a symlink arrive, and a syntax error still names
+/// its line.
+#[test]
+fn the_context_arrives_by_file_sync_and_errors_name_their_line() {
+    let ctx = tempfile::tempdir().unwrap();
+    let d = ctx.path();
+    std::fs::create_dir_all(d.join("a/b")).unwrap();
+    std::fs::write(d.join("a/b/c.txt"), "deep\n").unwrap();
+    std::fs::write(d.join("secret.txt"), "never sent\n").unwrap();
+    std::fs::write(d.join(".dockerignore"), "secret.txt\n").unwrap();
+    std::os::unix::fs::symlink("a/b/c.txt", d.join("link")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let layout = out.path().join("images");
+    let build = |dockerfile: &str| {
+        std::fs::write(d.join("Dockerfile"), dockerfile).unwrap();
+        on_modern()
+            .args(["build"])
+            .arg(d)
+            .args(["--platform", "linux/amd64", "--strategy", "native"])
+            .arg("--output")
+            .arg(format!("oci:{}", layout.display()))
+            .output()
+            .unwrap()
+    };
+    // secret.txt is ignored, so BuildKit does not find it.
+    let o = build("FROM scratch\nCOPY secret.txt /\n");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("secret.txt") && err.contains("not found"), "{err}");
+    let o = build("FROM scratch\nCOPY a /a\nCOPY link /link\nCOPY . /all/\n");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let names = layer_names(&layout);
+    for want in ["a/b/c.txt", "link", "all/a/b/c.txt", "all/Dockerfile"] {
+        assert!(names.iter().any(|n| n.trim_start_matches("./") == want), "{want} not in {names:?}");
+    }
+    assert!(!names.iter().any(|n| n.contains("secret")), "{names:?}");
+    let o = build("FROM scratch\nCOPY a /a\nRUNN true\n");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("line 3") && err.contains("RUNN"), "{err}");
+}
