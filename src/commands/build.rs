@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use archbench_archid::image::{scan, verdict};
+use archbench_archid::image::{outcome, scan, verdict, Outcome};
 use archbench_archid::walk::Limits;
 use archbench_build::run::{build_all, default_layout, BuildSpec, Event, Strategy};
 use archbench_exec::host::host_facts;
@@ -192,7 +192,8 @@ impl BuildCommand {
             dir: layout.clone(),
             tag: Some(spec.tag.clone()),
         })?;
-        let verdicts: Vec<_> = scan(&src, &[], Limits::default())?.iter().map(verdict).collect();
+        let verdicts: Vec<_> =
+            scan(&src, &[], Limits::default())?.platforms.iter().map(verdict).collect();
         report.verified = Some(verdicts.iter().all(|v| v.ok));
         let ins = archbench_oci::inspect::inspect(&src, &[])?;
         report.layers = Some(archbench_results::build::LayerSharing {
@@ -224,15 +225,21 @@ impl BuildCommand {
             return print_json(&finish(&started, &report));
         }
         print_report(&report, &verdicts);
-        if report.verified != Some(true) {
-            return Err(crate::exit::Findings {
+        match outcome(&verdicts) {
+            Outcome::Verified => Ok(()),
+            Outcome::Mismatch => Err(crate::exit::Findings {
                 code: crate::exit::Code::VerifyMismatch,
                 message: "verify found binaries of the wrong architecture in the built image"
                     .into(),
             }
-            .into());
+            .into()),
+            // A layer that cannot be read is no wrong architecture: say which, exit 6.
+            Outcome::Incomplete => Err(crate::exit::Findings {
+                code: crate::exit::Code::Incomplete,
+                message: "verify could not read a layer of the built image, so it is not verified (see above)".into(),
+            }
+            .into()),
         }
-        Ok(())
     }
 
     /// Push every platform of `src` by digest to --tag's repository; write the digests file.
@@ -343,7 +350,11 @@ fn print_report(r: &BuildReport, verdicts: &[archbench_archid::image::PlatformVe
         println!("{}: {:.2}×", ratio.label(), ratio.ratio);
     }
     for v in verdicts {
-        println!("verify {}: {}", v.declared, if v.ok { "ok" } else { "MISMATCH" });
+        match (v.outcome(), &v.layer_error) {
+            (Outcome::Verified, _) => println!("verify {}: ok", v.declared),
+            (Outcome::Incomplete, Some(e)) => println!("verify {}: UNREADABLE: {e}", v.declared),
+            _ => println!("verify {}: MISMATCH", v.declared),
+        }
     }
     if let Some(l) = &r.layers {
         let mib = |b: u64| b as f64 / (1u64 << 20) as f64;

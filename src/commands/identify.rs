@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use archbench_archid::image::{scan, PlatformScan};
+use archbench_archid::image::{scan, Skipped};
 use archbench_archid::summary::{summarise, Group};
 use archbench_archid::walk::{is_tar_like, walk_dir, walk_tar_file, Found, Limits, Scanned};
 use archbench_exec::host::host_facts;
@@ -48,6 +48,9 @@ pub struct InputReport {
     pub kind: &'static str,
     /// One section per platform image for images; one section otherwise.
     pub sections: Vec<Section>,
+    /// Entries of an image that are no platform's image (attestation manifests), not read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
     /// Why the input could not be read at all (then `sections` is empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -130,12 +133,19 @@ pub fn identify_input(
         image_ref(input).or_else(|| looks_remote.then(|| ImageRef::parse(input).ok()).flatten());
     if let Some(r) = image {
         let src = ImageSource::open_with(&r, options)?;
-        let scans: Vec<PlatformScan> = scan(&src, platforms, limits)?;
-        let sections = scans
+        let scanned = scan(&src, platforms, limits)?;
+        let sections = scanned
+            .platforms
             .into_iter()
             .map(|s| section(Some(s.declared), s.files, s.scanned, all, s.layer_error))
             .collect();
-        return Ok(InputReport { input: input.to_owned(), kind: "image", sections, error: None });
+        return Ok(InputReport {
+            input: input.to_owned(),
+            kind: "image",
+            sections,
+            skipped: scanned.skipped,
+            error: None,
+        });
     }
     if !p.exists() {
         if looks_remote {
@@ -154,6 +164,7 @@ pub fn identify_input(
         input: input.to_owned(),
         kind,
         sections: vec![section(None, found, scanned, all, None)],
+        skipped: Vec::new(),
         error: None,
     })
 }
@@ -237,6 +248,9 @@ pub fn print_report(r: &InputReport, all: bool) {
             }
         }
     }
+    for skipped in &r.skipped {
+        println!("{}: skipped: {skipped}", r.input);
+    }
 }
 
 impl IdentifyCommand {
@@ -253,6 +267,7 @@ impl IdentifyCommand {
                     input: input.clone(),
                     kind: "unreadable",
                     sections: Vec::new(),
+                    skipped: Vec::new(),
                     error: Some(format!("{e:#}")),
                 }
             });

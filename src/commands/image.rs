@@ -7,6 +7,8 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use archbench_exec::host::host_facts;
 use archbench_oci::copy::ProgressFn;
+use archbench_oci::digest::short;
+use archbench_oci::inspect::EntryKind;
 use archbench_oci::{
     copy, create_index, inspect, CopyOptions, Destination, ImageRef, ImageSource, IndexSource,
     Inspection, RegistryOptions,
@@ -122,10 +124,6 @@ fn human(bytes: u64) -> String {
     }
 }
 
-fn short(digest: &str) -> &str {
-    &digest[..digest.len().min(19)]
-}
-
 /// A byte progress bar on stderr (hidden for JSON or when stderr is not a terminal).
 fn byte_bar(show: bool, message: &str) -> (indicatif::ProgressBar, ProgressFn) {
     use std::io::IsTerminal;
@@ -193,7 +191,7 @@ fn print_inspection(i: &Inspection) {
     for p in &i.platforms {
         let mismatch = if p.platform != p.config_platform {
             "  (differs from the index!)"
-        } else if p.kind == "wasm-artifact" {
+        } else if p.kind == EntryKind::WasmArtifact {
             "  (Wasm artifact: the layer is the module)"
         } else {
             ""
@@ -206,6 +204,20 @@ fn print_inspection(i: &Inspection) {
             p.layers,
             p.config_platform
         );
+    }
+    if !i.attestations.is_empty() {
+        println!();
+        println!("  attestations (provenance, SBOM; no platform's image, so not compared below):");
+        for a in &i.attestations {
+            println!(
+                "  {:<16} {:<21} {:>10} {:>7}  {}",
+                "unknown/unknown",
+                a.manifest_digest.as_deref().map(short).unwrap_or("-"),
+                human(a.size),
+                a.layers,
+                a.label
+            );
+        }
     }
     if let Some(big) = &i.largest {
         println!();

@@ -77,7 +77,9 @@ impl RunCommand {
     pub fn execute(self) -> anyhow::Result<()> {
         let reference = ImageRef::parse(&self.image)?;
         let src = ImageSource::open_with(&reference, &self.registry.options()?)?;
-        let images = src.images().with_context(|| format!("reading {}", src.describe()))?;
+        let mut images = src.images().with_context(|| format!("reading {}", src.describe()))?;
+        // Attestation manifests (provenance, SBOM) describe entries; none is one to run.
+        images.retain(|i| !i.is_attestation());
         let host = Platform::host();
         let slowdowns = Slowdowns::load(self.results.as_deref())?;
         let classified: Vec<(String, Result<RunHow, String>)> = images

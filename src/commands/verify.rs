@@ -1,6 +1,6 @@
 //! `archbench verify`: does every platform of an image hold binaries of that platform?
 
-use archbench_archid::image::{scan, verdict, PlatformVerdict};
+use archbench_archid::image::{outcome, scan, verdict, Outcome, PlatformVerdict, Skipped};
 use archbench_archid::walk::Limits;
 use archbench_exec::host::host_facts;
 use archbench_oci::{ImageRef, ImageSource};
@@ -14,7 +14,8 @@ use crate::output::{paint, print_json, spinner, stdout_is_tty};
 
 /// Check each platform of an image: stream its layers in order (honouring whiteouts), identify
 /// every executable, and report binaries of another architecture and configs that disagree with
-/// the index or the binaries. Exits 4 on any mismatch, 6 when a layer could not be read.
+/// the index or the binaries. Attestation manifests (provenance, SBOM) are skipped, each named.
+/// Exits 4 on any mismatch, 6 when a layer could not be read.
 #[derive(Args)]
 pub struct VerifyCommand {
     /// A registry reference, oci:DIR[:tag], docker-archive:FILE, or a path to either.
@@ -44,6 +45,8 @@ pub struct VerifyReport {
     pub image: String,
     /// One verdict per platform.
     pub platforms: Vec<PlatformVerdict>,
+    /// Entries that are no platform's image (attestation manifests), not verified.
+    pub skipped: Vec<Skipped>,
     /// True when every platform passed.
     pub ok: bool,
 }
@@ -53,75 +56,70 @@ impl VerifyCommand {
         let r = ImageRef::parse(&self.image)?;
         let src = ImageSource::open_with(&r, &self.registry.options()?)?;
         let bar = spinner(!self.json, &format!("verifying {}", src.describe()));
-        let scans = scan(&src, &self.platform, Limits::default())?;
+        let scanned = scan(&src, &self.platform, Limits::default())?;
         bar.finish_and_clear();
-        let platforms: Vec<PlatformVerdict> = scans.iter().map(verdict).collect();
+        let platforms: Vec<PlatformVerdict> = scanned.platforms.iter().map(verdict).collect();
         let ok = platforms.iter().all(|p| p.ok);
-        let report = VerifyReport { image: self.image.clone(), platforms, ok };
+        let report =
+            VerifyReport { image: self.image.clone(), platforms, skipped: scanned.skipped, ok };
         if self.json {
             print_json(&Envelope::begin("verify", host_facts(None), &report).finish())?;
         } else {
-            let colour = stdout_is_tty();
-            println!("{}", src.describe());
-            for p in &report.platforms {
-                let word = if p.ok {
-                    paint("ok  ", "green", colour)
-                } else {
-                    paint("FAIL", "red", colour)
-                };
-                println!(
-                    "  {word} {:<16} {} binaries: {} {}, {} other; {} arch-neutral (config: {})",
-                    p.declared,
-                    p.binaries,
-                    p.matching,
-                    p.declared,
-                    p.mismatches.len(),
-                    p.neutral,
-                    p.config_platform
-                );
-                for m in p.mismatches.iter().take(self.show) {
-                    println!("         {}: {}", m.path, m.found);
-                }
-                if p.mismatches.len() > self.show {
-                    println!(
-                        "         … {} more (--show N or --json)",
-                        p.mismatches.len() - self.show
-                    );
-                }
-                if let Some(c) = &p.config_problem {
-                    println!("         config: {c}");
-                }
-                if let Some(c) = &p.content_problem {
-                    println!("         content: {c}");
-                }
-                if let Some(e) = &p.layer_error {
-                    println!("         {e}");
-                }
-                for w in p.warnings.iter().take(self.show) {
-                    println!("         note: {w}");
-                }
+            self.print(&src.describe(), &report);
+        }
+        let (code, what) = match outcome(&report.platforms) {
+            Outcome::Verified => return Ok(()),
+            Outcome::Mismatch => (Code::VerifyMismatch, "failed verification"),
+            // A platform that could not be read, with no mismatch found, is an incomplete
+            // verification (6), not a mismatch.
+            Outcome::Incomplete => {
+                (Code::Incomplete, "could not be read completely, so it is not verified,")
+            }
+        };
+        let bad: Vec<&str> =
+            report.platforms.iter().filter(|p| !p.ok).map(|p| p.declared.as_str()).collect();
+        Err(Findings { code, message: format!("{} {what} for {}", self.image, bad.join(", ")) }
+            .into())
+    }
+
+    /// The report as text: a line per platform, its findings under it, then the skipped.
+    fn print(&self, source: &str, report: &VerifyReport) {
+        let colour = stdout_is_tty();
+        println!("{source}");
+        for p in &report.platforms {
+            let word =
+                if p.ok { paint("ok  ", "green", colour) } else { paint("FAIL", "red", colour) };
+            println!(
+                "  {word} {:<16} {} binaries: {} {}, {} other; {} arch-neutral (config: {})",
+                p.declared,
+                p.binaries,
+                p.matching,
+                p.declared,
+                p.mismatches.len(),
+                p.neutral,
+                p.config_platform
+            );
+            for m in p.mismatches.iter().take(self.show) {
+                println!("         {}: {}", m.path, m.found);
+            }
+            if p.mismatches.len() > self.show {
+                println!("         … {} more (--show N or --json)", p.mismatches.len() - self.show);
+            }
+            if let Some(c) = &p.config_problem {
+                println!("         config: {c}");
+            }
+            if let Some(c) = &p.content_problem {
+                println!("         content: {c}");
+            }
+            if let Some(e) = &p.layer_error {
+                println!("         unreadable: {e}");
+            }
+            for w in p.warnings.iter().take(self.show) {
+                println!("         note: {w}");
             }
         }
-        if report.ok {
-            Ok(())
-        } else {
-            let bad: Vec<&str> =
-                report.platforms.iter().filter(|p| !p.ok).map(|p| p.declared.as_str()).collect();
-            // A mismatch found is a finding (4); a platform that could not be read, with no
-            // mismatch found, is an incomplete verification (6), not a mismatch.
-            let mismatch = report.platforms.iter().any(|p| {
-                !p.ok
-                    && (!p.mismatches.is_empty()
-                        || p.config_problem.is_some()
-                        || p.content_problem.is_some())
-            });
-            let (code, what) = if mismatch {
-                (Code::VerifyMismatch, "failed verification")
-            } else {
-                (Code::Incomplete, "could not be read completely, so it is not verified,")
-            };
-            Err(Findings { code, message: format!("{} {what} for {}", self.image, bad.join(", ")) }
-                .into())
+        for s in &report.skipped {
+            println!("  skipped: {s}");
         }
     }
 }

@@ -6,7 +6,7 @@ use std::process::Command;
 use archbench_platform::Platform;
 
 use crate::registry_support::{archinfo_layout, PyServer, RegistrySpec, TestRegistry};
-use crate::support::{archbench, docker, docker_ok, json, BinfmtLock};
+use crate::support::{archbench, docker, docker_ok, json, layout_with_attestations, BinfmtLock};
 
 fn three() -> Vec<Platform> {
     vec![Platform::linux_amd64(), Platform::linux_arm64(), Platform::linux_arm_v7()]
@@ -844,4 +844,85 @@ fn silent_and_stalling_registries_time_out() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("trying again in 500ms"), "{err}");
     drop(server);
+}
+
+/// buildx's default push, from a layout: `inspect` labels each attestation manifest with the
+/// platform it describes and leaves it out of the size comparison and the shared layers;
+/// `copy` keeps every attestation and every digest; `create` takes the index as a source.
+#[test]
+fn attestations_are_labelled_by_inspect_and_kept_by_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (idx, images, attestations) = layout_with_attestations(dir.path());
+    let src = format!("oci:{}:v1", dir.path().display());
+
+    let out = archbench().args(["image", "inspect", &src]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    for (i, platform) in ["linux/amd64", "linux/arm64"].iter().enumerate() {
+        let label = format!("attestation of {platform} ({})", &images[i].digest[..19]);
+        let row = text.lines().find(|l| l.contains(&attestations[i][..19])).unwrap_or("");
+        assert!(row.ends_with(&label), "{text}");
+    }
+    assert!(text.contains("no layers are shared between platforms"), "{text}");
+
+    let out = archbench().args(["image", "inspect", "--json", &src]).output().unwrap();
+    let p = json(&out)["payload"].clone();
+    let sizes: Vec<u64> =
+        p["platforms"].as_array().unwrap().iter().map(|x| x["size"].as_u64().unwrap()).collect();
+    assert_eq!(sizes.len(), 2, "{p:#}");
+    let smallest = *sizes.iter().min().unwrap();
+    let big = &p["largest"];
+    assert_eq!(big["over_smallest"].as_u64().unwrap(), big["size"].as_u64().unwrap() - smallest);
+    // Counted as platforms, the attestations would have been the smallest.
+    for a in p["attestations"].as_array().unwrap() {
+        assert!(a["size"].as_u64().unwrap() < smallest, "{a:#}");
+    }
+    assert_eq!(
+        p["attestations"][1]["label"],
+        format!("attestation of linux/arm64 ({})", &images[1].digest[..19])
+    );
+    assert_eq!(p["attestations"][1]["of"], images[1].digest.as_str());
+    assert_eq!(p["shared_layers"], serde_json::json!([]));
+
+    // copy: the index digest kept, and every blob (attestations', their in-toto layers and
+    // configs included) at the destination.
+    let blobs = |d: &Path| -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(d.join("blobs/sha256"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    for extra in [&[][..], &["--platform", "linux/amd64", "--platform", "linux/arm64"][..]] {
+        let back = tempfile::tempdir().unwrap();
+        let dst = format!("oci:{}:v1", back.path().display());
+        let out =
+            archbench().args(["image", "copy", &src, &dst, "--json"]).args(extra).output().unwrap();
+        let c = json(&out);
+        assert_eq!(c["payload"]["digest"], idx.digest.as_str(), "{extra:?}: {c:#}");
+        assert_eq!(c["payload"]["digest_preserved"], true);
+        assert_eq!(blobs(back.path()), blobs(dir.path()), "{extra:?}");
+        for a in &attestations {
+            assert!(back.path().join("blobs/sha256").join(&a[7..]).is_file());
+        }
+    }
+
+    // create: an index holding attestations is a source like any other (two unknown/unknown
+    // entries are not two images of one platform).
+    let made = tempfile::tempdir().unwrap();
+    let out = archbench()
+        .args(["image", "create", "--json", "-t"])
+        .arg(format!("oci:{}:v2", made.path().display()))
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["payload"]["index"]["manifests"].as_array().unwrap().len(), 4);
+
+    // run lists the entries it could run: the two images, no attestation.
+    let out = archbench().args(["run", "--platform", "linux/riscv64", &src]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("has no linux/riscv64 entry; it has: linux/amd64, linux/arm64\n"),
+        "{err}"
+    );
 }

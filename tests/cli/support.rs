@@ -134,3 +134,40 @@ pub fn tar_of(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
 pub fn probe(platform: &str) -> Vec<u8> {
     archbench_exec::tiny::probe_elf(&platform.parse().unwrap()).unwrap()
 }
+
+/// What buildx pushes by default, as an OCI layout tagged `v1` in `dir`: a linux/amd64 and a
+/// linux/arm64 image (each a probe executable and a script), then an attestation manifest per
+/// image (SLSA provenance and an SPDX SBOM as in-toto layers, platform `unknown/unknown`,
+/// annotated with the image it describes). Returns the index, the two image manifests and the
+/// digests of the two attestation manifests, in that order.
+pub fn layout_with_attestations(
+    dir: &Path,
+) -> (archbench_oci::Written, Vec<archbench_oci::Written>, Vec<String>) {
+    let mut w = archbench_oci::LayoutWriter::create(dir).unwrap();
+    let (mut entries, mut images, mut attestations) = (Vec::new(), Vec::new(), Vec::new());
+    for platform in ["linux/amd64", "linux/arm64"] {
+        let p: archbench_platform::Platform = platform.parse().unwrap();
+        let layer = tar_of(&[
+            ("app", 0o755, &probe(platform)),
+            ("start.sh", 0o755, b"#!/bin/sh\nexec /app\n"),
+        ]);
+        let m = w.image(&p, &[archbench_oci::LayerInput::tar(layer)], &["/app"]).unwrap();
+        entries.push(archbench_oci::document::with_platform(m.descriptor(), &p));
+        let provenance = format!(
+            r#"{{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://slsa.dev/provenance/v0.2","subject":[{{"digest":{{"sha256":"{}"}}}}]}}"#,
+            &m.digest[7..]
+        );
+        let sbom: &[u8] = br#"{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://spdx.dev/Document","predicate":{"spdxVersion":"SPDX-2.3"}}"#;
+        let statements = [
+            ("https://slsa.dev/provenance/v0.2", provenance.as_bytes()),
+            ("https://spdx.dev/Document", sbom),
+        ];
+        attestations.push(w.attestation(&m, &statements).unwrap());
+        images.push(m);
+    }
+    let digests = attestations.iter().map(|a| a.digest().to_string()).collect();
+    entries.extend(attestations);
+    let idx = w.index_of(entries).unwrap();
+    w.tag(&idx, "v1").unwrap();
+    (idx, images, digests)
+}

@@ -1,7 +1,9 @@
 use archbench_oci::{LayerInput, LayoutWriter};
 use archbench_platform::Platform;
 
-use crate::support::{archbench, docker_ok, json, probe, tar_of, BinfmtLock};
+use crate::support::{
+    archbench, docker_ok, json, layout_with_attestations, probe, tar_of, BinfmtLock,
+};
 
 fn layout(entries: &[(&str, &str)]) -> tempfile::TempDir {
     // (declared platform, platform of the binary inside)
@@ -362,4 +364,117 @@ fn layers_are_applied_as_umoci_unpacks_them() {
     let paths: Vec<&str> =
         v["mismatches"].as_array().unwrap().iter().map(|m| m["path"].as_str().unwrap()).collect();
     assert_eq!(paths, ["app/keep", "same/kept"], "{v:#}");
+}
+
+/// buildx's default push: an attestation manifest (provenance, SBOM; platform
+/// `unknown/unknown`) beside each image. verify and identify skip each with one line naming
+/// the platform it describes, and pass.
+#[test]
+fn attestation_manifests_are_skipped_with_one_line_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, images, attestations) = layout_with_attestations(dir.path());
+    let image = format!("oci:{}:v1", dir.path().display());
+    let skipped = |platform: &str, i: usize| {
+        format!("skipped: attestation manifest for {platform} ({})", &attestations[i][..19])
+    };
+
+    let out = archbench().args(["verify", &image]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(text.matches("ok  ").count(), 2, "{text}");
+    assert!(text.contains(&format!("\n  {}\n", skipped("linux/amd64", 0))), "{text}");
+    assert!(text.contains(&format!("\n  {}\n", skipped("linux/arm64", 1))), "{text}");
+    assert!(!text.contains("unknown/unknown") && !text.contains("FAIL"), "{text}");
+
+    let out = archbench().args(["verify", "--json", &image]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report = json(&out);
+    let p = &report["payload"];
+    assert_eq!(p["platforms"].as_array().unwrap().len(), 2, "{p:#}");
+    assert_eq!(p["skipped"].as_array().unwrap().len(), 2, "{p:#}");
+    assert_eq!(p["skipped"][0]["manifest_digest"], attestations[0].as_str());
+    assert_eq!(p["skipped"][0]["attestation"]["of"], images[0].digest.as_str());
+    assert_eq!(p["skipped"][0]["attestation"]["of_platform"], "linux/amd64");
+    assert_eq!(
+        p["skipped"][0]["attestation"]["predicate_types"],
+        serde_json::json!(["https://slsa.dev/provenance/v0.2", "https://spdx.dev/Document"])
+    );
+
+    // One platform: its attestation is skipped, the other's not mentioned.
+    let out = archbench().args(["verify", "--platform", "linux/arm64", &image]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("skipped:").count(), 1, "{text}");
+    assert!(text.contains(&skipped("linux/arm64", 1)), "{text}");
+
+    // identify reads the two images and skips the attestations (their in-toto layers are no
+    // tars, so reading them would be an unreadable layer and exit 6).
+    let out = archbench().args(["identify", &image]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(&format!("{image}: {}", skipped("linux/amd64", 0))), "{text}");
+    assert!(text.contains(&format!("{image}: {}", skipped("linux/arm64", 1))), "{text}");
+    assert!(!text.contains("error"), "{text}");
+    let out = archbench().args(["identify", "--json", &image]).output().unwrap();
+    let r = json(&out);
+    let declared: Vec<&str> = r["payload"][0]["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["declared"].as_str().unwrap())
+        .collect();
+    assert_eq!(declared, ["linux/amd64", "linux/arm64"]);
+    assert_eq!(r["payload"][0]["skipped"].as_array().unwrap().len(), 2);
+}
+
+/// What Engine 26's containerd store met in an exporter that gzipped every layer: a layer
+/// compressed twice. It is unreadable (exit 6, saying why), never binaries of the wrong
+/// architecture (exit 4); so is a layer cut short.
+#[test]
+fn a_layer_compressed_twice_or_cut_short_is_unreadable_not_a_mismatch() {
+    let gzip = |b: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, b).unwrap();
+        gz.finish().unwrap()
+    };
+    let tar = tar_of(&[("app", 0o755, &probe("linux/arm64"))]);
+    let mut cut = gzip(&tar);
+    cut.truncate(cut.len() - 40);
+    for (blob, why) in [
+        (
+            gzip(&gzip(&tar)),
+            "the layer is compressed twice: once its gzip is undone it is gzip, not a tar",
+        ),
+        (cut, "reading <tar stream>"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = LayoutWriter::create(dir.path()).unwrap();
+        let p = Platform::linux_arm64();
+        let layer = LayerInput {
+            diff_id: archbench_oci::digest::sha256_digest(&tar),
+            blob,
+            media_type: archbench_oci::layout::media::LAYER_TAR_GZIP.into(),
+        };
+        let m = w.image(&p, &[layer], &["/app"]).unwrap();
+        let idx = w.index(&[(m, p)], &Default::default()).unwrap();
+        w.tag(&idx, "v1").unwrap();
+        let image = format!("oci:{}:v1", dir.path().display());
+        let out = archbench().args(["verify", &image]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(6), "{text}");
+        assert!(text.contains("FAIL linux/arm64"), "{text}");
+        assert!(
+            text.contains("unreadable: layer 1 (blobs/sha256/") && text.contains(why),
+            "{text}"
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("could not be read completely, so it is not verified"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = archbench().args(["identify", &image]).output().unwrap();
+        assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(why));
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use archbench_oci::{ImageSource, PlatformImage};
+use archbench_oci::{Attestation, ImageSource, PlatformImage};
 use archbench_platform::{Arch, Platform};
 use serde::{Deserialize, Serialize};
 
@@ -195,23 +195,71 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Scan every platform of `src` (or only those in `only`).
-pub fn scan(src: &ImageSource, only: &[Platform], limits: Limits) -> Result<Vec<PlatformScan>> {
-    let images = src.images().map_err(|e| Error::Image(error_chain(&e)))?;
-    let selected: Vec<&PlatformImage> = images
-        .iter()
-        .filter(|i| only.is_empty() || i.declared_platform().is_some_and(|p| only.contains(&p)))
-        .collect();
-    if selected.is_empty() {
-        let have: Vec<&str> = images.iter().map(|i| i.declared()).collect();
-        return Err(Error::Image(format!(
-            "{} has no image for {:?}; it has: {}",
-            src.describe(),
-            only.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-            have.join(", ")
-        )));
+/// An index entry that is not a platform's image, so it was not scanned: an attestation
+/// manifest (buildx's provenance and SBOM), which holds in-toto statements, not binaries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Skipped {
+    /// Its manifest digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
+    /// What it describes and holds.
+    pub attestation: Attestation,
+}
+
+impl std::fmt::Display for Skipped {
+    /// `attestation manifest for linux/amd64 (sha256:0123456789ab)`, its own digest in brackets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "attestation manifest for {}", self.attestation.subject())?;
+        match &self.manifest_digest {
+            Some(d) => write!(f, " ({})", archbench_oci::digest::short(d)),
+            None => Ok(()),
+        }
     }
-    Ok(selected.into_iter().map(|i| scan_platform(src, i, limits)).collect())
+}
+
+/// What [`scan`] read: each platform's image, and the entries that are no platform's image.
+#[derive(Debug, Clone)]
+pub struct ImageScan {
+    /// One per platform image, in index order.
+    pub platforms: Vec<PlatformScan>,
+    /// Attestation manifests, not scanned.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Scan every platform of `src` (or only those in `only`, with their attestations skipped).
+pub fn scan(src: &ImageSource, only: &[Platform], limits: Limits) -> Result<ImageScan> {
+    let images = src.images().map_err(|e| Error::Image(error_chain(&e)))?;
+    let (attestations, selected): (Vec<&PlatformImage>, Vec<&PlatformImage>) =
+        images.iter().filter(|i| i.selected_by(only)).partition(|i| i.is_attestation());
+    if selected.is_empty() {
+        let have: Vec<&str> =
+            images.iter().filter(|i| !i.is_attestation()).map(|i| i.declared()).collect();
+        return Err(Error::Image(if have.is_empty() {
+            format!(
+                "{} holds no platform's image, only {} attestation manifests",
+                src.describe(),
+                attestations.len()
+            )
+        } else {
+            format!(
+                "{} has no image for {:?}; it has: {}",
+                src.describe(),
+                only.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                have.join(", ")
+            )
+        }));
+    }
+    let skipped = attestations
+        .into_iter()
+        .filter_map(|i| {
+            Some(Skipped {
+                manifest_digest: i.manifest_digest.clone(),
+                attestation: i.attestation.clone()?,
+            })
+        })
+        .collect();
+    let platforms = selected.into_iter().map(|i| scan_platform(src, i, limits)).collect();
+    Ok(ImageScan { platforms, skipped })
 }
 
 /// A binary whose architecture is not the one its image declares.
@@ -258,6 +306,41 @@ pub struct PlatformVerdict {
     pub layer_error: Option<String>,
     /// No mismatch, no config problem, every layer read.
     pub ok: bool,
+}
+
+/// What a verdict, or a set of them, comes to; it decides `verify`'s exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Every layer read, and everything agrees with the declared platform.
+    Verified,
+    /// Not every layer could be read, and what was read holds no finding: not verified, and
+    /// no mismatch either.
+    Incomplete,
+    /// A binary of another architecture, or a config or content that contradicts the
+    /// declared platform.
+    Mismatch,
+}
+
+impl PlatformVerdict {
+    /// What this verdict comes to.
+    pub fn outcome(&self) -> Outcome {
+        if self.ok {
+            Outcome::Verified
+        } else if !self.mismatches.is_empty()
+            || self.config_problem.is_some()
+            || self.content_problem.is_some()
+        {
+            Outcome::Mismatch
+        } else {
+            Outcome::Incomplete
+        }
+    }
+}
+
+/// What a set of verdicts comes to: the worst of them (a mismatch over an unread layer).
+pub fn outcome(verdicts: &[PlatformVerdict]) -> Outcome {
+    verdicts.iter().map(PlatformVerdict::outcome).max().unwrap_or(Outcome::Verified)
 }
 
 /// Does a binary of `found` belong in an image of `declared`?
@@ -389,7 +472,11 @@ pub fn verdict(scan: &PlatformScan) -> PlatformVerdict {
     v.config_problem = config_problem(scan, declared.as_ref(), v.binaries_platform.as_deref());
     // A Wasm entry must hold Wasm: without a module a runtime has nothing to run, and native
     // code in it is already a mismatch above.
-    if declared.as_ref().is_some_and(|d| d.arch == Arch::Wasm) && wasm == 0 {
+    // An unread layer may hold the module, so its absence is no finding then.
+    if declared.as_ref().is_some_and(|d| d.arch == Arch::Wasm)
+        && wasm == 0
+        && scan.layer_error.is_none()
+    {
         v.content_problem = Some(format!(
             "a {} entry holds no Wasm module or component ({} files, {} native binaries)",
             scan.declared,

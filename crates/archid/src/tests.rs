@@ -226,7 +226,7 @@ mod verify {
     use archbench_platform::Platform;
 
     use super::*;
-    use crate::image::{scan, verdict};
+    use crate::image::{outcome, scan, verdict, Outcome};
 
     fn layout_with(images: &[(&str, &str, Vec<Vec<u8>>)]) -> tempfile::TempDir {
         // (index platform, config platform, layer tars)
@@ -246,7 +246,7 @@ mod verify {
     fn verdicts(dir: &std::path::Path) -> Vec<crate::image::PlatformVerdict> {
         let src = ImageSource::open(&ImageRef::parse(&format!("oci:{}:t", dir.display())).unwrap())
             .unwrap();
-        scan(&src, &[], Limits::default()).unwrap().iter().map(verdict).collect()
+        scan(&src, &[], Limits::default()).unwrap().platforms.iter().map(verdict).collect()
     }
 
     fn elf(arch: Architecture) -> Vec<u8> {
@@ -384,5 +384,97 @@ mod verify {
             "{:?}",
             v[0].layer_error
         );
+    }
+
+    /// buildx's default push: an attestation manifest (in-toto layers, `unknown/unknown`) per
+    /// image. They are skipped, each named with the platform it describes, and never judged.
+    #[test]
+    fn attestation_manifests_are_skipped_not_judged() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = LayoutWriter::create(dir.path()).unwrap();
+        let mut entries = Vec::new();
+        let mut attestations = Vec::new();
+        for (p, arch) in
+            [("linux/amd64", Architecture::X86_64), ("linux/arm64", Architecture::Aarch64)]
+        {
+            let p: Platform = p.parse().unwrap();
+            let layer = LayerInput::tar(tar_of(&[("bin/app", &elf(arch))]));
+            let m = w.image(&p, &[layer], &["/bin/app"]).unwrap();
+            let statement: &[u8] = br#"{"_type":"https://in-toto.io/Statement/v0.1"}"#;
+            attestations.push(
+                w.attestation(&m, &[("https://slsa.dev/provenance/v0.2", statement)]).unwrap(),
+            );
+            entries.push(archbench_oci::document::with_platform(m.descriptor(), &p));
+        }
+        entries.extend(attestations.iter().cloned());
+        let idx = w.index_of(entries).unwrap();
+        w.tag(&idx, "t").unwrap();
+        let src = ImageSource::open(
+            &ImageRef::parse(&format!("oci:{}:t", dir.path().display())).unwrap(),
+        )
+        .unwrap();
+
+        let s = scan(&src, &[], Limits::default()).unwrap();
+        let v: Vec<_> = s.platforms.iter().map(verdict).collect();
+        assert_eq!(
+            v.iter().map(|v| v.declared.as_str()).collect::<Vec<_>>(),
+            ["linux/amd64", "linux/arm64"]
+        );
+        assert_eq!(outcome(&v), Outcome::Verified, "{v:#?}");
+        let lines: Vec<String> = s.skipped.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                format!(
+                    "attestation manifest for linux/amd64 ({})",
+                    &attestations[0].digest().to_string()[..19]
+                ),
+                format!(
+                    "attestation manifest for linux/arm64 ({})",
+                    &attestations[1].digest().to_string()[..19]
+                ),
+            ]
+        );
+        // One platform asked for: its attestation is skipped, the other's is not mentioned.
+        let s = scan(&src, &[Platform::linux_arm64()], Limits::default()).unwrap();
+        assert_eq!(s.platforms.len(), 1);
+        assert_eq!(s.skipped.len(), 1);
+        assert_eq!(s.skipped[0].attestation.of_platform.as_deref(), Some("linux/arm64"));
+    }
+
+    /// A layer gzipped twice, or cut short, cannot be read: the verdict says so, and it is
+    /// incomplete, never a mismatch (the arm64 binary in the lower layer still counts).
+    #[test]
+    fn an_unreadable_layer_is_incomplete_not_a_mismatch() {
+        let gzip = |b: &[u8]| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut gz, b).unwrap();
+            gz.finish().unwrap()
+        };
+        let lower = tar_of(&[("bin/app", &elf(Architecture::Aarch64))]);
+        let upper = tar_of(&[("bin/tool", &elf(Architecture::Aarch64))]);
+        let twice = gzip(&gzip(&upper));
+        let mut cut = gzip(&upper);
+        cut.truncate(cut.len() / 2);
+        for (blob, why) in [(twice, "compressed twice"), (cut, "<tar stream>")] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut w = LayoutWriter::create(dir.path()).unwrap();
+            let layers = [
+                LayerInput::tar(lower.clone()),
+                LayerInput {
+                    diff_id: archbench_oci::digest::sha256_digest(&upper),
+                    blob,
+                    media_type: archbench_oci::layout::media::LAYER_TAR_GZIP.into(),
+                },
+            ];
+            let m = w.image(&Platform::linux_arm64(), &layers, &["/bin/app"]).unwrap();
+            let idx = w.index(&[(m, Platform::linux_arm64())], &Default::default()).unwrap();
+            w.tag(&idx, "t").unwrap();
+            let v = verdicts(dir.path());
+            let e = v[0].layer_error.as_deref().unwrap();
+            assert!(e.starts_with("layer 2 (") && e.contains(why), "{e}");
+            assert_eq!((v[0].binaries, v[0].matching), (1, 1), "{:#?}", v[0]);
+            assert_eq!(v[0].outcome(), Outcome::Incomplete, "{:#?}", v[0]);
+        }
     }
 }

@@ -222,37 +222,12 @@ impl<R: Read> Read for Limited<R> {
     }
 }
 
-/// Compression of a stream, by magic bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    /// Plain tar.
-    None,
-    /// gzip.
-    Gzip,
-    /// Zstandard.
-    Zstd,
-}
+pub use archbench_oci::Compression;
 
 /// Open a possibly compressed stream as a decompressed one, sniffing the compression.
 pub fn decompress<'a, R: Read + 'a>(reader: R) -> Result<(Box<dyn Read + 'a>, Compression)> {
-    let mut buf = BufReader::with_capacity(256 * 1024, reader);
-    let head = buf.fill_buf().map_err(|source| Error::Io { path: "<stream>".into(), source })?;
-    let c = match head {
-        [0x1f, 0x8b, ..] => Compression::Gzip,
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
-        _ => Compression::None,
-    };
-    let r: Box<dyn Read + 'a> = match c {
-        // MultiGzDecoder: `pigz` and some registries write multi-member gzip layers.
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buf)),
-        Compression::Zstd => Box::new(
-            zstd::stream::read::Decoder::with_buffer(buf)
-                .map_err(|source| Error::Io { path: "<zstd stream>".into(), source })?,
-        ),
-        Compression::None => Box::new(buf),
-    };
-    Ok((r, c))
+    archbench_oci::compression::decompress(reader)
+        .map_err(|source| Error::Io { path: "<stream>".into(), source })
 }
 
 /// A member path as the runtime resolves it inside the root: `.` and empty components dropped,
@@ -279,8 +254,21 @@ pub fn walk_tar<R: Read>(
     limits: Limits,
     mut on_event: impl FnMut(TarEvent),
 ) -> Result<Scanned> {
-    let (r, _) = decompress(reader)?;
-    let limited = Limited { inner: r, read: 0, limit: limits.max_stream_bytes };
+    let (r, outer) = decompress(reader)?;
+    let mut limited = BufReader::new(Limited { inner: r, read: 0, limit: limits.max_stream_bytes });
+    // A layer compressed twice (an exporter that compressed what was compressed already) is
+    // no tar once undone: say so, rather than leave a tar header error to explain it.
+    let inner = Compression::peek(
+        limited.fill_buf().map_err(|source| Error::Io { path: "<tar stream>".into(), source })?,
+    );
+    if outer != Compression::None && inner != Compression::None {
+        return Err(Error::Image(format!(
+            "the layer is compressed twice: once its {} is undone it is {}, not a tar \
+             (whatever wrote it compressed an already compressed layer)",
+            outer.name(),
+            inner.name()
+        )));
+    }
     let mut archive = tar::Archive::new(limited);
     let mut scanned = Scanned::default();
     let stream_err = |source: std::io::Error| {
@@ -349,6 +337,9 @@ pub fn walk_tar<R: Read>(
             on_event(TarEvent::File(f));
         }
     }
+    // The tar ends at its first zero block; what follows must still decompress (a gzip's
+    // checksum and length come last), or the layer was not read completely.
+    std::io::copy(&mut archive.into_inner(), &mut std::io::sink()).map_err(stream_err)?;
     Ok(scanned)
 }
 
@@ -373,6 +364,5 @@ pub fn is_tar_like(path: &Path) -> bool {
     let mut head = [0u8; 512];
     let Ok(mut f) = File::open(path) else { return false };
     let n = f.read(&mut head).unwrap_or(0);
-    matches!(&head[..n.min(4)], [0x1f, 0x8b, ..] | [0x28, 0xb5, 0x2f, 0xfd])
-        || (n >= 262 && &head[257..262] == b"ustar")
+    Compression::peek(&head[..n]) != Compression::None || (n >= 262 && &head[257..262] == b"ustar")
 }

@@ -46,7 +46,8 @@ pub fn entries(
     let host = Platform::host();
     let binfmt = archbench_exec::binfmt::Binfmt::default();
     let (mut ok, mut skipped) = (Vec::new(), Vec::new());
-    for i in images {
+    // Attestation manifests (provenance, SBOM) describe entries and are none: not listed.
+    for i in images.into_iter().filter(|i| !i.is_attestation()) {
         let declared = i.declared().to_owned();
         let Ok(platform) = declared.parse::<Platform>() else {
             skipped.push(format!("{declared}: not a platform archbench knows"));

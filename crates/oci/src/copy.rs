@@ -15,6 +15,7 @@ use archbench_platform::Platform;
 use oci_spec::image::Descriptor;
 use serde::{Deserialize, Serialize};
 
+use crate::attestation::Attestation;
 use crate::document;
 
 use crate::digest::{sha256_digest, sha256_hex, VerifyingReader};
@@ -76,7 +77,7 @@ impl Destination {
 #[derive(Clone, Default)]
 pub struct CopyOptions {
     /// Only these platforms of an index (empty: all). One platform copies that manifest alone
-    /// (its digest is kept); several make a new index of those entries.
+    /// (its digest is kept); several make a new index of those entries and their attestations.
     pub platforms: Vec<Platform>,
     /// Parallel blob transfers (0 means 4).
     pub jobs: usize,
@@ -133,6 +134,27 @@ fn wants(platforms: &[Platform], d: &Descriptor) -> bool {
         || platform_of(d)
             .and_then(|p| p.parse::<Platform>().ok())
             .is_some_and(|p| platforms.contains(&p))
+}
+
+/// The entries of an index to copy for `platforms` (all when empty): the images of those
+/// platforms and, when there are several, their attestations (a single manifest copied alone
+/// has no index to carry them).
+fn chosen_entries(all: &[Descriptor], platforms: &[Platform]) -> Vec<Descriptor> {
+    if platforms.is_empty() {
+        return all.to_vec();
+    }
+    let images: Vec<&Descriptor> = all
+        .iter()
+        .filter(|d| Attestation::classify(d, None).is_none() && wants(platforms, d))
+        .collect();
+    let digests: Vec<String> = images.iter().map(|d| d.digest().to_string()).collect();
+    all.iter()
+        .filter(|d| match Attestation::classify(d, None) {
+            Some(a) => images.len() > 1 && a.of.is_some_and(|of| digests.contains(&of)),
+            None => images.iter().any(|i| i.digest() == d.digest()),
+        })
+        .cloned()
+        .collect()
 }
 
 /// A manifest to write, with the blobs it needs.
@@ -201,9 +223,13 @@ fn select(src: &ImageSource, root: &Root, platforms: &[Platform]) -> Result<(Vec
     }
     let index = document::parse_index(&root.bytes, &format!("index {}", root.digest))?;
     let all = index.manifests().clone();
-    let chosen: Vec<Descriptor> = all.iter().filter(|d| wants(platforms, d)).cloned().collect();
+    let chosen = chosen_entries(&all, platforms);
     if chosen.is_empty() {
-        let have: Vec<String> = all.iter().filter_map(platform_of).collect();
+        let have: Vec<String> = all
+            .iter()
+            .filter(|d| Attestation::classify(d, None).is_none())
+            .filter_map(platform_of)
+            .collect();
         return Err(Error::NotFound(format!(
             "{} has no manifest for {}; it has {}",
             src.describe(),
@@ -467,10 +493,14 @@ fn refuse_contradiction(given: &Platform, declared: &str, what: &str) -> Result<
     }
 }
 
-/// Two entries of one platform make an index whose runtime choice is arbitrary.
+/// Two entries of one platform make an index whose runtime choice is arbitrary. Attestations
+/// (all `unknown/unknown`) are not platforms' images, and one per image is usual.
 fn refuse_duplicates(entries: &[Descriptor], origin: &[String]) -> Result<()> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (i, d) in entries.iter().enumerate() {
+        if Attestation::classify(d, None).is_some() {
+            continue;
+        }
         let Some(p) = platform_of(d) else { continue };
         if let Some(first) = seen.insert(p.clone(), i) {
             let name =
@@ -597,13 +627,30 @@ fn merge_existing(dst: &Destination, entries: Vec<Descriptor>) -> Result<Vec<Des
     };
     let Some(bytes) = existing else { return Ok(entries) };
     let old = document::parse_index(&bytes, &dst.describe())?;
-    let new_platforms: Vec<Option<String>> = entries.iter().map(platform_of).collect();
-    let mut kept: Vec<Descriptor> = old
-        .manifests()
+    let new_platforms: Vec<Option<String>> = entries
         .iter()
+        .filter(|d| Attestation::classify(d, None).is_none())
+        .map(platform_of)
+        .collect();
+    let (old_attestations, old_images): (Vec<&Descriptor>, Vec<&Descriptor>) =
+        old.manifests().iter().partition(|d| Attestation::classify(d, None).is_some());
+    let mut kept: Vec<Descriptor> = old_images
+        .into_iter()
         .filter(|d| !new_platforms.contains(&platform_of(d)))
         .cloned()
         .collect();
+    // An old attestation stays while the image it describes does.
+    let kept_digests: Vec<String> = kept.iter().map(|d| d.digest().to_string()).collect();
+    kept.extend(
+        old_attestations
+            .into_iter()
+            .filter(|d| {
+                Attestation::classify(d, None)
+                    .and_then(|a| a.of)
+                    .is_some_and(|of| kept_digests.contains(&of))
+            })
+            .cloned(),
+    );
     kept.extend(entries);
     Ok(kept)
 }

@@ -11,6 +11,12 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex(&Sha256::digest(bytes)))
 }
 
+/// The first 12 hex digits of a digest with its algorithm (`sha256:0123456789ab`), as
+/// messages and tables print one.
+pub fn short(digest: &str) -> &str {
+    digest.get(..19).unwrap_or(digest)
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }

@@ -8,6 +8,7 @@ use archbench_platform::Platform;
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde::{Deserialize, Serialize};
 
+use crate::attestation::Attestation;
 use crate::digest::{sha256_digest, sha256_hex, SizedReader, VerifyingReader};
 use crate::reference::Reference;
 use crate::registry::{sniff_media_type, RegistryOptions, RegistryStore};
@@ -119,6 +120,10 @@ pub struct PlatformImage {
     /// [`crate::layout::media::WASM_CONFIG`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_media_type: Option<String>,
+    /// Set when this entry is an attestation manifest (provenance, SBOM) rather than a
+    /// platform's image: what it describes. Its declared platform is then `unknown/unknown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<Attestation>,
 }
 
 impl PlatformImage {
@@ -130,6 +135,20 @@ impl PlatformImage {
     /// [`Self::declared`] parsed, when it is a platform we know.
     pub fn declared_platform(&self) -> Option<Platform> {
         self.declared().parse().ok()
+    }
+
+    /// Whether this entry is an attestation manifest, not a platform's image.
+    pub fn is_attestation(&self) -> bool {
+        self.attestation.is_some()
+    }
+
+    /// Whether it goes with a selection of platforms (empty: all): an image when it declares
+    /// one of them, an attestation when the image it describes does.
+    pub fn selected_by(&self, only: &[Platform]) -> bool {
+        match &self.attestation {
+            Some(a) => a.selected_by(only),
+            None => only.is_empty() || self.declared_platform().is_some_and(|p| only.contains(&p)),
+        }
     }
 
     /// Whether this is a Wasm OCI artifact (a Wasm config and bare module layers) rather than
@@ -145,6 +164,20 @@ impl PlatformImage {
     /// Bytes a registry stores for this image: manifest, config and (compressed) layers.
     pub fn stored_size(&self) -> u64 {
         self.manifest_size + self.config_size + self.layers.iter().map(|l| l.size).sum::<u64>()
+    }
+}
+
+/// Give each attestation the platform of the image it describes, when `images` holds it.
+fn name_attested_platforms(images: &mut [PlatformImage]) {
+    let platforms: std::collections::HashMap<String, String> = images
+        .iter()
+        .filter(|i| !i.is_attestation())
+        .filter_map(|i| Some((i.manifest_digest.clone()?, i.declared().to_owned())))
+        .collect();
+    for i in images.iter_mut() {
+        if let Some(a) = &mut i.attestation {
+            a.of_platform = a.of.as_ref().and_then(|d| platforms.get(d)).cloned();
+        }
     }
 }
 
@@ -397,6 +430,7 @@ impl ImageSource {
             let tags: Vec<String> = tag_of(d).into_iter().collect();
             self.descend(d, tags, 0, &mut out)?;
         }
+        name_attested_platforms(&mut out);
         Ok(out)
     }
 
@@ -455,6 +489,7 @@ impl ImageSource {
             tags,
             layers,
             config_media_type: Some(manifest.config().media_type().to_string()),
+            attestation: Attestation::classify(d, Some(&manifest)),
         });
         Ok(())
     }
@@ -490,6 +525,7 @@ impl ImageSource {
                 tags: e.repo_tags.unwrap_or_default(),
                 layers,
                 config_media_type: None,
+                attestation: None,
             });
         }
         Ok(out)

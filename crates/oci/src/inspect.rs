@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use archbench_platform::Platform;
 use serde::{Deserialize, Serialize};
 
+use crate::attestation::Attestation;
 use crate::image::{ImageSource, PlatformImage};
 use crate::Result;
 
@@ -25,14 +26,39 @@ pub struct PlatformSummary {
     pub layers: usize,
     /// Layers as (digest, compressed size), bottom first.
     pub layer_sizes: Vec<LayerSize>,
-    /// `wasm-artifact` for a Wasm OCI artifact (a Wasm config and the module as its layer);
-    /// `image` for a container image, Wasm entries in container layout included.
-    #[serde(default = "image_kind")]
-    pub kind: String,
+    /// A container image, or a Wasm OCI artifact (a Wasm config and the module as its layer).
+    #[serde(default)]
+    pub kind: EntryKind,
 }
 
-fn image_kind() -> String {
-    "image".into()
+/// What a platform's entry holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum EntryKind {
+    /// A container image, Wasm entries in container layout included.
+    #[default]
+    Image,
+    /// A Wasm OCI artifact: a Wasm config, and the module itself as the layer.
+    WasmArtifact,
+}
+
+/// An attestation manifest of the index (provenance, SBOM): listed apart from the platforms,
+/// and left out of the size comparison and the shared layers, since it is no platform's image.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttestationSummary {
+    /// `attestation of linux/amd64 (sha256:…)`, the described manifest's digest in brackets.
+    pub label: String,
+    /// Its own manifest digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
+    /// Manifest + config + layers, in bytes.
+    pub size: u64,
+    /// Number of layers (in-toto statements).
+    pub layers: usize,
+    /// What it describes and holds.
+    #[serde(flatten)]
+    pub attestation: Attestation,
 }
 
 /// A layer's size.
@@ -77,14 +103,18 @@ pub struct Inspection {
     pub media_type: String,
     /// Digest of the root document.
     pub digest: String,
-    /// Per platform.
+    /// Per platform (attestations are not platforms: see `attestations`).
     pub platforms: Vec<PlatformSummary>,
+    /// The attestation manifests, with what each describes.
+    #[serde(default)]
+    pub attestations: Vec<AttestationSummary>,
     /// The largest platform (absent for an empty image).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub largest: Option<Largest>,
     /// Layers used by more than one platform.
     pub shared_layers: Vec<SharedLayer>,
-    /// Bytes stored once for all platforms (shared layers counted once).
+    /// Bytes the platforms store once between them (shared layers counted once; attestations
+    /// not counted).
     pub unique_bytes: u64,
 }
 
@@ -93,14 +123,11 @@ fn layer_key(img: &PlatformImage, i: usize) -> String {
     l.verify_digest.clone().unwrap_or_else(|| l.path.clone())
 }
 
-/// Inspect `src`, optionally only some platforms.
+/// Inspect `src`, optionally only some platforms (and the attestations of those).
 pub fn inspect(src: &ImageSource, only: &[Platform]) -> Result<Inspection> {
     let root = src.root().ok();
-    let images: Vec<PlatformImage> = src
-        .images()?
-        .into_iter()
-        .filter(|i| only.is_empty() || i.declared_platform().is_some_and(|p| only.contains(&p)))
-        .collect();
+    let (attested, images): (Vec<PlatformImage>, Vec<PlatformImage>) =
+        src.images()?.into_iter().filter(|i| i.selected_by(only)).partition(|i| i.is_attestation());
     let mut platforms = Vec::new();
     let mut users: BTreeMap<String, (u64, Vec<String>)> = BTreeMap::new();
     for img in &images {
@@ -115,7 +142,7 @@ pub fn inspect(src: &ImageSource, only: &[Platform]) -> Result<Inspection> {
         }
         platforms.push(PlatformSummary {
             platform: img.declared().to_owned(),
-            kind: if img.is_wasm_artifact() { "wasm-artifact".into() } else { image_kind() },
+            kind: if img.is_wasm_artifact() { EntryKind::WasmArtifact } else { EntryKind::Image },
             config_platform: img.config_platform.clone(),
             manifest_digest: img.manifest_digest.clone(),
             size: img.stored_size(),
@@ -123,27 +150,25 @@ pub fn inspect(src: &ImageSource, only: &[Platform]) -> Result<Inspection> {
             layer_sizes,
         });
     }
+    let attestations = attested
+        .iter()
+        .filter_map(|img| {
+            let a = img.attestation.clone()?;
+            Some(AttestationSummary {
+                label: a.label(),
+                manifest_digest: img.manifest_digest.clone(),
+                size: img.stored_size(),
+                layers: img.layers.len(),
+                attestation: a,
+            })
+        })
+        .collect();
     let shared_layers: Vec<SharedLayer> = users
         .iter()
         .filter(|(_, (_, p))| p.len() > 1)
         .map(|(d, (size, p))| SharedLayer { digest: d.clone(), size: *size, platforms: p.clone() })
         .collect();
-    let largest = platforms.iter().max_by_key(|p| p.size).map(|big| {
-        let smallest = platforms.iter().map(|p| p.size).min().unwrap_or(0);
-        let mut own: Vec<LayerSize> = big
-            .layer_sizes
-            .iter()
-            .filter(|l| users.get(&l.digest).is_some_and(|(_, p)| p.len() == 1))
-            .cloned()
-            .collect();
-        own.sort_by_key(|l| std::cmp::Reverse(l.size));
-        Largest {
-            platform: big.platform.clone(),
-            size: big.size,
-            over_smallest: big.size - smallest,
-            own_layers: own,
-        }
-    });
+    let largest = largest(&platforms, &users);
     let unique_bytes = users.values().map(|(s, _)| s).sum::<u64>()
         + images.iter().map(|i| i.manifest_size + i.config_size).sum::<u64>();
     Ok(Inspection {
@@ -154,9 +179,32 @@ pub fn inspect(src: &ImageSource, only: &[Platform]) -> Result<Inspection> {
             .unwrap_or_else(|| "docker-archive".into()),
         digest: root.map(|r| r.digest).unwrap_or_default(),
         platforms,
+        attestations,
         largest,
         shared_layers,
         unique_bytes,
+    })
+}
+
+/// The largest platform, how much larger than the smallest, and its layers no other has.
+fn largest(
+    platforms: &[PlatformSummary],
+    users: &BTreeMap<String, (u64, Vec<String>)>,
+) -> Option<Largest> {
+    let big = platforms.iter().max_by_key(|p| p.size)?;
+    let smallest = platforms.iter().map(|p| p.size).min().unwrap_or(0);
+    let mut own: Vec<LayerSize> = big
+        .layer_sizes
+        .iter()
+        .filter(|l| users.get(&l.digest).is_some_and(|(_, p)| p.len() == 1))
+        .cloned()
+        .collect();
+    own.sort_by_key(|l| std::cmp::Reverse(l.size));
+    Some(Largest {
+        platform: big.platform.clone(),
+        size: big.size,
+        over_smallest: big.size - smallest,
+        own_layers: own,
     })
 }
 
@@ -213,5 +261,60 @@ mod tests {
         let only = inspect(&src, &[Platform::linux_amd64()]).unwrap();
         assert_eq!(only.platforms.len(), 1);
         assert!(only.shared_layers.is_empty());
+    }
+
+    /// buildx's default push: each image with an attestation manifest (provenance and an
+    /// SBOM). The attestations are listed apart, never taken for the smallest platform, and the
+    /// layer they share (the same SBOM) is no shared layer of the platforms.
+    #[test]
+    fn attestations_are_listed_apart_and_left_out_of_the_comparison() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = LayoutWriter::create(dir.path()).unwrap();
+        let (amd64, arm64) = (Platform::linux_amd64(), Platform::linux_arm64());
+        let amd = w.image(&amd64, &[LayerInput::tar(vec![1; 4096])], &[]).unwrap();
+        let arm = w.image(&arm64, &[LayerInput::tar(vec![2; 10240])], &[]).unwrap();
+        let sbom: &[u8] = br#"{"_type":"https://in-toto.io/Statement/v0.1"}"#;
+        let mut entries = vec![
+            crate::document::with_platform(amd.descriptor(), &amd64),
+            crate::document::with_platform(arm.descriptor(), &arm64),
+        ];
+        for (of, provenance) in [(&amd, &b"{\"a\":1}"[..]), (&arm, &b"{\"a\":2}"[..])] {
+            let statements = [
+                ("https://slsa.dev/provenance/v0.2", provenance),
+                ("https://spdx.dev/Document", sbom),
+            ];
+            entries.push(w.attestation(of, &statements).unwrap());
+        }
+        let idx = w.index_of(entries).unwrap();
+        w.tag(&idx, "v1").unwrap();
+        let src = ImageSource::open(
+            &ImageRef::parse(&format!("oci:{}:v1", dir.path().display())).unwrap(),
+        )
+        .unwrap();
+
+        let i = inspect(&src, &[]).unwrap();
+        let names: Vec<&str> = i.platforms.iter().map(|p| p.platform.as_str()).collect();
+        assert_eq!(names, ["linux/amd64", "linux/arm64"]);
+        let labels: Vec<&str> = i.attestations.iter().map(|a| a.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                format!("attestation of linux/amd64 ({})", &amd.digest[..19]),
+                format!("attestation of linux/arm64 ({})", &arm.digest[..19]),
+            ]
+        );
+        assert_eq!(i.attestations[0].attestation.of.as_deref(), Some(amd.digest.as_str()));
+        assert_eq!(i.attestations[0].layers, 2);
+        assert!(i.attestations[0].size < i.platforms[0].size, "the attestation is the smallest");
+        let big = i.largest.unwrap();
+        assert_eq!(big.platform, "linux/arm64");
+        assert_eq!(big.over_smallest, i.platforms[1].size - i.platforms[0].size);
+        assert!(i.shared_layers.is_empty(), "{:?}", i.shared_layers);
+
+        // --platform keeps the attestations of the platforms chosen.
+        let only = inspect(&src, &[amd64]).unwrap();
+        assert_eq!(only.platforms.len(), 1);
+        assert_eq!(only.attestations.len(), 1);
+        assert_eq!(only.attestations[0].attestation.of_platform.as_deref(), Some("linux/amd64"));
     }
 }

@@ -24,6 +24,11 @@ pub mod media {
     pub const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
     /// gzip layer.
     pub const LAYER_TAR_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+    /// Zstandard layer (what Docker Engine 26's containerd image store may hold).
+    pub const LAYER_TAR_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+    /// An attestation's layer: an in-toto statement (SLSA provenance, an SPDX SBOM), as
+    /// BuildKit writes them.
+    pub const IN_TOTO: &str = "application/vnd.in-toto+json";
     /// The config of a Wasm OCI artifact (the Bytecode Alliance's layout, the `oci-wasm`
     /// crate): `os` is `wasip1` for a module and `wasip2` for a component, `architecture` is
     /// `wasm`.
@@ -218,6 +223,57 @@ impl LayoutWriter {
         let annotations: std::collections::BTreeMap<String, String> =
             annotations.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         self.blob(&document::to_bytes(&document::index(list, &annotations)), media::INDEX)
+    }
+
+    /// Write an index of these entries as they are (platforms and annotations included).
+    pub fn index_of(&mut self, entries: Vec<Descriptor>) -> Result<Written> {
+        self.blob(&document::to_bytes(&document::index(entries, &Default::default())), media::INDEX)
+    }
+
+    /// Write an attestation manifest for the image manifest `of`, as buildx pushes one by
+    /// default: one [`media::IN_TOTO`] layer per `(predicate type, statement)`, annotated with
+    /// its predicate type, and a config of platform `unknown/unknown`. Returns its index entry
+    /// (platform `unknown/unknown`, annotated as an attestation of `of`), for
+    /// [`Self::index_of`].
+    pub fn attestation(
+        &mut self,
+        of: &Written,
+        statements: &[(&str, &[u8])],
+    ) -> Result<Descriptor> {
+        use crate::attestation::{
+            ATTESTATION_MANIFEST, PREDICATE_TYPE, REFERENCE_DIGEST, REFERENCE_TYPE,
+        };
+        let mut layers = Vec::new();
+        let mut diff_ids = Vec::new();
+        for (predicate, statement) in statements {
+            let w = self.blob(statement, media::IN_TOTO)?;
+            diff_ids.push(w.digest.clone());
+            let mut d = w.descriptor();
+            d.set_annotations(Some(HashMap::from([(
+                PREDICATE_TYPE.to_owned(),
+                (*predicate).to_owned(),
+            )])));
+            layers.push(d);
+        }
+        let config = json!({
+            "architecture": "unknown",
+            "os": "unknown",
+            "config": {},
+            "rootfs": { "type": "layers", "diff_ids": diff_ids },
+        });
+        let config = self.blob(&serde_json::to_vec(&config).expect("json"), media::CONFIG)?;
+        let manifest = document::manifest(config.descriptor(), layers);
+        let written = self.blob(&document::to_bytes(&manifest), media::MANIFEST)?;
+        let mut entry = written.descriptor();
+        entry.set_platform(Some(
+            serde_json::from_value(json!({"architecture": "unknown", "os": "unknown"}))
+                .expect("os and architecture are strings"),
+        ));
+        entry.set_annotations(Some(HashMap::from([
+            (REFERENCE_TYPE.to_owned(), ATTESTATION_MANIFEST.to_owned()),
+            (REFERENCE_DIGEST.to_owned(), of.digest.clone()),
+        ])));
+        Ok(entry)
     }
 
     /// Name `target` (an index or manifest) with `tag` in `index.json`, replacing any entry with

@@ -4,7 +4,9 @@
 //! * [`ImageSource`] lists the platform images a reference selects — descending through nested
 //!   indexes — with each one's declared platform (index entry and config) and layers, and streams
 //!   a layer with its digest verified as it is read. Manifests and configs over
-//!   [`image::MAX_DOCUMENT_BYTES`] are refused.
+//!   [`image::MAX_DOCUMENT_BYTES`] are refused. An entry that is an [`Attestation`] (buildx's
+//!   provenance and SBOM manifests) says so, and names the image it describes.
+//! * [`Compression`] tells a layer's compression by its magic bytes and undoes it.
 //! * [`LayoutWriter`] writes blobs, single-platform images, indexes and tags.
 //!
 //! Registry access (push, pull, auth) is the next step for this crate.
@@ -26,6 +28,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod attestation;
+pub mod compression;
 pub mod copy;
 pub mod digest;
 pub mod digests;
@@ -39,6 +43,8 @@ pub mod reference;
 pub mod registry;
 pub mod store;
 
+pub use attestation::Attestation;
+pub use compression::Compression;
 pub use copy::{copy, create_index, CopyOptions, CopyReport, Destination, IndexMode, IndexSource};
 pub use error::{Error, Result};
 pub use image::{ImageRef, ImageSource, LayerRef, PlatformImage, Root};
