@@ -222,9 +222,11 @@ impl BuildCommand {
         }
         self.save(&started, &report)?;
         if self.json {
-            return print_json(&finish(&started, &report));
+            print_json(&finish(&started, &report))?;
+        } else {
+            print_report(&report, &verdicts);
         }
-        print_report(&report, &verdicts);
+        // The same exit status with --json: a script reading the JSON still sees the verdict.
         match outcome(&verdicts) {
             Outcome::Verified => Ok(()),
             Outcome::Mismatch => Err(crate::exit::Findings {

@@ -148,3 +148,51 @@ fn the_context_arrives_by_file_sync_and_errors_name_their_line() {
     assert!(!o.status.success());
     assert!(err.contains("line 3") && err.contains("RUNN"), "{err}");
 }
+
+/// What `docker buildx build --platform … --push` pushes on today's engine, provenance
+/// attestations included (buildx's default, as GitHub's build-push-action's), is inspected,
+/// verified (exit 0) and copied by archbench (issue 24, item 4).
+#[test]
+fn a_buildx_pushed_index_with_attestations_verifies() {
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let ctx = tempfile::tempdir().unwrap();
+    for arch in ["amd64", "arm64"] {
+        let bin = crate::support::probe(&format!("linux/{arch}"));
+        let path = ctx.path().join(format!("probe-{arch}"));
+        std::fs::write(&path, bin).unwrap();
+    }
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM scratch\nARG TARGETARCH\nCOPY --chmod=755 probe-${TARGETARCH} /probe\n",
+    )
+    .unwrap();
+    let target = format!("{}/probe:buildx", reg.host());
+    let out = Command::new("/usr/bin/docker")
+        .env("DOCKER_HOST", modern_engine())
+        .args(["buildx", "build", "--platform", "linux/amd64,linux/arm64", "--provenance", "mode=min"])
+        .args(["-t", &target, "--push"])
+        .arg(ctx.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "buildx: {}", String::from_utf8_lossy(&out.stderr));
+    let ins = json(&archbench().args(["image", "inspect", &target, "--json"]).output().unwrap());
+    let p = &ins["payload"];
+    let plats: Vec<&str> =
+        p["platforms"].as_array().unwrap().iter().map(|x| x["platform"].as_str().unwrap()).collect();
+    assert_eq!(plats, ["linux/amd64", "linux/arm64"], "{p:#}");
+    assert_eq!(p["attestations"].as_array().unwrap().len(), 2, "{p:#}");
+    let v = archbench().args(["verify", &target]).output().unwrap();
+    let text = String::from_utf8_lossy(&v.stdout);
+    assert!(v.status.success(), "{text}{}", String::from_utf8_lossy(&v.stderr));
+    assert_eq!(text.matches("skipped: attestation manifest for linux/").count(), 2, "{text}");
+    let copied = tempfile::tempdir().unwrap();
+    archbench()
+        .args(["image", "copy", &target])
+        .arg(format!("oci:{}:v1", copied.path().display()))
+        .assert()
+        .success();
+    archbench()
+        .args(["verify", &format!("oci:{}:v1", copied.path().display())])
+        .assert()
+        .success();
+}

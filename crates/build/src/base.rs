@@ -103,11 +103,13 @@ pub fn bootstrap(
     platforms: &[Platform],
     progress: &mut dyn FnMut(&str),
 ) -> Result<(PathBuf, Vec<BaseImage>, Written, String)> {
-    let mirror = spec
-        .mirror
-        .clone()
-        .or_else(host_mirror)
-        .unwrap_or_else(|| "http://deb.debian.org/debian".to_owned());
+    // No archive host is written into archbench: the one the system's apt sources name, or
+    // the one given.
+    let mirror = spec.mirror.clone().or_else(host_mirror).ok_or_else(|| {
+        Error::Unsupported(
+            "no Debian archive in this system's apt sources (/etc/apt/sources.list.d/debian.sources, /etc/apt/sources.list); pass --mirror URI".into(),
+        )
+    })?;
     let cache = cache_dir(spec);
     let layout = cache.join("layout");
     let io = |action, path: &Path, source| Error::Io { action, path: path.to_owned(), source };
