@@ -102,7 +102,8 @@ fn unknown_platform_is_a_usage_error_listing_spellings() {
 /// image and says so in the engine's words; the modern one (containerd store) can.
 #[test]
 fn doctor_probes_what_each_engines_buildkit_can_do() {
-    let system = archbench().args(["doctor", "--json", "--platform", "linux/amd64"]).output().unwrap();
+    let system =
+        archbench().args(["doctor", "--json", "--platform", "linux/amd64"]).output().unwrap();
     let system = json(&system);
     let engine = check(&system, "docker:engine")["summary"].as_str().unwrap().to_owned();
     assert!(engine.contains("its own image store (graph driver overlay2)"), "{engine}");
@@ -121,7 +122,10 @@ fn doctor_probes_what_each_engines_buildkit_can_do() {
         .unwrap();
     let modern = json(&modern);
     let engine = check(&modern, "docker:engine")["summary"].as_str().unwrap().to_owned();
-    assert!(engine.contains("Docker Engine 26.") && engine.contains("containerd image store"), "{engine}");
+    assert!(
+        engine.contains("Docker Engine 26.") && engine.contains("containerd image store"),
+        "{engine}"
+    );
     let bk = check(&modern, "docker:buildkit")["summary"].as_str().unwrap().to_owned();
     assert!(bk.contains("linux/arm64") && bk.contains("snapshotter overlayfs"), "{bk}");
     for cap in ["oci-export", "multi-platform", "rewrite-timestamp", "non-linux-images"] {

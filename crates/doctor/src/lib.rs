@@ -232,8 +232,10 @@ fn docker_checks(
             info.platform,
             info.host,
             match (info.containerd_store, info.storage_driver.as_deref()) {
-                (true, d) => format!("containerd image store (snapshotter {})", d.unwrap_or("unknown")),
-                (false, d) => format!("its own image store (graph driver {})", d.unwrap_or("unknown")),
+                (true, d) =>
+                    format!("containerd image store (snapshotter {})", d.unwrap_or("unknown")),
+                (false, d) =>
+                    format!("its own image store (graph driver {})", d.unwrap_or("unknown")),
             }
         ),
     ));
@@ -314,8 +316,15 @@ fn buildkit_checks(engine: &Engine, checks: &mut Vec<Check>) {
         false,
         format!(
             "BuildKit {}; workers: {}",
-            facts.version.as_deref().unwrap_or("(version not reported: the Info call came in v0.11)"),
-            if facts.workers.is_empty() { "none listed".to_owned() } else { facts.workers.join("; ") }
+            facts
+                .version
+                .as_deref()
+                .unwrap_or("(version not reported: the Info call came in v0.11)"),
+            if facts.workers.is_empty() {
+                "none listed".to_owned()
+            } else {
+                facts.workers.join("; ")
+            }
         ),
     ));
     for c in facts.capabilities {

@@ -217,7 +217,11 @@ impl Engine {
                 err("negotiating the API version", m)
             })?;
         let tls = std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty());
-        let dial = buildkit::Dial::from_address(&address, tls);
+        // `ARCHBENCH_BUILDKIT_ENDPOINT=http` keeps BuildKit builds on the HTTP endpoint (graph
+        // driver engines only), to compare the two transports or to match a cache written
+        // through it: a build's cache keys depend on how its context arrived.
+        let http_only = std::env::var("ARCHBENCH_BUILDKIT_ENDPOINT").is_ok_and(|v| v == "http");
+        let dial = buildkit::Dial::from_address(&address, tls).filter(|_| !http_only);
         Ok(Self { docker, host, runtime, timeout, tunnel, dial })
     }
 

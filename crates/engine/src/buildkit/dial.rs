@@ -156,10 +156,8 @@ mod tests {
             let _ = s.read(&mut buf).unwrap();
             s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n").unwrap();
         });
-        let err = rt
-            .block_on(Dial::Unix(sock).upgrade("/grpc", &[]))
-            .err()
-            .expect("a 404 is no upgrade");
+        let err =
+            rt.block_on(Dial::Unix(sock).upgrade("/grpc", &[])).err().expect("a 404 is no upgrade");
         server.join().unwrap();
         assert!(err.to_string().contains("refused the upgrade of /grpc"), "{err}");
         assert!(err.to_string().contains("404 Not Found"), "{err}");

@@ -149,7 +149,11 @@ impl Tree {
             .iter()
             .filter_map(|p| clean(p))
             .filter_map(|p| {
-                GlobBuilder::new(&p).literal_separator(true).build().ok().map(|g| g.compile_matcher())
+                GlobBuilder::new(&p)
+                    .literal_separator(true)
+                    .build()
+                    .ok()
+                    .map(|g| g.compile_matcher())
             })
             .collect();
         let included = |path: &str| {
@@ -231,9 +235,7 @@ fn packet(kind: PacketType, id: u32, stat: Option<Stat>, data: Vec<u8>) -> Packe
 
 /// The packets a sender opens with: one `STAT` per entry, then the empty `STAT`; and the
 /// regular files by ID, for the `REQ`s that follow.
-pub fn stats(
-    entries: &[(&str, &Entry)],
-) -> (Vec<Packet>, BTreeMap<u32, Arc<Vec<u8>>>) {
+pub fn stats(entries: &[(&str, &Entry)]) -> (Vec<Packet>, BTreeMap<u32, Arc<Vec<u8>>>) {
     let mut packets = Vec::with_capacity(entries.len() + 1);
     let mut files = BTreeMap::new();
     for (id, (path, entry)) in entries.iter().enumerate() {
@@ -305,7 +307,8 @@ impl bollard::moby::filesync::packet::file_sync_server::FileSync for FileSync {
                         }
                     }
                     Ok(PacketType::PacketFin) => {
-                        let _ = tx.send(Ok(packet(PacketType::PacketFin, 0, None, Vec::new()))).await;
+                        let _ =
+                            tx.send(Ok(packet(PacketType::PacketFin, 0, None, Vec::new()))).await;
                         return;
                     }
                     Ok(PacketType::PacketErr) => return,
@@ -331,9 +334,8 @@ pub struct FileSend {
     pub path: Option<std::path::PathBuf>,
 }
 
-type BytesStream = Pin<
-    Box<dyn Stream<Item = Result<bollard::moby::filesync::v1::BytesMessage, Status>> + Send>,
->;
+type BytesStream =
+    Pin<Box<dyn Stream<Item = Result<bollard::moby::filesync::v1::BytesMessage, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl bollard::moby::filesync::v1::file_send_server::FileSend for FileSend {
@@ -344,7 +346,9 @@ impl bollard::moby::filesync::v1::file_send_server::FileSend for FileSend {
         request: Request<Streaming<bollard::moby::filesync::v1::BytesMessage>>,
     ) -> Result<Response<BytesStream>, Status> {
         let Some(path) = self.path.clone() else {
-            return Err(Status::failed_precondition("this archbench build takes no exporter output"));
+            return Err(Status::failed_precondition(
+                "this archbench build takes no exporter output",
+            ));
         };
         let mut file = tokio::fs::File::create(&path)
             .await
@@ -410,11 +414,16 @@ mod tests {
         );
         let walked = t.walk(&[]);
         let (packets, files) = stats(&walked);
-        let paths: Vec<_> = packets.iter().map(|p| p.stat.as_ref().map(|s| s.path.clone())).collect();
-        assert_eq!(paths, [Some("d".into()), Some("d/f".into()), Some("g".into()), Some("l".into()), None]);
+        let paths: Vec<_> =
+            packets.iter().map(|p| p.stat.as_ref().map(|s| s.path.clone())).collect();
+        assert_eq!(
+            paths,
+            [Some("d".into()), Some("d/f".into()), Some("g".into()), Some("l".into()), None]
+        );
         assert_eq!(files.keys().copied().collect::<Vec<_>>(), [1, 2]);
         assert_eq!(files[&2].as_slice(), b"g");
-        let modes: Vec<u32> = packets.iter().filter_map(|p| p.stat.as_ref().map(|s| s.mode)).collect();
+        let modes: Vec<u32> =
+            packets.iter().filter_map(|p| p.stat.as_ref().map(|s| s.mode)).collect();
         assert_eq!(modes, [GO_MODE_DIR | 0o755, 0o644, 0o644, GO_MODE_SYMLINK | 0o777]);
         assert_eq!(packets[3].stat.as_ref().unwrap().linkname, "g");
     }
@@ -433,7 +442,10 @@ mod tests {
         let t = Tree::from_tar(&b.into_inner().unwrap()).unwrap();
         let walked = t.walk(&[]);
         let (packets, files) = stats(&walked);
-        assert_eq!(walked.iter().map(|(p, _)| *p).collect::<Vec<_>>(), ["bin", "bin/again", "bin/tool"]);
+        assert_eq!(
+            walked.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+            ["bin", "bin/again", "bin/tool"]
+        );
         assert_eq!(packets[2].stat.as_ref().unwrap().mode, GO_MODE_SETUID | 0o755);
         assert_eq!(files[&1].as_slice(), b"abc", "a hard link is sent as a copy");
     }

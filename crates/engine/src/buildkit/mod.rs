@@ -25,7 +25,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bollard::health::health_check_response::ServingStatus;
-use bollard::health::{HealthCheckRequest, HealthCheckResponse, HealthListRequest, HealthListResponse};
+use bollard::health::{
+    HealthCheckRequest, HealthCheckResponse, HealthListRequest, HealthListResponse,
+};
 use bollard::moby::buildkit::v1::control_client::ControlClient;
 use bollard::moby::buildkit::v1::{CacheOptions, CacheOptionsEntry, SolveRequest, StatusRequest};
 use tokio_stream::StreamExt;
@@ -140,17 +142,19 @@ impl Solve {
 
 /// Serve the session on `conn` until the engine closes it.
 fn serve_session(conn: dial::Conn, tree: Arc<filesync::Tree>, output: Option<std::path::PathBuf>) {
-    let dirs = BTreeMap::from([("context".to_owned(), tree.clone()), ("dockerfile".to_owned(), tree)]);
+    let dirs =
+        BTreeMap::from([("context".to_owned(), tree.clone()), ("dockerfile".to_owned(), tree)]);
     let fs = bollard::moby::filesync::packet::file_sync_server::FileSyncServer::new(
         filesync::FileSync { dirs },
     )
     .max_decoding_message_size(16 << 20)
     .max_encoding_message_size(16 << 20);
-    let send = bollard::moby::filesync::v1::file_send_server::FileSendServer::new(
-        filesync::FileSend { path: output },
-    )
-    .max_decoding_message_size(16 << 20)
-    .max_encoding_message_size(16 << 20);
+    let send =
+        bollard::moby::filesync::v1::file_send_server::FileSendServer::new(filesync::FileSend {
+            path: output,
+        })
+        .max_decoding_message_size(16 << 20)
+        .max_encoding_message_size(16 << 20);
     let health = bollard::health::health_server::HealthServer::new(Healthy);
     tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()

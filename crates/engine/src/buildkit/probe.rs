@@ -131,20 +131,31 @@ pub async fn probe(dial: &Dial, scratch: &Path) -> Result<Facts, String> {
                 format!("one solve for linux/amd64,linux/arm64 gave {}", seen.platforms.join(", ")),
             ));
             facts.capabilities.push(match seen.mtime {
-                Some(0) => cap("rewrite-timestamp", true, "a 2001 file time came out as SOURCE_DATE_EPOCH=0"),
+                Some(0) => cap(
+                    "rewrite-timestamp",
+                    true,
+                    "a 2001 file time came out as SOURCE_DATE_EPOCH=0",
+                ),
                 Some(t) => cap(
                     "rewrite-timestamp",
                     false,
                     format!("the exporter kept the file time {t} under SOURCE_DATE_EPOCH=0"),
                 ),
-                None => cap("rewrite-timestamp", false, "the probe file was not in the exported layer"),
+                None => {
+                    cap("rewrite-timestamp", false, "the probe file was not in the exported layer")
+                }
             });
         }
         Err(why) => {
             facts.capabilities.push(cap("oci-export", false, why.clone()));
-            let multi = solve("linux/amd64,linux/arm64", "moby", &[("name", "archbench-probe:multi")]);
+            let multi =
+                solve("linux/amd64,linux/arm64", "moby", &[("name", "archbench-probe:multi")]);
             facts.capabilities.push(match run(dial, &multi, quiet).await {
-                Ok(_) => cap("multi-platform", true, "two platforms went into the engine's store in one solve"),
+                Ok(_) => cap(
+                    "multi-platform",
+                    true,
+                    "two platforms went into the engine's store in one solve",
+                ),
                 Err(e) => cap("multi-platform", false, e),
             });
             facts.capabilities.push(cap(
@@ -181,7 +192,8 @@ fn read_oci(tar: &Path) -> Result<Seen, String> {
         blobs.insert(path, bytes);
     }
     let blob = |digest: &str| blobs.get(&format!("blobs/{}", digest.replacen(':', "/", 1)));
-    let parse = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).map_err(|e| e.to_string());
+    let parse =
+        |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).map_err(|e| e.to_string());
     let mut seen = Seen { platforms: Vec::new(), mtime: None };
     let mut queue = vec![parse(blobs.get("index.json").ok_or("the oci tar has no index.json")?)?];
     while let Some(doc) = queue.pop() {
@@ -204,7 +216,8 @@ fn read_oci(tar: &Path) -> Result<Seen, String> {
                 let Some(gz) = layer["digest"].as_str().and_then(blob) else { continue };
                 let mut t = tar::Archive::new(flate2::read::GzDecoder::new(&gz[..]));
                 for e in t.entries().map_err(|e| e.to_string())?.flatten() {
-                    let is_f = e.path().is_ok_and(|p| p.to_string_lossy().trim_start_matches("./") == "f");
+                    let is_f =
+                        e.path().is_ok_and(|p| p.to_string_lossy().trim_start_matches("./") == "f");
                     if is_f {
                         seen.mtime = e.header().mtime().ok();
                     }
