@@ -8,7 +8,7 @@
 //!   whether one solve can hold several platforms at all;
 //! - `wasi/wasm` into the engine's store: whether it keeps non-Linux images.
 //!
-//! Each takes well under a second on an idle engine; nothing is pulled.
+//! Nothing is pulled: the Dockerfile starts from `scratch`.
 
 use std::collections::HashMap;
 use std::io::Read;
