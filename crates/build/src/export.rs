@@ -183,14 +183,14 @@ mod tests {
 
     impl crate::run::BuildEngine for Saves {
         fn info(&self) -> archbench_engine::Result<EngineInfo> {
-            unimplemented!("export only saves")
+            panic!("export calls only save")
         }
         fn build(
             &self,
             _: &BuildRequest,
             _: &mut dyn FnMut(BuildEvent),
         ) -> archbench_engine::Result<String> {
-            unimplemented!("export only saves")
+            panic!("export calls only save")
         }
         fn save(&self, _: &str, out: &mut dyn Write) -> archbench_engine::Result<u64> {
             out.write_all(&self.0).unwrap();
