@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::registry_support::{issue_cert, test_ca, RegistrySpec, TestRegistry};
 use crate::support::{archbench, buildx_ok, docker, docker_ok, json, BinfmtLock, DisabledEntry};
 
-fn fixture() -> PathBuf {
+pub fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/build/compute")
 }
 

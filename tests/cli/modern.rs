@@ -2,10 +2,10 @@
 //! its BuildKit, started by scripts/setup at `unix:///run/archbench/modern.sock` beside the
 //! system's Engine 20.10.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use crate::build::base_in;
+use crate::build::{base_in, fixture};
 use crate::registry_support::{RegistrySpec, TestRegistry};
 use crate::support::{archbench, json, BinfmtLock};
 
@@ -34,10 +34,6 @@ fn on_modern() -> assert_cmd::Command {
     let mut c = archbench();
     c.env("DOCKER_HOST", modern_engine());
     c
-}
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/build/compute")
 }
 
 // Long (about 70 lines): one BuildKit build of three strategies on the containerd store, then

@@ -376,7 +376,7 @@ fn config_problem(
         .is_some_and(|m| m.arch != c.arch)
         .then(|| format!("the config says {} but most binaries are {bp}", scan.config_platform))
 }
-// Long (about 110 lines): one decision per finding kind, in the order the verdict reports them;
+// Long (about 115 lines, attestations and unreadable layers included): one decision per finding kind, in the order the verdict reports them;
 // the config check is already apart (config_problem).
 
 /// Judge one scanned platform image.
