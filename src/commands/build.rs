@@ -33,7 +33,10 @@ pub struct BuildCommand {
     /// Target platforms, comma-separated (default: the engine's own).
     #[arg(long, value_delimiter = ',', value_name = "P,P")]
     platform: Vec<Platform>,
-    /// Strategies, comma-separated, in order of preference for the index.
+    /// Strategies, comma-separated, in order of preference for the index: native, emulated,
+    /// cross, remote=DOCKER_HOST, or multi (one BuildKit solve for every platform, as
+    /// `docker buildx build --platform a,b` sends it; needs an engine whose BuildKit exports OCI,
+    /// e.g. the containerd image store).
     #[arg(long, value_delimiter = ',', default_value = "native,emulated", value_name = "S,S")]
     strategy: Vec<Strategy>,
     /// Build argument KEY=VALUE (repeatable), e.g. BUILDER=127.0.0.1:5000/archbench/builder:bookworm.
@@ -71,10 +74,21 @@ pub struct BuildCommand {
     /// records an earlier `--cache-to inline` build wrote into it. Implies using the cache.
     #[arg(long = "cache-from", value_name = "REF")]
     cache_from: Vec<String>,
-    /// Where BuildKit writes its cache: only `inline` (the records go into each image's config
-    /// and travel with the pushed image), which is what the engine's BuildKit can export.
-    #[arg(long = "cache-to", value_name = "inline", value_parser = parse_cache_to)]
-    cache_to: Option<String>,
+    /// Where BuildKit writes its cache: `inline` (the records go into each image's config and
+    /// travel with the pushed image), or `type=registry,ref=REF[,mode=min|max]` (a cache
+    /// manifest of its own; engines with the containerd image store).
+    #[arg(long = "cache-to", value_name = "inline|type=registry,ref=REF", value_parser = parse_cache_to)]
+    cache_to: Option<CacheTo>,
+    /// BuildKit's provenance attestation in the index: mode=min, mode=max or false (the
+    /// default). Kept only by --strategy multi, whose index BuildKit writes.
+    #[arg(long, value_name = "mode=min|mode=max|false", value_parser = parse_provenance)]
+    provenance: Option<String>,
+    /// SOURCE_DATE_EPOCH for the build: seconds since 1970, `git` (the context's last commit
+    /// time) or `off`. A multi build's layers then carry that file time wherever the engine can
+    /// rewrite it, so equal files give equal layers. Default: `git` for --strategy multi when the
+    /// context is in a git work tree, else off.
+    #[arg(long = "source-date-epoch", value_name = "SECONDS|git|off")]
+    source_date_epoch: Option<String>,
     /// Also write the results envelope (kind "build") to this file, atomically.
     #[arg(short = 'o', long = "results", value_name = "FILE")]
     results: Option<PathBuf>,
@@ -133,8 +147,19 @@ impl BuildCommand {
             timeout: Duration::from_secs(self.timeout),
             builder: self.builder,
             cache_from: self.cache_from.clone(),
-            cache_inline: self.cache_to.is_some(),
+            cache_inline: self.cache_to == Some(CacheTo::Inline),
+            cache_to: match &self.cache_to {
+                Some(CacheTo::Registry(c)) => Some(c.clone()),
+                _ => None,
+            },
+            provenance: self.provenance.clone().filter(|p| !p.is_empty()),
+            source_date_epoch: self.source_date_epoch()?,
         };
+        if spec.provenance.is_some() && !self.strategy.contains(&Strategy::Multi) {
+            bail!(
+                "--provenance is kept only in an index BuildKit exports itself: add multi to --strategy (per-platform builds leave the engine through docker save, which drops attestations)"
+            );
+        }
         let started = Envelope::begin("build", host_facts(None), ());
         // Ctrl-C cancels the build in progress; the runs so far are saved, and no index is made.
         archbench_results::cleanup::defer_interrupts();
@@ -302,6 +327,34 @@ impl BuildCommand {
         Ok(())
     }
 
+    /// `--source-date-epoch`, or its default: the context's last commit time for a multi build
+    /// in a git work tree, else none.
+    fn source_date_epoch(&self) -> anyhow::Result<Option<i64>> {
+        let git = || -> Option<i64> {
+            let out = std::process::Command::new("git")
+                .arg("-C")
+                .arg(&self.context)
+                .args(["log", "-1", "--format=%ct", "--", "."])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())?;
+            String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+        };
+        match self.source_date_epoch.as_deref() {
+            None if self.strategy.contains(&Strategy::Multi) => Ok(git()),
+            None | Some("off") => Ok(None),
+            Some("git") => git().map(Some).with_context(|| {
+                format!(
+                    "--source-date-epoch git: {} has no commit in a git work tree (is git installed?); give the seconds, or off",
+                    self.context.display()
+                )
+            }),
+            Some(n) => n.parse::<i64>().ok().filter(|t| *t >= 0).map(Some).with_context(|| {
+                format!("--source-date-epoch {n:?}: give seconds since 1970, git or off")
+            }),
+        }
+    }
+
     fn save(&self, started: &Envelope<()>, report: &BuildReport) -> anyhow::Result<()> {
         if let Some(path) = &self.results {
             archbench_results::write_atomic(path, &finish(started, report))
@@ -380,12 +433,56 @@ fn parse_builder(s: &str) -> Result<archbench_results::build::Builder, String> {
     }
 }
 
-fn parse_cache_to(s: &str) -> Result<String, String> {
-    match s {
-        "inline" | "type=inline" => Ok("inline".into()),
-        _ if s.contains("type=registry") || s.contains("type=local") || s.contains("type=gha") => Err(format!(
-            "{s:?}: a separate cache export needs a BuildKit of its own (buildx's docker-container driver, a moby/buildkit container); the engine's embedded BuildKit exports only inline cache: use --cache-to inline and --push, then --cache-from the pushed image"
+/// Where `--cache-to` sends BuildKit's cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CacheTo {
+    /// Into each image's config.
+    Inline,
+    /// A cache manifest in a registry.
+    Registry(archbench_engine::RegistryCache),
+}
+
+fn parse_cache_to(s: &str) -> Result<CacheTo, String> {
+    if matches!(s, "inline" | "type=inline") {
+        return Ok(CacheTo::Inline);
+    }
+    let fields: Vec<(&str, &str)> =
+        s.split(',').map(|kv| kv.split_once('=').unwrap_or((kv, ""))).collect();
+    let get = |k: &str| fields.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+    match get("type") {
+        Some("registry") => {
+            let reference = get("ref").filter(|r| !r.is_empty()).ok_or_else(|| {
+                format!("{s:?}: a registry cache needs ref=REGISTRY/REPO:TAG")
+            })?;
+            archbench_oci::Reference::parse(reference)
+                .map_err(|e| format!("{s:?}: ref {reference:?}: {e}"))?;
+            let max = match get("mode") {
+                None | Some("min") => false,
+                Some("max") => true,
+                Some(m) => return Err(format!("{s:?}: mode={m} is not min or max")),
+            };
+            for (k, _) in &fields {
+                if !matches!(*k, "type" | "ref" | "mode") {
+                    return Err(format!("{s:?}: archbench passes type, ref and mode; not {k}"));
+                }
+            }
+            Ok(CacheTo::Registry(archbench_engine::RegistryCache {
+                reference: reference.to_owned(),
+                max,
+            }))
+        }
+        Some(t @ ("local" | "gha" | "s3" | "azblob")) => Err(format!(
+            "{s:?}: a {t} cache is written to the client or a service, not through the engine; archbench writes inline and registry caches"
         )),
-        _ => Err(format!("{s:?}: use --cache-to inline")),
+        _ => Err(format!("{s:?}: use --cache-to inline or type=registry,ref=REF[,mode=max]")),
+    }
+}
+
+fn parse_provenance(s: &str) -> Result<String, String> {
+    match s {
+        "mode=min" | "min" | "true" | "1" => Ok("mode=min".into()),
+        "mode=max" | "max" => Ok("mode=max".into()),
+        "false" | "0" => Ok(String::new()),
+        _ => Err(format!("{s:?}: use --provenance mode=min, mode=max or false")),
     }
 }

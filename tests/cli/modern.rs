@@ -40,6 +40,7 @@ fn on_modern() -> assert_cmd::Command {
 // what reads its index (verify, inspect, run under QEMU through that engine).
 #[test]
 fn buildkit_builds_every_strategy_on_the_containerd_store() {
+    let _cache = CACHE.read().unwrap_or_else(|e| e.into_inner());
     let _emu = BinfmtLock::shared();
     let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
     let base = base_in(&reg);
@@ -107,6 +108,7 @@ fn layer_names(layout: &Path) -> Vec<String> {
 /// its line.
 #[test]
 fn the_context_arrives_by_file_sync_and_errors_name_their_line() {
+    let _cache = CACHE.read().unwrap_or_else(|e| e.into_inner());
     let ctx = tempfile::tempdir().unwrap();
     let d = ctx.path();
     std::fs::create_dir_all(d.join("a/b")).unwrap();
@@ -174,6 +176,7 @@ fn the_context_arrives_by_file_sync_and_errors_name_their_line() {
 /// verified (exit 0) and copied by archbench (issue 24, item 4).
 #[test]
 fn a_buildx_pushed_index_with_attestations_verifies() {
+    let _cache = CACHE.read().unwrap_or_else(|e| e.into_inner());
     let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
     let ctx = tempfile::tempdir().unwrap();
     for arch in ["amd64", "arm64"] {
@@ -228,4 +231,138 @@ fn a_buildx_pushed_index_with_attestations_verifies() {
         .assert()
         .success();
     archbench().args(["verify", &format!("oci:{}:v1", copied.path().display())]).assert().success();
+}
+
+/// Serialises the one test that empties the modern engine's build cache (to show a registry
+/// cache at work) against the other builds on that engine.
+static CACHE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+// Long (about 100 lines): one multi-platform solve read four ways (runs, index, attestations,
+// verify), a warm rebuild from the registry cache alone, file times, and the refusals on 20.10.
+/// `--strategy multi` (issue 24, items 3, 4, 6, 7): one BuildKit solve for amd64 and arm64 on
+/// the modern engine, a run per platform on one clock, BuildKit's own index with its
+/// provenance attestations, a registry cache that a rebuild uses after the engine's cache is
+/// emptied, and file times rewritten to SOURCE_DATE_EPOCH. Engine 20.10 refuses `multi` and a
+/// registry cache before building, naming what it lacks and the fix.
+#[test]
+fn one_solve_for_every_platform_with_provenance_a_registry_cache_and_fixed_file_times() {
+    let _emu = BinfmtLock::shared();
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let base = base_in(&reg);
+    let out = tempfile::tempdir().unwrap();
+    let target = format!("{}/compute:multi", reg.host());
+    let cache = format!("{}/compute:buildcache", reg.host());
+    let multi = |layout: &str, extra: &[&str]| {
+        let o = on_modern()
+            .args(["build"])
+            .arg(fixture())
+            .args(["--platform", "linux/amd64,linux/arm64", "--strategy", "multi"])
+            .args(["--build-arg", &format!("BUILDER={base}")])
+            // A scale no other test builds (see build::native_cross_and_emulated_…).
+            .args(["--build-arg", "SCALE=23"])
+            .arg("--output")
+            .arg(format!("oci:{}", out.path().join(layout).display()))
+            .args(extra)
+            .arg("--json")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "multi build failed: {err}");
+        json(&o)
+    };
+    let to = format!("type=registry,ref={cache},mode=max");
+    let cold = {
+        let _shared = CACHE.read().unwrap_or_else(|e| e.into_inner());
+        multi("cold", &["--provenance", "mode=min", "--cache-to", &to, "-t", &target, "--push"])
+    };
+    let runs = cold["payload"]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{cold:#}");
+    for (r, p) in runs.iter().zip(["linux/amd64", "linux/arm64"]) {
+        assert_eq!(r["platform"], p);
+        assert_eq!(r["strategy"], "multi");
+        assert_eq!(r["ok"], true, "{r:#}");
+        assert_eq!(r["seconds"], runs[0]["seconds"], "one solve, one wall time");
+        let note = r["note"].as_str().unwrap();
+        assert!(note.contains("provenance mode=min") && note.contains(&cache), "{note}");
+        let build = r["stages"].as_array().unwrap().iter().find(|s| s["name"] == "build").unwrap();
+        // The cross stage ran as the engine's platform for both images.
+        assert_eq!(build["runs_as"], "linux/amd64", "{r:#}");
+        let make = r["vertices"].as_array().unwrap().iter().find(|v| {
+            let n = v["name"].as_str().unwrap();
+            n.contains("make -j") && n.contains(&format!("cc-for.sh \"{}\"", &p[6..]))
+        });
+        assert!(make.is_some_and(|m| m["cached"] == false), "{r:#}");
+    }
+    assert!(cold["payload"]["ratios"].as_array().unwrap().is_empty(), "{cold:#}");
+    assert_eq!(cold["payload"]["verified"], true);
+    let ins = archbench().args(["image", "inspect", &target, "--json"]).output().unwrap();
+    let ins = json(&ins);
+    assert_eq!(ins["payload"]["attestations"].as_array().map(Vec::len), Some(2), "{ins:#}");
+    archbench().args(["verify", &target]).assert().success();
+
+    // The engine's own cache emptied, a rebuild takes every step from the registry cache.
+    let warm = {
+        let _alone = CACHE.write().unwrap_or_else(|e| e.into_inner());
+        let prune = Command::new("/usr/bin/docker")
+            .args(["-H", modern_engine(), "builder", "prune", "-af"])
+            .output()
+            .unwrap();
+        assert!(prune.status.success(), "{}", String::from_utf8_lossy(&prune.stderr));
+        multi("warm", &["--cache-from", &cache, "--warm"])
+    };
+    for r in warm["payload"]["runs"].as_array().unwrap() {
+        let make = r["vertices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"].as_str().unwrap().contains("make -j"));
+        assert!(make.is_some_and(|m| m["cached"] == true), "not from the cache: {r:#}");
+    }
+
+    // SOURCE_DATE_EPOCH=86400 given: every file in both platforms' layer carries that time,
+    // so the two layers are one.
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), "FROM scratch\nCOPY f /f\n").unwrap();
+    std::fs::write(ctx.path().join("f"), "same on every platform\n").unwrap();
+    let layout = out.path().join("epoch");
+    let o = on_modern()
+        .args(["build"])
+        .arg(ctx.path())
+        .args(["--platform", "linux/amd64,linux/arm64", "--strategy", "multi"])
+        .args(["--source-date-epoch", "86400", "--json", "--output"])
+        .arg(format!("oci:{}", layout.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json(&o);
+    assert_eq!(v["payload"]["layers"]["shared"].as_array().map(Vec::len), Some(1), "{v:#}");
+    let mut times = Vec::new();
+    for blob in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
+        let o = Command::new("tar")
+            .args(["--numeric-owner", "--full-time", "-tvzf"])
+            .arg(blob.unwrap().path())
+            .output()
+            .unwrap();
+        if o.status.success() {
+            times.extend(String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned));
+        }
+    }
+    assert!(
+        !times.is_empty() && times.iter().all(|l| l.contains("1970-01-02 00:00:00")),
+        "{times:?}"
+    );
+
+    // Engine 20.10 (the system engine): both refused before building.
+    for extra in [&["--strategy", "multi"][..], &["--cache-to", &to][..]] {
+        let o = archbench()
+            .args(["build"])
+            .arg(ctx.path())
+            .args(["--platform", "linux/amd64"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{err}");
+        assert!(err.contains("containerd image store") && !err.contains("] building"), "{err}");
+    }
 }

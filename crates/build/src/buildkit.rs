@@ -108,14 +108,38 @@ pub fn stage_platforms(
     out
 }
 
-/// `[build 4/6] RUN make` → (`build`, 4, `RUN make`); `None` for BuildKit's own vertices.
+/// `[build 4/6] RUN make` → (`build`, 4, `RUN make`); `None` for BuildKit's own vertices. In a
+/// multi-platform solve the name starts with the platform (`[linux/amd64->arm64 build 4/6]`),
+/// which is dropped here (see [`name_platforms`]).
 fn split_name(name: &str) -> Option<(String, usize, String)> {
     let rest = name.strip_prefix('[')?;
     let (head, instruction) = rest.split_once("] ")?;
-    // A Dockerfile of one unnamed stage gets `[2/3]`, without a stage name.
+    let head = match head.split_once(' ') {
+        Some((first, rest)) if first.contains('/') && rest.contains('/') => rest,
+        _ => head,
+    };
     let (stage, pos) = head.rsplit_once(' ').unwrap_or(("stage-0", head));
     let (n, _) = pos.split_once('/')?;
     Some((stage.to_owned(), n.parse().ok()?, instruction.to_owned()))
+}
+
+/// The platforms a multi-platform solve's vertex name carries: `[linux/amd64 build 2/5]` ran as
+/// and for linux/amd64; `[linux/amd64->arm64 build 4/5]` ran as linux/amd64 for the linux/arm64
+/// image (BuildKit writes the target's OS only when it differs from the stage's). `None` for a
+/// name without a platform (`[internal] load build context`, any single-platform build).
+pub fn name_platforms(name: &str) -> Option<(Platform, Platform)> {
+    let head = name.strip_prefix('[')?.split_once(']')?.0;
+    let first = head.split(' ').next()?;
+    let (runs_as, target) = match first.split_once("->") {
+        Some((base, target)) => (base, Some(target)),
+        None => (first, None),
+    };
+    let runs_as: Platform = runs_as.parse().ok()?;
+    let target = match target {
+        None => runs_as.clone(),
+        Some(t) => format!("{}/{t}", runs_as.os).parse().or_else(|_| t.parse()).ok()?,
+    };
+    Some((runs_as, target))
 }
 
 /// The vertex stream of one build, folded into the last state of each vertex.
@@ -182,6 +206,57 @@ impl VertexTracker {
         stage_platforms: &BTreeMap<String, Platform>,
         host: &Platform,
     ) -> (Vec<VertexTiming>, Option<Timeline>, Vec<StageTiming>) {
+        let runs_as = |stage: &str, _: &str| {
+            stage_platforms.get(stage).cloned().unwrap_or_else(|| host.clone())
+        };
+        self.finish_with(&|_| true, &runs_as, host)
+    }
+
+    /// [`Self::finish`] for each platform of one multi-platform solve. A platform's run holds
+    /// the vertices named for it, every vertex they waited for (a `$BUILDPLATFORM` stage that
+    /// BuildKit ran once for all platforms is in each platform's run), and BuildKit's own
+    /// vertices; each stage runs as the platform its vertices name. Times stay relative to the
+    /// solve's first vertex, so the platforms' lanes share one clock.
+    pub fn finish_multi(
+        &self,
+        targets: &[Platform],
+        host: &Platform,
+    ) -> Vec<(Vec<VertexTiming>, Option<Timeline>, Vec<StageTiming>)> {
+        let runs_as =
+            |_: &str, name: &str| name_platforms(name).map_or_else(|| host.clone(), |p| p.0);
+        targets
+            .iter()
+            .map(|t| {
+                let mut keep: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+                let mut todo: Vec<&str> = self
+                    .vertices
+                    .values()
+                    .filter(|v| name_platforms(&v.name).is_some_and(|(_, target)| &target == t))
+                    .map(|v| v.digest.as_str())
+                    .collect();
+                while let Some(d) = todo.pop() {
+                    if keep.insert(d) {
+                        if let Some(v) = self.vertices.get(d) {
+                            todo.extend(v.inputs.iter().map(String::as_str));
+                        }
+                    }
+                }
+                let keep = |v: &Vertex| {
+                    keep.contains(v.digest.as_str()) || name_platforms(&v.name).is_none()
+                };
+                self.finish_with(&keep, &runs_as, host)
+            })
+            .collect()
+    }
+
+    // Long (about 65 lines): one pass over the vertices building three views of them (records,
+    // steps by stage, the timeline).
+    fn finish_with(
+        &self,
+        keep: &dyn Fn(&Vertex) -> bool,
+        runs_as: &dyn Fn(&str, &str) -> Platform,
+        host: &Platform,
+    ) -> (Vec<VertexTiming>, Option<Timeline>, Vec<StageTiming>) {
         let t0 = self.vertices.values().filter_map(|v| v.started).min();
         let secs = |t: Option<i128>| match (t, t0) {
             (Some(t), Some(t0)) => (t - t0) as f64 / 1e9,
@@ -190,7 +265,7 @@ impl VertexTracker {
         let mut vertices = Vec::new();
         let mut stages: Vec<StageTiming> = Vec::new();
         for d in &self.order {
-            let Some(v) = self.vertices.get(d) else { continue };
+            let Some(v) = self.vertices.get(d).filter(|v| keep(v)) else { continue };
             let start = secs(v.started);
             let end = if v.completed.is_some() { secs(v.completed) } else { start };
             let parsed = split_name(&v.name);
@@ -206,14 +281,15 @@ impl VertexTracker {
                 log: self.logs.get(d).cloned().unwrap_or_default(),
             });
             let Some((stage, number, instruction)) = parsed else { continue };
-            let runs_as = stage_platforms.get(&stage).cloned().unwrap_or_else(|| host.clone());
+            let runs_as = runs_as(&stage, &v.name);
             let step = StepTiming {
                 number,
                 instruction,
                 seconds: (end - start).max(0.0),
                 cached: v.cached,
             };
-            match stages.iter_mut().find(|s| s.name == stage) {
+            // A multi-platform solve has a `build` stage per platform it ran as.
+            match stages.iter_mut().find(|s| s.name == stage && s.runs_as == runs_as) {
                 Some(s) => s.steps.push(step),
                 None => stages.push(StageTiming {
                     name: stage,
@@ -317,5 +393,66 @@ mod tests {
         assert!(!stages[1].emulated);
         assert_eq!(split_name("[2/3] RUN x"), Some(("stage-0".into(), 2, "RUN x".into())));
         assert_eq!(split_name("[internal] load build context"), None);
+    }
+
+    /// A multi-platform solve as BuildKit names it (seen on Engine 26.1 with buildx): each
+    /// platform's run holds its own vertices, the `$BUILDPLATFORM` vertices it waited for (run
+    /// once for both), and BuildKit's own; stages run as their names say.
+    #[test]
+    fn a_multi_platform_solve_splits_into_a_run_per_platform() {
+        let amd = Platform::linux_amd64();
+        let arm = Platform::linux_arm64();
+        assert_eq!(
+            name_platforms("[linux/amd64 build 2/5] WORKDIR /src"),
+            Some((amd.clone(), amd.clone()))
+        );
+        assert_eq!(
+            name_platforms("[linux/amd64->arm64 build 4/5] RUN make"),
+            Some((amd.clone(), arm.clone()))
+        );
+        assert_eq!(
+            name_platforms("[linux/amd64->arm/v7 build 4/5] RUN make"),
+            Some((amd.clone(), "linux/arm/v7".parse().unwrap()))
+        );
+        assert_eq!(name_platforms("[internal] load build context"), None);
+        assert_eq!(name_platforms("[build 2/3] RUN make"), None);
+        assert_eq!(split_name("[linux/amd64->arm64 build 4/5] RUN make").unwrap().0, "build");
+        assert_eq!(split_name("[linux/arm64 stage-1 1/1] COPY a /a").unwrap().1, 1);
+        assert_eq!(split_name("[linux/amd64 1/2] RUN x").unwrap().0, "stage-0");
+        assert_eq!(split_name("[linux/amd64 internal] load metadata for x"), None);
+
+        let mut t = VertexTracker::default();
+        let s = 1_700_000_000_000_000_000i128;
+        let mut vx = |d: &str, name: &str, inputs: &[&str], a: i128, b: i128| {
+            t.on(&BuildEvent::Vertex(Vertex {
+                digest: d.into(),
+                inputs: inputs.iter().map(|s| (*s).to_owned()).collect(),
+                name: name.into(),
+                cached: false,
+                started: Some(s + a * 1_000_000_000),
+                completed: Some(s + b * 1_000_000_000),
+                error: None,
+            }));
+        };
+        vx("ctx", "[internal] load build context", &[], 0, 1);
+        vx("from", "[linux/amd64 build 1/3] FROM builder", &[], 0, 2);
+        vx("make-amd", "[linux/amd64 build 3/3] RUN make", &["from", "ctx"], 2, 5);
+        vx("make-arm", "[linux/amd64->arm64 build 3/3] RUN make", &["from", "ctx"], 2, 6);
+        vx("copy-amd", "[linux/amd64 stage-1 1/1] COPY --from=build /x /x", &["make-amd"], 5, 6);
+        vx("copy-arm", "[linux/arm64 stage-1 1/1] COPY --from=build /x /x", &["make-arm"], 6, 7);
+        vx("export", "exporting to oci image format", &[], 7, 8);
+        let runs = t.finish_multi(&[amd.clone(), arm.clone()], &amd);
+        let names = |i: usize| runs[i].0.iter().map(|v| v.digest.clone()).collect::<Vec<_>>();
+        assert_eq!(names(0), ["ctx", "from", "make-amd", "copy-amd", "export"]);
+        assert_eq!(names(1), ["ctx", "from", "make-arm", "copy-arm", "export"]);
+        let arm_stages = &runs[1].2;
+        assert_eq!(arm_stages[0].name, "build");
+        assert_eq!(arm_stages[0].runs_as, amd, "cross: the build stage ran as amd64");
+        assert_eq!(arm_stages[0].steps.iter().map(|s| s.number).collect::<Vec<_>>(), [1, 3]);
+        assert!(!arm_stages[0].emulated);
+        assert_eq!(arm_stages[1].runs_as, arm);
+        assert!(!arm_stages[1].emulated, "a COPY-only stage needs no QEMU");
+        // One clock for both lanes: the arm64 run starts where the solve started.
+        assert_eq!(runs[1].1.unwrap().wall, 8.0);
     }
 }

@@ -30,6 +30,7 @@ pub mod buildkit;
 pub mod context;
 mod error;
 pub mod export;
+pub mod multi;
 pub mod run;
 pub mod steps;
 

@@ -31,6 +31,10 @@ pub enum Strategy {
     Cross,
     /// A native worker at this `DOCKER_HOST`.
     Remote(String),
+    /// One BuildKit solve for every platform, as `docker buildx build --platform a,b` sends
+    /// it: each stage as its `FROM --platform` says, QEMU for the target's own stages, the
+    /// index exported by BuildKit (see [`crate::multi`]).
+    Multi,
 }
 
 impl fmt::Display for Strategy {
@@ -40,6 +44,7 @@ impl fmt::Display for Strategy {
             Strategy::Emulated => f.write_str("emulated"),
             Strategy::Cross => f.write_str("cross"),
             Strategy::Remote(h) => write!(f, "remote={h}"),
+            Strategy::Multi => f.write_str("multi"),
         }
     }
 }
@@ -51,12 +56,13 @@ impl FromStr for Strategy {
             "native" => Ok(Strategy::Native),
             "emulated" | "qemu" => Ok(Strategy::Emulated),
             "cross" => Ok(Strategy::Cross),
+            "multi" => Ok(Strategy::Multi),
             _ => match s.strip_prefix("remote=") {
                 Some(h) if h.starts_with("tcp://") || h.starts_with("ssh://") || h.starts_with("unix://") => {
                     Ok(Strategy::Remote(h.to_owned()))
                 }
                 _ => Err(format!(
-                    "unknown strategy {s:?}: use native, emulated, cross or remote=DOCKER_HOST (tcp://, ssh://, unix://)"
+                    "unknown strategy {s:?}: use native, emulated, cross, multi or remote=DOCKER_HOST (tcp://, ssh://, unix://)"
                 )),
             },
         }
@@ -71,6 +77,7 @@ impl Strategy {
             Strategy::Emulated => StrategyKind::Emulated,
             Strategy::Cross => StrategyKind::Cross,
             Strategy::Remote(_) => StrategyKind::Remote,
+            Strategy::Multi => StrategyKind::Multi,
         }
     }
 
@@ -110,6 +117,15 @@ pub struct BuildSpec {
     /// `--cache-to inline`: BuildKit writes its cache records into each image's config
     /// (`BUILDKIT_INLINE_CACHE=1`), so a later `--cache-from` of the pushed image can reuse them.
     pub cache_inline: bool,
+    /// `--cache-to type=registry,ref=R`: BuildKit pushes its cache to a registry (engines with
+    /// the containerd image store; see [`crate::multi::check_cache_to`]).
+    pub cache_to: Option<archbench_engine::RegistryCache>,
+    /// `--provenance`: BuildKit's provenance attestation (`mode=min`, `mode=max`), kept in the
+    /// index of a `multi` build.
+    pub provenance: Option<String>,
+    /// `--source-date-epoch`: `SOURCE_DATE_EPOCH` for the build; a `multi` build's layers get
+    /// their file times rewritten to it where the engine can.
+    pub source_date_epoch: Option<i64>,
 }
 
 /// Progress while building: which platform × strategy, and what happened.
@@ -171,6 +187,28 @@ pub trait BuildEngine {
     ) -> archbench_engine::Result<String>;
     /// Write `image` as a `docker save` archive to `out`.
     fn save(&self, image: &str, out: &mut dyn std::io::Write) -> archbench_engine::Result<u64>;
+    /// One solve for every platform into the `oci` exporter's tar at `oci_tar`; the index
+    /// digest (see [`Engine::build_multi`]). An engine that cannot is refused by
+    /// [`crate::multi::check`] first (its facts are `None`), so the default is never reached.
+    fn build_multi(
+        &self,
+        req: &BuildRequest,
+        _platforms: &[Platform],
+        _oci_tar: &Path,
+        _on_event: &mut dyn FnMut(BuildEvent),
+    ) -> archbench_engine::Result<String> {
+        Err(archbench_engine::Error::Docker {
+            host: self.info()?.host,
+            action: format!("building {}", req.tag),
+            message: "this engine cannot run a multi-platform solve".into(),
+        })
+    }
+    /// What the engine's BuildKit can do, probed; `None` where archbench cannot dial it.
+    fn buildkit_facts(
+        &self,
+    ) -> archbench_engine::Result<Option<archbench_engine::buildkit::Facts>> {
+        Ok(None)
+    }
 }
 
 impl BuildEngine for Engine {
@@ -186,6 +224,20 @@ impl BuildEngine for Engine {
     }
     fn save(&self, image: &str, out: &mut dyn std::io::Write) -> archbench_engine::Result<u64> {
         Engine::save(self, image, out)
+    }
+    fn build_multi(
+        &self,
+        req: &BuildRequest,
+        platforms: &[Platform],
+        oci_tar: &Path,
+        on_event: &mut dyn FnMut(BuildEvent),
+    ) -> archbench_engine::Result<String> {
+        Engine::build_multi(self, req, platforms, oci_tar, on_event)
+    }
+    fn buildkit_facts(
+        &self,
+    ) -> archbench_engine::Result<Option<archbench_engine::buildkit::Facts>> {
+        Engine::buildkit_facts(self)
     }
 }
 
@@ -304,6 +356,9 @@ pub fn decide(
         Strategy::Native | Strategy::Remote(_) if !native_here => Decision::Skip(format!(
             "the engine at {engine_host} is {host}, so {platform} would not be native there"
         )),
+        Strategy::Multi => Decision::Skip(format!(
+            "{platform} is built in the one solve of every platform (see crate::multi)"
+        )),
         Strategy::Native => build(host, format!("native on {host}"), false),
         Strategy::Remote(h) => build(
             host,
@@ -347,8 +402,32 @@ pub fn build_with(
     let mut runs: Vec<BuildRun> = Vec::new();
     let mut per_platform: BTreeMap<Platform, archbench_oci::layout::Written> = BTreeMap::new();
     let mut first_error: Option<Error> = None;
+    crate::multi::check_cache_to(spec, &local_info)?;
+    // A multi-platform solve is checked before anything is built, and runs first when it is
+    // the preferred strategy (its manifests then give the index), else after the others.
+    let multi_note = match spec.strategies.contains(&Strategy::Multi) {
+        true => Some(crate::multi::check(world, &local_info, spec)?),
+        false => None,
+    };
+    let mut multi: Option<crate::multi::Built> = None;
+    if spec.strategies.first() == Some(&Strategy::Multi) {
+        multi = run_multi(
+            world,
+            spec,
+            &local_info,
+            &original,
+            multi_note.as_deref(),
+            &mut runs,
+            &mut per_platform,
+            &mut first_error,
+            progress,
+        )?;
+    }
     'platforms: for platform in &spec.platforms {
         for strategy in &strategies_for(platform, &spec.strategies) {
+            if *strategy == Strategy::Multi {
+                continue;
+            }
             // After an interrupt, nothing more is started; what ran is reported, no index made.
             if archbench_results::cleanup::interrupt_requested() {
                 first_error.get_or_insert(Error::Unsupported("interrupted by the user".into()));
@@ -420,6 +499,19 @@ pub fn build_with(
             runs.push(run);
         }
     }
+    if multi.is_none() && !archbench_results::cleanup::interrupt_requested() {
+        multi = run_multi(
+            world,
+            spec,
+            &local_info,
+            &original,
+            multi_note.as_deref(),
+            &mut runs,
+            &mut per_platform,
+            &mut first_error,
+            progress,
+        )?;
+    }
     let ratios = ratios(&runs);
     let mut report = BuildReport {
         context: spec.context.display().to_string(),
@@ -437,14 +529,50 @@ pub fn build_with(
         // leave behind. The runs so far are still reported through the error path's caller.
         return Err(Error::Failed { report: Box::new(report), cause: Box::new(e) });
     }
-    let digest = write_index(spec, &per_platform)?;
+    let digest = write_index(spec, &per_platform, multi.as_ref())?;
     report.destination = Some(format!("oci:{}:{}", spec.layout.display(), spec.tag));
     report.index_digest = Some(digest);
     Ok(report)
 }
 
+/// The multi-platform solve within [`build_with`] (when `note`, from [`crate::multi::check`],
+/// says it was asked for): its runs, its manifests for the index, its failure.
+#[allow(clippy::too_many_arguments)]
+fn run_multi(
+    world: &mut dyn Surroundings,
+    spec: &BuildSpec,
+    local_info: &EngineInfo,
+    original: &str,
+    note: Option<&str>,
+    runs: &mut Vec<BuildRun>,
+    per_platform: &mut BTreeMap<Platform, archbench_oci::layout::Written>,
+    first_error: &mut Option<Error>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Option<crate::multi::Built>> {
+    let Some(note) = note else { return Ok(None) };
+    let all = crate::multi::platforms(spec);
+    let label = all.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let mut ev = |event: Event| {
+        progress(Progress { platform: label.clone(), strategy: "multi".into(), event })
+    };
+    let mut built = crate::multi::build(world.local(), local_info, spec, original, note, &mut ev)?;
+    for (p, m) in &built.entries {
+        per_platform.entry(p.clone()).or_insert(m.clone());
+    }
+    if let Some(e) = built.error.take() {
+        first_error.get_or_insert(e);
+    }
+    for r in &mut built.runs {
+        r.work_seconds = work_seconds(r);
+    }
+    let seconds = built.runs.first().map_or(0.0, |r| r.seconds);
+    ev(Event::Done(seconds, built.runs.iter().all(|r| r.ok)));
+    runs.append(&mut built.runs);
+    Ok(Some(built))
+}
+
 /// What the run's note adds about the cache.
-fn cache_note(spec: &BuildSpec, builder: Builder) -> String {
+pub(crate) fn cache_note(spec: &BuildSpec, builder: Builder) -> String {
     let mut note = String::new();
     if !spec.cache_from.is_empty() {
         note.push_str(&format!("; cache from {}", spec.cache_from.join(", ")));
@@ -453,6 +581,16 @@ fn cache_note(spec: &BuildSpec, builder: Builder) -> String {
         note.push_str(match builder {
             Builder::Buildkit => "; inline cache written into the image",
             Builder::Classic => "; no inline cache: the classic builder cannot write one",
+        });
+    }
+    if let Some(c) = &spec.cache_to {
+        note.push_str(&match builder {
+            Builder::Buildkit => format!(
+                "; cache written to {} (mode={})",
+                c.reference,
+                if c.max { "max" } else { "min" }
+            ),
+            Builder::Classic => "; no registry cache: the classic builder cannot write one".into(),
         });
     }
     note
@@ -546,6 +684,10 @@ fn build_one(
         timeout: spec.timeout,
         builder: job.builder,
         cache_from: spec.cache_from.clone(),
+        cache_to: spec.cache_to.clone().filter(|_| buildkit),
+        // Attestations live in an index, which only the multi-platform solve exports.
+        attest: BTreeMap::new(),
+        source_date_epoch: spec.source_date_epoch.filter(|_| buildkit),
     };
     progress(Event::Start);
     let mut tracker = StepTracker::new(platform, host, job.args.clone());
@@ -650,6 +792,7 @@ fn work_seconds(run: &BuildRun) -> f64 {
 fn write_index(
     spec: &BuildSpec,
     per_platform: &BTreeMap<Platform, archbench_oci::layout::Written>,
+    multi: Option<&crate::multi::Built>,
 ) -> Result<String> {
     let entries: Vec<(archbench_oci::layout::Written, Platform)> = spec
         .platforms
@@ -663,7 +806,11 @@ fn write_index(
         ));
     }
     let mut w = LayoutWriter::create(&spec.layout)?;
-    let idx = w.index(&entries, &Default::default())?;
+    // BuildKit's own index, attestations and all, when it names exactly these manifests.
+    let idx = match multi.and_then(|m| m.index.clone().filter(|_| m.covers(&entries))) {
+        Some(idx) => idx,
+        None => w.index(&entries, &Default::default())?,
+    };
     w.tag(&idx, &spec.tag)?;
     Ok(idx.digest)
 }
@@ -778,7 +925,8 @@ pub fn ratios(runs: &[BuildRun]) -> Vec<StrategyRatio> {
         return Vec::new();
     };
     runs.iter()
-        .filter(|r| r.ok && r.strategy != StrategyKind::Native)
+        // A multi run's steps include the stages it shared with the other platforms.
+        .filter(|r| r.ok && r.strategy != StrategyKind::Native && r.strategy != StrategyKind::Multi)
         .map(|r| StrategyRatio {
             platform: r.platform.clone(),
             strategy: r.strategy,
@@ -830,6 +978,8 @@ mod tests {
 mod orchestration {
     use std::cell::RefCell;
 
+    use archbench_oci::{ImageRef, ImageSource};
+
     use super::*;
 
     /// An amd64 engine whose builds print classic-builder steps and whose images are small
@@ -839,6 +989,8 @@ mod orchestration {
         /// Builds whose tag contains this fail at their RUN step.
         fail: Option<&'static str>,
         built: RefCell<Vec<BuildRequest>>,
+        /// Its BuildKit exports OCI indexes of several platforms (Engine 26), or not (20.10).
+        multi: bool,
     }
 
     impl BuildEngine for FakeEngine {
@@ -885,6 +1037,106 @@ mod orchestration {
             out.write_all(&bytes).unwrap();
             Ok(bytes.len() as u64)
         }
+        /// Vertices named as BuildKit names them, then an OCI tar whose index holds one small
+        /// image per platform (each holding an ELF binary of its platform).
+        fn build_multi(
+            &self,
+            req: &BuildRequest,
+            platforms: &[Platform],
+            oci_tar: &Path,
+            on_event: &mut dyn FnMut(BuildEvent),
+        ) -> archbench_engine::Result<String> {
+            self.built.borrow_mut().push(req.clone());
+            let t0 = 1_700_000_000_000_000_000i128;
+            let mut vx = |d: &str, name: &str, inputs: &[&str], a: i128, b: i128| {
+                on_event(BuildEvent::Vertex(archbench_engine::Vertex {
+                    digest: d.into(),
+                    inputs: inputs.iter().map(|s| (*s).to_owned()).collect(),
+                    name: name.into(),
+                    cached: false,
+                    started: Some(t0 + a * 100_000_000),
+                    completed: Some(t0 + b * 100_000_000),
+                    error: None,
+                }))
+            };
+            vx("from", "[linux/amd64 build 1/2] FROM scratch", &[], 0, 1);
+            for (i, p) in platforms.iter().enumerate() {
+                let i = i as i128;
+                let arch = p.short().replace("linux/", "");
+                let prefix = if p.arch == Platform::linux_amd64().arch {
+                    "linux/amd64".to_owned()
+                } else {
+                    format!("linux/amd64->{arch}")
+                };
+                vx(
+                    &format!("make-{i}"),
+                    &format!("[{prefix} build 2/2] RUN make"),
+                    &["from"],
+                    1,
+                    3 + i,
+                );
+                vx(
+                    &format!("copy-{i}"),
+                    &format!("[{p} stage-1 1/1] COPY --from=build /x /x"),
+                    &[&format!("make-{i}")],
+                    3 + i,
+                    4 + i,
+                );
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let mut w = LayoutWriter::create(dir.path()).unwrap();
+            let mut entries = Vec::new();
+            for p in platforms {
+                let elf = p.to_string().into_bytes();
+                let layer = crate::base::gzip_layer(tar_of(&[("hello", &elf)])).unwrap();
+                entries.push((w.image(p, &[layer], &["/hello"]).unwrap(), p.clone()));
+            }
+            let idx = w.index(&entries, &Default::default()).unwrap();
+            w.tag(&idx, "latest").unwrap();
+            let mut b = tar::Builder::new(std::fs::File::create(oci_tar).unwrap());
+            // Named as BuildKit names them: `index.json`, `blobs/sha256/…`, no `./`.
+            for name in ["oci-layout", "index.json"] {
+                b.append_path_with_name(dir.path().join(name), name).unwrap();
+            }
+            for blob in std::fs::read_dir(dir.path().join("blobs/sha256")).unwrap() {
+                let blob = blob.unwrap();
+                let name = format!("blobs/sha256/{}", blob.file_name().to_string_lossy());
+                b.append_path_with_name(blob.path(), name).unwrap();
+            }
+            b.finish().unwrap();
+            Ok(idx.digest)
+        }
+        fn buildkit_facts(
+            &self,
+        ) -> archbench_engine::Result<Option<archbench_engine::buildkit::Facts>> {
+            let cap = |name: &str| archbench_engine::buildkit::Capability {
+                name: name.into(),
+                available: self.multi,
+                detail: if self.multi {
+                    "worked".into()
+                } else {
+                    "exporter \"oci\" could not be found".into()
+                },
+            };
+            Ok(Some(archbench_engine::buildkit::Facts {
+                version: None,
+                workers: Vec::new(),
+                capabilities: vec![cap("oci-export"), cap("multi-platform")],
+            }))
+        }
+    }
+
+    /// A tar of `files`.
+    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, bytes) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            h.set_mode(0o755);
+            h.set_cksum();
+            b.append_data(&mut h, name, *bytes).unwrap();
+        }
+        b.into_inner().unwrap()
     }
 
     struct FakeWorld {
@@ -903,6 +1155,7 @@ mod orchestration {
                 platform: "linux/amd64",
                 fail: None,
                 built: Default::default(),
+                multi: false,
             }))
         }
         fn can_emulate(&self, p: &Platform) -> Result<()> {
@@ -919,7 +1172,12 @@ mod orchestration {
 
     fn world(fail: Option<&'static str>, qemu: bool) -> FakeWorld {
         FakeWorld {
-            engine: FakeEngine { platform: "linux/amd64", fail, built: Default::default() },
+            engine: FakeEngine {
+                platform: "linux/amd64",
+                fail,
+                built: Default::default(),
+                multi: false,
+            },
             qemu,
             remotes: Default::default(),
         }
@@ -944,7 +1202,65 @@ mod orchestration {
             builder: Some(Builder::Classic),
             cache_from: Vec::new(),
             cache_inline: false,
+            cache_to: None,
+            provenance: None,
+            source_date_epoch: None,
         }
+    }
+
+    /// `multi`: checked before anything is built (refused where the engine's BuildKit cannot
+    /// export an OCI index of several platforms, with the fix), then one solve whose index is
+    /// imported and tagged as BuildKit made it, and a run per platform from its vertices.
+    #[test]
+    fn one_solve_for_every_platform_is_checked_split_and_indexed_as_buildkit_made_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = spec(dir.path(), &["multi", "emulated"]);
+        spec.builder = Some(Builder::Buildkit);
+        let mut w = world(None, true);
+        let e = build_with(&mut w, &spec, &mut |_| {}).unwrap_err().to_string();
+        assert!(
+            e.contains("needs BuildKit's oci-export") && e.contains("could not be found"),
+            "{e}"
+        );
+        assert!(e.contains("containerd image store") && e.contains("native,emulated"), "{e}");
+        assert!(w.engine.built.borrow().is_empty(), "refused before building");
+
+        w.engine.multi = true;
+        spec.strategies = vec![Strategy::Multi];
+        spec.source_date_epoch = Some(7);
+        let mut seen = Vec::new();
+        let r =
+            build_with(&mut w, &spec, &mut |p| seen.push(format!("{} {}", p.platform, p.strategy)))
+                .unwrap();
+        assert_eq!(seen[0], "linux/amd64,linux/arm64 multi");
+        let sent = w.engine.built.borrow()[0].clone();
+        assert_eq!(sent.source_date_epoch, Some(7));
+        assert_eq!(sent.platform, None);
+        assert_eq!(r.runs.len(), 2);
+        assert!(r.ratios.is_empty(), "a multi run is not compared with native: {:?}", r.ratios);
+        for (run, p) in r.runs.iter().zip([Platform::linux_amd64(), Platform::linux_arm64()]) {
+            assert!(run.ok, "{run:?}");
+            assert_eq!(run.platform, p);
+            assert_eq!(run.strategy, StrategyKind::Multi);
+            assert_eq!(run.seconds, r.runs[0].seconds, "the runs share one solve");
+            assert!(
+                run.note.contains("one BuildKit solve for linux/amd64, linux/arm64"),
+                "{}",
+                run.note
+            );
+            assert!(run.image_bytes > 0 && run.manifest_digest.is_some());
+            assert!(run.stages.iter().any(|s| s.name == "stage-1" && s.runs_as == p));
+        }
+        // The arm64 run's build stage is the cross one, run as amd64 (no QEMU).
+        let arm_build = r.runs[1].stages.iter().find(|s| s.name == "build").unwrap();
+        assert_eq!(arm_build.runs_as, Platform::linux_amd64());
+        // The tag names BuildKit's own index, which the layout also keeps under `t-multi`.
+        let src = |tag: &str| {
+            ImageSource::open(&ImageRef::Layout { dir: spec.layout.clone(), tag: Some(tag.into()) })
+                .unwrap()
+        };
+        assert_eq!(src("t").root().unwrap().digest, src("t-multi").root().unwrap().digest);
+        assert_eq!(r.index_digest.as_deref(), Some(src("t").root().unwrap().digest.as_str()));
     }
 
     /// Native for the host, emulated and cross for arm64; the combinations that do not apply

@@ -117,6 +117,23 @@ pub struct BuildRequest {
     pub builder: archbench_results::build::Builder,
     /// Images whose layers (and, for BuildKit, inline cache records) may be reused.
     pub cache_from: Vec<String>,
+    /// BuildKit only: a registry cache to write (`--cache-to type=registry,ref=R`).
+    pub cache_to: Option<RegistryCache>,
+    /// BuildKit only: the Dockerfile frontend's attestations (`provenance` → `mode=min`), which
+    /// only an exporter that writes an index (`oci`) keeps.
+    pub attest: std::collections::BTreeMap<String, String>,
+    /// BuildKit only: `SOURCE_DATE_EPOCH` for the build, and with the `oci` exporter every file
+    /// time in the layers rewritten to it (`rewrite-timestamp`).
+    pub source_date_epoch: Option<i64>,
+}
+
+/// A BuildKit cache export to a registry (`type=registry,ref=R,mode=min|max`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryCache {
+    /// The image reference the cache manifest is pushed as.
+    pub reference: String,
+    /// `mode=max`: the cache of every stage, not only the final image's layers.
+    pub max: bool,
 }
 
 /// One BuildKit vertex (an operation of the build graph) as the engine last reported it.
@@ -516,6 +533,41 @@ impl Engine {
                 }
             }
             id.ok_or_else(|| "the build ended without an image ID".to_owned())
+        };
+        self.finish_build(req, fut)
+    }
+
+    /// One BuildKit solve for every platform in `platforms` (as `docker buildx build
+    /// --platform a,b` sends it) into the `oci` exporter, whose tar (an OCI layout holding one
+    /// index, and the attestations `req.attest` asks for) is written to `oci_tar`. Returns the
+    /// index digest. `req.platform` is not used. Needs archbench's own session: refused on an
+    /// engine it cannot dial (TLS). Whether the engine's BuildKit can do it at all is the
+    /// caller's to probe first ([`Engine::buildkit_facts`]).
+    pub fn build_multi(
+        &self,
+        req: &BuildRequest,
+        platforms: &[Platform],
+        oci_tar: &std::path::Path,
+        on_event: &mut dyn FnMut(BuildEvent),
+    ) -> Result<String> {
+        let Some(dial) = &self.dial else {
+            return Err(Error::Docker {
+                host: self.host.clone(),
+                action: format!("building {}", req.tag),
+                message: "a multi-platform solve needs archbench's own BuildKit session, which it cannot open to a TLS engine; build per platform (--strategy native,emulated) there".into(),
+            });
+        };
+        let fut = async {
+            let mut solve = buildkit::Solve::from_request(req)?;
+            let list: Vec<String> = platforms.iter().map(ToString::to_string).collect();
+            solve.frontend_attrs.insert("platform".into(), list.join(","));
+            solve.exporter = "oci".into();
+            if req.source_date_epoch.is_some() {
+                solve.exporter_attrs.insert("rewrite-timestamp".into(), "true".into());
+            }
+            solve.output = Some(oci_tar.to_owned());
+            let resp = buildkit::run(dial, &solve, on_event).await?;
+            Ok(resp.get("containerimage.digest").cloned().unwrap_or_default())
         };
         self.finish_build(req, fut)
     }

@@ -16,12 +16,21 @@ pub enum StrategyKind {
     Cross,
     /// On a native worker reached through another `DOCKER_HOST`.
     Remote,
+    /// One BuildKit solve for every platform at once, as `docker buildx build --platform a,b`
+    /// does: each stage runs as its `FROM --platform` says (natively, or under QEMU). The
+    /// platforms' runs share the solve, so each run's `seconds` is the whole solve's.
+    Multi,
 }
 
 impl StrategyKind {
     /// Every kind, in the order the CLI lists them.
-    pub const ALL: [StrategyKind; 4] =
-        [StrategyKind::Native, StrategyKind::Emulated, StrategyKind::Cross, StrategyKind::Remote];
+    pub const ALL: [StrategyKind; 5] = [
+        StrategyKind::Native,
+        StrategyKind::Emulated,
+        StrategyKind::Cross,
+        StrategyKind::Remote,
+        StrategyKind::Multi,
+    ];
 
     /// The lowercase name (`emulated`).
     pub fn name(self) -> &'static str {
@@ -30,6 +39,7 @@ impl StrategyKind {
             StrategyKind::Emulated => "emulated",
             StrategyKind::Cross => "cross",
             StrategyKind::Remote => "remote",
+            StrategyKind::Multi => "multi",
         }
     }
 }

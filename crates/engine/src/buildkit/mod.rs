@@ -110,11 +110,27 @@ impl Solve {
                 .collect();
             attrs.insert("cache-imports".into(), serde_json::Value::from(json).to_string());
         }
-        let exports = if req.build_args.get("BUILDKIT_INLINE_CACHE").is_some_and(|v| v == "1") {
+        let mut exports = if req.build_args.get("BUILDKIT_INLINE_CACHE").is_some_and(|v| v == "1") {
             vec![CacheOptionsEntry { r#type: "inline".into(), attrs: HashMap::new() }]
         } else {
             Vec::new()
         };
+        if let Some(c) = &req.cache_to {
+            let mode = if c.max { "max" } else { "min" };
+            exports.push(CacheOptionsEntry {
+                r#type: "registry".into(),
+                attrs: HashMap::from([
+                    ("ref".to_owned(), c.reference.clone()),
+                    ("mode".to_owned(), mode.to_owned()),
+                ]),
+            });
+        }
+        for (k, v) in &req.attest {
+            attrs.insert(format!("attest:{k}"), v.clone());
+        }
+        if let Some(t) = req.source_date_epoch {
+            attrs.insert("build-arg:SOURCE_DATE_EPOCH".into(), t.to_string());
+        }
         Ok(Solve {
             context: Arc::new(filesync::Tree::from_tar(&req.context)?),
             frontend_attrs: attrs,
@@ -319,6 +335,12 @@ mod tests {
             timeout: std::time::Duration::from_secs(1),
             builder: archbench_results::build::Builder::Buildkit,
             cache_from: vec!["127.0.0.1:5000/app:cache".into()],
+            cache_to: Some(crate::RegistryCache {
+                reference: "127.0.0.1:5000/app:buildcache".into(),
+                max: true,
+            }),
+            attest: BTreeMap::from([("provenance".to_owned(), "mode=min".to_owned())]),
+            source_date_epoch: Some(1_700_000_000),
         }
     }
 
@@ -338,5 +360,10 @@ mod tests {
         let cache = r.cache.unwrap();
         assert_eq!(cache.imports[0].attrs["ref"], "127.0.0.1:5000/app:cache");
         assert_eq!(cache.exports[0].r#type, "inline");
+        assert_eq!(cache.exports[1].r#type, "registry");
+        assert_eq!(cache.exports[1].attrs["ref"], "127.0.0.1:5000/app:buildcache");
+        assert_eq!(cache.exports[1].attrs["mode"], "max");
+        assert_eq!(r.frontend_attrs["attest:provenance"], "mode=min");
+        assert_eq!(r.frontend_attrs["build-arg:SOURCE_DATE_EPOCH"], "1700000000");
     }
 }
