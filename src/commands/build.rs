@@ -100,7 +100,7 @@ pub struct BuildCommand {
 }
 
 impl BuildCommand {
-    // Long (about 155 lines, the verify outcome kept under --json included): CLI glue, parsing flags into a BuildSpec and printing the runs,
+    // Long (about 170 lines, the verify outcome kept under --json included): CLI glue, parsing flags into a BuildSpec and printing the runs,
     // stages and ratios; the work is archbench_build::build_all.
     pub fn execute(self) -> anyhow::Result<()> {
         if !self.context.is_dir() {
@@ -403,6 +403,9 @@ fn print_report(r: &BuildReport, verdicts: &[archbench_archid::image::PlatformVe
     }
     for ratio in &r.ratios {
         println!("{}: {:.2}×", ratio.label(), ratio.ratio);
+    }
+    if let Some(one) = r.one_solve() {
+        println!("{}", one.sentence());
     }
     for v in verdicts {
         match (v.outcome(), &v.layer_error) {

@@ -2,17 +2,15 @@
 //!
 //! * [`run::build_all`] builds one Dockerfile for each platform × [`run::Strategy`] (native,
 //!   emulated under QEMU, cross with `--platform=$BUILDPLATFORM` stages on the host, remote on
-//!   another engine) with the engine's classic builder, passing the `TARGET*`/`BUILD*` build args
-//!   buildx defines, so Dockerfiles written for buildx build unchanged. Every step is timed from
-//!   the builder's stream ([`steps::StepTracker`]), each image is exported into an OCI layout
+//!   another engine) with BuildKit where the engine has it ([`buildkit`]: its vertices timed into
+//!   stages and a timeline) or the classic builder (its `Step N/M` stream timed by
+//!   [`steps::StepTracker`], the `TARGET*`/`BUILD*` build args buildx defines passed so
+//!   Dockerfiles written for buildx build unchanged). Each image is exported into an OCI layout
 //!   ([`export::export`]) and one index per build names a manifest per platform.
+//! * [`multi`] is the `multi` strategy: one BuildKit solve for every platform, as `docker buildx
+//!   build --platform a,b` sends it, with BuildKit's own OCI index imported as it made it.
 //! * [`base::bootstrap`] makes Debian base images per platform with mmdebstrap, correctly
 //!   labelled, cached between runs.
-//!
-//! Why the classic builder: bollard reaches BuildKit only through its gRPC session support,
-//! which Engine 20.10's API 1.41 on this machine does not carry for multi-platform output;
-//! the classic builder with the build args set explicitly gives the same stages and, unlike
-//! BuildKit's API, a plain text stream whose `Step N/M` lines time every instruction.
 //!
 //! ```
 //! use archbench_build::run::{platform_args, Strategy};

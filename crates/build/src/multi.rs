@@ -148,7 +148,7 @@ pub fn index_tag(spec: &BuildSpec) -> String {
     format!("{}-multi", spec.tag)
 }
 
-// Long (about 95 lines): the request, the solve with its progress, the import of the exporter's
+// Long (about 105 lines): the request, the solve with its progress, the import of the exporter's
 // tar, and one run per platform filled from the vertices and the imported manifests.
 
 /// Build every platform of `spec` in one solve on `engine` (checked with [`check`]; `note`

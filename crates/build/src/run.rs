@@ -385,8 +385,6 @@ pub fn decide(
         ),
     }
 }
-// Long (about 105 lines): the loop over platform x strategy; each step is a function (decide,
-// build_one, work_seconds, write_index), what remains is the bookkeeping between them.
 
 /// [`build_all`] in any [`Surroundings`]: each platform × strategy is decided, built, timed
 /// and exported in turn ([`build_one`]); the index is written only when every build succeeded.
@@ -433,60 +431,18 @@ pub fn build_with(
                 first_error.get_or_insert(Error::Unsupported("interrupted by the user".into()));
                 break 'platforms;
             }
-            let ev = |event: Event| Progress {
-                platform: platform.to_string(),
-                strategy: strategy.to_string(),
-                event,
-            };
-            let remote = match strategy {
-                Strategy::Remote(h) => Some(world.remote(h)?),
-                _ => None,
-            };
-            let info = match &remote {
-                Some(r) => r.info()?,
-                None => local_info.clone(),
-            };
-            let host: Platform = info.platform.parse().map_err(|_| {
-                Error::Unsupported(format!(
-                    "the engine at {} reports platform {:?}",
-                    info.host, info.platform
-                ))
-            })?;
-            let same_engine = info.same_engine(&local_info);
-            let (build_platform, note) =
-                match decide(strategy, platform, &host, &info.host, same_engine) {
-                    Decision::Skip(why) => {
-                        progress(ev(Event::Skip(why)));
-                        continue;
-                    }
-                    Decision::Build { build_platform, note, needs_qemu } => {
-                        if needs_qemu {
-                            world.can_emulate(platform)?;
-                        }
-                        (build_platform, note)
-                    }
-                };
-            let (builder, why) = crate::buildkit::choose(spec.builder, &info);
-            let note = format!("{note}; {why}{}", cache_note(spec, builder));
-            let (args, dockerfile) =
-                sent(spec, builder, platform, &build_platform, &host, &original, world);
-            let job = Job {
+            let Some((run, manifest, error)) = build_combination(
+                world,
                 spec,
+                &local_info,
+                &original,
                 platform,
                 strategy,
-                host: &host,
-                build_platform: &build_platform,
-                builder,
-                args,
-                dockerfile,
-                note,
+                progress,
+            )?
+            else {
+                continue;
             };
-            let engine: &dyn BuildEngine = match &remote {
-                Some(r) => r.as_ref(),
-                None => world.local(),
-            };
-            let (mut run, manifest, error) =
-                build_one(engine, &info.host, &job, &mut |e| progress(ev(e)))?;
             if let Some(m) = manifest {
                 // The first strategy that built a platform gives its index entry.
                 per_platform.entry(platform.clone()).or_insert(m);
@@ -494,8 +450,6 @@ pub fn build_with(
             if let Some(e) = error {
                 first_error.get_or_insert(e);
             }
-            run.work_seconds = work_seconds(&run);
-            progress(ev(Event::Done(run.seconds, run.ok)));
             runs.push(run);
         }
     }
@@ -533,6 +487,73 @@ pub fn build_with(
     report.destination = Some(format!("oci:{}:{}", spec.layout.display(), spec.tag));
     report.index_digest = Some(digest);
     Ok(report)
+}
+
+/// One platform × strategy within [`build_with`]: decided ([`decide`]; `None` when it does not
+/// apply, said through `progress`), built and exported ([`build_one`]).
+fn build_combination(
+    world: &mut dyn Surroundings,
+    spec: &BuildSpec,
+    local_info: &EngineInfo,
+    original: &str,
+    platform: &Platform,
+    strategy: &Strategy,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Option<(BuildRun, Option<archbench_oci::layout::Written>, Option<Error>)>> {
+    let ev = |event: Event| Progress {
+        platform: platform.to_string(),
+        strategy: strategy.to_string(),
+        event,
+    };
+    let remote = match strategy {
+        Strategy::Remote(h) => Some(world.remote(h)?),
+        _ => None,
+    };
+    let info = match &remote {
+        Some(r) => r.info()?,
+        None => local_info.clone(),
+    };
+    let host: Platform = info.platform.parse().map_err(|_| {
+        Error::Unsupported(format!(
+            "the engine at {} reports platform {:?}",
+            info.host, info.platform
+        ))
+    })?;
+    let same_engine = info.same_engine(local_info);
+    let (build_platform, note) = match decide(strategy, platform, &host, &info.host, same_engine) {
+        Decision::Skip(why) => {
+            progress(ev(Event::Skip(why)));
+            return Ok(None);
+        }
+        Decision::Build { build_platform, note, needs_qemu } => {
+            if needs_qemu {
+                world.can_emulate(platform)?;
+            }
+            (build_platform, note)
+        }
+    };
+    let (builder, why) = crate::buildkit::choose(spec.builder, &info);
+    let note = format!("{note}; {why}{}", cache_note(spec, builder));
+    let (args, dockerfile) = sent(spec, builder, platform, &build_platform, &host, original, world);
+    let job = Job {
+        spec,
+        platform,
+        strategy,
+        host: &host,
+        build_platform: &build_platform,
+        builder,
+        args,
+        dockerfile,
+        note,
+    };
+    let engine: &dyn BuildEngine = match &remote {
+        Some(r) => r.as_ref(),
+        None => world.local(),
+    };
+    let (mut run, manifest, error) = build_one(engine, &info.host, &job, &mut |e| progress(ev(e)))?;
+    run.work_seconds = work_seconds(&run);
+    progress(ev(Event::Done(run.seconds, run.ok)));
+    Ok(Some((run, manifest, error)))
 }
 
 /// The multi-platform solve within [`build_with`] (when `note`, from [`crate::multi::check`],

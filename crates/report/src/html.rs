@@ -62,6 +62,12 @@ sources with the cache kept, as a CI job that keeps its cache would rebuild. Ste
 the compile and everything after it run again.</p>");
         h.push_str(&table_html(&t, 2));
     }
+    if let Some(one) = inputs.build.as_ref().and_then(|b| b.payload.one_solve()) {
+        h.push_str(&format!(
+            "<h2>One solve for every platform</h2><p>The <code>multi</code> strategy sends one BuildKit solve for every platform, as <code>docker buildx build --platform</code> does, against the same platforms built one at a time on the same engine with the same builder (native for the engine's platform, cross for the rest, so each stage runs as in the solve). Wall times, from the request to the image.</p><p>{}</p>",
+            esc(&one.sentence())
+        ));
+    }
     if let Some(t) = inputs.where_table() {
         h.push_str("<h2>Which entry runs where</h2><p>The entry of the index with a Wasm entry that each kind of host runs, by the rule <code>archbench run</code> follows: its own platform if the index has it, else the Wasm module (in process, no emulation), else another platform under QEMU. The time is against a native build on that host; a figure not measured on such a host is labelled modelled.</p>");
         h.push_str(&table_html(&t, 3));

@@ -38,6 +38,9 @@ pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
         for r in &b.payload.ratios {
             let _ = writeln!(m, "\n{}: **{:.2}×**", r.label(), r.ratio);
         }
+        if let Some(one) = b.payload.one_solve() {
+            let _ = writeln!(m, "\n{}", one.sentence());
+        }
     }
     if let Some(t) = inputs.builders_table() {
         let _ = writeln!(m, "\nThe classic builder against BuildKit (cold, same measure):\n");

@@ -254,10 +254,110 @@ pub struct StrategyRatio {
     pub ratio: f64,
 }
 
+impl BuildReport {
+    /// The multi-platform solve against the same platforms built apart ([`OneSolve`]), when the
+    /// runs hold both: every platform of the solve built natively or cross, on the same engine
+    /// with the same builder. `None` otherwise: no comparison of unlike builds is made.
+    pub fn one_solve(&self) -> Option<OneSolve> {
+        let multi: Vec<&BuildRun> =
+            self.runs.iter().filter(|r| r.strategy == StrategyKind::Multi).collect();
+        if multi.is_empty() || multi.iter().any(|r| !r.ok) {
+            return None;
+        }
+        let apart = multi
+            .iter()
+            .map(|m| {
+                self.runs
+                    .iter()
+                    .find(|r| {
+                        r.ok && r.platform == m.platform
+                            && matches!(r.strategy, StrategyKind::Native | StrategyKind::Cross)
+                            && r.engine == m.engine
+                            && r.builder == m.builder
+                    })
+                    .and_then(|r| {
+                        Some((r.platform.clone(), r.strategy, busy_without_pulls(&r.vertices)?))
+                    })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        // The solve's runs share one clock, so their vertices together are the solve's.
+        let seconds = busy_without_pulls(multi.iter().flat_map(|r| &r.vertices))?;
+        Some(OneSolve {
+            platforms: multi.iter().map(|r| r.platform.clone()).collect(),
+            seconds,
+            apart,
+        })
+    }
+}
+
 impl StrategyRatio {
     /// In words: `linux/arm64 emulated / native linux/amd64`.
     pub fn label(&self) -> String {
         format!("{} {} / native {}", self.platform, self.strategy, self.against)
+    }
+}
+
+/// A multi-platform solve against the same platforms built apart, on the same engine with the
+/// same builder: what one solve saves (or costs) in wall time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneSolve {
+    /// The platforms the solve built.
+    pub platforms: Vec<Platform>,
+    /// The solve's time without base pulls ([`busy_without_pulls`]).
+    pub seconds: Seconds,
+    /// Each platform's build apart (`native` for the engine's platform, `cross` for the rest:
+    /// the stages then run as in the solve), with its time measured the same way.
+    pub apart: Vec<(Platform, StrategyKind, Seconds)>,
+}
+
+/// The time some vertex other than a base pull (`FROM`, `load metadata for`) was running: the
+/// union of those vertices' intervals. The first build of a series pulls its base and later
+/// ones find it stored, so only this time compares builds run one after another.
+pub fn busy_without_pulls<'a>(
+    vertices: impl IntoIterator<Item = &'a VertexTiming>,
+) -> Option<Seconds> {
+    let mut spans: Vec<(f64, f64)> = vertices
+        .into_iter()
+        .filter(|v| !v.name.contains("] FROM ") && !v.name.contains("load metadata for"))
+        .map(|v| (v.start, v.end.max(v.start)))
+        .collect();
+    if spans.is_empty() {
+        return None;
+    }
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut total, mut cur) = (0.0, spans[0]);
+    for &(a, b) in &spans[1..] {
+        if a > cur.1 {
+            total += cur.1 - cur.0;
+            cur = (a, b);
+        } else {
+            cur.1 = cur.1.max(b);
+        }
+    }
+    Some(total + cur.1 - cur.0)
+}
+
+impl OneSolve {
+    /// The builds apart added up.
+    pub fn apart_seconds(&self) -> Seconds {
+        self.apart.iter().map(|a| a.2).sum()
+    }
+
+    /// In words: the two totals and the difference.
+    pub fn sentence(&self) -> String {
+        let apart = self.apart_seconds();
+        let diff = apart - self.seconds;
+        let list: Vec<String> = self.apart.iter().map(|(p, k, _)| format!("{k} {p}")).collect();
+        format!(
+            "one solve for {} took {:.1} s; built apart ({}) {:.1} s; one solve {} {:.1} s ({:.0}%) (BuildKit's times without base pulls)",
+            self.platforms.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            self.seconds,
+            list.join(", "),
+            apart,
+            if diff >= 0.0 { "saves" } else { "costs" },
+            diff.abs(),
+            if apart > 0.0 { diff.abs() / apart * 100.0 } else { 0.0 }
+        )
     }
 }
 
@@ -324,5 +424,74 @@ mod tests {
         // A cycle (hostile input) ends instead of recursing forever.
         let t = Timeline::of(&[v("x", &["y"], 0.0, 1.0), v("y", &["x"], 1.0, 2.0)]).unwrap();
         assert!(t.critical_path.is_finite());
+    }
+
+    /// `multi` against the same platforms built apart: base pulls left out on both sides (the
+    /// first build pulled, the solve found the base stored), and no comparison without a build
+    /// apart of every platform on the same engine.
+    #[test]
+    fn one_solve_against_the_platforms_built_apart() {
+        let named = |name: &str, start: f64, end: f64| VertexTiming {
+            name: name.into(),
+            ..v(name, &[], start, end)
+        };
+        let run = |p: Platform, strategy: StrategyKind, vertices: Vec<VertexTiming>| BuildRun {
+            platform: p,
+            strategy,
+            builder: Builder::Buildkit,
+            engine: "unix:///run/archbench/modern.sock".into(),
+            note: String::new(),
+            ok: true,
+            error: None,
+            seconds: vertices.iter().map(|v| v.end).fold(0.0, f64::max),
+            work_seconds: 0.0,
+            stages: Vec::new(),
+            image_id: None,
+            manifest_digest: None,
+            image_bytes: 0,
+            vertices,
+            timeline: None,
+        };
+        let (amd, arm) = (Platform::linux_amd64(), Platform::linux_arm64());
+        let native = vec![
+            named("[internal] load build context", 0.0, 0.5),
+            named("[build 1/3] FROM base", 1.0, 5.0),
+            named("[build 2/3] RUN make", 5.0, 8.0),
+        ];
+        let cross = vec![named("[build 2/3] RUN make", 0.0, 3.0)];
+        let multi = vec![
+            named("[linux/amd64 build 1/3] FROM base", 0.0, 0.5),
+            named("[linux/amd64 build 2/3] RUN make", 0.5, 3.5),
+            named("[linux/amd64->arm64 build 2/3] RUN make", 0.5, 4.0),
+        ];
+        let mut report = BuildReport {
+            context: ".".into(),
+            dockerfile: "Dockerfile".into(),
+            runs: vec![
+                run(amd.clone(), StrategyKind::Native, native),
+                run(arm.clone(), StrategyKind::Cross, cross),
+                run(amd.clone(), StrategyKind::Multi, multi[..2].to_vec()),
+                run(arm.clone(), StrategyKind::Multi, vec![multi[0].clone(), multi[2].clone()]),
+            ],
+            ratios: Vec::new(),
+            destination: None,
+            index_digest: None,
+            verified: None,
+            layers: None,
+            warm: false,
+        };
+        let one = report.one_solve().unwrap();
+        assert_eq!(one.seconds, 3.5, "0.5 to 4.0, the pull left out");
+        assert_eq!(one.apart_seconds(), 3.5 + 3.0, "0.5 of context and 3 of make; 3 of make");
+        let said = one.sentence();
+        assert!(
+            said.contains("saves 3.0 s (46%)")
+                && said.contains("native linux/amd64, cross linux/arm64"),
+            "{said}"
+        );
+        report.runs[1].engine = "tcp://elsewhere:2375".into();
+        assert_eq!(report.one_solve(), None, "the arm64 build apart ran on another engine");
+        report.runs.remove(1);
+        assert_eq!(report.one_solve(), None, "no arm64 build apart");
     }
 }
