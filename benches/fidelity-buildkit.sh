@@ -8,6 +8,13 @@
 #
 #   benches/fidelity-buildkit.sh                 linux/amd64, native
 #   PLATFORM=linux/arm64 STRATEGY=cross benches/fidelity-buildkit.sh
+#   STRATEGY=multi benches/fidelity-buildkit.sh  one solve for linux/amd64,linux/arm64 on the
+#                                                modern engine (DOCKER_HOST defaults to it)
+#
+# multi: archbench's `--strategy multi` against `docker buildx build --platform a,b` with the
+# OCI exporter (`--output type=oci`), both on the engine with the containerd image store, both
+# without attestations and without SOURCE_DATE_EPOCH (buildx adds provenance by default; it is
+# turned off so both export the same index). The vertices of the platforms' runs are one solve's.
 #
 # archbench's time is its run's `seconds` (context upload to image ID, as BuildKit reports the
 # end); buildx's is the wall time of the CLI process (it also loads the context and exports
@@ -15,23 +22,32 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-10}
-PLATFORM=${PLATFORM:-linux/amd64}
 STRATEGY=${STRATEGY:-native}
+if [ "$STRATEGY" = multi ]; then
+  PLATFORM=${PLATFORM:-linux/amd64,linux/arm64}
+  export DOCKER_HOST=${DOCKER_HOST:-unix:///run/archbench/modern.sock}
+else
+  PLATFORM=${PLATFORM:-linux/amd64}
+fi
 SCALE=${SCALE:-60}
 [ -x "$HOME/.docker/cli-plugins/docker-buildx" ] || { echo "buildx is missing: run scripts/setup" >&2; exit 1; }
 # shellcheck source=benches/lib-builder.sh
 . benches/lib-builder.sh
 # buildx needs to know the build's platform for the cross strategy only through --platform:
 # BuildKit sets BUILDPLATFORM to the engine's own, as archbench's cross strategy does.
-[ "$STRATEGY" = native ] || [ "$STRATEGY" = cross ] || { echo "STRATEGY must be native or cross" >&2; exit 2; }
+case "$STRATEGY" in
+  native|cross) AB_EXTRA=(); BX_OUT=(--load) ;;
+  multi) AB_EXTRA=(--source-date-epoch off); BX_OUT=(--provenance false --output "type=oci,dest=$WORK/bx.tar") ;;
+  *) echo "STRATEGY must be native, cross or multi" >&2; exit 2 ;;
+esac
 now() { date +%s.%N; }
 for r in $(seq "$ROUNDS"); do
   "$AB" build fixtures/build/compute --builder buildkit --platform "$PLATFORM" --strategy "$STRATEGY" \
     --build-arg "BUILDER=$BASE" --build-arg "SCALE=$SCALE" -t "archbench/fidelity:ab" \
-    --output "oci:$WORK/layout" --json >"$WORK/ab-$r.json"
+    "${AB_EXTRA[@]}" --output "oci:$WORK/layout" --json >"$WORK/ab-$r.json"
   t0=$(now)
   /usr/bin/docker buildx build --builder default --no-cache --progress=rawjson --platform "$PLATFORM" \
-    --build-arg "BUILDER=$BASE" --build-arg "SCALE=$SCALE" -t archbench/fidelity:bx --load \
+    --build-arg "BUILDER=$BASE" --build-arg "SCALE=$SCALE" -t archbench/fidelity:bx "${BX_OUT[@]}" \
     fixtures/build/compute 2>"$WORK/bx-$r.rawjson" >/dev/null
   awk "BEGIN { print $(now) - $t0 }" >"$WORK/bx-$r.secs"
 done
@@ -52,13 +68,14 @@ ab, bx, abw, bxw, abs_, bxs, same, diffs = [], [], [], [], [], [], 0, []
 def step(name):
     return name.startswith("[") and not name.startswith("[internal]")
 for r in range(1, rounds + 1):
-    run = json.load(open(f"{work}/ab-{r}.json"))["payload"]["runs"][0]
-    ab.append(run["seconds"])
-    abw.append(run["timeline"]["wall"])
-    vs = run["vertices"]
+    runs = json.load(open(f"{work}/ab-{r}.json"))["payload"]["runs"]
+    ab.append(runs[0]["seconds"])
+    # A multi build's runs share one solve and one clock: their vertices together are it.
+    vs = list({v["digest"]: v for run in runs for v in run["vertices"]}.values())
+    abw.append(max(v["end"] for v in vs) - min(v["start"] for v in vs))
     abs_.append(max(v["end"] for v in vs) - min(v["start"] for v in vs if step(v["name"])))
     bx.append(float(open(f"{work}/bx-{r}.secs").read()))
-    a = {norm(v["name"]): v["cached"] for v in run["vertices"] if v["name"].startswith("[") and not v["name"].startswith("[internal]")}
+    a = {norm(v["name"]): v["cached"] for v in vs if v["name"].startswith("[") and not v["name"].startswith("[internal]")}
     # rawjson is a stream of (indented) JSON objects, one per status update.
     text, dec, i, updates = open(f"{work}/bx-{r}.rawjson").read(), json.JSONDecoder(), 0, []
     while True:
@@ -94,7 +111,7 @@ def ratio(x, y):
 print(f"{what}, {rounds} rounds interleaved:")
 print(f"  Dockerfile steps to the end (first step's start to the last vertex's end, BuildKit's clock):")
 print(f"    archbench {statistics.median(abs_):.2f} s, buildx {statistics.median(bxs):.2f} s, {ratio(abs_, bxs)}")
-print(f"  every vertex (context transfer included: archbench uploads a tar, buildx syncs files over its session):")
+print(f"  every vertex (context transfer included; both send it by the session's file sync):")
 print(f"    archbench {statistics.median(abw):.2f} s, buildx {statistics.median(bxw):.2f} s, {ratio(abw, bxw)}")
 print(f"  client wall: archbench {statistics.median(ab):.2f} s (context upload to image ID), buildx {statistics.median(bx):.2f} s")
 print(f"    (the buildx CLI process, start to exit): different scopes, so no ratio is printed")

@@ -80,12 +80,13 @@ pub struct BuildCommand {
     #[arg(long = "cache-to", value_name = "inline|type=registry,ref=REF", value_parser = parse_cache_to)]
     cache_to: Option<CacheTo>,
     /// BuildKit's provenance attestation in the index: mode=min, mode=max or false (the
-    /// default). Kept only by --strategy multi, whose index BuildKit writes.
+    /// default). Kept only with --strategy multi first and no wasi/wasm platform, where the
+    /// index is BuildKit's own.
     #[arg(long, value_name = "mode=min|mode=max|false", value_parser = parse_provenance)]
     provenance: Option<String>,
-    /// SOURCE_DATE_EPOCH for the build: seconds since 1970, `git` (the context's last commit
-    /// time) or `off`. A multi build's layers then carry that file time wherever the engine can
-    /// rewrite it, so equal files give equal layers. Default: `git` for --strategy multi when the
+    /// SOURCE_DATE_EPOCH for the multi solve: seconds since 1970, `git` (the context's last
+    /// commit time) or `off`. Its layers then carry that file time wherever the engine can
+    /// rewrite it, so a rebuild of the same files gives the same layers. Default: `git` when the
     /// context is in a git work tree, else off.
     #[arg(long = "source-date-epoch", value_name = "SECONDS|git|off")]
     source_date_epoch: Option<String>,
@@ -155,9 +156,18 @@ impl BuildCommand {
             provenance: self.provenance.clone().filter(|p| !p.is_empty()),
             source_date_epoch: self.source_date_epoch()?,
         };
-        if spec.provenance.is_some() && !self.strategy.contains(&Strategy::Multi) {
+        // Attestations are kept only when BuildKit's own index is the build's: multi first,
+        // and no Wasm entry (which is built apart, so archbench makes the index).
+        let buildkit_index = self.strategy.first() == Some(&Strategy::Multi)
+            && !spec.platforms.iter().any(|p| p.arch == archbench_platform::Arch::Wasm);
+        if spec.provenance.is_some() && !buildkit_index {
             bail!(
-                "--provenance is kept only in an index BuildKit exports itself: add multi to --strategy (per-platform builds leave the engine through docker save, which drops attestations)"
+                "--provenance is kept only in an index BuildKit exports itself: put multi first in --strategy, with no wasi/wasm platform (per-platform builds leave the engine through docker save, which drops attestations, and an index archbench assembles has none)"
+            );
+        }
+        if self.source_date_epoch.is_some() && !self.strategy.contains(&Strategy::Multi) {
+            bail!(
+                "--source-date-epoch applies to --strategy multi, whose OCI exporter rewrites file times; add multi to --strategy"
             );
         }
         let started = Envelope::begin("build", host_facts(None), ());
@@ -475,7 +485,7 @@ fn parse_cache_to(s: &str) -> Result<CacheTo, String> {
             }))
         }
         Some(t @ ("local" | "gha" | "s3" | "azblob")) => Err(format!(
-            "{s:?}: a {t} cache is written to the client or a service, not through the engine; archbench writes inline and registry caches"
+            "{s:?}: archbench writes inline and registry caches, not {t} (a local cache goes to the client's disk, the others to a cloud service with credentials of their own)"
         )),
         _ => Err(format!("{s:?}: use --cache-to inline or type=registry,ref=REF[,mode=max]")),
     }

@@ -234,8 +234,9 @@ fn a_buildx_pushed_index_with_attestations_verifies() {
 }
 
 /// Serialises the one test that empties the modern engine's build cache (to show a registry
-/// cache at work) against the other builds on that engine.
-static CACHE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+/// cache at work) against the other builds on that engine. No test holding it waits for a lock
+/// that a test waiting for it holds: binfmt's shared lock never waits for a shared holder.
+pub static CACHE: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 // Long (about 100 lines): one multi-platform solve read four ways (runs, index, attestations,
 // verify), a warm rebuild from the registry cache alone, file times, and the refusals on 20.10.
@@ -319,8 +320,8 @@ fn one_solve_for_every_platform_with_provenance_a_registry_cache_and_fixed_file_
         assert!(make.is_some_and(|m| m["cached"] == true), "not from the cache: {r:#}");
     }
 
-    // SOURCE_DATE_EPOCH=86400 given: every file in both platforms' layer carries that time,
-    // so the two layers are one.
+    // SOURCE_DATE_EPOCH=86400 given: every file in both platforms' layer carries that time
+    // (the context's file is from today), and the two platforms' layers are one.
     let ctx = tempfile::tempdir().unwrap();
     std::fs::write(ctx.path().join("Dockerfile"), "FROM scratch\nCOPY f /f\n").unwrap();
     std::fs::write(ctx.path().join("f"), "same on every platform\n").unwrap();
@@ -339,6 +340,7 @@ fn one_solve_for_every_platform_with_provenance_a_registry_cache_and_fixed_file_
     let mut times = Vec::new();
     for blob in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
         let o = Command::new("tar")
+            .env("TZ", "UTC")
             .args(["--numeric-owner", "--full-time", "-tvzf"])
             .arg(blob.unwrap().path())
             .output()
@@ -353,11 +355,11 @@ fn one_solve_for_every_platform_with_provenance_a_registry_cache_and_fixed_file_
     );
 
     // Engine 20.10 (the system engine): both refused before building.
-    for extra in [&["--strategy", "multi"][..], &["--cache-to", &to][..]] {
+    for extra in [&["--strategy", "multi"][..], &["--strategy", "multi", "--cache-to", &to][..]] {
         let o = archbench()
             .args(["build"])
             .arg(ctx.path())
-            .args(["--platform", "linux/amd64"])
+            .args(["--platform", "linux/amd64,linux/arm64"])
             .args(extra)
             .output()
             .unwrap();

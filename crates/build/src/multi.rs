@@ -14,10 +14,13 @@
 //!   those they waited for (see [`crate::buildkit::VertexTracker::finish_multi`]). The runs
 //!   share one solve: each run's `seconds` is the whole solve's wall time, and the ratios
 //!   against native leave `multi` out (a shared `$BUILDPLATFORM` stage is in every platform's
-//!   steps). What one solve saves is compared by its wall time against the per-platform builds'
-//!   sum, in the report.
+//!   steps). What one solve saves is compared against the per-platform builds' sum by BuildKit's
+//!   time without base pulls (see `BuildReport::one_solve`), in `build` and the report.
 //! - A registry cache export needs the containerd image store (buildx's `docker` driver has the
-//!   same rule); [`check_cache_to`] refuses it elsewhere before building.
+//!   same rule) and one solve to hold (per-platform builds would overwrite each other's);
+//!   [`check_cache_to`] refuses it otherwise before building.
+//! - `SOURCE_DATE_EPOCH` and provenance go to this solve alone: only the `oci` exporter rewrites
+//!   file times, and only BuildKit's own index carries attestations.
 
 use std::path::Path;
 use std::time::Instant;
@@ -41,16 +44,25 @@ pub fn platforms(spec: &BuildSpec) -> Vec<Platform> {
 /// What the multi-platform solve needs of the engine, probed before anything is built; the
 /// note for its runs. Refused with the engine's own words and the fix when it cannot.
 pub fn check(world: &mut dyn Surroundings, info: &EngineInfo, spec: &BuildSpec) -> Result<String> {
+    let targets = platforms(spec);
+    if targets.len() < 2 {
+        let have = match targets.first() {
+            None => "none".to_owned(),
+            Some(one) => format!("only {one}"),
+        };
+        return Err(Error::Unsupported(format!(
+            "--strategy multi is one solve for several platforms, and this build has {have} besides any Wasm entry; for one platform use native, cross or emulated"
+        )));
+    }
     let (builder, why) = crate::buildkit::choose(spec.builder, info);
     if builder != Builder::Buildkit {
         return Err(Error::Unsupported(format!(
             "--strategy multi is one BuildKit solve, and this build would use the {why}; drop --builder classic or use per-platform strategies (native,emulated)"
         )));
     }
-    for p in platforms(spec) {
-        if p.arch != host_of(info)?.arch {
-            world.can_emulate(&p)?;
-        }
+    let host = crate::run::engine_platform(info)?;
+    for p in targets.iter().filter(|p| p.arch != host.arch) {
+        world.can_emulate(p)?;
     }
     let fix = "start an engine whose BuildKit has them (Docker Engine 24+ with the containerd image store; scripts/setup starts one at unix:///run/archbench/modern.sock) and point DOCKER_HOST at it, or build per platform with --strategy native,emulated";
     let facts = world.local().buildkit_facts()?.ok_or_else(|| {
@@ -97,12 +109,29 @@ pub fn check(world: &mut dyn Surroundings, info: &EngineInfo, spec: &BuildSpec) 
         note.push_str(&format!("; provenance {p}"));
     }
     note.push_str(&crate::run::cache_note(spec, Builder::Buildkit));
+    if let Some(c) = &spec.cache_to {
+        note.push_str(&format!(
+            "; cache written to {} (mode={})",
+            c.reference,
+            if c.max { "max" } else { "min" }
+        ));
+    }
     Ok(note)
 }
 
-/// A registry cache export is refused before building on an engine that cannot write one.
+/// A registry cache export is refused before building where it would not hold: without the
+/// multi-platform solve (one cache manifest holds one solve's records, so per-platform builds
+/// would each overwrite the last), or on an engine that cannot write one.
 pub fn check_cache_to(spec: &BuildSpec, info: &EngineInfo) -> Result<()> {
-    if spec.cache_to.is_none() || info.containerd_store {
+    if spec.cache_to.is_none() {
+        return Ok(());
+    }
+    if !spec.strategies.contains(&crate::run::Strategy::Multi) {
+        return Err(Error::Unsupported(
+            "--cache-to type=registry holds the records of one solve, and per-platform builds would each overwrite the last's: add --strategy multi (one solve for every platform), or use --cache-to inline".into(),
+        ));
+    }
+    if info.containerd_store {
         return Ok(());
     }
     Err(Error::Unsupported(format!(
@@ -110,15 +139,6 @@ pub fn check_cache_to(spec: &BuildSpec, info: &EngineInfo) -> Result<()> {
         info.host,
         info.storage_driver.as_deref().unwrap_or("a graph driver")
     )))
-}
-
-fn host_of(info: &EngineInfo) -> Result<Platform> {
-    info.platform.parse().map_err(|_| {
-        Error::Unsupported(format!(
-            "the engine at {} reports platform {:?}",
-            info.host, info.platform
-        ))
-    })
 }
 
 /// What the solve made.
@@ -161,7 +181,7 @@ pub fn build(
     note: &str,
     progress: &mut dyn FnMut(Event),
 ) -> Result<Built> {
-    let host = host_of(info)?;
+    let host = crate::run::engine_platform(info)?;
     let targets = platforms(spec);
     let mut build_args = spec.build_args.clone();
     if spec.cache_inline {
@@ -281,9 +301,10 @@ fn import(tar: &Path, spec: &BuildSpec) -> Result<(Written, Vec<Imported>)> {
     let sizes = archbench_oci::inspect::inspect(&ours, &[])?;
     let mut images = Vec::new();
     for img in ours.images()? {
-        let Some(platform) = img.index_platform.as_deref().and_then(|p| p.parse().ok()) else {
-            continue; // an attestation (`unknown/unknown`) is no platform's image
-        };
+        if img.is_attestation() {
+            continue;
+        }
+        let Some(platform) = img.declared_platform() else { continue };
         let Some(digest) = img.manifest_digest.clone() else { continue };
         let size = sizes
             .platforms

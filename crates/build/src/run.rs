@@ -489,6 +489,16 @@ pub fn build_with(
     Ok(report)
 }
 
+/// The platform an engine reports, parsed.
+pub(crate) fn engine_platform(info: &EngineInfo) -> Result<Platform> {
+    info.platform.parse().map_err(|_| {
+        Error::Unsupported(format!(
+            "the engine at {} reports platform {:?}",
+            info.host, info.platform
+        ))
+    })
+}
+
 /// One platform × strategy within [`build_with`]: decided ([`decide`]; `None` when it does not
 /// apply, said through `progress`), built and exported ([`build_one`]).
 fn build_combination(
@@ -513,12 +523,7 @@ fn build_combination(
         Some(r) => r.info()?,
         None => local_info.clone(),
     };
-    let host: Platform = info.platform.parse().map_err(|_| {
-        Error::Unsupported(format!(
-            "the engine at {} reports platform {:?}",
-            info.host, info.platform
-        ))
-    })?;
+    let host = engine_platform(&info)?;
     let same_engine = info.same_engine(local_info);
     let (build_platform, note) = match decide(strategy, platform, &host, &info.host, same_engine) {
         Decision::Skip(why) => {
@@ -602,16 +607,6 @@ pub(crate) fn cache_note(spec: &BuildSpec, builder: Builder) -> String {
         note.push_str(match builder {
             Builder::Buildkit => "; inline cache written into the image",
             Builder::Classic => "; no inline cache: the classic builder cannot write one",
-        });
-    }
-    if let Some(c) = &spec.cache_to {
-        note.push_str(&match builder {
-            Builder::Buildkit => format!(
-                "; cache written to {} (mode={})",
-                c.reference,
-                if c.max { "max" } else { "min" }
-            ),
-            Builder::Classic => "; no registry cache: the classic builder cannot write one".into(),
         });
     }
     note
@@ -705,10 +700,11 @@ fn build_one(
         timeout: spec.timeout,
         builder: job.builder,
         cache_from: spec.cache_from.clone(),
-        cache_to: spec.cache_to.clone().filter(|_| buildkit),
-        // Attestations live in an index, which only the multi-platform solve exports.
+        // A registry cache, attestations and rewritten file times belong to the multi-platform
+        // solve alone (see crate::multi).
+        cache_to: None,
         attest: BTreeMap::new(),
-        source_date_epoch: spec.source_date_epoch.filter(|_| buildkit),
+        source_date_epoch: None,
     };
     progress(Event::Start);
     let mut tracker = StepTracker::new(platform, host, job.args.clone());
@@ -1247,6 +1243,18 @@ mod orchestration {
         assert!(w.engine.built.borrow().is_empty(), "refused before building");
 
         w.engine.multi = true;
+        let one = BuildSpec { platforms: vec![Platform::linux_arm64()], ..spec.clone() };
+        let e = build_with(&mut w, &one, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("has only linux/arm64") && e.contains("use native, cross"), "{e}");
+        let cache = archbench_engine::RegistryCache { reference: "r/c:1".into(), max: true };
+        let apart = BuildSpec {
+            strategies: vec![Strategy::Native, Strategy::Emulated],
+            cache_to: Some(cache),
+            ..spec.clone()
+        };
+        let e = build_with(&mut w, &apart, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("would each overwrite") && e.contains("--cache-to inline"), "{e}");
+        assert!(w.engine.built.borrow().is_empty(), "refused before building");
         spec.strategies = vec![Strategy::Multi];
         spec.source_date_epoch = Some(7);
         let mut seen = Vec::new();

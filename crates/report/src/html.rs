@@ -64,7 +64,7 @@ the compile and everything after it run again.</p>");
     }
     if let Some(one) = inputs.build.as_ref().and_then(|b| b.payload.one_solve()) {
         h.push_str(&format!(
-            "<h2>One solve for every platform</h2><p>The <code>multi</code> strategy sends one BuildKit solve for every platform, as <code>docker buildx build --platform</code> does, against the same platforms built one at a time on the same engine with the same builder (native for the engine's platform, cross for the rest, so each stage runs as in the solve). Wall times, from the request to the image.</p><p>{}</p>",
+            "<h2>One solve for every platform</h2><p>The <code>multi</code> strategy sends one BuildKit solve for every platform, as <code>docker buildx build --platform</code> does, against the same platforms built one at a time on the same engine with the same builder (native for the engine's platform, cross for the rest, so each stage runs as in the solve). The times are BuildKit's: the time some step other than a base pull was running, because the first build of a series pulls the base and later ones find it stored. No figure is shown when a compared step came from the cache.</p><p>{}</p>",
             esc(&one.sentence())
         ));
     }

@@ -264,6 +264,10 @@ impl BuildReport {
         if multi.is_empty() || multi.iter().any(|r| !r.ok) {
             return None;
         }
+        // A RUN step from the cache means one side reused the other's work (`--cache`): no
+        // figure. (BuildKit marks a step it ran once for two platforms cached in the second.)
+        let ran_from_cache =
+            |r: &BuildRun| r.vertices.iter().any(|v| v.cached && v.name.contains("] RUN "));
         let apart = multi
             .iter()
             .map(|m| {
@@ -275,11 +279,15 @@ impl BuildReport {
                             && r.engine == m.engine
                             && r.builder == m.builder
                     })
+                    .filter(|r| !ran_from_cache(r))
                     .and_then(|r| {
                         Some((r.platform.clone(), r.strategy, busy_without_pulls(&r.vertices)?))
                     })
             })
             .collect::<Option<Vec<_>>>()?;
+        if multi.iter().any(|r| ran_from_cache(r)) {
+            return None;
+        }
         // The solve's runs share one clock, so their vertices together are the solve's.
         let seconds = busy_without_pulls(multi.iter().flat_map(|r| &r.vertices))?;
         Some(OneSolve {
@@ -298,7 +306,7 @@ impl StrategyRatio {
 }
 
 /// A multi-platform solve against the same platforms built apart, on the same engine with the
-/// same builder: what one solve saves (or costs) in wall time.
+/// same builder: what one solve saves (or costs) in BuildKit's time without base pulls.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OneSolve {
     /// The platforms the solve built.
@@ -489,6 +497,13 @@ mod tests {
                 && said.contains("native linux/amd64, cross linux/arm64"),
             "{said}"
         );
+        report.runs[1].vertices[0].cached = true;
+        assert_eq!(
+            report.one_solve(),
+            None,
+            "the arm64 build apart took its compile from the cache"
+        );
+        report.runs[1].vertices[0].cached = false;
         report.runs[1].engine = "tcp://elsewhere:2375".into();
         assert_eq!(report.one_solve(), None, "the arm64 build apart ran on another engine");
         report.runs.remove(1);
