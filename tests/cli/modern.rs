@@ -368,3 +368,40 @@ fn one_solve_for_every_platform_with_provenance_a_registry_cache_and_fixed_file_
         assert!(err.contains("containerd image store") && !err.contains("] building"), "{err}");
     }
 }
+
+/// A `wasi/wasm` entry goes to the modern engine's BuildKit as `wasi/wasm` itself, as buildx
+/// sends it, because that engine stores non-Linux images (probed): nothing is relabelled, and the
+/// entry verifies as a module with no native code (issue 24, item 8). On Engine 20.10 the same
+/// entry is sent for the build platform and relabelled (`wasm::a_wasm_entry_built_beside_…`).
+#[test]
+fn a_wasm_entry_is_sent_as_wasi_wasm_where_the_engine_stores_it() {
+    let _cache = CACHE.read().unwrap_or_else(|e| e.into_inner());
+    let module = &crate::programs::builds()[2];
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::copy(module, ctx.path().join("primes.wasm")).unwrap();
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM scratch\nCOPY primes.wasm /primes.wasm\nENTRYPOINT [\"/primes.wasm\"]\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = on_modern()
+        .args(["build"])
+        .arg(ctx.path())
+        .args(["--platform", "wasi/wasm", "--json", "--output"])
+        .arg(format!("oci:{}", out.path().display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json(&o);
+    let run = &v["payload"]["runs"][0];
+    let note = run["note"].as_str().unwrap();
+    assert!(note.contains("sent as wasi/wasm") && !note.contains("labelled"), "{note}");
+    assert_eq!(v["payload"]["verified"], true, "{v:#}");
+    let layout = format!("oci:{}:latest", out.path().display());
+    let o = archbench().args(["verify", &layout, "--json"]).output().unwrap();
+    assert!(o.status.success());
+    let w = &json(&o)["payload"]["platforms"][0];
+    assert_eq!(w["declared"], "wasi/wasm", "{w}");
+    assert_eq!((w["neutral"].as_u64(), w["binaries"].as_u64()), (Some(1), Some(0)), "{w}");
+}

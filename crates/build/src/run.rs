@@ -311,7 +311,10 @@ pub enum Decision {
 /// build platform with the `TARGET*` arguments set to the Wasm platform, which BuildKit lets a
 /// build argument override, so the Dockerfile picks its Wasm stages as buildx would; the
 /// exported config is then labelled with the Wasm platform ([`crate::export`]), and `verify`
-/// checks that the entry holds Wasm and no native code.
+/// checks that the entry holds Wasm and no native code. Where the engine stores non-Linux
+/// images (the probe's `non-linux-images`; Engine 26 with the containerd store), the job is sent
+/// as the Wasm platform itself, as buildx sends it, and nothing is relabelled; the run's note
+/// says which.
 pub fn strategies_for(platform: &Platform, asked: &[Strategy]) -> Vec<Strategy> {
     if platform.arch == Arch::Wasm {
         vec![Strategy::Cross]
@@ -407,6 +410,13 @@ pub fn build_with(
         true => Some(crate::multi::check(world, &local_info, spec)?),
         false => None,
     };
+    // A Wasm entry goes to BuildKit as wasi/wasm itself where the engine stores non-Linux
+    // images (probed; see strategies_for); elsewhere it is sent for the build platform.
+    let wasm_direct = spec.platforms.iter().any(|p| p.arch == Arch::Wasm)
+        && crate::buildkit::choose(spec.builder, &local_info).0 == Builder::Buildkit
+        && world.local().buildkit_facts().ok().flatten().is_some_and(|f| {
+            f.capabilities.iter().any(|c| c.name == "non-linux-images" && c.available)
+        });
     let mut multi: Option<crate::multi::Built> = None;
     if spec.strategies.first() == Some(&Strategy::Multi) {
         multi = run_multi(
@@ -438,6 +448,7 @@ pub fn build_with(
                 &original,
                 platform,
                 strategy,
+                wasm_direct,
                 progress,
             )?
             else {
@@ -500,7 +511,9 @@ pub(crate) fn engine_platform(info: &EngineInfo) -> Result<Platform> {
 }
 
 /// One platform × strategy within [`build_with`]: decided ([`decide`]; `None` when it does not
-/// apply, said through `progress`), built and exported ([`build_one`]).
+/// apply, said through `progress`), built and exported ([`build_one`]). `wasm_direct`: the
+/// engine stores non-Linux images.
+#[allow(clippy::too_many_arguments)]
 fn build_combination(
     world: &mut dyn Surroundings,
     spec: &BuildSpec,
@@ -508,6 +521,7 @@ fn build_combination(
     original: &str,
     platform: &Platform,
     strategy: &Strategy,
+    wasm_direct: bool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Option<(BuildRun, Option<archbench_oci::layout::Written>, Option<Error>)>> {
     let ev = |event: Event| Progress {
@@ -538,9 +552,17 @@ fn build_combination(
         }
     };
     let (builder, why) = crate::buildkit::choose(spec.builder, &info);
+    let wasm_direct = wasm_direct && builder == Builder::Buildkit && platform.arch == Arch::Wasm;
+    let note = match wasm_direct {
+        true => format!(
+            "compiled to Wasm on {host}, sent as {platform} (the engine stores non-Linux images, probed)"
+        ),
+        false => note,
+    };
     let note = format!("{note}; {why}{}", cache_note(spec, builder));
     let (args, dockerfile) = sent(spec, builder, platform, &build_platform, &host, original, world);
     let job = Job {
+        wasm_direct,
         spec,
         platform,
         strategy,
@@ -669,6 +691,8 @@ struct Job<'a> {
     args: BTreeMap<String, String>,
     dockerfile: String,
     note: String,
+    /// A Wasm entry sent to BuildKit as its own platform (see [`strategies_for`]).
+    wasm_direct: bool,
 }
 // Long (about 115 lines): one build, timed, by either builder; the run record is filled field by field for the success and
 // the two failure paths.
@@ -691,7 +715,7 @@ fn build_one(
         dockerfile: REWRITTEN.to_owned(),
         // The classic builder gets exact FROM lines instead (see rewrite_dockerfile).
         platform: buildkit.then(|| match platform.arch {
-            Arch::Wasm => job.build_platform.clone(),
+            Arch::Wasm if !job.wasm_direct => job.build_platform.clone(),
             _ => platform.clone(),
         }),
         build_args: job.args.clone(),

@@ -185,6 +185,8 @@ pub struct Engine {
     /// How to reach BuildKit's session and control endpoints, where archbench can dial the
     /// engine itself (see [`buildkit`]).
     dial: Option<buildkit::Dial>,
+    /// What the probe found, kept for the life of this handle (a build asks once per reason).
+    facts: std::sync::Mutex<Option<Option<buildkit::Facts>>>,
 }
 
 impl Engine {
@@ -239,7 +241,7 @@ impl Engine {
         // through it: a build's cache keys depend on how its context arrived.
         let http_only = std::env::var("ARCHBENCH_BUILDKIT_ENDPOINT").is_ok_and(|v| v == "http");
         let dial = buildkit::Dial::from_address(&address, tls).filter(|_| !http_only);
-        Ok(Self { docker, host, runtime, timeout, tunnel, dial })
+        Ok(Self { docker, host, runtime, timeout, tunnel, dial, facts: Default::default() })
     }
 
     /// Where this engine was reached.
@@ -609,7 +611,18 @@ impl Engine {
 
     /// What the engine's BuildKit is and can do, probed (see [`buildkit::probe`]); `None` where
     /// archbench cannot dial the engine's BuildKit endpoints itself (a TLS engine).
+    /// The probe runs once per handle; later calls give what it found.
     pub fn buildkit_facts(&self) -> Result<Option<buildkit::Facts>> {
+        let mut kept = self.facts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = kept.as_ref() {
+            return Ok(f.clone());
+        }
+        let found = self.probe_buildkit()?;
+        *kept = Some(found.clone());
+        Ok(found)
+    }
+
+    fn probe_buildkit(&self) -> Result<Option<buildkit::Facts>> {
         let Some(dial) = &self.dial else { return Ok(None) };
         let scratch = std::env::temp_dir().join(format!("archbench-probe-{}", std::process::id()));
         std::fs::create_dir_all(&scratch).map_err(|e| Error::Docker {
