@@ -189,6 +189,35 @@ fn build_args(fixture: &Path, builder: &str, quick: bool, dir: &Path, out: &Path
     args
 }
 
+/// Whether the engine at `DOCKER_HOST` can build every platform in one solve (probed as
+/// `doctor` does); why not, in its words.
+fn one_solve_here() -> Result<(), String> {
+    let engine = archbench_engine::Engine::connect(None, std::time::Duration::from_secs(30))
+        .map_err(|e| e.to_string())?;
+    let facts = engine.buildkit_facts().map_err(|e| e.to_string())?.ok_or_else(|| {
+        "archbench cannot open its own BuildKit session to this engine (TLS)".to_owned()
+    })?;
+    for name in ["oci-export", "multi-platform"] {
+        match facts.capabilities.iter().find(|c| c.name == name) {
+            Some(c) if c.available => {}
+            Some(c) => return Err(format!("the engine's BuildKit lacks {name} ({})", c.detail)),
+            None => return Err(format!("the engine's BuildKit did not report {name}")),
+        }
+    }
+    Ok(())
+}
+
+/// The main build's strategies with `multi` after the per-platform ones, its file times left
+/// as the others' (no SOURCE_DATE_EPOCH), so the one-solve comparison is like with like.
+fn add_multi(args: &mut Vec<String>) {
+    if let Some(i) = args.iter().position(|a| a == "--strategy") {
+        if let Some(s) = args.get_mut(i + 1) {
+            s.push_str(",multi");
+        }
+    }
+    args.extend(["--source-date-epoch".to_owned(), "off".to_owned()]);
+}
+
 fn interrupted() -> bool {
     archbench_results::cleanup::interrupt_requested()
 }
@@ -337,8 +366,15 @@ impl ReportCommand {
                         )),
                         Ok(()) if interrupted() => {}
                         Ok(()) => {
-                            let args =
+                            let mut args =
                                 build_args(&self.fixture, &builder, self.quick, dir, &build_json);
+                            // One solve for both platforms beside them, where the engine can.
+                            match one_solve_here() {
+                                Ok(()) => add_multi(&mut args),
+                                Err(why) => notes.push(format!(
+                                    "no one-solve build (--strategy multi) beside the others: {why}"
+                                )),
+                            }
                             if let Err(why) = step("build", &args, &logs.join("build.log")) {
                                 notes.push(format!("build failed: {why}"));
                             } else if !interrupted() {

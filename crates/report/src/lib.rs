@@ -865,6 +865,57 @@ mod tests {
         assert_eq!(HostFacts::default().label(), "unknown platform (native or emulated: unknown)");
     }
 
+    /// Issue 24: a build with `multi` beside native and cross runs says what one solve saved, in
+    /// the page and the summary; without the builds apart it says nothing.
+    #[test]
+    fn one_solve_is_compared_with_the_platforms_built_apart() {
+        use archbench_platform::Platform;
+        use archbench_results::build::{Builder, VertexTiming};
+        let mut i = inputs();
+        let b = i.build.as_mut().unwrap();
+        let v = |name: &str, start: f64, end: f64| VertexTiming {
+            name: name.into(),
+            stage: None,
+            digest: name.into(),
+            inputs: vec![],
+            start,
+            end,
+            cached: false,
+            error: None,
+            log: vec![],
+        };
+        let template = b.payload.runs[0].clone();
+        let run = |p: Platform, k: StrategyKind, vertices: Vec<VertexTiming>| BuildRun {
+            platform: p,
+            strategy: k,
+            builder: Builder::Buildkit,
+            vertices,
+            ..template.clone()
+        };
+        let (amd, arm) = (Platform::linux_amd64(), Platform::linux_arm64());
+        b.payload.runs = vec![
+            run(amd.clone(), StrategyKind::Native, vec![v("[build 2/2] RUN make", 0.0, 4.0)]),
+            run(arm.clone(), StrategyKind::Cross, vec![v("[build 2/2] RUN make", 0.0, 4.0)]),
+            run(amd, StrategyKind::Multi, vec![v("[linux/amd64 build 2/2] RUN make", 0.0, 5.0)]),
+            run(
+                arm,
+                StrategyKind::Multi,
+                vec![v("[linux/amd64->arm64 build 2/2] RUN make", 0.0, 5.0)],
+            ),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        write_report(dir.path(), &i).unwrap();
+        let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+        assert!(html.contains("One solve for every platform"), "the section");
+        assert!(html.contains("took 5.0 s; built apart (native linux/amd64, cross linux/arm64) 8.0 s; one solve saves 3.0 s (38%)"));
+        let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+        assert!(md.contains("one solve saves 3.0 s"), "{md}");
+        i.build.as_mut().unwrap().payload.runs.remove(1);
+        write_report(dir.path(), &i).unwrap();
+        let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+        assert!(!html.contains("One solve for every platform"), "no arm64 build apart, no figure");
+    }
+
     /// Issue 16: a BuildKit run gets a timeline chart (a lane per run, a bar per vertex) and
     /// its critical path in the summary.
     #[test]
