@@ -235,3 +235,55 @@ fn archinfo_lab_builds_pushes_pulls_and_answers_per_architecture() {
     drop(cleanup);
     docker().args(["rmi", "-f", &backend, &frontend]).output().unwrap();
 }
+
+/// The seed lab's own commands (issue 24, item 10): `build-multiarch.sh` with `BUILD_WITH=buildx`
+/// runs `docker buildx build --platform linux/amd64,linux/arm64,linux/arm/v7 --push` and
+/// `docker buildx imagetools inspect` for both images on the engine with the containerd image
+/// store, then `archbench verify` passes what buildx pushed, provenance attestations included.
+#[test]
+fn the_seed_labs_buildx_commands_push_what_archbench_verifies_on_the_modern_engine() {
+    let _cache = crate::modern::CACHE.read().unwrap_or_else(|e| e.into_inner());
+    let _emu = BinfmtLock::shared();
+    let engine = crate::modern::modern_engine();
+    let reg = TestRegistry::start(RegistrySpec { htpasswd: None, tls: false });
+    let python = base(&reg, "python", "python3");
+    let node = base(&reg, "node", "nodejs,esbuild");
+    let nginx = base(&reg, "nginx", "nginx");
+    let out = tempfile::tempdir().unwrap();
+    let script = Command::new(lab().join("build-multiarch.sh"))
+        .env("BUILD_WITH", "buildx")
+        .env("DOCKER", "/usr/bin/docker")
+        .env("DOCKER_HOST", engine)
+        .env("REGISTRY", reg.host())
+        .env("DOCKER_USERNAME", "student")
+        .env("VERSION", "buildx")
+        .env("PLATFORMS", PLATFORMS)
+        .env("PYTHON_BASE", &python)
+        .env("DEPS", "debian")
+        .env("NODE_BASE", &node)
+        .env("NGINX_BASE", &nginx)
+        .env("ARCHBENCH", assert_cmd::cargo::cargo_bin("archbench"))
+        .env("OUT", out.path())
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&script.stdout),
+        String::from_utf8_lossy(&script.stderr)
+    );
+    assert!(script.status.success(), "build-multiarch.sh with buildx failed:\n{log}");
+    assert!(log.contains("== archbench verify archinfo-frontend"), "{log}");
+    for image in ["backend", "frontend"] {
+        let r = format!("{}/student/archinfo-{image}:buildx", reg.host());
+        let ins = json(&archbench().args(["image", "inspect", &r, "--json"]).output().unwrap());
+        let plats: Vec<&str> = ins["payload"]["platforms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["platform"].as_str().unwrap())
+            .collect();
+        assert_eq!(plats, ["linux/amd64", "linux/arm64", "linux/arm/v7"], "{image}");
+        assert_eq!(ins["payload"]["attestations"].as_array().map(Vec::len), Some(3), "{ins:#}");
+        archbench().args(["verify", &r]).assert().success();
+    }
+}
