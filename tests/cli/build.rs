@@ -633,10 +633,11 @@ fn a_remote_engine_over_tcp_with_tls_client_certificates() {
         .arg(fixture())
         .output()
         .unwrap();
-    // A registry cache: Engine 20.10 cannot write one (the graph-driver store); refused before
-    // building with the fix.
+    // A registry cache: Engine 20.10's BuildKit has no such exporter (the graph-driver store);
+    // refused before building, with the probe's evidence and the fix.
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success(), "{err}");
+    assert!(err.contains("probed: unknown cache exporter"), "{err}");
     assert!(err.contains("containerd image store") && err.contains("--cache-to inline"), "{err}");
     let build = |tls: bool| {
         let mut c = archbench();

@@ -98,8 +98,9 @@ fn unknown_platform_is_a_usage_error_listing_spellings() {
 }
 
 /// Issue 24 (item 9): doctor names each engine's image store and what its BuildKit can do, by
-/// trying: the system engine (20.10, graph driver) cannot export OCI or store a wasi/wasm
-/// image and says so in the engine's words; the modern one (containerd store) can.
+/// trying: the system engine (20.10, graph driver) cannot export OCI, store a wasi/wasm image
+/// or write a registry cache, and says so in the engine's words; the modern one (containerd
+/// store) can.
 #[test]
 fn doctor_probes_what_each_engines_buildkit_can_do() {
     // Its probes are solves on the modern engine, kept clear of the test that empties its cache.
@@ -116,6 +117,9 @@ fn doctor_probes_what_each_engines_buildkit_can_do() {
     let c = check(&system, "buildkit:non-linux-images");
     assert!(c["summary"].as_str().unwrap().contains("operating system is not supported"), "{c:#}");
     assert_eq!(check(&system, "buildkit:multi-platform")["status"], "warn");
+    let c = check(&system, "buildkit:registry-cache");
+    assert_eq!(c["status"], "warn", "{c:#}");
+    assert!(c["summary"].as_str().unwrap().contains("unknown cache exporter"), "{c:#}");
 
     let modern = archbench()
         .env("DOCKER_HOST", crate::modern::modern_engine())
@@ -130,7 +134,9 @@ fn doctor_probes_what_each_engines_buildkit_can_do() {
     );
     let bk = check(&modern, "docker:buildkit")["summary"].as_str().unwrap().to_owned();
     assert!(bk.contains("linux/arm64") && bk.contains("snapshotter overlayfs"), "{bk}");
-    for cap in ["oci-export", "multi-platform", "rewrite-timestamp", "non-linux-images"] {
+    for cap in
+        ["oci-export", "multi-platform", "rewrite-timestamp", "non-linux-images", "registry-cache"]
+    {
         let c = check(&modern, &format!("buildkit:{cap}"));
         assert_eq!(c["status"], "ok", "{c:#}");
     }

@@ -16,8 +16,9 @@
 //!   against native leave `multi` out (a shared `$BUILDPLATFORM` stage is in every platform's
 //!   steps). What one solve saves is compared against the per-platform builds' sum by BuildKit's
 //!   time without base pulls (see `BuildReport::one_solve`), in `build` and the report.
-//! - A registry cache export needs the containerd image store (buildx's `docker` driver has the
-//!   same rule) and one solve to hold (per-platform builds would overwrite each other's);
+//! - A registry cache export needs BuildKit's registry cache exporter, which the engine's
+//!   BuildKit has only with the containerd image store (probed, not inferred from the store),
+//!   and one solve to hold (per-platform builds would overwrite each other's);
 //!   [`check_cache_to`] refuses it otherwise before building.
 //! - `SOURCE_DATE_EPOCH` and provenance go to this solve alone: only the `oci` exporter rewrites
 //!   file times, and only BuildKit's own index carries attestations.
@@ -121,8 +122,13 @@ pub fn check(world: &mut dyn Surroundings, info: &EngineInfo, spec: &BuildSpec) 
 
 /// A registry cache export is refused before building where it would not hold: without the
 /// multi-platform solve (one cache manifest holds one solve's records, so per-platform builds
-/// would each overwrite the last), or on an engine that cannot write one.
-pub fn check_cache_to(spec: &BuildSpec, info: &EngineInfo) -> Result<()> {
+/// would each overwrite the last), or on an engine whose BuildKit lacks the registry cache
+/// exporter (probed: Docker Engine has it only with the containerd image store).
+pub fn check_cache_to(
+    world: &mut dyn Surroundings,
+    spec: &BuildSpec,
+    info: &EngineInfo,
+) -> Result<()> {
     if spec.cache_to.is_none() {
         return Ok(());
     }
@@ -131,13 +137,18 @@ pub fn check_cache_to(spec: &BuildSpec, info: &EngineInfo) -> Result<()> {
             "--cache-to type=registry holds the records of one solve, and per-platform builds would each overwrite the last's: add --strategy multi (one solve for every platform), or use --cache-to inline".into(),
         ));
     }
-    if info.containerd_store {
-        return Ok(());
-    }
+    let facts = world.local().buildkit_facts()?;
+    let probed =
+        facts.as_ref().and_then(|f| f.capabilities.iter().find(|c| c.name == "registry-cache"));
+    let why = match probed {
+        Some(c) if c.available => return Ok(()),
+        Some(c) => format!("probed: {}", c.detail),
+        None => "archbench cannot open its own BuildKit session to it (TLS)".to_owned(),
+    };
     Err(Error::Unsupported(format!(
-        "--cache-to type=registry needs the engine's BuildKit to write a cache of its own, which Docker Engine does only with the containerd image store; the engine at {} uses {}; use --cache-to inline there, or an engine with the containerd store (scripts/setup starts one at unix:///run/archbench/modern.sock)",
+        "--cache-to type=registry needs the engine's BuildKit to write a cache of its own, which the engine at {} (storage {}) cannot ({why}); Docker Engine does so with the containerd image store: use --cache-to inline there, or an engine with the containerd store (scripts/setup starts one at unix:///run/archbench/modern.sock)",
         info.host,
-        info.storage_driver.as_deref().unwrap_or("a graph driver")
+        info.storage_driver.as_deref().unwrap_or("unknown")
     )))
 }
 

@@ -117,8 +117,8 @@ pub struct BuildSpec {
     /// `--cache-to inline`: BuildKit writes its cache records into each image's config
     /// (`BUILDKIT_INLINE_CACHE=1`), so a later `--cache-from` of the pushed image can reuse them.
     pub cache_inline: bool,
-    /// `--cache-to type=registry,ref=R`: BuildKit pushes its cache to a registry (engines with
-    /// the containerd image store; see [`crate::multi::check_cache_to`]).
+    /// `--cache-to type=registry,ref=R`: BuildKit pushes its cache to a registry (engines whose
+    /// BuildKit has that exporter, probed; see [`crate::multi::check_cache_to`]).
     pub cache_to: Option<archbench_engine::RegistryCache>,
     /// `--provenance`: BuildKit's provenance attestation (`mode=min`, `mode=max`), kept in the
     /// index of a `multi` build.
@@ -403,7 +403,7 @@ pub fn build_with(
     let mut runs: Vec<BuildRun> = Vec::new();
     let mut per_platform: BTreeMap<Platform, archbench_oci::layout::Written> = BTreeMap::new();
     let mut first_error: Option<Error> = None;
-    crate::multi::check_cache_to(spec, &local_info)?;
+    crate::multi::check_cache_to(world, spec, &local_info)?;
     // A multi-platform solve is checked before anything is built, and runs first when it is
     // the preferred strategy (its manifests then give the index), else after the others.
     let multi_note = match spec.strategies.contains(&Strategy::Multi) {
@@ -510,6 +510,10 @@ pub(crate) fn engine_platform(info: &EngineInfo) -> Result<Platform> {
     })
 }
 
+/// What one platform × strategy gave: its run, the image it wrote, and the error that ended it
+/// (the build goes on with the other combinations).
+type Combination = (BuildRun, Option<archbench_oci::layout::Written>, Option<Error>);
+
 /// One platform × strategy within [`build_with`]: decided ([`decide`]; `None` when it does not
 /// apply, said through `progress`), built and exported ([`build_one`]). `wasm_direct`: the
 /// engine stores non-Linux images.
@@ -523,7 +527,7 @@ fn build_combination(
     strategy: &Strategy,
     wasm_direct: bool,
     progress: &mut dyn FnMut(Progress),
-) -> Result<Option<(BuildRun, Option<archbench_oci::layout::Written>, Option<Error>)>> {
+) -> Result<Option<Combination>> {
     let ev = |event: Event| Progress {
         platform: platform.to_string(),
         strategy: strategy.to_string(),

@@ -333,7 +333,7 @@ fn buildkit_checks(engine: &Engine, checks: &mut Vec<Check>) {
             Check::ok(id, false, c.detail)
         } else {
             let fix = match c.name.as_str() {
-                "oci-export" | "multi-platform" | "non-linux-images" => {
+                "oci-export" | "multi-platform" | "non-linux-images" | "registry-cache" => {
                     "an engine with the containerd image store can (Docker Engine 24+ with features.containerd-snapshotter; scripts/setup starts one at unix:///run/archbench/modern.sock)"
                 }
                 _ => "BuildKit 0.13 or newer rewrites layer times (the containerd image store's engines have it)",

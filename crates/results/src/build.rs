@@ -467,7 +467,7 @@ mod tests {
             named("[build 2/3] RUN make", 5.0, 8.0),
         ];
         let cross = vec![named("[build 2/3] RUN make", 0.0, 3.0)];
-        let multi = vec![
+        let multi = [
             named("[linux/amd64 build 1/3] FROM base", 0.0, 0.5),
             named("[linux/amd64 build 2/3] RUN make", 0.5, 3.5),
             named("[linux/amd64->arm64 build 2/3] RUN make", 0.5, 4.0),

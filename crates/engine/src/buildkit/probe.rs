@@ -6,7 +6,11 @@
 //!   (2001-09-09 in the context) came out as the epoch;
 //! - where the OCI export fails, two platforms into the engine's store (`moby`), which says
 //!   whether one solve can hold several platforms at all;
-//! - `wasi/wasm` into the engine's store: whether it keeps non-Linux images.
+//! - `wasi/wasm` into the engine's store: whether it keeps non-Linux images;
+//! - one platform with no image export and a registry cache export to a loopback port where
+//!   nothing listens: an engine without that cache exporter refuses the solve naming it; one
+//!   with it solves and then fails to push (the evidence that the exporter ran). Nothing is
+//!   written anywhere.
 //!
 //! Nothing is pulled: the Dockerfile starts from `scratch`.
 
@@ -15,7 +19,9 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-use bollard::moby::buildkit::v1::{CacheOptions, InfoRequest, ListWorkersRequest};
+use bollard::moby::buildkit::v1::{
+    CacheOptions, CacheOptionsEntry, InfoRequest, ListWorkersRequest,
+};
 use serde::Serialize;
 
 use super::filesync::{Entry, Kind, Tree};
@@ -30,7 +36,8 @@ pub const WASM_PROBE_TAG: &str = "archbench-probe:wasi-wasm";
 /// One thing the engine's BuildKit can or cannot do, as tried.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Capability {
-    /// `oci-export`, `multi-platform`, `rewrite-timestamp`, `non-linux-images`.
+    /// `oci-export`, `multi-platform`, `rewrite-timestamp`, `non-linux-images`,
+    /// `registry-cache`.
     pub name: String,
     /// It worked.
     pub available: bool,
@@ -170,8 +177,35 @@ pub async fn probe(dial: &Dial, scratch: &Path) -> Result<Facts, String> {
         Ok(_) => cap("non-linux-images", true, "a wasi/wasm image went into the engine's store"),
         Err(e) => cap("non-linux-images", false, e),
     });
+    facts.capabilities.push(registry_cache(dial, quiet).await);
     let _ = std::fs::remove_file(&tar);
     Ok(facts)
+}
+
+/// The registry cache probe (see the module note). The port is one the system just handed out
+/// and this process closed again, so nothing answers there.
+async fn registry_cache(dial: &Dial, quiet: &mut dyn FnMut(super::BuildEvent)) -> Capability {
+    let addr = match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
+        Ok(a) => a.to_string(),
+        Err(e) => return cap("registry-cache", false, format!("not tried: no loopback port: {e}")),
+    };
+    let mut s = solve("linux/amd64", "", &[]);
+    s.cache.exports.push(CacheOptionsEntry {
+        r#type: "registry".into(),
+        attrs: HashMap::from([
+            ("ref".to_owned(), format!("{addr}/archbench-probe:cache")),
+            ("mode".to_owned(), "min".to_owned()),
+        ]),
+    });
+    match run(dial, &s, quiet).await {
+        Ok(_) => cap("registry-cache", true, "a registry cache export finished"),
+        Err(e) if e.contains(&addr) => cap(
+            "registry-cache",
+            true,
+            format!("the registry cache exporter ran: its push to {addr} (nothing listens there) failed as meant"),
+        ),
+        Err(e) => cap("registry-cache", false, e),
+    }
 }
 
 /// What the OCI probe's tar holds: each image manifest's platform, and the probe file's time.
