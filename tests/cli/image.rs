@@ -748,6 +748,74 @@ fn a_layout_index_is_never_lost() {
     assert_eq!(tags, (0..8).map(|i| format!("t{i}")).collect::<Vec<_>>());
 }
 
+/// Issue 25 (items 4, 6): a copy into an existing layout changes only the entry it tags: the
+/// index's own annotations, `subject` and `artifactType`, and the other entries with their
+/// platforms' `os.version` and `os.features`, are written back as they were. An index.json
+/// that is a FIFO or a link is refused at once (a FIFO hung the copy, a link to /dev/zero filled
+/// memory, a link to /etc/shadow was parsed).
+#[test]
+fn a_copy_into_a_layout_keeps_every_field_of_its_index() {
+    let layout = tempfile::tempdir().unwrap();
+    archinfo_layout(layout.path(), "v1", &[Platform::linux_amd64()], 0);
+    let src = format!("oci:{}:v1", layout.path().display());
+    let dst = tempfile::tempdir().unwrap();
+    let d = dst.path();
+    std::fs::write(d.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let other = serde_json::json!({
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": format!("sha256:{}", "ab".repeat(32)),
+        "size": 10,
+        "platform": {"os": "windows", "architecture": "amd64",
+                     "os.version": "10.0.17763.1234", "os.features": ["win32k"]},
+        "annotations": {"org.opencontainers.image.ref.name": "win"},
+        "x-not-oci": 1
+    });
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [other],
+        "annotations": {"org.example.owner": "team"},
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": format!("sha256:{}", "cd".repeat(32)), "size": 5},
+        "artifactType": "application/x.example"
+    });
+    std::fs::write(d.join("index.json"), index.to_string()).unwrap();
+    let copy = || {
+        archbench()
+            .args(["image", "copy", &src])
+            .arg(format!("oci:{}:a", d.display()))
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap()
+    };
+    let out = copy();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("index.json")).unwrap()).unwrap();
+    for field in ["annotations", "subject", "artifactType", "mediaType"] {
+        assert_eq!(after[field], index[field], "{field}: {after:#}");
+    }
+    let entries = after["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{after:#}");
+    assert_eq!(entries[0], other, "the entry it did not tag is kept byte for byte");
+    assert_eq!(entries[1]["annotations"]["org.opencontainers.image.ref.name"], "a");
+
+    std::fs::remove_file(d.join("index.json")).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(d.join("index.json")).status().unwrap();
+    assert!(made.success());
+    let out = copy();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("FIFO"), "{err}");
+    std::fs::remove_file(d.join("index.json")).unwrap();
+    for target in ["/dev/zero", "/etc/hostname"] {
+        std::os::unix::fs::symlink(target, d.join("index.json")).unwrap();
+        let out = copy();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains("symbolic link"), "{target}: {err}");
+        std::fs::remove_file(d.join("index.json")).unwrap();
+    }
+}
+
 /// A server that accepts and never answers, and one that stops in the middle of a blob
 /// (issue 18): both are given up on after the idle timeout, with a message that says so.
 const STALLING: &str = r#"

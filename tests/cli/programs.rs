@@ -484,3 +484,37 @@ fn archbench_for_aarch64_under_qemu_is_an_emulated_host_in_the_merged_report() {
     assert!(factor.contains("modelled") || factor.contains("Modelled"), "{factor}");
     assert!(factor.contains("its archbench ran under emulation"), "{factor}");
 }
+
+/// Issue 25 (items 1, 9): a FIFO or a device given to `bench` or `identify` is refused at once.
+/// `bench` used to read /dev/zero whole (15.6 GB in 60 s, past `--timeout`) and hang on a FIFO;
+/// `identify` said "0 files" and exited 0.
+#[test]
+fn pipes_and_devices_are_refused_by_bench_and_identify() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("prog");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    for (input, what) in [(fifo.as_path(), "FIFO"), (Path::new("/dev/zero"), "character device")] {
+        let o = archbench()
+            .arg("bench")
+            .arg(input)
+            .args(["--runs", "1", "--timeout", "5"])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(what), "bench {}: {err}", input.display());
+        assert!(err.contains("none of the files can run here"), "{err}");
+        let o = archbench()
+            .arg("identify")
+            .arg(input)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && err.contains("not a regular file or a directory"),
+            "identify {}: {err}",
+            input.display()
+        );
+    }
+}

@@ -105,6 +105,17 @@ pub fn walk_dir(root: &Path) -> Result<(Vec<Found>, Scanned)> {
     // followed, so a tree is never left).
     let meta =
         std::fs::metadata(root).map_err(|source| Error::Io { path: root.to_owned(), source })?;
+    // A FIFO, a device or a socket named as the root is neither a file to identify nor a tree
+    // to walk: an error, not "0 files" and success.
+    if !meta.is_file() && !meta.is_dir() {
+        return Err(Error::Io {
+            path: root.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file or a directory (a FIFO, a device or a socket): identify reads files and directory trees",
+            ),
+        });
+    }
     let mut unreadable: Vec<Found> = Vec::new();
     let files: Vec<(std::path::PathBuf, u64)> = if meta.is_file() {
         vec![(root.to_owned(), meta.len())]

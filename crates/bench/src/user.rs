@@ -105,9 +105,17 @@ fn classify(
     sysroot: Option<&Path>,
     binfmt: &Binfmt,
 ) -> Result<Vec<Program>, Why> {
-    let bytes = std::fs::read(f).map_err(|e| {
-        (format!("cannot be read ({e})"), "check the path and its permissions".to_owned())
-    })?;
+    // A FIFO or a device is refused at once (reading /dev/zero whole grew without end; a FIFO
+    // hung before --timeout applied), and a program is read up to 1 GiB (archbench_input).
+    let bytes =
+        archbench_input::read(f, archbench_input::Kind::Program, archbench_input::Named::ByUser)
+            .map_err(|e| match e {
+                archbench_input::Error::Io { source, .. } => (
+                    format!("cannot be read ({source})"),
+                    "check the path and its permissions".to_owned(),
+                ),
+                other => (other.to_string(), "pass the program's file itself".to_owned()),
+            })?;
     let not_a_program = || {
         (
             "not a program archbench can run: no ELF, Wasm or #! script header".to_owned(),

@@ -37,6 +37,10 @@ pub enum Error {
         /// Bytes read before the stream was stopped.
         read: u64,
     },
+    /// A file of a layout is not one archbench reads (not a regular file, a symbolic link,
+    /// past the size limit; see `archbench_input`).
+    #[error(transparent)]
+    Input(#[from] archbench_input::Error),
     /// JSON that should be an index, manifest or config is not.
     #[error("{what} is not valid: {message}")]
     Invalid {

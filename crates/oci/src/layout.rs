@@ -81,15 +81,28 @@ impl LayerInput {
     }
 }
 
-/// The manifests of `root/index.json`; none when there is no index yet. An index that exists
-/// but cannot be read is an error: replacing it would lose every tag it holds (skopeo refuses
-/// likewise).
-fn read_index(root: &Path) -> Result<Vec<Descriptor>> {
+/// `root/index.json` as it is, every field kept (annotations, `subject`, fields archbench does
+/// not know); a new empty index when there is none yet. An index that exists but cannot be read
+/// is an error: replacing it would lose every tag it holds (skopeo refuses likewise).
+///
+/// The index is read by `archbench_input`'s rules: a regular file of at most 16 MiB, never
+/// through a symbolic link (a link to `/dev/zero` filled memory, a FIFO hung, a link to
+/// `/etc/shadow` was parsed).
+fn read_index(root: &Path) -> Result<serde_json::Value> {
     let path = root.join("index.json");
-    let bytes = match std::fs::read(&path) {
+    let bytes = match archbench_input::read(
+        &path,
+        archbench_input::Kind::LayoutIndex,
+        archbench_input::Named::Inside,
+    ) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(Error::Io { action: "reading", path, source }),
+        Err(archbench_input::Error::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            let empty = document::index(Vec::new(), &Default::default());
+            return Ok(serde_json::to_value(empty).expect("an index serialises"));
+        }
+        Err(e) => return Err(e.into()),
     };
     let refuse = |why: String| Error::Invalid {
         what: path.display().to_string(),
@@ -102,9 +115,15 @@ fn read_index(root: &Path) -> Result<Vec<Descriptor>> {
     if !v.get("manifests").is_some_and(serde_json::Value::is_array) {
         return Err(refuse("not an OCI index (no \"manifests\" list)".into()));
     }
-    let index: oci_spec::image::ImageIndex =
-        serde_json::from_value(v).map_err(|e| refuse(format!("not an OCI index ({e})")))?;
-    Ok(index.manifests().clone())
+    // Checked as an index, but kept as the JSON it is, so writing it back loses nothing.
+    serde_json::from_value::<oci_spec::image::ImageIndex>(v.clone())
+        .map_err(|e| refuse(format!("not an OCI index ({e})")))?;
+    Ok(v)
+}
+
+/// The tag (`org.opencontainers.image.ref.name`) of an entry of `index.json`.
+fn tag_of_entry(e: &serde_json::Value) -> Option<&str> {
+    e.get("annotations")?.get(document::REF_NAME)?.as_str()
 }
 
 /// Builds an OCI layout directory. Blobs are written as they are added (content-addressed, so
@@ -112,7 +131,8 @@ fn read_index(root: &Path) -> Result<Vec<Descriptor>> {
 /// index naming a blob that is not there yet.
 pub struct LayoutWriter {
     root: PathBuf,
-    entries: Vec<Descriptor>,
+    /// `index.json` as last read or written, whole.
+    index: serde_json::Value,
 }
 
 impl LayoutWriter {
@@ -126,8 +146,8 @@ impl LayoutWriter {
             std::fs::write(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#)
                 .map_err(|e| io("writing", &layout, e))?;
         }
-        let entries = read_index(&root)?;
-        Ok(Self { root, entries })
+        let index = read_index(&root)?;
+        Ok(Self { root, index })
     }
 
     /// Write a blob; returns its descriptor fields.
@@ -279,38 +299,42 @@ impl LayoutWriter {
     /// Name `target` (an index or manifest) with `tag` in `index.json`, replacing any entry with
     /// that tag, and write `index.json` atomically.
     pub fn tag(&mut self, target: &Written, tag: &str) -> Result<()> {
-        let d = document::tagged(target.descriptor(), tag);
+        let d = serde_json::to_value(document::tagged(target.descriptor(), tag))
+            .expect("a descriptor serialises");
         self.update_index(|entries| {
-            entries.retain(|e| document::tag_of(e) != Some(tag));
+            entries.retain(|e| tag_of_entry(e) != Some(tag));
             entries.push(d);
         })
     }
 
     /// Remove the entry named `tag` from `index.json` (its blobs stay).
     pub fn untag(&mut self, tag: &str) -> Result<()> {
-        self.update_index(|entries| entries.retain(|e| document::tag_of(e) != Some(tag)))
+        self.update_index(|entries| entries.retain(|e| tag_of_entry(e) != Some(tag)))
     }
 
     /// Change `index.json` as one step among concurrent writers: under an exclusive lock on the
     /// layout's `oci-layout` file, re-read the index (another process may have tagged since),
-    /// apply `change`, and write it atomically. Without this, two copies into one layout each
-    /// wrote the index they had read at the start, and one's tags were lost.
-    fn update_index(&mut self, change: impl FnOnce(&mut Vec<Descriptor>)) -> Result<()> {
+    /// apply `change` to its `manifests` and write it atomically. Without this, two copies into
+    /// one layout each wrote the index they had read at the start, and one's tags were lost.
+    /// Only `manifests` is archbench's to change: every other field of the index, and every
+    /// field of the entries it keeps, is written back as read.
+    fn update_index(&mut self, change: impl FnOnce(&mut Vec<serde_json::Value>)) -> Result<()> {
         let lock_path = self.root.join("oci-layout");
         let io = |action, source| Error::Io { action, path: lock_path.clone(), source };
         let lock = std::fs::File::open(&lock_path).map_err(|e| io("opening", e))?;
         lock.lock().map_err(|e| io("locking", e))?;
-        let mut entries = read_index(&self.root)?;
-        change(&mut entries);
-        self.entries = entries;
+        let mut index = read_index(&self.root)?;
+        if let Some(serde_json::Value::Array(entries)) = index.get_mut("manifests") {
+            change(entries);
+        }
+        self.index = index;
         self.write_index()
         // The lock is released when `lock` is dropped, after the rename.
     }
 
     fn write_index(&mut self) -> Result<()> {
-        let index = document::index(self.entries.clone(), &Default::default());
         let path = self.root.join("index.json");
-        let bytes = document::to_bytes(&index);
+        let bytes = serde_json::to_vec(&self.index).expect("a JSON value serialises");
         archbench_results::write_bytes_atomic(&path, &bytes).map_err(|e| Error::Io {
             action: "writing",
             path,

@@ -13,6 +13,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The pricing file is not one archbench reads (not a regular file, past the size limit).
+    #[error(transparent)]
+    File(#[from] archbench_input::Error),
     /// The pricing file is not valid.
     #[error("{path}: {message}")]
     Pricing {

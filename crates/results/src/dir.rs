@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bench::Cell;
 use crate::build::BuildReport;
-use crate::{read, Envelope, Error, Result};
+use crate::{Envelope, Error, Result};
 
 /// A file the reader passed over, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +104,7 @@ fn reason(e: &Error) -> String {
         ),
         Error::Io { source, .. } => format!("cannot be read ({source})"),
         Error::Migrate { from, why, .. } => format!("schema {from}, and it could not be upgraded: {why}"),
+        Error::Range { why, .. } => format!("a number out of range: {why}"),
         other => other.to_string(),
     }
 }
@@ -133,25 +134,31 @@ pub fn load(dir: &Path) -> Result<Results> {
         struct Head {
             kind: Option<String>,
         }
-        let head = std::fs::read(&p)
-            .map_err(|source| Error::Io { action: "reading", path: p.clone(), source })
-            .and_then(|b| {
-                serde_json::from_slice::<Head>(&b)
-                    .map_err(|source| Error::Parse { path: p.clone(), source })
-            });
-        let kind = match head {
-            Ok(h) => h.kind.unwrap_or_default(),
+        // Found inside the directory, not named: a link, a FIFO or a device is skipped with
+        // its reason rather than followed or waited on (archbench_input).
+        let bytes = archbench_input::read(
+            &p,
+            archbench_input::Kind::Results,
+            archbench_input::Named::Inside,
+        );
+        let head = bytes.map_err(Error::from).and_then(|b| {
+            serde_json::from_slice::<Head>(&b)
+                .map(|h| (h, b))
+                .map_err(|source| Error::Parse { path: p.clone(), source })
+        });
+        let (kind, bytes) = match head {
+            Ok((h, b)) => (h.kind.unwrap_or_default(), b),
             Err(e) => {
                 out.skipped.push(Skipped { why: reason(&e), path: p });
                 continue;
             }
         };
         match kind.as_str() {
-            "bench" => match read(&p, "bench") {
+            "bench" => match crate::io::parse(&p, &bytes, "bench") {
                 Ok(e) => out.benches.push((p, e)),
                 Err(e) => out.skipped.push(Skipped { why: reason(&e), path: p }),
             },
-            "build" => match read(&p, "build") {
+            "build" => match crate::io::parse(&p, &bytes, "build") {
                 Ok(e) => out.builds.push((p, e)),
                 Err(e) => out.skipped.push(Skipped { why: reason(&e), path: p }),
             },
@@ -213,6 +220,80 @@ mod tests {
         );
         assert_eq!(r.skipped.len(), 4, "plan.json and notes.txt pass quietly: {r:?}");
         assert!(r.skip_notes()[0].starts_with("skipped "));
+    }
+
+    fn bench_with_wall(wall: f64) -> Envelope<Vec<Cell>> {
+        use crate::bench::{CellStatus, Outcome, Sample};
+        let sample = Sample {
+            wall,
+            user: 0.1,
+            sys: 0.0,
+            max_rss: None,
+            outcome: Outcome::Exited { code: 0 },
+            stdout: String::new(),
+            stderr_tail: String::new(),
+            wasm: None,
+            startup: None,
+        };
+        let cell = Cell {
+            workload: "sha256".into(),
+            class: "integer".into(),
+            size: 1,
+            runner: "native".parse().unwrap(),
+            via: String::new(),
+            runner_version: None,
+            profile: "release".into(),
+            compile_seconds: None,
+            checksum: None,
+            wall: None,
+            slowdown: None,
+            status: CellStatus::Ok,
+            samples: vec![sample],
+            conditions: None,
+        };
+        Envelope::begin("bench", HostFacts::default(), vec![cell]).finish()
+    }
+
+    /// Issue 25 (items 3, 7, 9): what is not a regular file inside the directory is skipped at
+    /// once (a FIFO used to hang the reader, a link to /dev/zero to fill memory), and so is a
+    /// file whose times are out of range (1e308 became "$NaN/month" in the plan; a negative one
+    /// was dropped without a word).
+    #[test]
+    fn pipes_links_devices_and_numbers_out_of_range_are_skipped_with_their_reason() {
+        let _serial = crate::cleanup::test_lock();
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write_atomic(&d.join("a-bench.json"), &bench_with_wall(0.25)).unwrap();
+        write_atomic(&d.join("huge.json"), &bench_with_wall(1e308)).unwrap();
+        write_atomic(&d.join("negative.json"), &bench_with_wall(-3.0)).unwrap();
+        let fifo =
+            std::ffi::CString::new(d.join("fifo.json").into_os_string().into_encoded_bytes())
+                .unwrap();
+        // SAFETY: a NUL-terminated path that lives across the call.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        std::os::unix::fs::symlink("/dev/zero", d.join("zero.json")).unwrap();
+        std::os::unix::fs::symlink(d.join("a-bench.json"), d.join("link.json")).unwrap();
+
+        let r = load(d).unwrap();
+        assert_eq!(r.benches.len(), 1, "{r:?}");
+        let why = |name: &str| {
+            r.skipped
+                .iter()
+                .find(|s| s.path.ends_with(name))
+                .map(|s| s.why.clone())
+                .unwrap_or_else(|| panic!("{name} not skipped: {r:?}"))
+        };
+        assert!(why("huge.json").contains("sample 1: wall is 1e308, outside 0 to 1e7"), "{r:?}");
+        assert!(why("negative.json").contains("wall is -3"), "{r:?}");
+        assert!(why("fifo.json").contains("FIFO"), "{r:?}");
+        assert!(why("zero.json").contains("symbolic link"), "{r:?}");
+        assert!(why("link.json").contains("symbolic link"), "{r:?}");
+        // Named by the user, a link is followed and a FIFO is still refused.
+        assert!(crate::read::<Vec<Cell>>(&d.join("link.json"), "bench").is_ok());
+        let e = crate::read::<Vec<Cell>>(&d.join("fifo.json"), "bench").unwrap_err();
+        assert!(e.to_string().contains("FIFO"), "{e}");
+        let e = crate::read::<Vec<Cell>>(&d.join("huge.json"), "bench").unwrap_err();
+        assert!(e.to_string().contains("regenerate the file"), "{e}");
     }
 
     #[test]

@@ -15,6 +15,18 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The file is not one archbench reads: not a regular file, a link inside a directory, or
+    /// past the size limit (see `archbench_input`).
+    #[error(transparent)]
+    Input(#[from] archbench_input::Error),
+    /// A number in the file is out of its range (see [`crate::check`]).
+    #[error("{path}: {why}; archbench never writes such a number: regenerate the file, or correct that field")]
+    Range {
+        /// The file involved.
+        path: PathBuf,
+        /// Which field, and its value.
+        why: String,
+    },
     /// The file is not valid JSON of the expected shape.
     #[error("{path} is not a valid archbench results file")]
     Parse {

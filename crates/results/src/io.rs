@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::check::Checked;
 use crate::{Envelope, Error, Result, SCHEMA_VERSION};
 
 /// Write `bytes` to `path` atomically: a temporary sibling file, fsync, rename.
@@ -45,20 +46,42 @@ pub fn write_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_bytes_atomic(path, &bytes)
 }
 
-/// Read an envelope of `kind`, checking the schema version before the payload. A file of an
-/// older version is brought up to date by [`crate::migrate::upgrade`]; a newer one is refused.
-pub fn read<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Envelope<T>> {
-    let bytes = fs::read(path).map_err(|source| Error::Io {
-        action: "reading",
-        path: path.to_owned(),
-        source,
-    })?;
+/// Read an envelope of `kind` from a file the user named, checking the schema version before
+/// the payload. A file of an older version is brought up to date by [`crate::migrate::upgrade`];
+/// a newer one is refused. The file is read by `archbench_input`'s rules (a regular file, at most
+/// 256 MiB; a symbolic link is followed, as the user named it).
+pub fn read<T: DeserializeOwned + Checked>(path: &Path, kind: &str) -> Result<Envelope<T>> {
+    let bytes = archbench_input::read(
+        path,
+        archbench_input::Kind::Results,
+        archbench_input::Named::ByUser,
+    )?;
+    parse(path, &bytes, kind)
+}
+
+/// [`read`] of bytes already read from `path`; the payload's numbers are checked
+/// ([`Checked`]) before it is given out.
+pub(crate) fn parse<T: DeserializeOwned + Checked>(
+    path: &Path,
+    bytes: &[u8],
+    kind: &str,
+) -> Result<Envelope<T>> {
+    let envelope = parse_unchecked::<T>(path, bytes, kind)?;
+    envelope.payload.check().map_err(|why| Error::Range { path: path.to_owned(), why })?;
+    Ok(envelope)
+}
+
+fn parse_unchecked<T: DeserializeOwned>(
+    path: &Path,
+    bytes: &[u8],
+    kind: &str,
+) -> Result<Envelope<T>> {
     #[derive(serde::Deserialize)]
     struct Head {
         schema_version: u32,
         kind: String,
     }
-    let head: Head = serde_json::from_slice(&bytes)
+    let head: Head = serde_json::from_slice(bytes)
         .map_err(|source| Error::Parse { path: path.to_owned(), source })?;
     if head.schema_version == 0 || head.schema_version > SCHEMA_VERSION || head.kind != kind {
         return Err(Error::Schema {
@@ -71,9 +94,9 @@ pub fn read<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Envelope<T>>
     }
     let parse = |source| Error::Parse { path: path.to_owned(), source };
     if head.schema_version == SCHEMA_VERSION {
-        return serde_json::from_slice(&bytes).map_err(parse);
+        return serde_json::from_slice(bytes).map_err(parse);
     }
-    let old: serde_json::Value = serde_json::from_slice(&bytes).map_err(parse)?;
+    let old: serde_json::Value = serde_json::from_slice(bytes).map_err(parse)?;
     let new = crate::migrate::upgrade(kind, head.schema_version, old)
         .map_err(|why| Error::Migrate { path: path.to_owned(), from: head.schema_version, why })?;
     serde_json::from_value(new).map_err(parse)

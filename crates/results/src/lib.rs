@@ -22,6 +22,7 @@
 
 pub mod bench;
 pub mod build;
+pub mod check;
 pub mod cleanup;
 pub mod dir;
 mod envelope;
