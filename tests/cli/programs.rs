@@ -381,8 +381,9 @@ fn an_arm64_program_under_qemu_sees_the_x86_cpu_and_counts_as_emulated() {
     );
 }
 
-/// The stripped aarch64 archbench that `scripts/build-dist` makes, or a failure that says how to
-/// make it. scripts/test builds it beside the tests and names, in `ARCHBENCH_DIST_DONE`, the file
+/// The stripped aarch64 archbench that `scripts/build-dist` makes (the `DIST_PROFILE` it was
+/// given: `dist` by default, `dist-test` from scripts/test), or a failure that says how to make
+/// it. scripts/test builds it beside the tests and names, in `ARCHBENCH_DIST_DONE`, the file
 /// where that build leaves its exit status: the test waits for it (up to an hour).
 fn aarch64_archbench() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -408,7 +409,9 @@ fn aarch64_archbench() -> PathBuf {
             std::fs::read_to_string(&log).unwrap_or_default()
         );
     }
-    let bin = target.join("aarch64-unknown-linux-musl/dist/archbench");
+    // scripts/test builds the dist-test profile (the dist binary at opt-level 1).
+    let profile = std::env::var("DIST_PROFILE").unwrap_or_else(|_| "dist".into());
+    let bin = target.join(format!("aarch64-unknown-linux-musl/{profile}/archbench"));
     assert!(
         bin.is_file(),
         "{} is missing: run scripts/build-dist (scripts/test runs it before the tests)",

@@ -441,6 +441,8 @@ pub fn evaluate(ctx: &Context, f: &Factors, n: f64) -> Vec<OptionCost> {
         .collect()
 }
 
+/// Every flag finite and from 0 to [`MAX_FLAG`] (issue 25: `--builds-per-month 1e308` made the
+/// monthly figures infinite).
 fn check(p: &Profile) -> Result<()> {
     for (what, v) in [
         ("--builds-per-month", p.builds_per_month),
@@ -453,12 +455,20 @@ fn check(p: &Profile) -> Result<()> {
         ("--merge-minutes", p.merge_minutes),
         ("--max-minutes-per-build", p.max_minutes_per_build.unwrap_or(0.0)),
     ] {
-        if !(v.is_finite() && v >= 0.0) {
-            return Err(Error::Input(format!("{what} must be a non-negative number, not {v}")));
+        if !(v.is_finite() && (0.0..=MAX_FLAG).contains(&v)) {
+            return Err(Error::Input(format!(
+                "{what} must be a number from 0 to {MAX_FLAG:e}, not {}",
+                archbench_results::check::shown(v)
+            )));
         }
     }
     Ok(())
 }
+
+/// The largest value a volume, minute or price flag may take: far past any real CI (ten million
+/// builds a month), and small enough that no product of flags, catalog prices (at most
+/// [`crate::pricing::MAX_PRICE`]) and measured factors overflows into `inf` or `NaN`.
+pub const MAX_FLAG: f64 = 1e7;
 
 /// The day a profile prices on.
 pub fn priced_on(p: &Profile) -> Result<Date> {

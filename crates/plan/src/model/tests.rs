@@ -234,6 +234,11 @@ fn bad_inputs_are_refused() {
     let bad = [
         (Profile { builds_per_month: -1.0, ..profile(1.0) }, "--builds-per-month"),
         (Profile { margin: f64::NAN, ..profile(1.0) }, "--margin"),
+        (
+            Profile { builds_per_month: 1e308, ..profile(1.0) },
+            "--builds-per-month must be a number from 0 to 1e7, not 1e308",
+        ),
+        (Profile { engineer_hourly: f64::INFINITY, ..profile(1.0) }, "--engineer-hourly"),
         (Profile { date: Some("yesterday".into()), ..profile(1.0) }, "--date"),
         (Profile { x64_runner: "c7i-large".into(), ..profile(1.0) }, "is a instance, not a runner"),
     ];
