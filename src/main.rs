@@ -37,9 +37,11 @@ fn init_tracing(verbose: u8) {
         .init();
 }
 
-/// On SIGINT or SIGTERM: remove what was half-written (see `archbench_results::cleanup`), then
-/// exit as the signal would have (130, 143). The handler runs on its own thread, so it may take
-/// locks and touch the filesystem, which a signal context may not.
+/// On SIGINT or SIGTERM: stop the run in progress, then either let the command save what it
+/// finished (a command that deferred interrupts, the first time) or remove what was
+/// half-written (see `archbench_results::cleanup`) and exit as the signal would have (130, 143).
+/// The handler runs on its own thread, so it may take locks and touch the filesystem, which a
+/// signal context may not.
 fn handle_interrupts() {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
@@ -48,9 +50,14 @@ fn handle_interrupts() {
     };
     std::thread::spawn(move || {
         for sig in signals.forever() {
+            // The run in progress (a child's process group, a Wasm guest) is stopped at once in
+            // either case: a deferred interrupt saves what finished before it, and a process
+            // group left running would outlive archbench.
+            let stopped = archbench_results::cleanup::stop_running();
             if archbench_results::cleanup::defer_signal() {
                 eprintln!(
-                    "archbench: interrupted; finishing the current run and saving what is done (interrupt again to stop at once)"
+                    "archbench: interrupted; {}saving what is done (interrupt again to stop at once)",
+                    if stopped > 0 { "stopped the current run, " } else { "" }
                 );
                 continue;
             }
@@ -64,6 +71,7 @@ fn handle_interrupts() {
 }
 
 fn main() -> std::process::ExitCode {
+    archbench_results::mark_command_start();
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     handle_interrupts();

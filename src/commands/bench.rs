@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use archbench_bench::pin;
 use archbench_bench::scratch::Scratch;
 use archbench_bench::suite::{self, Cell, CellStatus, Policy, Setup, WORKLOADS};
@@ -66,6 +67,11 @@ pub struct BenchCommand {
     /// Kill a run after this many seconds (with its whole process group) and fail its cell.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     timeout: Option<u64>,
+
+    /// Cap each Wasm run's linear memory at SIZE (512MiB, 2GiB; default 1GiB): a guest that
+    /// asks for more traps with that reason and its cell fails.
+    #[arg(long, value_name = "SIZE", value_parser = super::flags::parse_memory)]
+    max_memory: Option<u64>,
 
     /// For your programs: do not require every runner's output to equal native's.
     #[arg(long, conflicts_with = "check_regex")]
@@ -413,6 +419,16 @@ impl BenchCommand {
             stem.unwrap_or_else(|| "program".into())
         });
         let check = self.check()?;
+        if let Some(path) = &self.stdin {
+            // Refused here, before any run: every run reads the file again from its start, so
+            // it must be a regular file (a FIFO would also block the open past --timeout).
+            archbench_input::open(
+                path,
+                archbench_input::Kind::Stdin,
+                archbench_input::Named::ByUser,
+            )
+            .context("--stdin")?;
+        }
         let (scratch, cpu) = self.conditions(false)?;
         let jobs = [suite::Job { name, class: "user program".into(), size: 0, args }];
         let plan = suite::Plan {
@@ -430,6 +446,7 @@ impl BenchCommand {
             wasm_cwd: true,
             argv0: None,
             sysroot: self.sysroot.clone(),
+            max_memory: self.max_memory,
         };
         let mut tools =
             archbench_bench::user::UserTools { programs: &programs, scratch: scratch.path(), io };
@@ -493,8 +510,8 @@ impl BenchCommand {
         let source = archbench_bench::artifacts::source_dir(self.workloads_dir.as_deref())
             .map_err(anyhow::Error::msg)?;
         let (scratch, cpu) = self.conditions(workloads.iter().any(|w| w.name == "syscall"))?;
-        let setup = Setup { scratch: &scratch, cpu };
-        // Ctrl-C stops the suite after the current run; the cells done so far are written.
+        let setup = Setup { scratch: &scratch, cpu, max_memory: self.max_memory };
+        // Ctrl-C stops the run in progress and the suite; the cells done so far are written.
         archbench_results::cleanup::defer_interrupts();
         let bar = spinner(!self.json, "benchmarking");
         let cells: Vec<Cell> =

@@ -34,7 +34,8 @@ pub struct DoctorCommand {
     no_docker: bool,
 
     /// Seconds each probe may run before it counts as hung.
-    #[arg(long, default_value_t = 15.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 15.0, value_name = "SECONDS",
+          value_parser = super::flags::parse_seconds)]
     timeout: f64,
 
     /// Read binfmt_misc from another directory (for testing).

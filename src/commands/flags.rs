@@ -1,5 +1,6 @@
 //! Flags more than one command takes, in one place: registry access (`image`, `verify`,
-//! `identify`, `build`, `base`) and the plan's inputs (`plan`, `report`).
+//! `identify`, `build`, `base`), the plan's inputs (`plan`, `report`) and the Wasm memory cap
+//! (`run`, `bench`).
 
 use std::path::PathBuf;
 
@@ -150,5 +151,57 @@ impl PlanFlags {
             Some(p) => Catalog::load(p)?,
             None => Catalog::builtin(),
         })
+    }
+}
+
+/// `--max-memory SIZE` (`run`, `bench`): a size with a unit, binary (`512MiB`, `2GiB`) or
+/// decimal (`500MB`), or bytes; at least one 64 KiB Wasm page. Parsed by the bytesize crate.
+pub fn parse_memory(s: &str) -> Result<u64, String> {
+    let size: bytesize::ByteSize =
+        s.trim().parse().map_err(|e| format!("{e}; give a size such as 512MiB, 2GiB or 500MB"))?;
+    let bytes = size.as_u64();
+    if bytes < 64 << 10 {
+        return Err(format!(
+            "{s} is less than one 64 KiB WebAssembly page; give a size such as 512MiB"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A time limit in seconds (`run --timeout`, `doctor --timeout`): finite, above 0 and at most
+/// 1e7 (116 days), so it always makes a `Duration` (which panics on a negative, infinite or NaN
+/// number of seconds).
+pub fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 =
+        s.trim().parse().map_err(|e| format!("{s}: {e}; give seconds such as 30 or 2.5"))?;
+    if v.is_finite() && v > 0.0 && v <= 1e7 {
+        Ok(v)
+    } else {
+        Err(format!("{s} is not a time limit: give seconds above 0 and at most 10000000"))
+    }
+}
+
+#[cfg(test)]
+mod memory_tests {
+    use super::parse_memory;
+
+    #[test]
+    fn sizes_parse_in_binary_and_decimal_units_and_nonsense_is_refused() {
+        assert_eq!(parse_memory("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_memory("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_memory("500MB"), Ok(500_000_000));
+        assert_eq!(parse_memory("1048576"), Ok(1 << 20));
+        for bad in ["", "lots", "-1MiB", "1KiB", "0"] {
+            assert!(parse_memory(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn time_limits_are_positive_finite_seconds() {
+        use super::parse_seconds;
+        assert_eq!(parse_seconds("2.5"), Ok(2.5));
+        for bad in ["-1", "0", "NaN", "inf", "1e300", "soon"] {
+            assert!(parse_seconds(bad).is_err(), "{bad:?} was accepted");
+        }
     }
 }

@@ -169,15 +169,6 @@ pub fn identify_input(
     })
 }
 
-fn human_bytes(b: u64) -> String {
-    match b {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
-}
-
 fn details(f: &Found) -> String {
     let Some(id) = &f.identity else { return f.error.clone().unwrap_or_default() };
     let mut parts =
@@ -227,14 +218,14 @@ pub fn print_report(r: &InputReport, all: bool) {
         println!(
             "{head}: {} files ({}) scanned, {binaries} identified",
             s.scanned.files,
-            human_bytes(s.scanned.bytes)
+            archbench_input::show_bytes(s.scanned.bytes)
         );
         for g in &s.groups {
             println!(
                 "  {:<34} {:>7} {:>11}   e.g. {}",
                 g.label,
                 g.count,
-                human_bytes(g.bytes),
+                archbench_input::show_bytes(g.bytes),
                 g.examples.join(", ")
             );
         }

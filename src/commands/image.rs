@@ -109,21 +109,6 @@ struct CopyArgs {
     json: bool,
 }
 
-fn human(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 /// A byte progress bar on stderr (hidden for JSON or when stderr is not a terminal).
 fn byte_bar(show: bool, message: &str) -> (indicatif::ProgressBar, ProgressFn) {
     use std::io::IsTerminal;
@@ -200,7 +185,7 @@ fn print_inspection(i: &Inspection) {
             "  {:<16} {:<21} {:>10} {:>7}  {}{mismatch}",
             p.platform,
             p.manifest_digest.as_deref().map(short).unwrap_or("-"),
-            human(p.size),
+            archbench_input::show_bytes(p.size),
             p.layers,
             p.config_platform
         );
@@ -213,7 +198,7 @@ fn print_inspection(i: &Inspection) {
                 "  {:<16} {:<21} {:>10} {:>7}  {}",
                 "unknown/unknown",
                 a.manifest_digest.as_deref().map(short).unwrap_or("-"),
-                human(a.size),
+                archbench_input::show_bytes(a.size),
                 a.layers,
                 a.label
             );
@@ -225,11 +210,15 @@ fn print_inspection(i: &Inspection) {
             println!(
                 "  largest: {} at {}, {} more than the smallest",
                 big.platform,
-                human(big.size),
-                human(big.over_smallest)
+                archbench_input::show_bytes(big.size),
+                archbench_input::show_bytes(big.over_smallest)
             );
             for l in big.own_layers.iter().take(3) {
-                println!("    its own layer {} is {}", short(&l.digest), human(l.size));
+                println!(
+                    "    its own layer {} is {}",
+                    short(&l.digest),
+                    archbench_input::show_bytes(l.size)
+                );
             }
         }
     }
@@ -242,12 +231,15 @@ fn print_inspection(i: &Inspection) {
                 println!(
                     "    {} {:>10}  {}",
                     short(&l.digest),
-                    human(l.size),
+                    archbench_input::show_bytes(l.size),
                     l.platforms.join(", ")
                 );
             }
         }
-        println!("  stored once for all platforms: {}", human(i.unique_bytes));
+        println!(
+            "  stored once for all platforms: {}",
+            archbench_input::show_bytes(i.unique_bytes)
+        );
     }
 }
 
@@ -276,7 +268,7 @@ fn run_copy(a: CopyArgs, options: &RegistryOptions, jobs: usize) -> anyhow::Resu
             ", new index of the chosen platforms"
         },
         report.blobs_copied,
-        human(report.bytes_copied),
+        archbench_input::show_bytes(report.bytes_copied),
         report.blobs_skipped,
         report.blobs_mounted,
         started.elapsed().as_secs_f64()

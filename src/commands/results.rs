@@ -39,15 +39,35 @@ impl ResultsCommand {
         let m = archbench_results::merge::merge(&dirs, &output)
             .with_context(|| format!("merging into {}", output.display()))?;
         if json {
-            return print_json(&m);
+            print_json(&m)?;
+        } else {
+            for (to, from) in &m.written {
+                println!("{} <- {}", to.display(), from.display());
+            }
+            for s in &m.skipped {
+                eprintln!("skipped {}: {}", s.path.display(), s.why);
+            }
+            println!(
+                "{} file(s) merged into {}{}",
+                m.written.len(),
+                output.display(),
+                match m.already.len() {
+                    0 => String::new(),
+                    n => format!("; {n} already there from an earlier merge"),
+                }
+            );
         }
-        for (to, from) in &m.written {
-            println!("{} <- {}", to.display(), from.display());
-        }
-        for s in &m.skipped {
-            eprintln!("skipped {}: {}", s.path.display(), s.why);
-        }
-        println!("{} file(s) merged into {}", m.written.len(), output.display());
+        // Nothing read is not success: a typo'd directory must not pass a script's `&&`.
+        anyhow::ensure!(
+            !m.found_nothing(),
+            "nothing merged: {} hold no bench or build results file archbench can read{}",
+            dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "),
+            if m.skipped.is_empty() {
+                ""
+            } else {
+                " (the skipped files are listed above, each with its reason)"
+            }
+        );
         Ok(())
     }
 }

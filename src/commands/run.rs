@@ -49,8 +49,14 @@ pub struct RunCommand {
     dirs: Vec<String>,
 
     /// Stop a run after this many seconds.
-    #[arg(long, default_value_t = 600.0, value_name = "SECS")]
+    #[arg(long, default_value_t = 600.0, value_name = "SECS",
+          value_parser = super::flags::parse_seconds)]
     timeout: f64,
+
+    /// Cap a Wasm module's linear memory at SIZE (512MiB, 2GiB; default 1GiB): a module that
+    /// asks for more traps with that reason. Containers are not capped by archbench.
+    #[arg(long, value_name = "SIZE", value_parser = super::flags::parse_memory)]
+    max_memory: Option<u64>,
 
     /// Bench results to read slowdowns from (default: reports/latest when it exists).
     #[arg(long, value_name = "DIR")]
@@ -122,6 +128,17 @@ impl RunCommand {
                 print!("{}", run.stdout);
                 eprint!("{}", run.stderr);
                 let _ = std::io::stdout().flush();
+            }
+            for (stream, dropped) in
+                [("stdout", run.stdout_dropped), ("stderr", run.stderr_dropped)]
+            {
+                if dropped > 0 {
+                    eprintln!(
+                        "archbench: the {} run wrote {dropped} bytes to {stream} past the first 1 MiB, which archbench keeps; they were dropped{}",
+                        run.declared,
+                        if self.json { " (the JSON says so too)" } else { "" }
+                    );
+                }
             }
             runs.push(run);
         }
@@ -245,6 +262,7 @@ impl RunCommand {
             args: &self.args,
             dirs: &dirs,
             timeout: Duration::from_secs_f64(self.timeout),
+            max_memory: self.max_memory.unwrap_or(archbench_exec::wasm::DEFAULT_MAX_MEMORY),
         };
         let declared = image.declared().to_owned();
         let run = match how {

@@ -342,8 +342,12 @@ fn an_interrupted_build_leaves_no_index() {
     // Interrupt once the compile step is running.
     use std::io::BufRead;
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut before = Vec::new();
     for line in lines.by_ref() {
-        if line.unwrap().contains("building") {
+        let line = line.unwrap();
+        let started = line.contains("building");
+        before.push(line);
+        if started {
             break;
         }
     }
@@ -351,9 +355,10 @@ fn an_interrupted_build_leaves_no_index() {
     // SAFETY: kill(2) on our own child, which is not reaped yet, so its pid is not reused.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
+    before.extend(lines.map_while(Result::ok));
     // The build in progress is cancelled, the run is saved as failed by the interrupt, and
     // the exit status says it was interrupted (130).
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(130), "{}", before.join("\n"));
     let saved: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.path().join("build.json")).unwrap()).unwrap();
     let run = &saved["payload"]["runs"][0];

@@ -521,3 +521,162 @@ fn pipes_and_devices_are_refused_by_bench_and_identify() {
         );
     }
 }
+
+/// `bench --stdin FIFO` is refused before any run (it used to hang past --timeout in the open).
+#[test]
+fn a_fifo_as_standard_input_is_refused_before_any_run() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("input");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let o = archbench()
+        .args(["bench", "/bin/true", "--runs", "1", "--timeout", "5", "--stdin"])
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("--stdin") && err.contains("FIFO"), "{err}");
+}
+
+/// SIGTERM during a run that would take 30 s: the run is stopped at once, the command exits as
+/// interrupted (130) having written what finished, and its scratch directory is gone.
+#[test]
+fn sigterm_stops_the_run_in_progress_and_removes_the_scratch() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("bench.json");
+    let scratch_parent = d.path().join("scratch");
+    std::fs::create_dir(&scratch_parent).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("archbench"))
+        .args(["bench", "/bin/sleep", "--runs", "3", "--no-check", "--no-pin", "-o"])
+        .arg(&out)
+        .arg("--scratch")
+        .arg(&scratch_parent)
+        .args(["--", "30"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    // Until the first run has started: bench has made its scratch directory.
+    let started = std::time::Instant::now();
+    let scratch = loop {
+        let made = std::fs::read_dir(&scratch_parent).unwrap().flatten().next();
+        if let Some(e) = made {
+            break e.path();
+        }
+        assert!(started.elapsed().as_secs() < 60, "bench never created its scratch directory");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    // ...and its first `sleep 30` is running (a child of bench's, by /proc's parent ids).
+    let sleeping = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            // pid (comm) state ppid ...
+            let after = stat.rsplit_once(") ").map(|(_, rest)| rest).unwrap_or("");
+            stat.contains("(sleep)")
+                && after.split(' ').nth(1).and_then(|p| p.parse::<i32>().ok()) == Some(pid)
+        })
+    };
+    while !sleeping() {
+        assert!(started.elapsed().as_secs() < 60, "bench never started its first run");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: kill has no memory-safety preconditions; pid is our unreaped child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let signalled = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        // A behaviour bound, not a speed target: without the stop it takes the run's 30 s.
+        assert!(signalled.elapsed().as_secs() < 20, "bench did not end after SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("stopped the current run"), "{err}");
+    assert!(!scratch.exists(), "{} was left behind", scratch.display());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let status = &v["payload"][0]["status"];
+    assert!(status.to_string().contains("interrupted"), "{status}");
+    assert_eq!(v["payload"][0]["samples"].as_array().map(Vec::len), Some(0), "{v:#}");
+}
+
+/// A WebAssembly module that grows its memory by 1 MiB forever (`(loop (drop (memory.grow
+/// (i32.const 16))) (br 0))`), encoded by hand so the test needs no Wasm toolchain.
+const GROW_WASM: &[u8] = &[
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+    0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: () -> ()
+    0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+    0x05, 0x03, 0x01, 0x00, 0x01, // memory section: one memory, 1 page
+    0x07, 0x0a, 0x01, 0x06, b'_', b's', b't', b'a', b'r', b't', 0x00, 0x00, // export _start
+    0x0a, 0x0e, 0x01, 0x0c, 0x00, // code section: one body of 12 bytes, no locals
+    0x03, 0x40, 0x41, 0x10, 0x40, 0x00, 0x1a, 0x0c, 0x00, 0x0b, 0x0b, // loop..end end
+];
+
+/// `--max-memory` caps a Wasm guest: the cell fails with the cap as its reason.
+#[test]
+fn a_wasm_guest_past_max_memory_fails_its_cell_naming_the_cap() {
+    let d = tempfile::tempdir().unwrap();
+    let module = d.path().join("grow.wasm");
+    std::fs::write(&module, GROW_WASM).unwrap();
+    let o = archbench()
+        .arg("bench")
+        .arg(&module)
+        .args(["--runs", "1", "--timeout", "60", "--max-memory", "32MiB", "--json"])
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json(&o);
+    let reason = v["payload"][0]["status"].to_string();
+    assert!(reason.contains("memory limit") && reason.contains("32.0 MiB"), "{reason}");
+    let o = archbench().arg("bench").arg(&module).args(["--max-memory", "lots"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// `results merge` of directories without a results file fails instead of merging nothing.
+#[test]
+fn merging_nothing_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("notes.json"), "{}").unwrap();
+    let o = archbench()
+        .args(["results", "merge"])
+        .arg(d.path())
+        .arg("-o")
+        .arg(d.path().join("merged"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("nothing merged") && err.contains("skipped"), "{err}");
+}
+
+/// The envelope's timestamps span the work: a bench of a 1 s program records at least 1 s (it
+/// recorded microseconds, stamped when the payload was wrapped).
+#[test]
+fn the_envelope_spans_the_work_it_records() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("bench.json");
+    let o = archbench()
+        .args(["bench", "/bin/sleep", "--runs", "1", "--no-check", "--no-pin", "-o"])
+        .arg(&out)
+        .args(["--", "1"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let at = |k: &str| v[k].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    let span = at("finished_at").duration_since(at("started_at")).as_secs_f64();
+    let walls: f64 = v["payload"][0]["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["wall"].as_f64().unwrap())
+        .sum();
+    assert!(walls >= 1.0 && span >= walls, "span {span} s, runs {walls} s");
+}

@@ -43,6 +43,9 @@ pub struct RunSpec<'a> {
     pub dirs: &'a [(std::path::PathBuf, String)],
     /// Longest a run may take before it is stopped.
     pub timeout: Duration,
+    /// A Wasm module's memory cap in bytes ([`archbench_exec::wasm::DEFAULT_MAX_MEMORY`] unless
+    /// `--max-memory` says otherwise). Containers are not capped by archbench.
+    pub max_memory: u64,
 }
 
 /// The parts of an image config `run` uses.
@@ -170,7 +173,8 @@ pub fn run_module(
 ) -> Result<EntryRun, String> {
     let started = Instant::now();
     let module = WasmModule::compile(WasmTier::Cranelift, &entry.bytes)
-        .map_err(|e| format!("the {declared} entry's module does not load: {e}"))?;
+        .map_err(|e| format!("the {declared} entry's module does not load: {e}"))?
+        .with_max_memory(spec.max_memory);
     let mut argv = entry.argv.clone();
     argv.extend(if spec.args.is_empty() { entry.cmd.clone() } else { spec.args.to_vec() });
     let dirs: Vec<(&std::path::Path, &str)> =
@@ -189,6 +193,8 @@ pub fn run_module(
         startup_seconds: compiled + run.timings.instantiate,
         stdout: run.stdout,
         stderr: run.stderr,
+        stdout_dropped: run.stdout_dropped,
+        stderr_dropped: run.stderr_dropped,
     })
 }
 
@@ -255,6 +261,8 @@ fn start_and_wait(
         startup_seconds: (total - seconds).max(0.0),
         stdout: run.stdout,
         stderr: run.stderr,
+        stdout_dropped: run.stdout_dropped,
+        stderr_dropped: run.stderr_dropped,
     })
 }
 
@@ -447,6 +455,8 @@ mod tests {
             startup_seconds: 0.1,
             stdout: out.into(),
             stderr: String::new(),
+            stdout_dropped: 0,
+            stderr_dropped: 0,
         }
     }
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use archbench_exec::runner::{make_runner, Runner, RunnerSpec};
+use archbench_exec::runner::{make_runner_with, Io, Runner, RunnerSpec};
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts;
@@ -86,6 +86,8 @@ pub struct Setup<'a> {
     pub scratch: &'a Scratch,
     /// Pin the sampling thread, and so every process it starts, to this CPU.
     pub cpu: Option<usize>,
+    /// The Wasm runners' memory cap in bytes (`None`: [`archbench_exec::wasm::DEFAULT_MAX_MEMORY`]).
+    pub max_memory: Option<u64>,
 }
 
 /// Where the suite gets its programs and runners: the real ones build the workloads with cargo
@@ -99,12 +101,14 @@ pub trait Toolbox {
 }
 
 /// The real toolbox: workloads built from `source` with cargo, runners from
-/// [`archbench_exec::runner::make_runner`] writing into `scratch`.
+/// [`archbench_exec::runner::make_runner_with`] writing into `scratch`.
 pub struct Real<'a> {
     /// The workload sources ([`artifacts::source_dir`]).
     pub source: &'a Path,
     /// The scratch directory runners may write to.
     pub scratch: &'a Path,
+    /// The Wasm runners' memory cap ([`Setup::max_memory`]).
+    pub max_memory: Option<u64>,
 }
 
 impl Toolbox for Real<'_> {
@@ -112,7 +116,8 @@ impl Toolbox for Real<'_> {
         artifacts::build(self.source, &spec.platform())
     }
     fn runner(&mut self, spec: &RunnerSpec) -> Box<dyn Runner> {
-        make_runner(spec, self.scratch)
+        let io = Io { max_memory: self.max_memory, ..Io::default() };
+        make_runner_with(spec, self.scratch, io)
     }
 }
 
@@ -128,7 +133,7 @@ pub fn run(
 ) -> Result<Vec<Cell>, String> {
     let scratch = setup.scratch;
     let conditions = Conditions { scratch: scratch.describe(), cpu: setup.cpu };
-    let mut tools = Real { source, scratch: scratch.path() };
+    let mut tools = Real { source, scratch: scratch.path(), max_memory: setup.max_memory };
     let jobs: Vec<Job> = workloads.iter().map(|w| Job::workload(w, quick)).collect();
     let plan = Plan {
         jobs: &jobs,
@@ -321,7 +326,14 @@ fn take_samples(runner: &mut dyn Runner, cell: &mut Cell, how: &Sampling<'_>) {
             cell.status = CellStatus::Interrupted { recorded };
             break;
         }
-        let s = match runner.run(args, env, timeout) {
+        let s = runner.run(args, env, timeout);
+        if interrupted() {
+            // The interrupt stopped this run (see `archbench_results::cleanup`): it is not a
+            // result, whatever it returned.
+            cell.status = CellStatus::Interrupted { recorded };
+            break;
+        }
+        let s = match s {
             Ok(s) => s,
             Err(e) => {
                 cell.status = CellStatus::Failed { reason: e.to_string() };
@@ -373,7 +385,7 @@ struct Sampling<'a> {
 }
 
 /// Whether the user asked the suite to stop (see `archbench_results::cleanup`): checked before
-/// each run, so a run in progress finishes (or times out) first.
+/// each run and after it (the interrupt stops the run in progress, which is then not counted).
 fn interrupted() -> bool {
     archbench_results::cleanup::interrupt_requested()
 }

@@ -33,10 +33,26 @@ pub struct ContainerRun {
     /// `StartedAt` after the runtime reports the start, so a command of a millisecond or two can
     /// end "before" it began.
     pub command_seconds: Option<f64>,
-    /// What it wrote to stdout.
+    /// What it wrote to stdout: the first [`OUTPUT_LIMIT`] bytes.
     pub stdout: String,
-    /// What it wrote to stderr.
+    /// What it wrote to stderr: the first [`OUTPUT_LIMIT`] bytes.
     pub stderr: String,
+    /// Bytes of stdout past the limit, read and dropped.
+    pub stdout_dropped: u64,
+    /// Bytes of stderr past the limit, read and dropped.
+    pub stderr_dropped: u64,
+}
+
+/// The most bytes of a container's stdout, and of its stderr, that [`Engine::run_container`]
+/// keeps (as archbench keeps of a process's); the rest is read, counted and dropped, so a
+/// container that writes without end cannot fill archbench's memory before its timeout.
+pub const OUTPUT_LIMIT: usize = 1 << 20;
+
+/// Append what fits under [`OUTPUT_LIMIT`] to `kept`; count the rest in `dropped`.
+fn keep_output(kept: &mut Vec<u8>, dropped: &mut u64, bytes: &[u8]) {
+    let n = bytes.len().min(OUTPUT_LIMIT.saturating_sub(kept.len()));
+    kept.extend_from_slice(&bytes[..n]);
+    *dropped += (bytes.len() - n) as u64;
 }
 
 /// The Docker Engine could not be reached or refused a request.
@@ -400,14 +416,15 @@ impl Engine {
                 docker.attach_container(id, Some(attach)).await.map_err(|e| e.to_string())?;
             docker.start_container(id, None).await.map_err(|e| e.to_string())?;
             let (mut out, mut err) = (Vec::new(), Vec::new());
+            let (mut out_dropped, mut err_dropped) = (0u64, 0u64);
             let read = async {
                 while let Some(chunk) = attached.output.next().await {
                     match chunk.map_err(|e| e.to_string())? {
                         bollard::container::LogOutput::StdOut { message } => {
-                            out.extend_from_slice(&message)
+                            keep_output(&mut out, &mut out_dropped, &message)
                         }
                         bollard::container::LogOutput::StdErr { message } => {
-                            err.extend_from_slice(&message)
+                            keep_output(&mut err, &mut err_dropped, &message)
                         }
                         _ => {}
                     }
@@ -434,14 +451,15 @@ impl Engine {
                 Some(Err(e)) => return Err(e.to_string()),
                 None => return Err("the wait stream ended without a status".to_owned()),
             };
-            Ok::<_, String>((code, timed_out, out, err))
+            Ok::<_, String>((code, timed_out, (out, out_dropped), (err, err_dropped)))
         });
         let wall = started.elapsed().as_secs_f64();
-        let (exit_code, timed_out, out, err) = run.map_err(|m| Error::Docker {
-            host: self.host.clone(),
-            action: format!("running container {id}"),
-            message: m,
-        })?;
+        let (exit_code, timed_out, (out, stdout_dropped), (err, stderr_dropped)) =
+            run.map_err(|m| Error::Docker {
+                host: self.host.clone(),
+                action: format!("running container {id}"),
+                message: m,
+            })?;
         let state = self
             .block("inspecting a container", docker.inspect_container(id, None))?
             .state
@@ -458,6 +476,8 @@ impl Engine {
             command_seconds,
             stdout: String::from_utf8_lossy(&out).into_owned(),
             stderr: String::from_utf8_lossy(&err).into_owned(),
+            stdout_dropped,
+            stderr_dropped,
         })
     }
 

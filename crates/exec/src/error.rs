@@ -41,6 +41,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file a run reads (its standard input) broke the opener's rules (not a regular file,
+    /// too large).
+    #[error(transparent)]
+    Input(#[from] archbench_input::Error),
 }
 
 /// Result alias for this crate.

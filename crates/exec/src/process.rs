@@ -117,8 +117,8 @@ pub fn run_measured(cmd: &mut Command, timeout: Duration) -> Result<Measured> {
 /// stdout and stderr are captured. One thread does everything: it
 /// polls the two pipes and a pidfd of the child, so no helper thread is started per run (each
 /// one would be charged to the sample, and on a 2-core host they compete with the child).
-// Long (about 140 lines) on purpose: spawn, wait4 with rusage, the timeout and the group kill
-// share one child's state and its SAFETY invariants; split, they would be argued in pieces.
+// Long (about 160 lines) on purpose: spawn, wait4 with rusage, the timeout, the group kill and
+// the interrupt stopper all share one child's state and its SAFETY invariants; split, they would be argued in pieces.
 pub fn run_measured_with(
     cmd: &mut Command,
     timeout: Duration,
@@ -127,12 +127,14 @@ pub fn run_measured_with(
     use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
     let program = cmd.get_program().to_string_lossy().into_owned();
+    // A regular file only: a FIFO would block this open (or the child's read) past the
+    // timeout, which starts at the spawn.
     let input = match stdin {
-        Some(path) => Stdio::from(std::fs::File::open(path).map_err(|source| Error::Io {
-            action: "opening the standard input",
-            path: path.display().to_string(),
-            source,
-        })?),
+        Some(path) => Stdio::from(archbench_input::open(
+            path,
+            archbench_input::Kind::Stdin,
+            archbench_input::Named::ByUser,
+        )?),
         None => Stdio::null(),
     };
     cmd.stdin(input).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
@@ -172,6 +174,14 @@ pub fn run_measured_with(
         Ok(v) => v,
         Err(e) => return Err(abandon(&mut child, e)),
     };
+    // An interrupt (SIGINT, SIGTERM) kills the group at once rather than waiting out the
+    // timeout. Taken out of the registry before the child is reaped (every path below that
+    // reaps drops it first), so the group id is still this child's when it is killed.
+    let mut stopper = Some(archbench_results::cleanup::Stopper::new(move || {
+        // SAFETY: killpg has no memory-safety preconditions; the group is our unreaped child's
+        // (see the stopper's note above).
+        unsafe { libc::killpg(pid, libc::SIGKILL) };
+    }));
 
     // Set when the exit is seen: the wall time, and until when the pipes may still be read.
     let mut exit: Option<(f64, Instant)> = None;
@@ -211,7 +221,10 @@ pub fn run_measured_with(
         }
         match poll(&mut fds, ts.as_ref()) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
-            Err(e) => return Err(abandon(&mut child, e.into())),
+            Err(e) => {
+                stopper.take();
+                return Err(abandon(&mut child, e.into()));
+            }
         }
         let exited = watch_exit && !fds[0].revents().is_empty();
         drop(fds);
@@ -225,6 +238,7 @@ pub fn run_measured_with(
         err.drain();
     };
 
+    drop(stopper.take());
     let mut status: libc::c_int = 0;
     // SAFETY: zeroed rusage is a valid value to be overwritten.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

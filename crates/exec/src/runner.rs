@@ -81,6 +81,8 @@ pub struct Io {
     /// For QEMU: the sysroot of a dynamically linked program (`QEMU_LD_PREFIX`), such as
     /// `/usr/aarch64-linux-gnu`.
     pub sysroot: Option<PathBuf>,
+    /// For Wasm guests: the memory cap in bytes (default [`crate::wasm::DEFAULT_MAX_MEMORY`]).
+    pub max_memory: Option<u64>,
 }
 
 impl ProcessRunner {
@@ -215,13 +217,14 @@ impl Runner for WasmRunner {
             source,
         })?;
         if let Some(path) = &self.io.stdin {
-            self.stdin = Some(std::fs::read(path).map_err(|source| Error::Io {
-                action: "reading the standard input",
-                path: path.display().to_string(),
-                source,
-            })?);
+            self.stdin = Some(archbench_input::read(
+                path,
+                archbench_input::Kind::Stdin,
+                archbench_input::Named::ByUser,
+            )?);
         }
-        let module = WasmModule::compile(self.tier, &bytes)?;
+        let module = WasmModule::compile(self.tier, &bytes)?
+            .with_max_memory(self.io.max_memory.unwrap_or(crate::wasm::DEFAULT_MAX_MEMORY));
         let compile = module.compile_seconds;
         self.module = Some(module);
         Ok(Prepared {

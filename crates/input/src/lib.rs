@@ -50,6 +50,9 @@ pub enum Kind {
     LayoutIndex,
     /// A program `bench FILE` runs (an ELF, a Wasm module, a script), read to identify it.
     Program,
+    /// The file `bench --stdin FILE` gives every run as its standard input: a process reads it
+    /// from the open file, a Wasm guest from memory.
+    Stdin,
 }
 
 impl Kind {
@@ -65,6 +68,8 @@ impl Kind {
             Kind::LayoutIndex => 16 << 20,
             // A statically linked debug build of a large project is a few hundred MiB.
             Kind::Program => 1 << 30,
+            // Held in memory once for Wasm guests; every run reads the same bytes.
+            Kind::Stdin => 1 << 30,
         }
     }
 
@@ -75,6 +80,7 @@ impl Kind {
             Kind::Catalog => "pricing catalog",
             Kind::LayoutIndex => "layout index",
             Kind::Program => "program",
+            Kind::Stdin => "standard input file",
         }
     }
 }
@@ -89,8 +95,50 @@ pub enum Named {
     Inside,
 }
 
+/// Open `path` under the rules of the module note (a regular file, a link only where the user
+/// named it, at most the kind's limit as it stands now), for a reader that streams it, such as
+/// a child process given it as standard input. The descriptor is in blocking mode again.
+pub fn open(path: &Path, kind: Kind, named: Named) -> Result<std::fs::File> {
+    let (file, _) = open_checked(path, kind, named)?;
+    // O_NONBLOCK was only for the open; a regular file ignores it, but a child that inherits
+    // the descriptor should see the flags it would get from a shell's `<`.
+    let cleared = rustix::fs::fcntl_getfl(&file)
+        .and_then(|f| rustix::fs::fcntl_setfl(&file, f - rustix::fs::OFlags::NONBLOCK));
+    cleared.map_err(|e| Error::Io {
+        action: "setting blocking mode on",
+        path: path.to_owned(),
+        source: e.into(),
+    })?;
+    Ok(file)
+}
+
 /// Read the whole of `path` under the rules of the module note.
 pub fn read(path: &Path, kind: Kind, named: Named) -> Result<Vec<u8>> {
+    let (file, meta) = open_checked(path, kind, named)?;
+    let limit = kind.limit();
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|source| Error::Io {
+        action: "reading",
+        path: path.to_owned(),
+        source,
+    })?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::TooLarge {
+            path: path.to_owned(),
+            kind,
+            limit,
+            size: bytes.len() as u64,
+        });
+    }
+    Ok(bytes)
+}
+
+/// The open file and its metadata, once the type, link and size rules hold.
+fn open_checked(
+    path: &Path,
+    kind: Kind,
+    named: Named,
+) -> Result<(std::fs::File, std::fs::Metadata)> {
     let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
     if named == Named::Inside {
         flags |= libc::O_NOFOLLOW;
@@ -131,21 +179,7 @@ pub fn read(path: &Path, kind: Kind, named: Named) -> Result<Vec<u8>> {
     if meta.len() > limit {
         return Err(Error::TooLarge { path: path.to_owned(), kind, limit, size: meta.len() });
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(|source| Error::Io {
-        action: "reading",
-        path: path.to_owned(),
-        source,
-    })?;
-    if bytes.len() as u64 > limit {
-        return Err(Error::TooLarge {
-            path: path.to_owned(),
-            kind,
-            limit,
-            size: bytes.len() as u64,
-        });
-    }
-    Ok(bytes)
+    Ok((file, meta))
 }
 
 /// [`read`], as UTF-8 text.
@@ -157,6 +191,23 @@ pub fn read_to_string(path: &Path, kind: Kind, named: Named) -> Result<String> {
     })
 }
 
+/// Bytes as people read them, in binary units ("512 B", "1.5 GiB"): the one format of sizes in
+/// archbench's messages and tables.
+pub fn show_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +216,13 @@ mod tests {
         let c = std::ffi::CString::new(at.as_os_str().as_encoded_bytes()).unwrap();
         // SAFETY: `c` is a NUL-terminated path that lives across the call.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
+    #[test]
+    fn sizes_are_shown_in_binary_units() {
+        assert_eq!(show_bytes(512), "512 B");
+        assert_eq!(show_bytes(1 << 30), "1.0 GiB");
+        assert_eq!(show_bytes(1536 << 20), "1.5 GiB");
     }
 
     #[test]

@@ -8,6 +8,12 @@
 //!
 //! A command that can save partial work instead asks for the first interrupt to be deferred
 //! ([`defer_interrupts`]); a second one still ends the process at once.
+//!
+//! Deferring must not mean waiting for a run that may never end (a program blocked on a pipe,
+//! a Wasm guest in a loop, each with a timeout of minutes). So whatever is running registers a
+//! way to stop it ([`Stopper`]: a child's process group is killed, a Wasm engine's epoch is
+//! bumped), and the handler calls [`stop_running`] on every interrupt: the run ends at once,
+//! counts as interrupted rather than as a result, and the command saves what finished before it.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,7 +49,7 @@ pub struct Guard(u64);
 impl Guard {
     /// Register `path` (a file or a directory).
     pub fn new(path: &Path) -> Self {
-        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
         PATHS.lock().unwrap_or_else(|e| e.into_inner()).push((id, path.to_owned()));
         Guard(id)
     }
@@ -53,6 +59,47 @@ impl Drop for Guard {
     fn drop(&mut self) {
         PATHS.lock().unwrap_or_else(|e| e.into_inner()).retain(|(id, _)| *id != self.0);
     }
+}
+
+/// How to stop one running thing, registered while it runs.
+type Stop = Box<dyn Fn() + Send>;
+static STOPPERS: Mutex<Vec<(u64, Stop)>> = Mutex::new(Vec::new());
+
+/// Keeps a way to stop a running child or guest registered until dropped. Dropping takes the
+/// registry's lock, so once `drop` returns the stop function is not running and will not run:
+/// a process runner drops its stopper before it reaps the child, so the process group it kills
+/// is never one whose id was reused.
+pub struct Stopper(u64);
+
+impl Stopper {
+    /// Register `stop`; it must be quick and must not take this module's locks.
+    pub fn new(stop: impl Fn() + Send + 'static) -> Self {
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        STOPPERS.lock().unwrap_or_else(|e| e.into_inner()).push((id, Box::new(stop)));
+        Stopper(id)
+    }
+}
+
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        STOPPERS.lock().unwrap_or_else(|e| e.into_inner()).retain(|(id, _)| *id != self.0);
+    }
+}
+
+impl std::fmt::Debug for Stopper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Stopper").field(&self.0).finish()
+    }
+}
+
+/// Stop everything running (see [`Stopper`]); returns how many were stopped. Called from the
+/// signal handler's thread on every interrupt, deferred or not.
+pub fn stop_running() -> usize {
+    let stoppers = STOPPERS.lock().unwrap_or_else(|e| e.into_inner());
+    for (_, stop) in stoppers.iter() {
+        stop();
+    }
+    stoppers.len()
 }
 
 /// Remove every registered path (files and directory trees); returns how many were removed.
@@ -101,5 +148,26 @@ mod tests {
         drop(Guard::new(&kept));
         assert_eq!(remove_registered(), 2);
         assert!(!a.exists() && !b.exists() && kept.exists());
+    }
+
+    #[test]
+    fn registered_stoppers_run_and_dropped_ones_do_not() {
+        let _serial = test_lock();
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::Arc;
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = |n: usize| {
+            let hits = hits.clone();
+            move || {
+                hits.fetch_add(n, Ordering::SeqCst);
+            }
+        };
+        let kept = Stopper::new(counter(1));
+        drop(Stopper::new(counter(100)));
+        assert_eq!(stop_running(), 1);
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        drop(kept);
+        assert_eq!(stop_running(), 0);
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
     }
 }

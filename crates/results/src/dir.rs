@@ -180,6 +180,8 @@ mod tests {
     use super::*;
     use crate::{write_atomic, HostFacts};
 
+    // Long (about 120 lines) because it is a table: one file per reason a results file is
+    // skipped, written and then checked against the listing in one directory scan.
     #[test]
     fn every_skip_is_listed_with_its_reason() {
         let _serial = crate::cleanup::test_lock();

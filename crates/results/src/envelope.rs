@@ -31,6 +31,22 @@ fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
 
+/// When this command started, once [`mark_command_start`] has been called.
+static COMMAND_START: std::sync::OnceLock<jiff::Timestamp> = std::sync::OnceLock::new();
+
+/// Record now as the start of the command (the binary calls this first thing in `main`), so
+/// every envelope's `started_at` is when the work began, not when its payload was ready: a
+/// bench that measured for ten minutes records ten minutes, not the microseconds spent
+/// wrapping its cells. Later calls keep the first time.
+pub fn mark_command_start() {
+    COMMAND_START.get_or_init(jiff::Timestamp::now);
+}
+
+/// The command's start time if it was marked, else now (a library caller that never marked one).
+fn started() -> String {
+    COMMAND_START.get().map(|t| t.to_string()).unwrap_or_else(now)
+}
+
 /// The command line as recorded: every `--build-arg` value is replaced by `<redacted>`, since
 /// build arguments carry tokens often enough (`--build-arg NPM_TOKEN=…`) and a results file is
 /// meant to be shared. The names stay, so the run can still be read and repeated.
@@ -58,9 +74,10 @@ pub fn redact(args: impl IntoIterator<Item = String>) -> Vec<String> {
 }
 
 impl<T> Envelope<T> {
-    /// Start an envelope now, recording this process's command line.
+    /// Start an envelope, recording this process's command line; `started_at` is the command's
+    /// start ([`mark_command_start`]) where it was marked, else now.
     pub fn begin(kind: &str, host: HostFacts, payload: T) -> Self {
-        let started_at = now();
+        let started_at = started();
         Self {
             schema_version: SCHEMA_VERSION,
             kind: kind.to_owned(),
@@ -73,7 +90,7 @@ impl<T> Envelope<T> {
         }
     }
 
-    /// Stamp the finish time.
+    /// Stamp the finish time (now).
     pub fn finish(mut self) -> Self {
         self.finished_at = now();
         self

@@ -33,7 +33,7 @@ pub mod merge;
 pub mod migrate;
 pub mod run;
 
-pub use envelope::{redact, Envelope, SCHEMA_VERSION};
+pub use envelope::{mark_command_start, redact, Envelope, SCHEMA_VERSION};
 pub use error::{Error, Result};
 pub use host::HostFacts;
 pub use io::{read, write_atomic, write_bytes_atomic};

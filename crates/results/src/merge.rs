@@ -24,6 +24,16 @@ pub struct Merged {
     pub written: Vec<(PathBuf, PathBuf)>,
     /// Files not used, with the reason.
     pub skipped: Vec<Skipped>,
+    /// Input files already in the output from an earlier merge (the same host and run).
+    pub already: Vec<PathBuf>,
+}
+
+impl Merged {
+    /// Whether the merge read nothing usable: no file was written and none was there already.
+    /// The command then fails, listing why each file was skipped.
+    pub fn found_nothing(&self) -> bool {
+        self.written.is_empty() && self.already.is_empty()
+    }
 }
 
 fn slug(s: &str) -> String {
@@ -75,6 +85,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged> {
         for (path, id, name, write) in benches.chain(builds) {
             if let Some(first) = seen.get(&id) {
                 if *first == out.join(&name) {
+                    merged.already.push(path);
                     continue;
                 }
                 return Err(Error::Duplicate { id, first: first.clone(), second: path });
@@ -136,6 +147,13 @@ mod tests {
         // Merging again into the same output changes nothing and is not a duplicate.
         let again = merge(&[a.path().into()], &o).unwrap();
         assert!(again.written.is_empty(), "{again:?}");
+        assert_eq!(again.already.len(), 1);
+        assert!(!again.found_nothing());
+        // A directory with no bench or build file merges nothing, and says so.
+        let empty = tempfile::tempdir().unwrap();
+        std::fs::write(empty.path().join("notes.json"), "{}").unwrap();
+        let none = merge(&[empty.path().into()], &out.path().join("other")).unwrap();
+        assert!(none.found_nothing() && none.skipped.len() == 1, "{none:?}");
 
         bench(b.path(), "copy.json", "graviton", "2026-11-28T10:00:00Z");
         let e = merge(&[a.path().into(), b.path().into()], &out.path().join("m2")).unwrap_err();

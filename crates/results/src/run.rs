@@ -92,6 +92,16 @@ pub struct EntryRun {
     pub stdout: String,
     /// Standard error (bounded).
     pub stderr: String,
+    /// Bytes of standard output past the bound (1 MiB), dropped; `run` says so on stderr.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stdout_dropped: u64,
+    /// Bytes of standard error past the bound, dropped.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stderr_dropped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl EntryRun {
