@@ -69,7 +69,8 @@ pub struct BenchCommand {
     timeout: Option<u64>,
 
     /// Cap each Wasm run's linear memory at SIZE (512MiB, 2GiB; default 1GiB): a guest that
-    /// asks for more traps with that reason and its cell fails.
+    /// asks for more traps with that reason and its cell fails. With --image, each container's
+    /// memory limit, swap included (default: the engine's, none).
     #[arg(long, value_name = "SIZE", value_parser = super::flags::parse_memory)]
     max_memory: Option<u64>,
 
@@ -348,6 +349,7 @@ impl BenchCommand {
             entries: entries.clone(),
             cmd: self.args.clone(),
             env: self.env.clone(),
+            memory: self.max_memory,
         };
         let cells = self.measure(&mut tools, &plan, &scratch)?;
         drop(tools);
@@ -553,6 +555,22 @@ impl BenchCommand {
         cpu: Option<usize>,
         notes: &[String],
     ) -> anyhow::Result<()> {
+        let kept = archbench_input::show_bytes(archbench_exec::process::OUTPUT_LIMIT as u64);
+        for c in cells {
+            if let Some(most) = c.samples.iter().map(|s| s.stdout_dropped).max().filter(|&d| d > 0)
+            {
+                eprintln!(
+                    "warning: {} on {} printed up to {} past the {} of output archbench keeps \
+                     per run; they were read and dropped, so its output was checked (and compared \
+                     with native) on the first {} only",
+                    c.workload,
+                    c.runner,
+                    archbench_input::show_bytes(most),
+                    kept,
+                    kept,
+                );
+            }
+        }
         let envelope = Envelope::begin("bench", host_facts(None), cells).finish();
         if let Some(out) = &self.output {
             write_atomic(out, &envelope)?;

@@ -54,7 +54,8 @@ pub struct RunCommand {
     timeout: f64,
 
     /// Cap a Wasm module's linear memory at SIZE (512MiB, 2GiB; default 1GiB): a module that
-    /// asks for more traps with that reason. Containers are not capped by archbench.
+    /// asks for more traps with that reason. A container gets SIZE as its memory limit, swap
+    /// included (default: the engine's, none), and is killed past it, which the run says.
     #[arg(long, value_name = "SIZE", value_parser = super::flags::parse_memory)]
     max_memory: Option<u64>,
 
@@ -215,6 +216,9 @@ impl RunCommand {
             return Ok(());
         }
         let run = &report.runs[0];
+        if let Some(why) = &run.out_of_memory {
+            eprintln!("archbench: the {} container was {why}", run.declared);
+        }
         if let Some(t) = &run.trap {
             eprintln!("archbench: the {} module trapped: {t}", run.declared);
             std::process::exit(TRAP_STATUS);
@@ -262,7 +266,7 @@ impl RunCommand {
             args: &self.args,
             dirs: &dirs,
             timeout: Duration::from_secs_f64(self.timeout),
-            max_memory: self.max_memory.unwrap_or(archbench_exec::wasm::DEFAULT_MAX_MEMORY),
+            max_memory: self.max_memory,
         };
         let declared = image.declared().to_owned();
         let run = match how {
@@ -323,6 +327,7 @@ fn print_comparison(runs: &[EntryRun], entries: &[RunEntry]) {
         let status = match (&r.trap, r.timed_out, r.exit_code) {
             (Some(_), _, _) => "trap".to_owned(),
             (_, true, _) => "timeout".to_owned(),
+            _ if r.out_of_memory.is_some() => "oom".to_owned(),
             (_, _, Some(c)) => c.to_string(),
             _ => "?".to_owned(),
         };

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use archbench_platform::Platform;
 
-use crate::support::{archbench, json, BinfmtLock, DisabledEntry};
+use crate::support::{archbench, docker_ok, json, BinfmtLock, DisabledEntry};
 
 /// The three builds of the fixture: amd64 (static musl), arm64 (static musl), Wasm.
 pub fn builds() -> &'static [PathBuf; 3] {
@@ -339,6 +339,68 @@ fn a_command_in_each_platform_of_a_multi_arch_image() {
         .unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("OUTPUT DIFFERS"));
+
+    // Issue 25: --max-memory is each container's limit. A sieve of 200 MB is killed past
+    // 32 MiB; the cell and `run` say why instead of a bare 137.
+    let out = archbench()
+        .args(["bench", "--image", &image, "--runs", "1", "--max-memory", "32MiB", "--json"])
+        .args(["--", "/primes", "200000000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    let reason = cell(&json(&out), "native")["status"]["reason"].as_str().unwrap().to_owned();
+    assert!(
+        reason.contains("out of memory: killed for passing its memory limit of 32.0 MiB"),
+        "{reason}"
+    );
+    let o = archbench()
+        .args(["run", &image, "--max-memory", "32MiB", "--", "/primes", "200000000"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(137), "{err}");
+    assert!(err.contains("container was killed for passing its memory limit of 32.0 MiB"), "{err}");
+
+    // An interrupt removes the running container at once, in `bench` (which saves what it
+    // finished) and in `run` (which exits): without it both waited out a 600 s timeout and
+    // `run` left the container behind.
+    for (args, code) in [
+        (&["bench", "--image", &image, "--runs", "2", "--", "/primes", "--hang"][..], 130),
+        (&["run", &image, "--", "/primes", "--hang"][..], 143),
+    ] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("archbench"))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // This test's containers are the ones running `/primes --hang`.
+        let hanging = |all: bool| {
+            let mut ps = vec!["ps", "--no-trunc", "--format", "{{.ID}} {{.Command}}"];
+            ps.extend(all.then_some("-a"));
+            docker_ok(&ps).lines().filter(|l| l.contains("/primes --hang")).count()
+        };
+        let running = || hanging(false) > 0;
+        let t = std::time::Instant::now();
+        while !running() {
+            assert!(t.elapsed().as_secs() < 120, "{args:?}: no container started");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        let t = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(t.elapsed().as_secs() < 30, "{args:?}: still running 30 s after SIGTERM");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?}: {err}");
+        assert_eq!(hanging(true), 0, "{args:?} left its container behind");
+    }
 }
 
 /// Issue 15 (host facts): what an arm64 program sees of the CPU when QEMU runs it on this
@@ -541,6 +603,48 @@ fn a_fifo_as_standard_input_is_refused_before_any_run() {
 
 /// SIGTERM during a run that would take 30 s: the run is stopped at once, the command exits as
 /// interrupted (130) having written what finished, and its scratch directory is gone.
+/// A program that prints more than archbench keeps: the runs succeed, the dropped bytes are in
+/// the samples, and stderr says the output was compared on the kept part only.
+#[test]
+fn output_past_the_limit_is_counted_and_said() {
+    let out = archbench()
+        .args(["bench", "/bin/sh", "--runs", "2", "--no-pin", "--json", "--"])
+        .args(["-c", "head -c 3000000 /dev/zero"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let v = json(&out);
+    let c = cell(&v, "native");
+    for s in c["samples"].as_array().unwrap() {
+        assert_eq!(s["stdout_dropped"], 3_000_000 - (1u64 << 20), "{s:#}");
+    }
+    assert!(err.contains("printed up to 1.9 MiB past the 1.0 MiB of output"), "{err}");
+    assert!(err.contains("on the first 1.0 MiB only"), "{err}");
+}
+
+/// A large program is mapped to identify it, never read whole: `identify` and `bench` of a
+/// 900 MiB sparse copy of /bin/true peak far below its size (read whole, bench took all of it).
+/// Named bare (`prog`, no `./`), as a user in its directory would: it runs from there, not PATH.
+#[test]
+fn a_large_program_is_mapped_not_read_and_a_bare_name_runs() {
+    use archbench_exec::process::{run_measured, Outcome};
+    let d = tempfile::tempdir().unwrap();
+    let prog = d.path().join("prog");
+    std::fs::copy("/bin/true", &prog).unwrap();
+    std::fs::OpenOptions::new().write(true).open(&prog).unwrap().set_len(900 << 20).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("archbench");
+    for args in
+        [&["identify", "prog"][..], &["bench", "prog", "--runs", "1", "--no-pin", "--no-check"][..]]
+    {
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.args(args).current_dir(d.path());
+        let m = run_measured(&mut cmd, std::time::Duration::from_secs(120)).unwrap();
+        assert_eq!(m.outcome, Outcome::Exited { code: 0 }, "{args:?}: {}{}", m.stdout, m.stderr);
+        assert!(m.max_rss < 200 << 20, "{args:?} peaked at {} bytes", m.max_rss);
+    }
+}
+
 #[test]
 fn sigterm_stops_the_run_in_progress_and_removes_the_scratch() {
     let d = tempfile::tempdir().unwrap();

@@ -91,11 +91,22 @@ fn identify_file(path: &Path) -> Result<Option<(u64, Result<Option<Identity>>)>>
     if size == 0 {
         return Ok(Some((0, identify_opt(&head[..n]))));
     }
+    Ok(Some((size, identify_open(&f).map_err(io).and_then(|r| r))))
+}
+
+/// Identify an open file by mapping it, so only the pages the parsers touch are read: a 2 GiB
+/// file (sparse or not) costs what its headers cost, not 2 GiB of memory. The outer error is
+/// the map failing; the inner one is [`identify_opt`]'s. The caller checks that `file` is a
+/// regular file (a map of a FIFO fails; of a device, it would be that device's memory).
+pub fn identify_open(file: &File) -> std::io::Result<Result<Option<Identity>>> {
+    if file.metadata()?.len() == 0 {
+        return Ok(identify_opt(&[]));
+    }
     // SAFETY: the map is read-only and private; a file truncated underneath us by another process
     // could fault, which is the accepted trade for not copying gigabyte libraries (file(1) and
     // ripgrep make the same one).
-    let map = unsafe { memmap2::Mmap::map(&f) }.map_err(io)?;
-    Ok(Some((size, identify_opt(&map))))
+    let map = unsafe { memmap2::Mmap::map(file) }?;
+    Ok(identify_opt(&map))
 }
 
 /// Identify every candidate under `root` (a directory or one file), in parallel, without

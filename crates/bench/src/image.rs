@@ -84,6 +84,8 @@ pub struct ImageTools {
     pub cmd: Vec<String>,
     /// Its environment.
     pub env: Vec<(String, String)>,
+    /// Each container's memory limit, swap included (`--max-memory`; none: the engine's).
+    pub memory: Option<u64>,
 }
 
 impl Toolbox for ImageTools {
@@ -103,6 +105,7 @@ impl Toolbox for ImageTools {
             engine: self.engine.clone(),
             cmd: self.cmd.clone(),
             env: self.env.clone(),
+            memory: self.memory,
             id: None,
         })
     }
@@ -115,6 +118,7 @@ pub struct ContainerRunner {
     engine: Arc<Engine>,
     cmd: Vec<String>,
     env: Vec<(String, String)>,
+    memory: Option<u64>,
     id: Option<String>,
 }
 
@@ -133,7 +137,7 @@ impl Runner for ContainerRunner {
         self.engine.pull(&image, &self.platform).map_err(fail)?;
         let id = self
             .engine
-            .create_container(&image, &self.platform, &self.cmd, &self.env)
+            .create_container(&image, &self.platform, &self.cmd, &self.env, self.memory)
             .map_err(fail)?;
         self.id = Some(id.clone());
         let version = self.engine.info().ok().map(|i| format!("docker engine {}", i.version));
@@ -170,13 +174,16 @@ impl Runner for ContainerRunner {
             user: 0.0,
             sys: 0.0,
             max_rss: None,
-            stderr_tail: if outcome.success() {
+            stderr_tail: if r.oom_killed {
+                format!("out of memory: {}", crate::run::oom_reason(self.memory))
+            } else if outcome.success() {
                 String::new()
             } else {
                 archbench_exec::runner::tail(&r.stderr)
             },
             outcome,
             stdout: r.stdout,
+            stdout_dropped: r.stdout_dropped,
             wasm: None,
             startup,
         })

@@ -43,9 +43,10 @@ pub struct RunSpec<'a> {
     pub dirs: &'a [(std::path::PathBuf, String)],
     /// Longest a run may take before it is stopped.
     pub timeout: Duration,
-    /// A Wasm module's memory cap in bytes ([`archbench_exec::wasm::DEFAULT_MAX_MEMORY`] unless
-    /// `--max-memory` says otherwise). Containers are not capped by archbench.
-    pub max_memory: u64,
+    /// `--max-memory`: a Wasm module's memory cap in bytes (without it,
+    /// [`archbench_exec::wasm::DEFAULT_MAX_MEMORY`]); a container's memory limit, swap included
+    /// (without it, the engine's default: none).
+    pub max_memory: Option<u64>,
 }
 
 /// The parts of an image config `run` uses.
@@ -174,7 +175,7 @@ pub fn run_module(
     let started = Instant::now();
     let module = WasmModule::compile(WasmTier::Cranelift, &entry.bytes)
         .map_err(|e| format!("the {declared} entry's module does not load: {e}"))?
-        .with_max_memory(spec.max_memory);
+        .with_max_memory(spec.max_memory.unwrap_or(archbench_exec::wasm::DEFAULT_MAX_MEMORY));
     let mut argv = entry.argv.clone();
     argv.extend(if spec.args.is_empty() { entry.cmd.clone() } else { spec.args.to_vec() });
     let dirs: Vec<(&std::path::Path, &str)> =
@@ -195,6 +196,7 @@ pub fn run_module(
         stderr: run.stderr,
         stdout_dropped: run.stdout_dropped,
         stderr_dropped: run.stderr_dropped,
+        out_of_memory: None,
     })
 }
 
@@ -244,8 +246,9 @@ fn start_and_wait(
     spec: &RunSpec<'_>,
     started: Instant,
 ) -> Result<EntryRun, String> {
-    let id =
-        engine.create_container(pinned, platform, spec.args, &[]).map_err(|e| e.to_string())?;
+    let id = engine
+        .create_container(pinned, platform, spec.args, &[], spec.max_memory)
+        .map_err(|e| e.to_string())?;
     let run = engine.run_container(&id, spec.timeout);
     engine.remove_container(&id);
     let run = run.map_err(|e| e.to_string())?;
@@ -263,7 +266,21 @@ fn start_and_wait(
         stderr: run.stderr,
         stdout_dropped: run.stdout_dropped,
         stderr_dropped: run.stderr_dropped,
+        out_of_memory: run.oom_killed.then(|| oom_reason(spec.max_memory)),
     })
+}
+
+/// Why a container the kernel killed for its memory ended, and how to give it more.
+pub fn oom_reason(limit: Option<u64>) -> String {
+    match limit {
+        Some(l) => format!(
+            "killed for passing its memory limit of {} (raise it with --max-memory)",
+            archbench_input::show_bytes(l)
+        ),
+        None => {
+            "killed by the kernel for its memory (the engine's limit, or the host's)".to_owned()
+        }
+    }
 }
 
 /// How the engine gets an entry: a registry image is pulled by digest; an entry of an OCI
@@ -457,6 +474,7 @@ mod tests {
             stderr: String::new(),
             stdout_dropped: 0,
             stderr_dropped: 0,
+            out_of_memory: None,
         }
     }
 

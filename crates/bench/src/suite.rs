@@ -473,6 +473,7 @@ pub(crate) mod tests {
                     max_rss: None,
                     outcome: Outcome::Exited { code: 0 },
                     stdout: checksum.into(),
+                    stdout_dropped: 0,
                     stderr_tail: String::new(),
                     wasm: None,
                     startup: None,
@@ -577,6 +578,7 @@ pub(crate) mod tests {
                 },
                 outcome,
                 stdout,
+                stdout_dropped: 0,
                 wasm: None,
                 startup: None,
             })

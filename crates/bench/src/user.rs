@@ -106,14 +106,15 @@ fn classify(
     binfmt: &Binfmt,
 ) -> Result<Vec<Program>, Why> {
     // A FIFO or a device is refused at once (reading /dev/zero whole grew without end; a FIFO
-    // hung before --timeout applied), and a program is read up to 1 GiB (archbench_input).
-    let bytes =
-        archbench_input::read(f, archbench_input::Kind::Program, archbench_input::Named::ByUser)
+    // hung before --timeout applied), a program may be up to 1 GiB (archbench_input), and it
+    // is mapped rather than read, so identifying it costs its headers' pages, not its size.
+    let unreadable = |source: std::io::Error| {
+        (format!("cannot be read ({source})"), "check the path and its permissions".to_owned())
+    };
+    let file =
+        archbench_input::open(f, archbench_input::Kind::Program, archbench_input::Named::ByUser)
             .map_err(|e| match e {
-                archbench_input::Error::Io { source, .. } => (
-                    format!("cannot be read ({source})"),
-                    "check the path and its permissions".to_owned(),
-                ),
+                archbench_input::Error::Io { source, .. } => unreadable(source),
                 other => (other.to_string(), "pass the program's file itself".to_owned()),
             })?;
     let not_a_program = || {
@@ -122,7 +123,8 @@ fn classify(
             "pass an executable built for a platform (an ELF binary, a .wasm module, or a script starting with #!)".to_owned(),
         )
     };
-    let id = archbench_archid::identify_opt(&bytes)
+    let id = archbench_archid::walk::identify_open(&file)
+        .map_err(unreadable)?
         .map_err(|e| (format!("unreadable as a binary ({e})"), "rebuild it".to_owned()))?
         .ok_or_else(not_a_program)?;
     let program = |runner: RunnerSpec, what: String| Program { path: f.to_owned(), runner, what };

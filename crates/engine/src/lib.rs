@@ -41,6 +41,8 @@ pub struct ContainerRun {
     pub stdout_dropped: u64,
     /// Bytes of stderr past the limit, read and dropped.
     pub stderr_dropped: u64,
+    /// The kernel killed it for passing its memory limit (the engine's `OOMKilled`).
+    pub oom_killed: bool,
 }
 
 /// The most bytes of a container's stdout, and of its stderr, that [`Engine::run_container`]
@@ -378,21 +380,30 @@ impl Engine {
     }
 
     /// Create (not start) a container of `image` on `platform` that runs `cmd` with `env`;
-    /// its ID. It can be started again and again ([`Engine::run_container`]).
+    /// its ID. It can be started again and again ([`Engine::run_container`]). With `memory`,
+    /// the container may use at most that many bytes of memory, swap included (the engine's
+    /// `Memory` and `MemorySwap`): past it the kernel kills it, and the run says so.
     pub fn create_container(
         &self,
         image: &str,
         platform: &Platform,
         cmd: &[String],
         env: &[(String, String)],
+        memory: Option<u64>,
     ) -> Result<String> {
         let create = CreateContainerOptions { name: None, platform: platform.to_string() };
+        let memory = memory.map(|m| i64::try_from(m).unwrap_or(i64::MAX));
         let body = bollard::models::ContainerCreateBody {
             image: Some(image.to_owned()),
             cmd: (!cmd.is_empty()).then(|| cmd.to_vec()),
             env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
+            host_config: memory.map(|m| bollard::models::HostConfig {
+                memory: Some(m),
+                memory_swap: Some(m),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         Ok(self.block("creating a container", self.docker.create_container(Some(create), body))?.id)
@@ -402,8 +413,32 @@ impl Engine {
     /// its output, exit status, the wall time seen from here (start request to exit), and the
     /// command's own time by the engine's clock (`StartedAt` to `FinishedAt`), so that
     /// container start-up can be told apart from the command.
+    ///
+    /// An interrupt (SIGINT, SIGTERM; see `archbench_results::cleanup`) removes the container
+    /// at once, as a process group is killed: the run then ends with an error or a killed
+    /// status, which the caller, seeing the interrupt, does not count.
+    // Long (about 90 lines): attach, start, the bounded read, the kill at the timeout, the
+    // wait and the inspect share one container's state.
     pub fn run_container(&self, id: &str, limit: Duration) -> Result<ContainerRun> {
         let docker = &self.docker;
+        let _stopper = {
+            let (docker, id, runtime) =
+                (self.docker.clone(), id.to_owned(), self.runtime.handle().clone());
+            archbench_results::cleanup::Stopper::new(move || {
+                // The runtime is current-thread: the task runs while this command's thread is
+                // inside `block_on` below (it is, for as long as the stopper is registered).
+                // Waited for, boundedly, so a command that exits on the interrupt does not
+                // leave the container running.
+                let (done, finished) = std::sync::mpsc::channel();
+                let (docker, id) = (docker.clone(), id.clone());
+                runtime.spawn(async move {
+                    let rm = RemoveContainerOptionsBuilder::new().force(true).build();
+                    let _ = docker.remove_container(&id, Some(rm)).await;
+                    let _ = done.send(());
+                });
+                let _ = finished.recv_timeout(Duration::from_secs(5));
+            })
+        };
         let attach = bollard::query_parameters::AttachContainerOptions {
             stdout: true,
             stderr: true,
@@ -469,9 +504,11 @@ impl Engine {
             (Some(a), Some(b)) if b >= a => Some(b.duration_since(a).as_secs_f64()),
             _ => None,
         };
+        let oom_killed = state.oom_killed.unwrap_or(false);
         Ok(ContainerRun {
             exit_code,
             timed_out,
+            oom_killed,
             wall,
             command_seconds,
             stdout: String::from_utf8_lossy(&out).into_owned(),

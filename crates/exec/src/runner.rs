@@ -110,7 +110,13 @@ impl Runner for ProcessRunner {
                 source: std::io::ErrorKind::NotFound.into(),
             });
         }
-        self.artifact = artifact.to_owned();
+        // A bare name (`prog`) would be looked up on PATH by exec, not in the current
+        // directory, where `is_file` just found it: spawn it as `./prog`.
+        self.artifact = if artifact.components().count() == 1 && artifact.is_relative() {
+            Path::new(".").join(artifact)
+        } else {
+            artifact.to_owned()
+        };
         let via = match &self.spec {
             RunnerSpec::Qemu(p) => match self.binfmt.check(p) {
                 Ok(e) => format!("binfmt {} ({})", e.name, e.interpreter),
@@ -167,6 +173,7 @@ impl Runner for ProcessRunner {
             stderr_tail: if m.outcome.success() { String::new() } else { tail(&m.stderr) },
             outcome: m.outcome,
             stdout: m.stdout,
+            stdout_dropped: m.stdout_dropped,
             wasm: None,
             startup: None,
         })
@@ -211,11 +218,12 @@ impl Runner for WasmRunner {
     }
 
     fn prepare(&mut self, artifact: &Path) -> Result<Prepared> {
-        let bytes = std::fs::read(artifact).map_err(|source| Error::Io {
-            action: "reading",
-            path: artifact.display().to_string(),
-            source,
-        })?;
+        // Compiled from memory: read under the program rules (a regular file, at most 1 GiB).
+        let bytes = archbench_input::read(
+            artifact,
+            archbench_input::Kind::Program,
+            archbench_input::Named::ByUser,
+        )?;
         if let Some(path) = &self.io.stdin {
             self.stdin = Some(archbench_input::read(
                 path,
@@ -286,6 +294,7 @@ impl Runner for WasmRunner {
             stderr_tail: if outcome.success() { String::new() } else { tail(&r.stderr) },
             outcome,
             stdout: r.stdout,
+            stdout_dropped: r.stdout_dropped,
             wasm: Some(r.timings),
             startup: None,
         })

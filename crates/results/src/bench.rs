@@ -268,6 +268,10 @@ pub struct Sample {
     pub outcome: Outcome,
     /// Standard output (in results files: trimmed to the checksum line).
     pub stdout: String,
+    /// Bytes of standard output past the 1 MiB kept, read and dropped: the checksum and the
+    /// comparison with native then cover the kept part only.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stdout_dropped: u64,
     /// The tail of standard error, when it ended badly.
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub stderr_tail: String,
@@ -278,6 +282,10 @@ pub struct Sample {
     /// command's own time by the engine's clock), which `wall` does not include.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup: Option<f64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The state of a cell.

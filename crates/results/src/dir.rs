@@ -233,6 +233,7 @@ mod tests {
             max_rss: None,
             outcome: Outcome::Exited { code: 0 },
             stdout: String::new(),
+            stdout_dropped: 0,
             stderr_tail: String::new(),
             wasm: None,
             startup: None,

@@ -98,6 +98,10 @@ pub struct EntryRun {
     /// Bytes of standard error past the bound, dropped.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub stderr_dropped: u64,
+    /// Why the kernel killed a container for its memory (`--max-memory`, or the host's), when
+    /// it did: its exit status is then 137, not the program's verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_of_memory: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -107,7 +111,10 @@ fn is_zero(n: &u64) -> bool {
 impl EntryRun {
     /// A run that counts as a result: it exited 0, without a trap or a timeout.
     pub fn ok(&self) -> bool {
-        self.exit_code == Some(0) && self.trap.is_none() && !self.timed_out
+        self.exit_code == Some(0)
+            && self.trap.is_none()
+            && !self.timed_out
+            && self.out_of_memory.is_none()
     }
 }
 
