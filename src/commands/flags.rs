@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use archbench_oci::registry::auth::Credentials;
 use archbench_oci::RegistryOptions;
-use archbench_plan::model::Profile;
+use archbench_plan::model::{Given, Profile};
 use archbench_plan::pricing::Catalog;
 use clap::Args;
 
@@ -70,10 +70,18 @@ pub struct PlanFlags {
     /// Recommend only options whose wall time per build is at most this.
     #[arg(long, value_name = "MIN")]
     max_minutes_per_build: Option<f64>,
-    /// Options whose monthly cost is within this percentage of the cheapest are called even,
-    /// and the faster is named.
+    /// Options whose monthly cost is within this percentage of the cheapest (or within
+    /// --margin-usd of it, whichever is more) are even, and the fastest of them is recommended.
     #[arg(long, default_value_t = 5.0, value_name = "PERCENT")]
     margin: f64,
+    /// The margin's floor in USD a month, so that $0.00 against $0.50 counts as even.
+    #[arg(long, default_value_t = 1.0, value_name = "USD")]
+    margin_usd: f64,
+    /// Use your own figure for a factor, e.g. from your CI logs: NAME=VALUE or
+    /// NAME=VALUE:LOW..HIGH (the range it likely lies in), NAME one of emulated, cross,
+    /// arm64-build, wasm-build, wasm-runtime, arm64-runtime. Labelled "given". Repeatable.
+    #[arg(long = "factor", value_name = "NAME=VALUE[:LOW..HIGH]", value_parser = Given::parse)]
+    factors: Vec<Given>,
     /// Price the time engineers wait for builds at this many USD an hour.
     #[arg(long, default_value_t = 0.0, value_name = "USD")]
     engineer_hourly: f64,
@@ -84,9 +92,23 @@ pub struct PlanFlags {
     /// which `report` measures after a one-line change) where the results have them.
     #[arg(long)]
     warm: bool,
-    /// Runner minutes your CI plan includes each month.
-    #[arg(long, default_value_t = 0.0, value_name = "MIN")]
-    free_minutes: f64,
+    /// Runner minutes your CI plan includes each month (default: --ci-plan's allowance, else
+    /// none). They pay for the runners the catalog's plans cover (GitHub's standard runners);
+    /// larger runners, such as GitHub's Linux arm64 2-core, are billed from the first minute.
+    #[arg(long, value_name = "MIN")]
+    free_minutes: Option<f64>,
+    /// Your CI plan, from the catalog's [plans.ID] tables (github-free, github-pro,
+    /// github-team, github-enterprise-cloud): its included minutes and the runners they cover.
+    #[arg(long, value_name = "ID")]
+    ci_plan: Option<String>,
+    /// Price pending changes (announced without a date in force, such as GitHub's per-minute
+    /// charge for self-hosted runners) as if they applied.
+    #[arg(long)]
+    assume_pending: bool,
+    /// The provider's per-minute charge for jobs on self-hosted workers (pricing id), or
+    /// `none`.
+    #[arg(long, default_value = "github-self-hosted", value_name = "ID")]
+    self_hosted_charge: String,
     /// A public repository: standard hosted runners cost nothing.
     #[arg(long)]
     public_repo: bool,
@@ -135,13 +157,19 @@ impl PlanFlags {
             merge_minutes: self.merge_minutes,
             date: self.date.clone(),
             free_minutes: self.free_minutes,
+            ci_plan: self.ci_plan.clone(),
+            assume_pending: self.assume_pending,
+            self_hosted_charge: (self.self_hosted_charge != "none")
+                .then(|| self.self_hosted_charge.clone()),
             public_repo: self.public_repo,
             wasm_ready: self.wasm_ready,
             max_minutes_per_build: self.max_minutes_per_build,
             margin: self.margin / 100.0,
+            margin_usd: self.margin_usd,
             engineer_hourly: self.engineer_hourly,
             waits_per_build: self.waits_per_build,
             warm: self.warm,
+            given: self.factors.clone(),
         }
     }
 

@@ -73,8 +73,13 @@ fn check_prices(flags: &PlanFlags, json: bool) -> anyhow::Result<()> {
     for (id, e) in &catalog.entries {
         let q = catalog.price_on(id, e.kind, day)?;
         let per = format!("{:?}", e.kind.unit()).to_lowercase();
-        let mark =
-            |from: Option<&String>| if q.effective_from.as_ref() == from { "*" } else { " " };
+        let mark = |from: Option<&String>| {
+            if q.effective_from.as_ref() == from && !q.pending {
+                "*"
+            } else {
+                " "
+            }
+        };
         println!(
             "{id:<34} {:<8} {}{:>9.5} {per:<8} {:<10} {:<7}  {}",
             e.kind.to_string(),
@@ -85,17 +90,24 @@ fn check_prices(flags: &PlanFlags, json: bool) -> anyhow::Result<()> {
             e.source
         );
         for c in &e.changes {
+            let (m, from) = match &c.from {
+                Some(f) => (mark(Some(f)), f.as_str()),
+                None => (" ", "pending"),
+            };
             println!(
-                "{:<34} {:<8} {}{:>9.5} {per:<8} {:<10} {:<7}  {}",
-                "",
-                "",
-                mark(Some(&c.from)),
-                c.price,
-                c.from,
-                c.date,
-                c.source
+                "{:<34} {:<8} {m}{:>9.5} {per:<8} {from:<10} {:<7}  {}",
+                "", "", c.price, c.date, c.source
             );
         }
+    }
+    for (id, plan) in &catalog.plans {
+        println!(
+            "plan {id:<29} {:>7.0} included minutes a month, for {}  ({}, read {})",
+            plan.included_minutes,
+            plan.covers.join(", "),
+            plan.source,
+            plan.date
+        );
     }
     for s in &stale {
         eprintln!(
@@ -155,6 +167,7 @@ pub fn print_plan(p: &Plan) {
         let how = match &f.basis {
             Basis::Measured { from } => format!("measured: {from}"),
             Basis::Modelled { why } => format!("MODELLED: {why}"),
+            Basis::Given { from } => format!("given: {from}"),
         };
         let band = f.interval.map(|(lo, hi)| format!(" [{lo:.2}–{hi:.2}]")).unwrap_or_default();
         println!("  {n:<24} {:>6.2}×{band}  {how}", f.value);
@@ -198,6 +211,34 @@ pub fn print_plan(p: &Plan) {
             "  break-even: {} is cheaper below {:.0} builds/month, {} from there on",
             b.cheaper_below, b.builds_per_month, b.cheaper_from
         );
+    }
+    if let Some(inc) = p.included.as_ref().filter(|i| i.minutes > 0.0) {
+        let from = inc.plan.as_deref().map(|id| format!(" ({id})")).unwrap_or_default();
+        match &inc.covers {
+            Some(c) => println!(
+                "  included minutes: {:.0} a month{from}, spent on {} only; other runners are billed from the first minute",
+                inc.minutes,
+                c.join(", ")
+            ),
+            None => println!(
+                "  included minutes: {:.0} a month{from}, spent on every runner (the pricing catalog names no CI plan to say which)",
+                inc.minutes
+            ),
+        }
+    }
+    for x in &p.pending {
+        let per = format!("{:?}", x.unit).to_lowercase();
+        if x.assumed {
+            println!(
+                "  pending change ASSUMED (--assume-pending): {} at ${} a {per} instead of ${} ({})",
+                x.id, x.pending_price, x.price, x.source
+            );
+        } else {
+            println!(
+                "  pending change not priced: {} would go from ${} to ${} a {per} ({}); price it with --assume-pending",
+                x.id, x.price, x.pending_price, x.source
+            );
+        }
     }
     println!("\nsensitivity (each factor alone, from 1/20 to 20 times its value):");
     for s in &p.sensitivity {

@@ -411,7 +411,8 @@ impl Slowdowns {
                 };
                 let on = match &f.basis {
                     archbench_plan::model::Basis::Modelled { why } => why.clone(),
-                    archbench_plan::model::Basis::Measured { from } => from.clone(),
+                    archbench_plan::model::Basis::Measured { from }
+                    | archbench_plan::model::Basis::Given { from } => from.clone(),
                 };
                 let value = f.value;
                 let hint = match &self.dir {

@@ -226,6 +226,65 @@ fn plan_json_and_a_changed_price_file() {
     );
 }
 
+/// Issue 26 through the CLI: a CI plan's included minutes pay for the runners it covers only,
+/// a factor of the user's is labelled given, a pending charge is named and priced on request,
+/// and bad flags are refused with what to give.
+#[test]
+fn billing_flags_given_factors_and_pending_changes() {
+    let empty = tempfile::tempdir().unwrap();
+    let plan = |extra: &[&str]| {
+        let mut c = archbench();
+        c.args(["plan", "--json", "--date", "2026-06-01", "--results"]).arg(empty.path());
+        json(&c.args(extra).output().unwrap())
+    };
+    let total = |p: &serde_json::Value, o: &str| {
+        p["payload"]["options"].as_array().unwrap().iter().find(|c| c["option"] == o).unwrap()
+            ["total_monthly"]
+            .as_f64()
+            .unwrap()
+    };
+    // 50 builds, GitHub Free: hosted arm64 pays its 500 arm64 minutes ($2.50), x64 included.
+    let p = plan(&["--builds-per-month", "50", "--ci-plan", "github-free"]);
+    assert!((total(&p, "native-arm64-hosted") - 2.5).abs() < 1e-9, "{p:#}");
+    assert_eq!(p["payload"]["included"]["minutes"], 2000.0);
+    // --free-minutes alone: the catalog's plans say which runners (x64 only).
+    let p = plan(&["--builds-per-month", "50", "--free-minutes", "100000"]);
+    assert!((total(&p, "native-arm64-hosted") - 2.5).abs() < 1e-9, "{p:#}");
+    // A given factor replaces the modelled one and says so.
+    let p = plan(&["--factor", "arm64-build=1.5:1.2..1.9"]);
+    let f = &p["payload"]["factors"]["arm64_build"];
+    assert_eq!((f["basis"].as_str(), f["value"].as_f64()), (Some("given"), Some(1.5)), "{f}");
+    // The pending self-hosted charge: named, and $8 more at 400 builds when assumed.
+    let now = plan(&[]);
+    let assumed = plan(&["--assume-pending"]);
+    let d = total(&assumed, "native-arm64-self-hosted") - total(&now, "native-arm64-self-hosted");
+    assert!((d - 8.0).abs() < 1e-9, "{d}");
+    let out = archbench()
+        .args(["plan", "--date", "2026-06-01", "--results"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("pending change not priced: github-self-hosted"), "{text}");
+    for (args, want) in [
+        (&["--factor", "speed=2"][..], "no factor \"speed\""),
+        (
+            &["--ci-plan", "github-gold"][..],
+            "no CI plan github-gold in the pricing catalog; plans: github-enterprise-cloud",
+        ),
+        (&["--margin-usd=-1"][..], "--margin-usd must be a number from 0"),
+    ] {
+        let out =
+            archbench().arg("plan").args(args).arg("--results").arg(empty.path()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(want), "{args:?}: {err}");
+    }
+    let out =
+        archbench().args(["plan", "--check-prices", "--date", "2026-06-01"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("pending") && text.contains("plan github-free"), "{text}");
+}
+
 /// The regression of issue 14 through the CLI: from `reports/example`, the plan recommends the
 /// hosted native arm64 runners (cheaper and faster than cross), prices every option, and the
 /// report renders the cost curves and the sensitivity chart, which load in Chromium.

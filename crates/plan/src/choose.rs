@@ -1,10 +1,20 @@
 //! The recommendation, derived from the priced options and nothing else.
 //!
-//! The rule: among the options that can build the project and meet the wall-time limit, the
-//! one with the lowest total monthly cost (builds, waiting, runtime change); on equal cost, the
-//! faster. So no other candidate is both cheaper and faster than the recommended one (a
-//! property test checks this). Options within the profile's margin of that cost are named as
-//! even, with how much faster each is.
+//! The rule: among the options that can build the project and meet the wall-time limit
+//! (candidates), find the cheapest by total monthly cost (builds, waiting, runtime change).
+//! Every candidate within the margin of it (the profile's percentage of its cost, or its
+//! floor in dollars, whichever is more) is even on cost, and the fastest of those is
+//! recommended: a near tie on money is broken by time, and the output says what the minutes
+//! saved cost per hour of waiting saved. Equal time is broken by cost, then by list price (no
+//! included minutes, no free public runners), then by the order of [`BuildOption::ALL`]; the
+//! rule that broke the tie is said.
+//!
+//! Decision: money is compared in whole cents and time in tenths of a minute, the units the
+//! output prints, so that float noise (two totals 1e-14 apart) never decides, and two options
+//! printed alike are treated alike.
+//!
+//! So no candidate is both cheaper and faster than the recommended one (a property test checks
+//! this): those outside the margin are dearer, and none inside it is faster.
 
 use crate::model::OptionCost;
 use crate::model::{FactorId, Plan};
@@ -15,26 +25,95 @@ use crate::options::BuildOption;
 pub struct Choice {
     /// The recommended option; `None` when no option is a candidate.
     pub recommended: Option<BuildOption>,
-    /// Other candidates whose total is within the margin of the recommended one's.
+    /// The cheapest candidate.
+    pub cheapest: Option<BuildOption>,
+    /// Other candidates within the margin of the cheapest (the cheapest among them when it is
+    /// not the recommended one).
     pub within_margin: Vec<BuildOption>,
+    /// The rule that broke a tie on cost and time, when there was one.
+    pub tie_rule: Option<String>,
 }
 
-/// Pick the cheapest candidate (then the fastest), and the ones within `margin` of it.
-pub fn choose(options: &[OptionCost], margin: f64) -> Choice {
+/// USD as whole cents, the unit money is compared in.
+pub fn cents(usd: f64) -> i64 {
+    (usd * 100.0).round() as i64
+}
+
+/// Minutes as whole tenths, the unit wall times are compared in.
+pub fn tenths(minutes: f64) -> i64 {
+    (minutes * 10.0).round() as i64
+}
+
+/// The highest cost, in cents, that is even with `cheapest` USD: within `margin` of it or
+/// within `floor` USD, whichever is more.
+pub fn margin_limit(cheapest: f64, margin: f64, floor: f64) -> i64 {
+    cents(cheapest * (1.0 + margin)).max(cents(cheapest) + cents(floor))
+}
+
+/// Pick the fastest candidate within the margin of the cheapest (ties by cost, list price, the
+/// order of the options), and name the others within the margin.
+pub fn choose(options: &[OptionCost], margin: f64, floor: f64) -> Choice {
+    let order = |o: BuildOption| BuildOption::ALL.iter().position(|&x| x == o);
     let mut candidates: Vec<&OptionCost> = options.iter().filter(|c| c.candidate()).collect();
-    candidates.sort_by(|a, b| {
-        a.total_monthly
-            .total_cmp(&b.total_monthly)
-            .then(a.minutes_per_build.total_cmp(&b.minutes_per_build))
-    });
-    let Some(best) = candidates.first() else {
-        return Choice { recommended: None, within_margin: Vec::new() };
+    candidates
+        .sort_by_key(|c| (cents(c.total_monthly), tenths(c.minutes_per_build), order(c.option)));
+    let Some(cheapest) = candidates.first() else {
+        return Choice {
+            recommended: None,
+            cheapest: None,
+            within_margin: Vec::new(),
+            tie_rule: None,
+        };
     };
-    // A cent absolute as well, so that $0.00 against $0.004 counts as even.
-    let limit = best.total_monthly * (1.0 + margin) + 0.01;
-    let within_margin =
-        candidates[1..].iter().filter(|c| c.total_monthly <= limit).map(|c| c.option).collect();
-    Choice { recommended: Some(best.option), within_margin }
+    let limit = margin_limit(cheapest.total_monthly, margin, floor);
+    let mut even: Vec<&OptionCost> =
+        candidates.iter().copied().filter(|c| cents(c.total_monthly) <= limit).collect();
+    even.sort_by_key(|c| {
+        (
+            tenths(c.minutes_per_build),
+            cents(c.total_monthly),
+            cents(c.list_monthly),
+            order(c.option),
+        )
+    });
+    let best = even[0];
+    let name = best.option;
+    // The options that tie with the best on the first key(s) say which rule decided.
+    let same_time: Vec<&OptionCost> = even[1..]
+        .iter()
+        .copied()
+        .filter(|c| tenths(c.minutes_per_build) == tenths(best.minutes_per_build))
+        .collect();
+    let tie_rule = same_time.first().map(|other| {
+        let names = same_time.iter().map(|c| c.option.name()).collect::<Vec<_>>().join(", ");
+        let head = format!("{name} and {names} take {:.1} min per build", best.minutes_per_build);
+        if cents(other.total_monthly) != cents(best.total_monthly) {
+            format!("{head}: {name} is named for its lower cost")
+        } else if cents(other.list_monthly) != cents(best.list_monthly) {
+            format!(
+                "{head} and cost {}/month: {name} is named for its lower list price ({} against {}, before included minutes and free public runners)",
+                money(best.total_monthly),
+                money(best.list_monthly),
+                money(other.list_monthly)
+            )
+        } else {
+            format!(
+                "{head}, cost {}/month and list at {}: {name} is named as the first in archbench's order of options",
+                money(best.total_monthly),
+                money(best.list_monthly)
+            )
+        }
+    });
+    let within_margin = even.iter().filter(|c| c.option != best.option).map(|c| c.option).collect();
+    // Of options that cost the same, the recommended one is the cheapest.
+    let cheapest =
+        if cents(cheapest.total_monthly) == cents(best.total_monthly) { best } else { cheapest };
+    Choice {
+        recommended: Some(best.option),
+        cheapest: Some(cheapest.option),
+        within_margin,
+        tie_rule,
+    }
 }
 
 fn money(v: f64) -> String {
@@ -84,19 +163,49 @@ pub fn sentences(plan: &Plan) -> Vec<String> {
         p.builds_per_month,
         priced(best)
     ));
+    let cheapest = plan.cheapest.and_then(|o| plan.option(o)).filter(|c| c.option != best.option);
+    let margin_text = format!("{:.0}% or {}", 100.0 * p.margin, money(p.margin_usd));
+    if let Some(c) = cheapest {
+        let dearer = best.total_monthly - c.total_monthly;
+        let minutes = c.minutes_per_build - best.minutes_per_build;
+        let hours = p.builds_per_month * minutes / 60.0 * p.waits_per_build;
+        let per_hour = if hours > 0.0 {
+            format!(
+                ": {} per hour of waiting saved ({hours:.0} h a month)",
+                money(dearer.max(0.0) / hours)
+            )
+        } else {
+            String::new()
+        };
+        out.push(format!(
+            "the cheapest, {} at {}/month and {:.1} min per build, is within the margin ({margin_text}): the faster is named, {} dearer a month and {minutes:.1} min faster per build{per_hour}",
+            c.option,
+            money(c.total_monthly),
+            c.minutes_per_build,
+            money(dearer.max(0.0)),
+        ));
+    }
+    if let Some(rule) = &plan.tie_rule {
+        out.push(format!("tie: {rule}"));
+    }
     if let Some(s) = holds_line(plan) {
         out.push(s);
     }
+    let base = cheapest.unwrap_or(best);
     for o in &plan.within_margin {
         let c = plan.option(*o).expect("a priced option");
-        let faster = best.minutes_per_build - c.minutes_per_build;
+        if Some(c.option) == cheapest.map(|x| x.option) {
+            continue;
+        }
+        let by_share = cents(c.total_monthly) <= cents(base.total_monthly * (1.0 + p.margin));
+        let slower = c.minutes_per_build - best.minutes_per_build;
         out.push(format!(
-            "{} is within {:.0}% ({}/month){}",
+            "{} is within {} ({}/month){}",
             c.option,
-            100.0 * p.margin,
+            if by_share { format!("{:.0}%", 100.0 * p.margin) } else { money(p.margin_usd) },
             money(c.total_monthly),
-            if faster > 0.05 {
-                format!(" and {faster:.1} min faster per build: the faster of the two")
+            if slower >= 0.05 {
+                format!(" but {slower:.1} min slower per build")
             } else {
                 String::new()
             }
@@ -178,26 +287,33 @@ fn push_factors(plan: &Plan, out: &mut Vec<String>) {
     }
 }
 
-/// `holds while …`: the ranges of the factors the recommendation depends on.
+/// `holds while …`: every factor whose change within the range tried changes the choice
+/// (whether or not the options it prices are candidates now: a faster emulation can bring an
+/// option under the time limit), each with its edges, and a warning where its likely range
+/// crosses one.
 fn holds_line(plan: &Plan) -> Option<String> {
     let best = plan.recommended?;
     let mut parts = Vec::new();
     for s in &plan.sensitivity {
-        if s.factor == FactorId::Arm64Runtime {
+        if s.factor == FactorId::Arm64Runtime || (s.below.is_none() && s.above.is_none()) {
             continue;
         }
-        // Only factors that move some candidate's cost matter to the choice.
-        let matters =
-            plan.options.iter().any(|c| c.candidate() && c.option.uses().contains(&s.factor));
-        if !matters {
-            continue;
-        }
+        let crosses = match (s.interval, s.interval_inside) {
+            (Some((lo, hi)), Some(false)) => {
+                format!(", though its likely range {lo:.2}–{hi:.2} crosses an edge")
+            }
+            _ => String::new(),
+        };
         parts.push(format!(
-            "{} {}{}",
+            "{} {}{}{crosses}",
             s.factor.label(),
             s.range_text(),
             plan.factors.get(s.factor).label()
         ));
     }
-    (!parts.is_empty()).then(|| format!("{best} stays the choice while {}", parts.join("; ")))
+    Some(if parts.is_empty() {
+        format!("{best} stays the choice at any value of each factor tried (1/20 to 20 times)")
+    } else {
+        format!("{best} stays the choice while {}", parts.join("; "))
+    })
 }

@@ -47,16 +47,29 @@ pub struct Profile {
     pub merge_minutes: f64,
     /// The day whose prices apply (`YYYY-MM-DD`); `None`: today.
     pub date: Option<String>,
-    /// Included runner minutes per month (the plan's free allowance).
-    pub free_minutes: f64,
+    /// Included runner minutes per month; `None`: the CI plan's allowance (`ci_plan`), or none.
+    pub free_minutes: Option<f64>,
+    /// The CI plan (a `[plans.ID]` of the catalog) whose included minutes apply, and which
+    /// runners they pay for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_plan: Option<String>,
+    /// Price pending changes (announced, no date in force) as if they applied.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub assume_pending: bool,
+    /// The provider's per-minute charge for jobs on self-hosted workers (pricing id of a
+    /// runner entry); `None`: no such charge.
+    pub self_hosted_charge: Option<String>,
     /// A public repository: runners marked `free_for_public` cost nothing.
     pub public_repo: bool,
     /// The project builds for wasm32-wasip1 and can ship as Wasm.
     pub wasm_ready: bool,
     /// Only options whose wall time per build is at most this are recommended.
     pub max_minutes_per_build: Option<f64>,
-    /// Options whose monthly cost is within this fraction of the cheapest are called even.
+    /// Options whose monthly cost is within this fraction of the cheapest's (or within
+    /// `margin_usd` of it, whichever is more) are even, and the fastest of them is recommended.
     pub margin: f64,
+    /// The margin's floor in USD a month, so that $0.00 against $0.50 is even.
+    pub margin_usd: f64,
     /// USD per engineer-hour spent waiting for a build; 0: waiting is not priced.
     pub engineer_hourly: f64,
     /// Engineers waiting on each build.
@@ -64,6 +77,76 @@ pub struct Profile {
     /// The team's CI keeps a build cache: use the build ratios of warm rebuilds (`build
     /// --warm`, a rebuild after a one-line change) instead of cold builds, where there are any.
     pub warm: bool,
+    /// Factors the user gives (`--factor NAME=VALUE[:LOW..HIGH]`), used in place of measured or
+    /// modelled ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub given: Vec<Given>,
+}
+
+/// A factor the user gives, from their own measurements (`--factor`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Given {
+    /// Which factor.
+    pub factor: FactorId,
+    /// Its value.
+    pub value: f64,
+    /// A range the user thinks it lies in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<(f64, f64)>,
+}
+
+impl Given {
+    /// The largest factor a user may give: far past any slowdown seen (QEMU is 5–40×).
+    pub const MAX: f64 = 1e3;
+
+    /// Parse `NAME=VALUE` or `NAME=VALUE:LOW..HIGH` (`emulated=6.2:5..8`).
+    pub fn parse(s: &str) -> std::result::Result<Given, String> {
+        let names = FactorId::ALL.map(FactorId::name).join(", ");
+        let (name, rest) = s.split_once('=').ok_or_else(|| {
+            format!("--factor {s:?}: give NAME=VALUE or NAME=VALUE:LOW..HIGH, NAME one of {names}")
+        })?;
+        let factor = FactorId::ALL
+            .into_iter()
+            .find(|f| f.name() == name.trim())
+            .ok_or_else(|| format!("--factor {s:?}: no factor {name:?}; factors: {names}"))?;
+        let number = |t: &str| -> std::result::Result<f64, String> {
+            let v: f64 = t.trim().parse().map_err(|_| {
+                format!("--factor {s:?}: {t:?} is not a number; give a ratio such as 1.2")
+            })?;
+            if v.is_finite() && v > 0.0 && v <= Given::MAX {
+                Ok(v)
+            } else {
+                Err(format!(
+                    "--factor {s:?}: {t} is not a ratio above 0 and at most {}",
+                    Given::MAX
+                ))
+            }
+        };
+        let (value, interval) = match rest.split_once(':') {
+            None => (number(rest)?, None),
+            Some((v, range)) => {
+                let (lo, hi) = range.split_once("..").ok_or_else(|| {
+                    format!("--factor {s:?}: give the range as LOW..HIGH, such as 5..8")
+                })?;
+                let (v, lo, hi) = (number(v)?, number(lo)?, number(hi)?);
+                if !(lo <= v && v <= hi) {
+                    return Err(format!(
+                        "--factor {s:?}: the range {lo}..{hi} must hold the value {v}"
+                    ));
+                }
+                (v, Some((lo, hi)))
+            }
+        };
+        Ok(Given { factor, value, interval })
+    }
+
+    /// As the user wrote it, for the factor's label.
+    pub fn text(&self) -> String {
+        match self.interval {
+            Some((lo, hi)) => format!("--factor {}={}:{lo}..{hi}", self.factor.name(), self.value),
+            None => format!("--factor {}={}", self.factor.name(), self.value),
+        }
+    }
 }
 
 impl Default for Profile {
@@ -79,20 +162,25 @@ impl Default for Profile {
             arm64_instance: "c7g-large".into(),
             merge_minutes: 0.5,
             date: None,
-            free_minutes: 0.0,
+            free_minutes: None,
+            ci_plan: None,
+            assume_pending: false,
+            self_hosted_charge: Some("github-self-hosted".into()),
             public_repo: false,
             wasm_ready: false,
             max_minutes_per_build: None,
             margin: 0.05,
+            margin_usd: 1.0,
             engineer_hourly: 0.0,
             waits_per_build: 1.0,
             warm: false,
+            given: Vec::new(),
         }
     }
 }
 
 /// Which factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FactorId {
     /// Emulated arm64 build time / native amd64 build time.
@@ -120,6 +208,18 @@ impl FactorId {
         FactorId::Arm64Runtime,
     ];
 
+    /// The name `--factor` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            FactorId::Emulated => "emulated",
+            FactorId::Cross => "cross",
+            FactorId::Arm64Build => "arm64-build",
+            FactorId::WasmBuild => "wasm-build",
+            FactorId::WasmRuntime => "wasm-runtime",
+            FactorId::Arm64Runtime => "arm64-runtime",
+        }
+    }
+
     /// A name for people.
     pub fn label(self) -> &'static str {
         match self {
@@ -146,6 +246,11 @@ pub enum Basis {
     Modelled {
         /// Why this value.
         why: String,
+    },
+    /// Given by the user (`--factor`), from their own figures.
+    Given {
+        /// The flag as given.
+        from: String,
     },
 }
 
@@ -207,12 +312,20 @@ impl Factor {
     pub fn is_modelled(&self) -> bool {
         matches!(self.basis, Basis::Modelled { .. })
     }
-    /// ` (measured)` or ` (modelled)`, for sentences.
+    /// ` (measured)`, ` (modelled)` or ` (given)`, for sentences.
     pub fn label(&self) -> &'static str {
-        if self.is_modelled() {
-            " (modelled)"
-        } else {
-            " (measured)"
+        match self.basis {
+            Basis::Measured { .. } => " (measured)",
+            Basis::Modelled { .. } => " (modelled)",
+            Basis::Given { .. } => " (given)",
+        }
+    }
+    /// `measured`, `modelled` or `given`, as a word.
+    pub fn basis_word(&self) -> &'static str {
+        match self.basis {
+            Basis::Measured { .. } => "measured",
+            Basis::Modelled { .. } => "modelled",
+            Basis::Given { .. } => "given",
         }
     }
 }
@@ -247,18 +360,37 @@ impl Factors {
         }
     }
 
+    fn slot(&mut self, id: FactorId) -> &mut Factor {
+        match id {
+            FactorId::Emulated => &mut self.emulated,
+            FactorId::Cross => &mut self.cross,
+            FactorId::Arm64Build => &mut self.arm64_build,
+            FactorId::WasmBuild => &mut self.wasm_build,
+            FactorId::WasmRuntime => &mut self.wasm_runtime,
+            FactorId::Arm64Runtime => &mut self.arm64_runtime,
+        }
+    }
+
     /// A copy with one factor's value replaced.
     pub fn with_value(&self, id: FactorId, value: f64) -> Factors {
         let mut f = self.clone();
-        let slot = match id {
-            FactorId::Emulated => &mut f.emulated,
-            FactorId::Cross => &mut f.cross,
-            FactorId::Arm64Build => &mut f.arm64_build,
-            FactorId::WasmBuild => &mut f.wasm_build,
-            FactorId::WasmRuntime => &mut f.wasm_runtime,
-            FactorId::Arm64Runtime => &mut f.arm64_runtime,
-        };
-        slot.value = value;
+        f.slot(id).value = value;
+        f
+    }
+
+    /// A copy with the user's factors in place of the measured or modelled ones; each is
+    /// labelled given, with the flag.
+    pub fn with_given(&self, given: &[Given]) -> Factors {
+        let mut f = self.clone();
+        for g in given {
+            *f.slot(g.factor) = Factor {
+                value: g.value,
+                basis: Basis::Given { from: g.text() },
+                interval: g.interval,
+                workloads: Vec::new(),
+                excluded: Vec::new(),
+            };
+        }
         f
     }
 
@@ -284,6 +416,9 @@ pub struct OptionCost {
     pub minutes_per_build: f64,
     /// Hosted runner minutes billed per build (each job rounded up).
     pub billed_minutes_per_build: f64,
+    /// The total at list prices: no included minutes, no free public runners. Breaks ties.
+    #[serde(default)]
+    pub list_monthly: f64,
     /// Self-hosted workers needed at the profile's volume.
     pub workers: f64,
     /// Their utilisation (0–1), when there are any.
@@ -368,10 +503,23 @@ pub struct Plan {
     pub factors: Factors,
     /// Every way to build, priced.
     pub options: Vec<OptionCost>,
-    /// The cheapest option that meets the limits; `None` when none does.
+    /// The fastest option within the margin of the cheapest that meets the limits; `None`
+    /// when none does.
     pub recommended: Option<BuildOption>,
-    /// Options within the margin of the recommended one.
+    /// The cheapest candidate (the recommended one unless a faster one is within the margin).
+    #[serde(default)]
+    pub cheapest: Option<BuildOption>,
+    /// Options within the margin of the cheapest, other than the recommended one.
     pub within_margin: Vec<BuildOption>,
+    /// How a tie among the options within the margin was broken, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tie_rule: Option<String>,
+    /// The included minutes applied, and the runners they pay for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub included: Option<crate::pricing::Included>,
+    /// Pending price changes of the entries used: priced only with `--assume-pending`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Pending>,
     /// Where options' costs cross.
     pub break_even: Vec<BreakEven>,
     /// Monthly cost against volume (for the chart).
@@ -394,13 +542,34 @@ impl Plan {
     }
 }
 
+/// A pending change of a price the plan uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    /// The entry.
+    pub id: String,
+    /// Its price now.
+    pub price: f64,
+    /// The announced price.
+    pub pending_price: f64,
+    /// What the prices are per (`minute`, `hour`).
+    pub unit: crate::pricing::Unit,
+    /// Where the announcement is.
+    pub source: String,
+    /// Whether this plan priced it (`--assume-pending`).
+    pub assumed: bool,
+}
+
 /// What `plan` needs besides the factors: the profile and the prices in force on its day.
 #[derive(Debug, Clone)]
 pub struct Context {
     /// The profile.
     pub profile: Profile,
-    /// Per-unit prices.
+    /// Per-unit prices, after a public repository's free runners.
     pub prices: Prices,
+    /// List prices (no free public runners): the tie-break.
+    pub list: Prices,
+    /// Included minutes a month (spent on the runners `prices` marks included).
+    pub free_minutes: f64,
 }
 
 /// Cost every option at `n` builds a month (descriptions left empty; [`plan`] fills them).
@@ -411,7 +580,8 @@ pub fn evaluate(ctx: &Context, f: &Factors, n: f64) -> Vec<OptionCost> {
         .map(|&option| {
             let (jobs, wall) = jobs(option, p, f);
             let (count, utilisation) = workers(&jobs, n);
-            let build = build_monthly(&jobs, n, &ctx.prices, p.free_minutes);
+            let build = build_monthly(&jobs, n, &ctx.prices, ctx.free_minutes);
+            let list = build_monthly(&jobs, n, &ctx.list, 0.0);
             let waiting = n * wall / 60.0 * p.engineer_hourly * p.waits_per_build;
             let runtime = if option == BuildOption::Wasm {
                 p.service_hours_per_month * ctx.prices.x86_hour * (f.wasm_runtime.value - 1.0)
@@ -427,6 +597,7 @@ pub fn evaluate(ctx: &Context, f: &Factors, n: f64) -> Vec<OptionCost> {
                 description: String::new(),
                 unavailable,
                 billed_minutes_per_build: jobs.iter().map(|j| j.billed_minutes).sum(),
+                list_monthly: list + waiting + runtime,
                 jobs,
                 minutes_per_build: wall,
                 workers: count,
@@ -448,8 +619,9 @@ fn check(p: &Profile) -> Result<()> {
         ("--builds-per-month", p.builds_per_month),
         ("--minutes-per-build", p.minutes_per_build),
         ("--service-hours", p.service_hours_per_month),
-        ("--free-minutes", p.free_minutes),
+        ("--free-minutes", p.free_minutes.unwrap_or(0.0)),
         ("--margin", p.margin),
+        ("--margin-usd", p.margin_usd),
         ("--engineer-hourly", p.engineer_hourly),
         ("--waits-per-build", p.waits_per_build),
         ("--merge-minutes", p.merge_minutes),
@@ -479,28 +651,79 @@ pub fn priced_on(p: &Profile) -> Result<Date> {
     }
 }
 
-fn quotes(p: &Profile, catalog: &Catalog, day: Date) -> Result<(Prices, Vec<Quote>)> {
+/// The prices a plan uses: after a public repository's free runners, and at list price; the
+/// quotes they come from; the included minutes; the pending changes of the entries used.
+struct Priced {
+    prices: Prices,
+    list: Prices,
+    used: Vec<Quote>,
+    included: crate::pricing::Included,
+    pending: Vec<Pending>,
+}
+
+fn quotes(p: &Profile, catalog: &Catalog, day: Date) -> Result<Priced> {
+    let quote = |id: &str, kind: Kind| catalog.price_assuming(id, kind, day, p.assume_pending);
     let runner = |id: &str| -> Result<(f64, Quote)> {
-        let q = catalog.price_on(id, Kind::Runner, day)?;
+        let q = quote(id, Kind::Runner)?;
         let free = p.public_repo && catalog.get(id, Kind::Runner)?.free_for_public;
         Ok((if free { 0.0 } else { q.price }, q))
     };
-    let instance = |id: &str| catalog.price_on(id, Kind::Instance, day);
     let (x64_minute, qx) = runner(&p.x64_runner)?;
     let (arm64_minute, qa) = runner(&p.arm64_runner)?;
-    let (qw, qi, qg) =
-        (instance(&p.arm64_worker)?, instance(&p.x86_instance)?, instance(&p.arm64_instance)?);
+    let (qw, qi, qg) = (
+        quote(&p.arm64_worker, Kind::Instance)?,
+        quote(&p.x86_instance, Kind::Instance)?,
+        quote(&p.arm64_instance, Kind::Instance)?,
+    );
+    let mut used = vec![qx.clone(), qa.clone(), qw.clone(), qi.clone(), qg.clone()];
+    let (worker_minute, list_worker_minute) = match &p.self_hosted_charge {
+        Some(id) => {
+            let (price, q) = runner(id)?;
+            let list = q.price;
+            used.push(q);
+            (price, list)
+        }
+        None => (0.0, 0.0),
+    };
+    let included = catalog.included(p.ci_plan.as_deref(), p.free_minutes)?;
     let prices = Prices {
         x64_minute,
         arm64_minute,
         worker_hour: qw.price,
+        worker_minute,
+        x64_included: included.covers(&p.x64_runner),
+        arm64_included: included.covers(&p.arm64_runner),
         x86_hour: qi.price,
         arm64_hour: qg.price,
     };
-    let mut used = vec![qx, qa, qw, qi, qg];
+    let list = Prices {
+        x64_minute: qx.price,
+        arm64_minute: qa.price,
+        worker_minute: list_worker_minute,
+        ..prices
+    };
     used.sort_by(|a, b| a.id.cmp(&b.id));
     used.dedup_by(|a, b| a.id == b.id);
-    Ok((prices, used))
+    let pending = used
+        .iter()
+        .filter_map(|q| {
+            let c = catalog.pending(&q.id)?;
+            let now = if q.pending {
+                catalog.price_on(&q.id, catalog.entries[&q.id].kind, day).ok()?.price
+            } else {
+                q.price
+            };
+            Some(Pending {
+                id: q.id.clone(),
+                price: now,
+                pending_price: c.price,
+                unit: catalog.entries[&q.id].unit,
+                source: c.source.clone(),
+                assumed: q.pending,
+            })
+        })
+        .collect();
+    Ok(Priced { prices, list, used, included, pending })
 }
 
 /// Break-evens between available options: the first volume, up to ten times the profile's
@@ -509,17 +732,25 @@ fn break_even(ctx: &Context, f: &Factors) -> Vec<BreakEven> {
     let top = (ctx.profile.builds_per_month * 10.0).max(10_000.0) as u64;
     let base = evaluate(ctx, f, 0.0);
     let avail: Vec<usize> = (0..base.len()).filter(|&i| base[i].unavailable.is_none()).collect();
-    let mut prev: Vec<f64> = base.iter().map(|c| c.total_monthly).collect();
+    // Money in whole cents: float noise (1e-14) between equal totals is no crossing.
+    let cents = |v: &[OptionCost]| -> Vec<i64> {
+        v.iter().map(|c| crate::choose::cents(c.total_monthly)).collect()
+    };
+    let mut prev = cents(&base);
     let mut found: Vec<BreakEven> = Vec::new();
     let mut done = vec![vec![false; base.len()]; base.len()];
     for v in 1..=top {
-        let now: Vec<f64> = evaluate(ctx, f, v as f64).iter().map(|c| c.total_monthly).collect();
+        let now = cents(&evaluate(ctx, f, v as f64));
         for (x, &i) in avail.iter().enumerate() {
             for &j in &avail[x + 1..] {
                 let (d0, d1) = (prev[i] - prev[j], now[i] - now[j]);
-                if !done[i][j] && d0 != 0.0 && d1 != 0.0 && d0.signum() != d1.signum() {
+                if !done[i][j] && d0 != 0 && d1 != 0 && d0.signum() != d1.signum() {
                     done[i][j] = true;
-                    let (below, from) = if d0 < 0.0 { (i, j) } else { (j, i) };
+                    // "Cheaper below 1 build a month" says nothing: only at zero builds.
+                    if v < MIN_BREAK_EVEN {
+                        continue;
+                    }
+                    let (below, from) = if d0 < 0 { (i, j) } else { (j, i) };
                     found.push(BreakEven {
                         cheaper_below: base[below].option,
                         cheaper_from: base[from].option,
@@ -570,18 +801,24 @@ fn migration(ctx: &Context, f: &Factors, catalog: &Catalog) -> Migration {
     }
 }
 
-/// Compute the plan.
+/// Break-evens below this volume are not kept: "cheaper below 1 build a month" holds only at
+/// none.
+pub const MIN_BREAK_EVEN: u64 = 2;
+
+/// Compute the plan, with the user's factors (`profile.given`) in place of `factors`' own.
 pub fn plan(profile: &Profile, factors: &Factors, catalog: &Catalog) -> Result<Plan> {
     check(profile)?;
+    let factors = &factors.with_given(&profile.given);
     let day = priced_on(profile)?;
-    let (prices, used) = quotes(profile, catalog, day)?;
-    let ctx = Context { profile: profile.clone(), prices };
+    let Priced { prices, list, used, included, pending } = quotes(profile, catalog, day)?;
+    let ctx = Context { profile: profile.clone(), prices, list, free_minutes: included.minutes };
     let n = profile.builds_per_month;
     let mut options = evaluate(&ctx, factors, n);
     for o in &mut options {
         o.description = describe(o.option, profile);
     }
-    let Choice { recommended, within_margin } = choose(&options, profile.margin);
+    let Choice { recommended, cheapest, within_margin, tie_rule } =
+        choose(&options, profile.margin, profile.margin_usd);
     let break_even = break_even(&ctx, factors);
     // The chart spans twice the volume, or further to show where the recommendation stops
     // being cheapest (up to ten times the volume).
@@ -615,7 +852,11 @@ pub fn plan(profile: &Profile, factors: &Factors, catalog: &Catalog) -> Result<P
         sensitivity: sensitivity(&ctx, factors),
         options,
         recommended,
+        cheapest,
         within_margin,
+        tie_rule,
+        included: Some(included),
+        pending,
         curve,
         migration,
         recommendation: Vec::new(),

@@ -15,9 +15,13 @@
 //! | `native-arm64-self-hosted` | an x64 job of `m`, `m·a` on a self-hosted worker, a merge job | `max(m, m·a) + g` |
 //! | `wasm` | one x64 job of `m·w` | `m·w` |
 //!
-//! Billing follows the providers: each hosted job is rounded up to a whole minute, included
-//! free minutes are spent on the dearest minutes first, standard runners of a public repository
-//! cost nothing, and a self-hosted worker costs its instance price all month whatever it does.
+//! Billing follows the providers: each hosted job is rounded up to a whole minute, a CI plan's
+//! included minutes pay only for the runners the plan covers (GitHub's standard runners: its
+//! larger runners, Linux arm64 2-core among them, are billed from the first minute) and are
+//! spent on the dearest covered minutes first, standard runners of a public repository cost
+//! nothing, a self-hosted worker costs its instance price all month whatever it does, and a
+//! provider's per-minute charge for self-hosted jobs (GitHub's, pending) is billed per job
+//! rounded up, from the first minute.
 //! A self-hosted worker's queue is not modelled: its wall time assumes it is free when a build
 //! starts, and the output states its utilisation so a reader can judge that.
 
@@ -124,6 +128,13 @@ pub struct Prices {
     pub arm64_minute: f64,
     /// USD per self-hosted worker hour.
     pub worker_hour: f64,
+    /// The provider's USD per minute of a job on a self-hosted worker (0 unless a charge is in
+    /// force or assumed).
+    pub worker_minute: f64,
+    /// Whether the plan's included minutes pay for the x64 runner.
+    pub x64_included: bool,
+    /// Whether they pay for the arm64 runner.
+    pub arm64_included: bool,
     /// USD per x86 service instance hour.
     pub x86_hour: f64,
     /// USD per arm64 service instance hour.
@@ -187,24 +198,34 @@ pub fn workers(jobs: &[Job], n: f64) -> (f64, f64) {
     (count, minutes / (count * capacity))
 }
 
-/// The monthly USD of `n` builds with these jobs: self-hosted workers all month, plus hosted
-/// minutes after the free allowance (spent on the dearest minutes first).
+/// The monthly USD of `n` builds with these jobs: self-hosted workers all month (and the
+/// provider's charge per self-hosted minute), plus hosted minutes after the included ones
+/// (spent on the dearest minutes of the runners they cover first).
 pub fn build_monthly(jobs: &[Job], n: f64, prices: &Prices, free_minutes: f64) -> f64 {
     let (count, _) = workers(jobs, n);
-    let fixed = count * prices.worker_hour * HOURS_PER_MONTH;
-    let mut by_price: Vec<(f64, f64)> = Vec::new();
-    for host in [Host::X64Runner, Host::Arm64Runner] {
+    let worker_minutes: f64 = jobs
+        .iter()
+        .filter(|j| j.host == Host::Arm64Worker)
+        .map(|j| j.minutes.max(0.0).ceil())
+        .sum::<f64>()
+        * n;
+    let fixed =
+        count * prices.worker_hour * HOURS_PER_MONTH + worker_minutes * prices.worker_minute;
+    let mut by_price: Vec<(f64, f64, bool)> = Vec::new();
+    for (host, included) in
+        [(Host::X64Runner, prices.x64_included), (Host::Arm64Runner, prices.arm64_included)]
+    {
         let minutes: f64 =
             jobs.iter().filter(|j| j.host == host).map(|j| j.billed_minutes).sum::<f64>() * n;
         if minutes > 0.0 {
-            by_price.push((prices.per_minute(host), minutes));
+            by_price.push((prices.per_minute(host), minutes, included));
         }
     }
     by_price.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut free = free_minutes.max(0.0);
     let mut hosted = 0.0;
-    for (price, minutes) in by_price {
-        let covered = free.min(minutes);
+    for (price, minutes, included) in by_price {
+        let covered = if included { free.min(minutes) } else { 0.0 };
         free -= covered;
         hosted += (minutes - covered) * price;
     }
@@ -264,6 +285,9 @@ mod tests {
         x64_minute: 0.006,
         arm64_minute: 0.005,
         worker_hour: 0.0725,
+        worker_minute: 0.0,
+        x64_included: true,
+        arm64_included: true,
         x86_hour: 0.0,
         arm64_hour: 0.0,
     };
@@ -305,6 +329,38 @@ mod tests {
         let some = build_monthly(&js, 100.0, &PRICES, 1500.0);
         assert!((some - 600.0 * 0.005).abs() < 1e-9, "{some}");
         assert_eq!(build_monthly(&js, 100.0, &PRICES, 1e9), 0.0);
+    }
+
+    /// Billing rules, one hand-worked row each: 50 builds of 10 minutes a month with hosted
+    /// native arm64 (11 x64 minutes and 10 arm64 minutes a build) or a self-hosted worker.
+    #[test]
+    fn included_minutes_pay_only_for_the_runners_they_cover() {
+        let p = Profile { minutes_per_build: 10.0, merge_minutes: 0.5, ..Profile::default() };
+        let f = factors(6.0, 1.0, 1.0);
+        let (hosted, _) = jobs(BuildOption::NativeArm64Hosted, &p, &f);
+        let (own, _) = jobs(BuildOption::NativeArm64SelfHosted, &p, &f);
+        let standard_only = Prices { arm64_included: false, ..PRICES };
+        let charged = Prices { worker_minute: 0.002, ..standard_only };
+        let worker_month = 0.0725 * HOURS_PER_MONTH;
+        type Row<'a> = (&'static str, &'a [Job], Prices, f64, f64);
+        let rows: [Row; 6] = [
+            // 550 x64 minutes covered by 2,000; 500 arm64 minutes × $0.005: the issue's $2.50.
+            ("arm64 is a larger runner", &hosted, standard_only, 2000.0, 500.0 * 0.005),
+            // Both covered: 1,050 minutes in 2,000.
+            ("both covered", &hosted, PRICES, 2000.0, 0.0),
+            // 300 included minutes: x64 is the dearer covered minute, 250 x64 minutes remain.
+            ("few included minutes", &hosted, standard_only, 300.0, 250.0 * 0.006 + 2.5),
+            // No allowance: everything at list price.
+            ("none included", &hosted, standard_only, 0.0, 550.0 * 0.006 + 2.5),
+            // Self-hosted, no charge: the worker's month; x64 covered.
+            ("self-hosted", &own, standard_only, 2000.0, worker_month),
+            // With the per-minute charge: 10 minutes a job × 50 builds × $0.002 = $1.
+            ("self-hosted, charged", &own, charged, 2000.0, worker_month + 1.0),
+        ];
+        for (name, js, prices, free, want) in rows {
+            let got = build_monthly(js, 50.0, &prices, free);
+            assert!((got - want).abs() < 1e-9, "{name}: {got} != {want}");
+        }
     }
 
     #[test]

@@ -8,6 +8,14 @@
 //! the plan's date, so a plan for December 2025 and one for March 2026 each bill as the provider
 //! did then.
 //!
+//! A change a provider has announced without a date (or announced and then postponed) is
+//! *pending*: it has no `from`, is listed by `--check-prices` and named by `plan`, and is priced
+//! only when the user asks (`--assume-pending`).
+//!
+//! Included minutes: a `[plans.ID]` table names a CI plan's monthly allowance and the runner
+//! entries it `covers` (GitHub's included minutes pay for its standard runners only; larger
+//! runners, such as its Linux arm64 2-core, are billed from the first minute).
+//!
 //! Decision: semantic errors (a negative price, a change out of order) name the line of the
 //! entry's table. serde reports the line of type errors itself (an unknown `kind`, a missing
 //! `unit`); for the rest the entry is read as a [`toml::Spanned`] value, whose byte offset is
@@ -79,12 +87,14 @@ pub enum Arch {
     Arm64,
 }
 
-/// A price that takes effect on a date.
+/// A price that takes effect on a date, or a pending one (announced, no date in force).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Change {
-    /// The first day the new price applies (`YYYY-MM-DD`).
-    pub from: String,
+    /// The first day the new price applies (`YYYY-MM-DD`); `None`: pending, priced only with
+    /// `--assume-pending`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
     /// USD per unit from that day.
     pub price: f64,
     /// Where the new figure comes from.
@@ -137,6 +147,28 @@ pub struct Quote {
     /// The change it comes from (`from 2026-01-01`), if not the entry's first price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_from: Option<String>,
+    /// The price is a pending change's, assumed at the user's request (`--assume-pending`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
+}
+
+/// A CI plan's included minutes and the runners they pay for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiPlan {
+    /// What it is (`GitHub Free`).
+    pub description: String,
+    /// `github`, …
+    pub provider: String,
+    /// Runner minutes included each month.
+    pub included_minutes: f64,
+    /// The runner entries those minutes may be spent on; every other runner is billed from its
+    /// first minute.
+    pub covers: Vec<String>,
+    /// Where the figure comes from.
+    pub source: String,
+    /// When it was read (`YYYY-MM` or `YYYY-MM-DD`).
+    pub date: String,
 }
 
 /// A price older than the age limit.
@@ -150,17 +182,42 @@ pub struct Stale {
     pub months: i64,
 }
 
-/// All prices by id.
+/// All prices by id, and the CI plans' included minutes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
     /// Entries by id.
     pub entries: BTreeMap<String, Entry>,
+    /// CI plans by id (`github-free`): what their included minutes cover.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub plans: BTreeMap<String, CiPlan>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SpannedCatalog {
     entries: BTreeMap<String, toml::Spanned<Entry>>,
+    #[serde(default)]
+    plans: BTreeMap<String, toml::Spanned<CiPlan>>,
+}
+
+/// The included minutes a plan spends, and on which runners.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Included {
+    /// Minutes a month.
+    pub minutes: f64,
+    /// The CI plan they come from, when one was named (`--ci-plan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// The runner entries they may be spent on; `None`: every runner (a catalog that names no
+    /// CI plan cannot say).
+    pub covers: Option<Vec<String>>,
+}
+
+impl Included {
+    /// Whether these minutes may be spent on runner `id`.
+    pub fn covers(&self, id: &str) -> bool {
+        self.covers.as_ref().is_none_or(|c| c.iter().any(|x| x == id))
+    }
 }
 
 /// Parse `YYYY-MM-DD`, or `YYYY-MM` as the first of the month.
@@ -219,7 +276,58 @@ impl Catalog {
             })?;
             entries.insert(id, e);
         }
-        Ok(Catalog { entries })
+        let mut plans = BTreeMap::new();
+        for (id, spanned) in c.plans {
+            let line = lines.line_of(spanned.span().start);
+            let p = spanned.into_inner();
+            check_plan(&p, &entries).map_err(|message| Error::Pricing {
+                path: name.into(),
+                message: format!("line {line}: plan {id}: {message}"),
+            })?;
+            plans.insert(id, p);
+        }
+        Ok(Catalog { entries, plans })
+    }
+
+    /// The included minutes of a profile: `minutes` if given, else the CI plan's allowance
+    /// (none without a plan); spent on the runners the named plan covers, or, with no plan
+    /// named, on the runners any of the catalog's plans covers (every runner when the catalog
+    /// names no plan).
+    pub fn included(&self, ci_plan: Option<&str>, minutes: Option<f64>) -> Result<Included> {
+        match ci_plan {
+            Some(id) => {
+                let p = self.plans.get(id).ok_or_else(|| {
+                    Error::Input(format!(
+                        "no CI plan {id} in the pricing catalog; plans: {}",
+                        if self.plans.is_empty() {
+                            "none (add a [plans.ID] table)".to_owned()
+                        } else {
+                            self.plans.keys().cloned().collect::<Vec<_>>().join(", ")
+                        }
+                    ))
+                })?;
+                Ok(Included {
+                    minutes: minutes.unwrap_or(p.included_minutes),
+                    plan: Some(id.to_owned()),
+                    covers: Some(p.covers.clone()),
+                })
+            }
+            None => {
+                let covers = (!self.plans.is_empty()).then(|| {
+                    let mut all: Vec<String> =
+                        self.plans.values().flat_map(|p| p.covers.iter().cloned()).collect();
+                    all.sort();
+                    all.dedup();
+                    all
+                });
+                Ok(Included { minutes: minutes.unwrap_or(0.0), plan: None, covers })
+            }
+        }
+    }
+
+    /// The pending change of entry `id`, if it has one.
+    pub fn pending(&self, id: &str) -> Option<&Change> {
+        self.entries.get(id)?.changes.iter().find(|c| c.from.is_none())
     }
 
     /// An entry by id, of the kind expected.
@@ -241,8 +349,20 @@ impl Catalog {
         }
     }
 
-    /// The price of entry `id` (of `kind`) in force on `day`.
+    /// The price of entry `id` (of `kind`) in force on `day`; a pending change is left out.
     pub fn price_on(&self, id: &str, kind: Kind, day: Date) -> Result<Quote> {
+        self.price_assuming(id, kind, day, false)
+    }
+
+    /// The price of entry `id` in force on `day`, or its pending change's when
+    /// `assume_pending` (a pending change follows every dated one).
+    pub fn price_assuming(
+        &self,
+        id: &str,
+        kind: Kind,
+        day: Date,
+        assume_pending: bool,
+    ) -> Result<Quote> {
         let e = self.get(id, kind)?;
         let mut q = Quote {
             id: id.to_owned(),
@@ -250,15 +370,21 @@ impl Catalog {
             source: e.source.clone(),
             date: e.date.clone(),
             effective_from: None,
+            pending: false,
         };
         for c in &e.changes {
-            if parse_date(&c.from).is_some_and(|from| from <= day) {
+            let applies = match &c.from {
+                Some(from) => parse_date(from).is_some_and(|from| from <= day),
+                None => assume_pending,
+            };
+            if applies {
                 q = Quote {
                     id: id.to_owned(),
                     price: c.price,
                     source: c.source.clone(),
                     date: c.date.clone(),
-                    effective_from: Some(c.from.clone()),
+                    effective_from: c.from.clone(),
+                    pending: c.from.is_none(),
                 };
             }
         }
@@ -274,7 +400,7 @@ impl Catalog {
                     .changes
                     .iter()
                     .rev()
-                    .find(|c| parse_date(&c.from).is_some_and(|f| f <= day))
+                    .find(|c| c.from.as_deref().and_then(parse_date).is_some_and(|f| f <= day))
                     .map(|c| c.date.as_str())
                     .unwrap_or(&e.date);
                 let when = parse_date(read)?;
@@ -332,21 +458,48 @@ fn check_entry(e: &Entry) -> std::result::Result<(), String> {
         return Err("free_for_public applies to runners only".into());
     }
     let mut last: Option<Date> = None;
-    for c in &e.changes {
-        let from = parse_date(&c.from)
-            .filter(|_| c.from.len() == 10)
-            .ok_or_else(|| format!("change from {:?} is not a YYYY-MM-DD date", c.from))?;
+    for (k, c) in e.changes.iter().enumerate() {
+        let Some(from_text) = &c.from else {
+            if k + 1 != e.changes.len() {
+                return Err("a pending change (one without `from`) must be the last change; an entry has at most one".into());
+            }
+            check_price(c.price).map_err(|m| format!("pending change: {m}"))?;
+            check_dated(&c.source, &c.date).map_err(|m| format!("pending change: {m}"))?;
+            continue;
+        };
+        let from = parse_date(from_text)
+            .filter(|_| from_text.len() == 10)
+            .ok_or_else(|| format!("change from {from_text:?} is not a YYYY-MM-DD date"))?;
         if last.is_some_and(|l| l >= from) {
             return Err(format!(
-                "change from {} is not after the one before it; list changes oldest first",
-                c.from
+                "change from {from_text} is not after the one before it; list changes oldest first"
             ));
         }
         last = Some(from);
-        check_price(c.price).map_err(|m| format!("change from {}: {m}", c.from))?;
-        check_dated(&c.source, &c.date).map_err(|m| format!("change from {}: {m}", c.from))?;
+        check_price(c.price).map_err(|m| format!("change from {from_text}: {m}"))?;
+        check_dated(&c.source, &c.date).map_err(|m| format!("change from {from_text}: {m}"))?;
     }
     Ok(())
+}
+
+/// At most this many included minutes a month (far past any plan's allowance).
+const MAX_INCLUDED: f64 = 1e7;
+
+fn check_plan(p: &CiPlan, entries: &BTreeMap<String, Entry>) -> std::result::Result<(), String> {
+    if !(p.included_minutes.is_finite() && (0.0..=MAX_INCLUDED).contains(&p.included_minutes)) {
+        return Err(format!(
+            "included_minutes {} is outside 0 to {MAX_INCLUDED:e}",
+            archbench_results::check::shown(p.included_minutes)
+        ));
+    }
+    for id in &p.covers {
+        match entries.get(id) {
+            Some(e) if e.kind == Kind::Runner => {}
+            Some(e) => return Err(format!("covers {id}, which is a {}, not a runner", e.kind)),
+            None => return Err(format!("covers {id}, which is not an entry of this catalog")),
+        }
+    }
+    check_dated(&p.source, &p.date)
 }
 
 #[cfg(test)]
@@ -437,6 +590,48 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("change from 2026-06-01: price -2"));
+    }
+
+    #[test]
+    fn a_pending_change_is_priced_only_when_assumed() {
+        let pending = "[[entries.x.changes]]\nprice = 0.25\nsource = 's'\ndate = '2025-12'\n";
+        let c = Catalog::parse(&format!("{ONE}{pending}"), "f").unwrap();
+        let q = c.price_on("x", Kind::Runner, day("2030-01-01")).unwrap();
+        assert_eq!((q.price, q.pending), (1.0, false));
+        let q = c.price_assuming("x", Kind::Runner, day("2030-01-01"), true).unwrap();
+        assert_eq!((q.price, q.pending, q.effective_from), (0.25, true, None));
+        assert_eq!(c.pending("x").map(|p| p.price), Some(0.25));
+        // It comes last: a dated change after it is refused.
+        let dated = "[[entries.x.changes]]\nfrom = '2026-01-01'\nprice = 0.5\nsource = 's'\ndate = '2026-01'\n";
+        let e = Catalog::parse(&format!("{ONE}{pending}{dated}"), "f").unwrap_err().to_string();
+        assert!(e.contains("line 3: entry x: a pending change"), "{e}");
+    }
+
+    #[test]
+    fn plans_say_which_runners_their_minutes_pay_for() {
+        let plan = |covers: &str, minutes: &str| {
+            format!("{ONE}[plans.p]\ndescription = 'd'\nprovider = 'p'\nincluded_minutes = {minutes}\ncovers = [{covers}]\nsource = 's'\ndate = '2026-01'\n")
+        };
+        let c = Catalog::parse(&plan("'x'", "2000"), "f").unwrap();
+        let inc = c.included(Some("p"), None).unwrap();
+        assert_eq!((inc.minutes, inc.covers("x"), inc.covers("y")), (2000.0, true, false));
+        // --free-minutes overrides the allowance; without --ci-plan the plans' runners count.
+        assert_eq!(c.included(Some("p"), Some(5.0)).unwrap().minutes, 5.0);
+        let any = c.included(None, Some(10.0)).unwrap();
+        assert_eq!((any.minutes, any.covers("x"), any.covers("y")), (10.0, true, false));
+        assert_eq!(c.included(None, None).unwrap().minutes, 0.0);
+        // A catalog without plans cannot say: every runner.
+        assert!(Catalog::parse(ONE, "f").unwrap().included(None, Some(1.0)).unwrap().covers("y"));
+        let e = c.included(Some("nope"), None).unwrap_err().to_string();
+        assert!(e.contains("no CI plan nope") && e.contains("plans: p"), "{e}");
+        for (covers, minutes, want) in [
+            ("'y'", "1", "line 13: plan p: covers y, which is not an entry"),
+            ("'x'", "-1", "line 13: plan p: included_minutes -1 is outside"),
+            ("'x'", "nan", "line 13: plan p: included_minutes NaN is outside"),
+        ] {
+            let e = Catalog::parse(&plan(covers, minutes), "f").unwrap_err().to_string();
+            assert!(e.contains(want), "{covers} {minutes}: {e}");
+        }
     }
 
     #[test]

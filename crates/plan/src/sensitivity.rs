@@ -73,7 +73,7 @@ fn decide(ctx: &Context, f: &Factors, id: FactorId, value: f64) -> String {
     match decision_of(id) {
         Decision::Build => {
             let options = evaluate(ctx, &f, ctx.profile.builds_per_month);
-            choose(&options, ctx.profile.margin)
+            choose(&options, ctx.profile.margin, ctx.profile.margin_usd)
                 .recommended
                 .map_or_else(|| "no option".to_owned(), |o| o.name().to_owned())
         }

@@ -7,7 +7,9 @@ use archbench_plan::model::Plan;
 use archbench_results::bench::{median, Cell as BenchCell, RunnerSpec};
 use archbench_results::build::BuildReport;
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::{Error, Result};
 
@@ -369,8 +371,12 @@ pub fn timeline<DB: DrawingBackend>(root: &Area<DB>, build: &BuildReport) -> Res
     root.present().map_err(err)
 }
 
-/// Total monthly cost against builds per month, one line per option (the recommended one
-/// thicker, unavailable ones faint), with the break-even points of the recommended option.
+/// Dash and gap lengths (pixels) of the cost curves, by option: 0 is a solid line.
+const DASHES: [(u32, u32); 4] = [(0, 0), (10, 5), (3, 4), (16, 4)];
+
+/// Total monthly cost against builds per month, one line per option (each its own colour and
+/// line style, the recommended one thicker, unavailable ones faint), a marker at the user's
+/// volume, and the break-even points of the recommended option labelled beside them.
 pub fn cost_curves<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<()> {
     root.fill(&WHITE).map_err(err)?;
     let max_n = plan.curve.last().map(|p| p.builds_per_month).unwrap_or(1.0).max(1.0);
@@ -390,12 +396,17 @@ pub fn cost_curves<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<(
         .y_desc("USD per month")
         .draw()
         .map_err(err)?;
-    for (i, o) in plan.options.iter().enumerate() {
+    // The recommended option's thick line is drawn first, so that the thinner ones of options
+    // close to it in cost stay visible on top of it.
+    let mut order: Vec<usize> = (0..plan.options.len()).collect();
+    order.sort_by_key(|&i| Some(plan.options[i].option) != plan.recommended);
+    for i in order {
+        let o = &plan.options[i];
         let base = PALETTE[i % PALETTE.len()];
         let recommended = Some(o.option) == plan.recommended;
         let (colour, width) = match (&o.unavailable, recommended) {
             (Some(_), _) => (base.mix(0.35), 1),
-            (None, true) => (base.mix(1.0), 4),
+            (None, true) => (base.mix(1.0), 5),
             (None, false) => (base.mix(1.0), 2),
         };
         let label = match (&o.unavailable, recommended) {
@@ -403,18 +414,68 @@ pub fn cost_curves<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<(
             (None, true) => format!("{} (recommended)", o.option),
             (None, false) => o.option.to_string(),
         };
-        chart
-            .draw_series(LineSeries::new(
-                plan.curve.iter().map(|p| (p.builds_per_month, p.monthly[i])),
-                colour.stroke_width(width),
-            ))
-            .map_err(err)?
-            .label(label)
-            .legend(move |(x, y)| {
-                PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(width))
-            });
+        let points = plan.curve.iter().map(move |p| (p.builds_per_month, p.monthly[i]));
+        // Options close in cost draw on top of each other (cross, cross-matrix and hosted arm64
+        // are within a few dollars): a line style per option keeps each one visible.
+        let style = colour.stroke_width(width);
+        let (dash, gap) = DASHES[i % DASHES.len()];
+        let anno = if dash == 0 {
+            chart.draw_series(LineSeries::new(points, style)).map_err(err)?
+        } else {
+            chart.draw_series(DashedLineSeries::new(points, dash, gap, style)).map_err(err)?
+        };
+        anno.label(label).legend(move |(x, y)| {
+            if dash == 0 {
+                PathElement::new([(x, y), (x + 24, y)], style).into_dyn()
+            } else {
+                DashedPathElement::new([(x, y), (x + 24, y)], dash, gap, style).into_dyn()
+            }
+        });
     }
+    let at_volume = |i: usize, n: f64| {
+        plan.curve
+            .windows(2)
+            .find(|w| w[0].builds_per_month <= n && n <= w[1].builds_per_month)
+            .map(|w| {
+                let t = (n - w[0].builds_per_month)
+                    / (w[1].builds_per_month - w[0].builds_per_month).max(1e-9);
+                w[0].monthly[i] + t * (w[1].monthly[i] - w[0].monthly[i])
+            })
+            .unwrap_or(0.0)
+    };
+    // Labels sit beside their point: to its right in the left half, to its left (anchored by
+    // their right end) in the right half.
+    let beside = |x: f64| {
+        let font = ("sans-serif", 13).into_font();
+        if x > max_n * 0.5 {
+            (font.into_text_style(root).pos(Pos::new(HPos::Right, VPos::Bottom)), -8)
+        } else {
+            (font.into_text_style(root).pos(Pos::new(HPos::Left, VPos::Bottom)), 8)
+        }
+    };
     let idx = |o| plan.options.iter().position(|c| c.option == o);
+    // The user's volume: a vertical line, and the recommended option's cost there.
+    let n = plan.profile.builds_per_month;
+    if n <= max_n {
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(n, min_c), (n, max_c)],
+                4,
+                4,
+                BLACK.mix(0.6).stroke_width(1),
+            ))
+            .map_err(err)?;
+        if let Some(i) = plan.recommended.and_then(idx) {
+            let cost = at_volume(i, n);
+            let (style, dx) = beside(n);
+            let text = format!("your volume, {n:.0}: {} ${cost:.2}", plan.options[i].option);
+            chart
+                .draw_series([EmptyElement::at((n, cost))
+                    + Rectangle::new([(-5, -5), (5, 5)], BLACK.filled())
+                    + Text::new(text, (dx, -8), style)])
+                .map_err(err)?;
+        }
+    }
     let marked = plan.break_even.iter().filter(|b| {
         b.builds_per_month <= max_n
             && (Some(b.cheaper_below) == plan.recommended
@@ -422,26 +483,13 @@ pub fn cost_curves<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<(
     });
     for b in marked {
         let Some(i) = idx(b.cheaper_from) else { continue };
-        let at = plan
-            .curve
-            .windows(2)
-            .find(|w| {
-                w[0].builds_per_month <= b.builds_per_month
-                    && b.builds_per_month <= w[1].builds_per_month
-            })
-            .map(|w| {
-                let t = (b.builds_per_month - w[0].builds_per_month)
-                    / (w[1].builds_per_month - w[0].builds_per_month).max(1e-9);
-                w[0].monthly[i] + t * (w[1].monthly[i] - w[0].monthly[i])
-            })
-            .unwrap_or(0.0);
+        let at = at_volume(i, b.builds_per_month);
         let text = format!("{} = {} at {:.0}", b.cheaper_below, b.cheaper_from, b.builds_per_month);
-        // In the right half the label goes to the left of the point (about 7 px a character).
-        let dx = if b.builds_per_month > max_n * 0.5 { -(text.len() as i32) * 7 - 8 } else { 8 };
+        let (style, dx) = beside(b.builds_per_month);
         chart
             .draw_series([EmptyElement::at((b.builds_per_month, at))
                 + Circle::new((0, 0), 6, BLACK.stroke_width(2))
-                + Text::new(text, (dx, -22), ("sans-serif", 13))])
+                + Text::new(text, (dx, -8), style)])
             .map_err(err)?;
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
@@ -457,7 +505,14 @@ pub fn sensitivity<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<(
     let n = rows.len().max(1) as f64;
     let names: Vec<String> = rows
         .iter()
-        .map(|s| format!("{}{}", s.factor.label(), if s.modelled { " (modelled)" } else { "" }))
+        .map(|s| {
+            format!(
+                "{} {:.2}×, {}",
+                s.factor.label(),
+                s.value,
+                plan.factors.get(s.factor).basis_word()
+            )
+        })
         .collect();
     let mut chart = ChartBuilder::on(root)
         .caption("How far each factor may move before the choice changes", ("sans-serif", 20))
@@ -471,7 +526,7 @@ pub fn sensitivity<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<(
         .disable_y_mesh()
         .y_labels(rows.len() * 2 + 1)
         .y_label_formatter(&|y: &f64| category(&names, *y))
-        .x_desc("× the factor's value (1 = as measured or modelled)")
+        .x_desc("× the factor's value (1 = as measured, modelled or given)")
         .draw()
         .map_err(err)?;
     chart.draw_series(LineSeries::new([(1.0, 0.0), (1.0, n)], BLACK.mix(0.5))).map_err(err)?;
@@ -496,7 +551,7 @@ pub fn sensitivity<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<(
                 .map_err(err)?;
         }
         let mut labels =
-            vec![(format!("{}: {}", s.holds, s.range_text()), (lo.max(0.045), y + 0.92))];
+            vec![(format!("{}: {}", s.holds, relative_range(s)), (lo.max(0.045), y + 0.92))];
         if let Some(b) = &s.below {
             labels.push((format!("→ {b}"), ((lo / 2.6).max(0.042), y + 0.62)));
         }
@@ -508,6 +563,17 @@ pub fn sensitivity<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<(
             .map_err(err)?;
     }
     root.present().map_err(err)
+}
+
+/// A sensitivity range in the tornado's unit, multiples of the factor's value: `×0.31–×1.05`.
+fn relative_range(s: &archbench_plan::sensitivity::Sensitivity) -> String {
+    let (lo, hi) = (s.low / s.value, s.high / s.value);
+    match (&s.below, &s.above) {
+        (Some(_), Some(_)) => format!("×{lo:.2}–×{hi:.2} of its value"),
+        (None, Some(_)) => format!("up to ×{hi:.2} of its value"),
+        (Some(_), None) => format!("from ×{lo:.2} of its value"),
+        (None, None) => "at any value tried".to_owned(),
+    }
 }
 
 /// The service's monthly cost on x86 and on arm64.

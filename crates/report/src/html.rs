@@ -27,9 +27,9 @@ pub fn page(inputs: &Inputs, charts: &[Chart]) -> String {
         esc(&inputs.machines()),
         esc(&inputs.plan.started_at)
     ));
-    h.push_str("<p>archbench measured, on this machine, what QEMU emulation, cross-compilation and WebAssembly cost for the same work, \
+    h.push_str("<p>archbench measured, on the machines named above, what QEMU emulation, cross-compilation and WebAssembly cost for the same work, \
 and priced the ways of producing arm64 images from those figures. Anything marked <span class=\"modelled\">modelled</span> could not be \
-measured here and is an assumption, stated with its reason.</p>\n");
+measured on them and is an assumption, stated with its reason; a factor marked given is the user's own figure (<code>--factor</code>).</p>\n");
     h.push_str("<div class=\"rec\"><strong>Recommendation.</strong><ul>");
     for l in &p.recommendation {
         h.push_str(&format!("<li>{}</li>", esc(l)));
@@ -81,6 +81,7 @@ the compile and everything after it run again.</p>");
             Basis::Modelled { why } => {
                 format!("<span class=\"modelled\">modelled</span>: {}", esc(why))
             }
+            Basis::Given { from } => format!("given: {}", esc(from)),
         };
         let range = f.interval.map(|(lo, hi)| format!("{lo:.2}–{hi:.2}×")).unwrap_or_default();
         let left_out: String = f

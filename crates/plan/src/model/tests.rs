@@ -47,13 +47,23 @@ fn cases() -> Vec<Case> {
                 (Emulate, 168.0),
             ],
         },
-        // arm64 builds take 1.5×: hosted = (11 × 0.006 + 15 × 0.005) × 400 = $56.40 > cross $48.
+        // arm64 builds take 1.5×: hosted = (11 × 0.006 + 15 × 0.005) × 400 = $56.40, past the
+        // margin of cross's $48 (5%: $50.40). cross-matrix costs 21 × 0.006 × 400 = $50.40, just
+        // inside it, and takes 10.5 min against cross's 20: the faster is named.
         Case {
-            name: "slow arm64 builds: cross on one runner",
+            name: "slow arm64 builds: cross-matrix, within 5% of cross and faster",
             profile: profile(400.0),
             f: factors(6.0, 1.0, 1.5),
+            want: Some(CrossMatrix),
+            totals: &[(NativeArm64Hosted, 56.4), (Cross, 48.0), (CrossMatrix, 50.4)],
+        },
+        // A margin of 1% (and a $0.10 floor): cross-matrix's $50.40 is past $48.48, cross wins.
+        Case {
+            name: "slow arm64 builds, a narrow margin: cross on one runner",
+            profile: Profile { margin: 0.01, margin_usd: 0.1, ..profile(400.0) },
+            f: factors(6.0, 1.0, 1.5),
             want: Some(Cross),
-            totals: &[(NativeArm64Hosted, 56.4), (Cross, 48.0)],
+            totals: &[(Cross, 48.0), (CrossMatrix, 50.4)],
         },
         // 3,000 builds: self-hosted = 52.925 + 11 × 0.006 × 3000 = $250.925; hosted $348.
         Case {
@@ -86,14 +96,31 @@ fn cases() -> Vec<Case> {
             want: Some(CrossMatrix),
             totals: &[(CrossMatrix, 50.4)],
         },
-        // 10,000 free minutes: emulate uses 70 × 400 = 28,000, pays for 18,000 × 0.006 = $108;
-        // hosted (8,400 minutes) and cross (8,800) are free; hosted is faster.
+        // 10,000 included minutes, which pay for the standard x64 runner only: emulate uses
+        // 70 × 400 = 28,000 x64 minutes, pays for 18,000 × 0.006 = $108; cross (22 × 400 =
+        // 8,800) and cross-matrix (23 × 400 = 9,200) are free; hosted pays its 4,000 arm64
+        // minutes: × 0.005 = $20. Of the two free ones cross-matrix is faster (12.5 min).
         Case {
-            name: "free minutes",
-            profile: Profile { free_minutes: 10_000.0, ..profile(400.0) },
+            name: "included minutes pay for x64 runners only",
+            profile: Profile { free_minutes: Some(10_000.0), ..profile(400.0) },
             f: factors(6.0, 1.2, 1.0),
-            want: Some(NativeArm64Hosted),
-            totals: &[(Emulate, 108.0), (Cross, 0.0), (NativeArm64Hosted, 0.0)],
+            want: Some(CrossMatrix),
+            totals: &[
+                (Emulate, 108.0),
+                (Cross, 0.0),
+                (CrossMatrix, 0.0),
+                (NativeArm64Hosted, 20.0),
+            ],
+        },
+        // The issue's case: 50 builds, GitHub Free's 2,000 minutes. hosted: 550 x64 minutes
+        // included, 500 arm64 ones at $0.005 = $2.50 (it was priced $0.00). cross-matrix's
+        // 21 × 50 = 1,050 x64 minutes are all included: $0 at 10.5 min, as fast as hosted.
+        Case {
+            name: "GitHub Free at 50 builds: arm64 minutes are paid",
+            profile: Profile { ci_plan: Some("github-free".into()), ..profile(50.0) },
+            f: factors(6.35, 0.98, 1.0),
+            want: Some(CrossMatrix),
+            totals: &[(NativeArm64Hosted, 2.5), (CrossMatrix, 0.0), (Cross, 0.0)],
         },
         // Waiting at $60/h: cross waits 20 min × 400 = $8,000 + $48; cross-matrix 10.5 min →
         // $4,200 + $50.40; hosted at 1.5× 15.5 min → $6,200 + $56.40.
@@ -261,6 +288,112 @@ fn stale_prices_are_named_in_the_plan() {
     assert!(p.recommendation.iter().any(|l| l.starts_with("prices older than 12 months: ")));
 }
 
+/// Issue 26, defect 2: near a tie on money, time decides, and the output prices the minutes.
+#[test]
+fn within_the_margin_the_faster_is_named_with_the_price_of_its_minutes() {
+    let p = plan(&profile(400.0), &factors(6.0, 1.0, 1.5), &Catalog::builtin()).unwrap();
+    assert_eq!((p.recommended, p.cheapest), (Some(CrossMatrix), Some(Cross)));
+    // $50.40 − $48.00 = $2.40 a month for 9.5 min × 400 builds = 63.3 h: $0.04 an hour.
+    let line = &p.recommendation[1];
+    assert!(
+        line.starts_with("the cheapest, cross at $48.00/month and 20.0 min per build, is within the margin (5% or $1.00): the faster is named, $2.40 dearer a month and 9.5 min faster per build: $0.04 per hour of waiting saved (63 h a month)"),
+        "{line}"
+    );
+    // A public repository: cross-matrix (cross at 0.98×) and hosted both cost $0 and take
+    // 10.5 min; hosted lists at $46.40 against cross-matrix's $50.40, and the rule is said.
+    let public = Profile { public_repo: true, ..profile(400.0) };
+    let p = plan(&public, &factors(6.35, 0.98, 1.0), &Catalog::builtin()).unwrap();
+    assert_eq!(p.recommended, Some(NativeArm64Hosted));
+    let rule = p.tie_rule.as_deref().unwrap();
+    assert!(rule.contains("lower list price ($46.40 against $50.40"), "{rule}");
+    assert!(p
+        .recommendation
+        .iter()
+        .any(|l| l.starts_with("tie: native-arm64-hosted and cross-matrix")));
+    // $0.00 against $0.50 is even under the $1 floor: the faster wins (issue: 100 builds,
+    // 2,000 included minutes, cross at $0.00 and 19.8 min was named over faster options).
+    let p = plan(
+        &Profile { free_minutes: Some(2000.0), ..profile(100.0) },
+        &factors(6.35, 0.98, 1.0),
+        &Catalog::builtin(),
+    )
+    .unwrap();
+    let best = p.option(p.recommended.unwrap()).unwrap();
+    assert!((best.minutes_per_build - 10.5).abs() < 1e-9, "{:#?}", p.recommendation);
+}
+
+/// Issue 26, defects 3 and 4: the headline names every factor that can flip the choice (the
+/// emulated factor brings emulate-matrix under a 12-minute limit below about 0.8×), and no
+/// break-even below 2 builds a month is kept.
+#[test]
+fn the_headline_names_every_edge_and_break_evens_make_sense() {
+    let f = factors(6.35, 0.98, 1.0);
+    let p = plan(
+        &Profile { max_minutes_per_build: Some(12.0), ..profile(400.0) },
+        &f,
+        &Catalog::builtin(),
+    )
+    .unwrap();
+    let holds = p.recommendation.iter().find(|l| l.contains("stays the choice")).unwrap();
+    assert!(holds.contains("emulated / native build"), "{holds}");
+    let p = plan(&Profile { engineer_hourly: 60.0, ..profile(400.0) }, &f, &Catalog::builtin())
+        .unwrap();
+    assert!(p.break_even.iter().all(|b| b.builds_per_month >= 2.0), "{:?}", p.break_even);
+    assert!(!p.recommendation.iter().any(|l| l.contains("below 1 builds")));
+}
+
+/// Issue 26, item 5: the user's own factors replace the measured ones, labelled given.
+#[test]
+fn given_factors_replace_measured_ones_and_say_so() {
+    let g = Given::parse("arm64-build=1.5:1.2..1.9").unwrap();
+    assert_eq!((g.factor, g.value, g.interval), (FactorId::Arm64Build, 1.5, Some((1.2, 1.9))));
+    let p = plan(
+        &Profile { given: vec![g], ..profile(400.0) },
+        &factors(6.0, 1.0, 1.0),
+        &Catalog::builtin(),
+    )
+    .unwrap();
+    assert_eq!(p.factors.arm64_build.value, 1.5);
+    assert_eq!(p.factors.arm64_build.label(), " (given)");
+    assert_eq!(p.factors.arm64_build.interval, Some((1.2, 1.9)));
+    // Priced with it: hosted $56.40 at 1.5× (see the table).
+    assert!((p.option(NativeArm64Hosted).unwrap().total_monthly - 56.4).abs() < 1e-9);
+    for (bad, want) in [
+        ("emulated", "give NAME=VALUE"),
+        ("speed=2", "no factor \"speed\"; factors: emulated, cross, arm64-build"),
+        ("cross=0", "not a ratio above 0"),
+        ("cross=NaN", "not a ratio above 0"),
+        ("cross=2:3..4", "must hold the value 2"),
+        ("cross=2:1-3", "LOW..HIGH"),
+    ] {
+        let e = Given::parse(bad).unwrap_err();
+        assert!(e.contains(want), "{bad}: {e}");
+    }
+}
+
+/// Issue 26, item 6: GitHub's pending per-minute charge for self-hosted jobs is named and
+/// priced only when assumed: 10 minutes a build × 400 × $0.002 = $8 a month more.
+#[test]
+fn a_pending_charge_is_named_and_priced_only_when_assumed() {
+    let f = factors(6.0, 1.0, 1.0);
+    let now = plan(&profile(400.0), &f, &Catalog::builtin()).unwrap();
+    let pending = now.pending.iter().find(|x| x.id == "github-self-hosted").unwrap();
+    assert_eq!((pending.price, pending.pending_price, pending.assumed), (0.0, 0.002, false));
+    let assumed =
+        plan(&Profile { assume_pending: true, ..profile(400.0) }, &f, &Catalog::builtin()).unwrap();
+    let (a, b) = (
+        now.option(NativeArm64SelfHosted).unwrap().total_monthly,
+        assumed.option(NativeArm64SelfHosted).unwrap().total_monthly,
+    );
+    assert!((b - a - 8.0).abs() < 1e-9, "{a} -> {b}");
+    assert!(assumed.pending[0].assumed);
+    // Hosted options do not change.
+    assert_eq!(
+        now.option(NativeArm64Hosted).unwrap().total_monthly,
+        assumed.option(NativeArm64Hosted).unwrap().total_monthly
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
     /// Whatever the volume, prices, factors and limits: no candidate is both cheaper and
@@ -276,18 +409,29 @@ proptest! {
         max in proptest::option::of(1.0f64..200.0),
         hourly in prop_oneof![Just(0.0), 0.0f64..200.0],
         margin in 0.0f64..0.2,
+        floor in prop_oneof![Just(0.0), 0.0f64..5.0],
+        charge in prop_oneof![Just(0.0), 0.0f64..0.01],
+        arm_included in any::<bool>(),
     ) {
         let cx = Context {
             profile: Profile {
                 builds_per_month: n,
                 minutes_per_build: m,
-                free_minutes: free,
+                free_minutes: Some(free),
                 max_minutes_per_build: max,
                 engineer_hourly: hourly,
                 wasm_ready: true,
                 ..Profile::default()
             },
-            prices: Prices { x64_minute: x64, arm64_minute: arm, worker_hour: worker, x86_hour: 0.09, arm64_hour: 0.07 },
+            prices: Prices {
+                x64_minute: x64, arm64_minute: arm, worker_hour: worker, worker_minute: charge,
+                x64_included: true, arm64_included: arm_included, x86_hour: 0.09, arm64_hour: 0.07,
+            },
+            list: Prices {
+                x64_minute: 0.006, arm64_minute: 0.005, worker_hour: worker, worker_minute: charge,
+                x64_included: true, arm64_included: arm_included, x86_hour: 0.09, arm64_hour: 0.07,
+            },
+            free_minutes: free,
         };
         let f = Factors {
             wasm_build: Factor::modelled(w, "t"),
@@ -295,17 +439,26 @@ proptest! {
             ..factors(e, c, a)
         };
         let options = evaluate(&cx, &f, n);
-        let choice = crate::choose::choose(&options, margin);
+        let choice = crate::choose::choose(&options, margin, floor);
+        let (cents, tenths) = (crate::choose::cents, crate::choose::tenths);
         match choice.recommended {
             Some(best) => {
                 let b = options.iter().find(|o| o.option == best).unwrap();
                 prop_assert!(b.candidate());
+                let cheapest = options.iter().find(|o| Some(o.option) == choice.cheapest).unwrap();
+                let limit = crate::choose::margin_limit(cheapest.total_monthly, margin, floor);
+                prop_assert!(cents(b.total_monthly) <= limit, "{best} is past the margin");
                 for o in options.iter().filter(|o| o.candidate()) {
                     prop_assert!(
-                        !(o.total_monthly < b.total_monthly && o.minutes_per_build < b.minutes_per_build),
+                        !(cents(o.total_monthly) < cents(b.total_monthly) && tenths(o.minutes_per_build) < tenths(b.minutes_per_build)),
                         "{} beats {} on both: ${} < ${}, {} < {} min",
                         o.option, best, o.total_monthly, b.total_monthly, o.minutes_per_build, b.minutes_per_build
                     );
+                    // Nothing within the margin is faster.
+                    if cents(o.total_monthly) <= limit {
+                        prop_assert!(tenths(o.minutes_per_build) >= tenths(b.minutes_per_build), "{} is even and faster than {best}", o.option);
+                    }
+                    prop_assert!(cents(o.total_monthly) >= cents(cheapest.total_monthly));
                 }
             }
             None => prop_assert!(options.iter().all(|o| !o.candidate())),
