@@ -317,7 +317,15 @@ fn example_results_render_every_option_and_the_sensitivity_chart() {
         assert!(svg.contains("native-arm64-hosted"), "{chart} names the recommended option");
     }
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
-    for want in ["Every way to build", "Sensitivity", "native-arm64-self-hosted", "unavailable"] {
+    for want in [
+        "Every way to build",
+        "Sensitivity",
+        "native-arm64-self-hosted",
+        "unavailable",
+        "<h2>Bench results per host</h2>",
+        "<h2>Builds</h2>",
+        "<td class=\"n\">6.35× linux/amd64</td>",
+    ] {
         assert!(html.contains(want), "{want}");
     }
     check_in_chromium(dir.path());

@@ -50,6 +50,11 @@ measured on them and is an assumption, stated with its reason; a factor marked g
 A host marked emulated ran archbench itself under QEMU: its figures are never taken as native speed.</p>");
         h.push_str(&table_html(&t, 3));
     }
+    if let Some(t) = inputs.build_table() {
+        h.push_str(&format!("<h2>Builds</h2><p>Each build of <code>{}</code> in the order run, timed from the request to the image ID. \
+The ratio compares the build's own work (its steps without base-image pulls) with the native build on the same host.</p>", esc(&inputs.build.as_ref().map(|b| b.payload.context.clone()).unwrap_or_default())));
+        h.push_str(&table_html(&t, 3));
+    }
     if let Some(t) = inputs.builders_table() {
         h.push_str("<h2>Classic builder and BuildKit</h2><p>The same builds by the engine's classic builder and by BuildKit, \
 both without cache, timed from the request to the image ID. The classic builder commits a container after every step and runs \

@@ -165,6 +165,53 @@ impl Inputs {
 }
 
 impl Inputs {
+    /// The builds, one row per run in the order run: platform, strategy, builder, wall time,
+    /// the build's own work (no base pulls) and its ratio against the host's native build,
+    /// or the failure. `None` without build results.
+    pub fn build_table(&self) -> Option<Table> {
+        let b = &self.build.as_ref()?.payload;
+        if b.runs.is_empty() {
+            return None;
+        }
+        let rows = b
+            .runs
+            .iter()
+            .map(|r| {
+                let ratio = b
+                    .ratios
+                    .iter()
+                    .find(|x| x.platform == r.platform && x.strategy == r.strategy)
+                    .map_or_else(String::new, |x| format!("{:.2}× {}", x.ratio, x.against));
+                let outcome = if r.ok {
+                    format!("{:.2}", r.work_seconds)
+                } else {
+                    format!("failed: {}", r.error.as_deref().unwrap_or("no reason recorded"))
+                };
+                vec![
+                    r.platform.to_string(),
+                    r.strategy.to_string(),
+                    format!("{:?}", r.builder).to_lowercase(),
+                    format!("{:.2}", r.seconds),
+                    outcome,
+                    ratio,
+                ]
+            })
+            .collect();
+        Some(Table {
+            headers: [
+                "platform",
+                "strategy",
+                "builder",
+                "wall (s)",
+                "work without base pulls (s)",
+                "work / native",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows,
+        })
+    }
+
     /// The classic builder beside BuildKit: one row per platform × strategy both built, cold,
     /// timed the same way (request to image ID), and what each index stores.
     pub fn builders_table(&self) -> Option<Table> {
