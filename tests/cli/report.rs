@@ -285,13 +285,14 @@ fn billing_flags_given_factors_and_pending_changes() {
     assert!(text.contains("pending") && text.contains("plan github-free"), "{text}");
 }
 
-/// The regression of issue 14 through the CLI: from `reports/example`, the plan recommends the
+/// The regression of issue 14 through the CLI: from the example report of November 2026
+/// (`fixtures/results/v1-2026-11`, schema version 1), the plan recommends the
 /// hosted native arm64 runners (cheaper and faster than cross), prices every option, and the
 /// report renders the cost curves and the sensitivity chart, which load in Chromium.
 #[test]
 fn example_results_render_every_option_and_the_sensitivity_chart() {
     let dir = tempfile::tempdir().unwrap();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/example");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/results/v1-2026-11");
     for f in ["bench.json", "build.json"] {
         std::fs::copy(example.join(f), dir.path().join(f)).unwrap();
     }
@@ -357,7 +358,7 @@ fn missing_and_corrupt_results_are_said() {
     assert!(!out.status.success() && err.contains("/nonexistent/results"), "{err}");
 
     let dir = tempfile::tempdir().unwrap();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/example");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/results/v1-2026-11");
     std::fs::copy(example.join("build.json"), dir.path().join("build.json")).unwrap();
     let bench = std::fs::read(example.join("bench.json")).unwrap();
     std::fs::write(dir.path().join("bench.json"), &bench[..bench.len() / 2]).unwrap();
@@ -429,7 +430,8 @@ fn an_interrupted_report_renders_what_it_has() {
 /// claimed twice is refused with both files named.
 #[test]
 fn results_from_two_hosts_merge_and_a_run_claimed_twice_is_refused() {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/example/bench.json");
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/results/v1-2026-11/bench.json");
     let (a, b, out) =
         (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     std::fs::copy(&example, a.path().join("bench.json")).unwrap();

@@ -8,7 +8,7 @@ use archbench_plan::pricing::Catalog;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn bench_plan(c: &mut Criterion) {
-    // The factors of reports/example: emulation and cross measured, arm64 and Wasm build modelled.
+    // The factors of the November 2026 example report (fixtures/results/v1-2026-11): emulation and cross measured, arm64 and Wasm build modelled.
     let f = Factors {
         emulated: Factor::measured(6.35, "build.json"),
         cross: Factor::measured(0.98, "build.json"),

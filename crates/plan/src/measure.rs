@@ -243,7 +243,7 @@ mod tests {
 
     fn example() -> Inputs {
         archbench_results::dir::load(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/example"),
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/results/v1-2026-11"),
         )
         .unwrap()
     }

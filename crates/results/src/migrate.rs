@@ -96,12 +96,12 @@ mod tests {
 
     fn example(name: &str) -> Value {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../reports/example")
+            .join("../../fixtures/results/v1-2026-11")
             .join(name);
         serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
     }
 
-    /// The example report's files are version 1; they come out typed, with nothing lost.
+    /// The example report's files of November 2026 (fixtures/results/v1-2026-11) are version 1; they come out typed, with nothing lost.
     #[test]
     fn version_1_bench_and_build_files_read_as_version_2() {
         let old = example("bench.json");

@@ -190,14 +190,15 @@ fn table_of_hand_worked_plans() {
     }
 }
 
-/// The inconsistency issue 14 reported, from `reports/example`'s measured factors: hosted
+/// The inconsistency issue 14 reported, from the measured factors of the example report of
+/// November 2026 (`fixtures/results/v1-2026-11`): hosted
 /// native arm64 was cheaper and almost twice as fast as the recommended cross build, yet only
 /// an aside. At 400 and at 50 builds a month it must be the recommendation.
 #[test]
 fn regression_hosted_native_arm64_is_not_an_aside() {
     let f = Factors {
-        emulated: Factor::measured(6.350056186416477, "reports/example/build.json"),
-        cross: Factor::measured(0.9833607022336922, "reports/example/build.json"),
+        emulated: Factor::measured(6.350056186416477, "fixtures/results/v1-2026-11/build.json"),
+        cross: Factor::measured(0.9833607022336922, "fixtures/results/v1-2026-11/build.json"),
         ..factors(6.35, 0.98, 1.0)
     };
     for n in [50.0, 400.0] {
