@@ -27,9 +27,26 @@ pub enum Code {
     /// `identify` or `verify` could not read an input or a layer completely; what could be read
     /// was reported.
     Incomplete = 6,
+    /// `run`: the program was stopped by `--timeout` (as timeout(1) exits).
+    TimedOut = 124,
     /// Interrupted by SIGINT after saving what was done (128 + 2, as a shell reports it).
     Interrupted = 130,
+    /// `run`: the Wasm module trapped (128 + SIGABRT, as a crashed native program reports).
+    Trapped = 134,
 }
+
+/// `run`: the program ended with this status of its own, which archbench exits with. Nothing is
+/// printed: the program spoke for itself.
+#[derive(Debug)]
+pub struct ProgramStatus(pub u8);
+
+impl std::fmt::Display for ProgramStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the program exited with status {}", self.0)
+    }
+}
+
+impl std::error::Error for ProgramStatus {}
 
 impl std::fmt::Display for Findings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47,6 +64,9 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     }) {
         return ExitCode::SUCCESS;
+    }
+    if let Some(ProgramStatus(code)) = err.downcast_ref::<ProgramStatus>() {
+        return ExitCode::from(*code);
     }
     if let Some(f) = err.downcast_ref::<Findings>() {
         eprintln!("archbench: {}", f.message);

@@ -16,7 +16,7 @@ use archbench_results::run::{EntryRun, RunEntry, RunHow, RunReport, Slowdown};
 use archbench_results::Envelope;
 use clap::Args;
 
-use crate::exit::{Code, Findings};
+use crate::exit::{Code, Findings, ProgramStatus};
 use crate::output::{print_json, spinner};
 
 /// Run a multi-arch image's entry for this host: the native one if the index has it, else its
@@ -74,11 +74,6 @@ pub struct RunCommand {
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 }
-
-/// Exit status after a Wasm trap: 128 + SIGABRT, as wasmtime's CLI reports one.
-const TRAP_STATUS: i32 = 134;
-/// Exit status after `--timeout`, as timeout(1) reports one.
-const TIMEOUT_STATUS: i32 = 124;
 
 impl RunCommand {
     pub fn execute(self) -> anyhow::Result<()> {
@@ -219,20 +214,27 @@ impl RunCommand {
         if let Some(why) = &run.out_of_memory {
             eprintln!("archbench: the {} container was {why}", run.declared);
         }
+        // Every status leaves through `exit.rs`, after the destructors of this command ran.
         if let Some(t) = &run.trap {
-            eprintln!("archbench: the {} module trapped: {t}", run.declared);
-            std::process::exit(TRAP_STATUS);
+            return Err(Findings {
+                code: Code::Trapped,
+                message: format!("the {} module trapped: {t}", run.declared),
+            }
+            .into());
         }
         if run.timed_out {
-            eprintln!(
-                "archbench: the {} run was stopped after --timeout {} s",
-                run.declared, self.timeout
-            );
-            std::process::exit(TIMEOUT_STATUS);
+            return Err(Findings {
+                code: Code::TimedOut,
+                message: format!(
+                    "the {} run was stopped after --timeout {} s",
+                    run.declared, self.timeout
+                ),
+            }
+            .into());
         }
         match run.exit_code {
             Some(0) => Ok(()),
-            Some(c) => std::process::exit(i32::try_from(c).unwrap_or(1)),
+            Some(c) => Err(ProgramStatus(u8::try_from(c).unwrap_or(1)).into()),
             None => anyhow::bail!("the {} run ended without an exit status", run.declared),
         }
     }
