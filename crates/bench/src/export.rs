@@ -71,21 +71,23 @@ pub fn results(cells: &[Cell]) -> HyperfineExport {
     HyperfineExport { results }
 }
 
-/// hyperfine's CSV: `command,mean,stddev,median,user,system,min,max`.
+/// hyperfine's CSV: `command,mean,stddev,median,user,system,min,max`, written (and quoted
+/// where a field needs it) by the csv crate, as hyperfine does.
 pub fn csv(export: &HyperfineExport) -> String {
-    let mut out = String::from("command,mean,stddev,median,user,system,min,max\n");
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut put = |fields: &[String]| {
+        // Writing to a Vec cannot fail.
+        let _ = w.write_record(fields);
+    };
+    put(&["command", "mean", "stddev", "median", "user", "system", "min", "max"].map(String::from));
     for r in &export.results {
-        let command = if r.command.contains([',', '"', '\n']) {
-            format!("\"{}\"", r.command.replace('"', "\"\""))
-        } else {
-            r.command.clone()
-        };
-        out.push_str(&format!(
-            "{command},{},{},{},{},{},{},{}\n",
-            r.mean, r.stddev, r.median, r.user, r.system, r.min, r.max
-        ));
+        let numbers = [r.mean, r.stddev, r.median, r.user, r.system, r.min, r.max];
+        let mut fields = vec![r.command.clone()];
+        fields.extend(numbers.iter().map(f64::to_string));
+        put(&fields);
     }
-    out
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// hyperfine's Markdown table: mean ± σ, min and max in one unit (ms below a second, else s),
@@ -93,9 +95,14 @@ pub fn csv(export: &HyperfineExport) -> String {
 pub fn markdown(export: &HyperfineExport) -> String {
     let slowest = export.results.iter().map(|r| r.mean).fold(0.0, f64::max);
     let (unit, scale) = if slowest < 1.0 { ("ms", 1e3) } else { ("s", 1.0) };
-    let mut out = format!(
-        "| Command | Mean [{unit}] | Min [{unit}] | Max [{unit}] | Relative |\n|:---|---:|---:|---:|---:|\n"
-    );
+    let headers = [
+        "Command".to_owned(),
+        format!("Mean [{unit}]"),
+        format!("Min [{unit}]"),
+        format!("Max [{unit}]"),
+        "Relative".to_owned(),
+    ];
+    let mut rows = Vec::new();
     let fastest = export.results.iter().min_by(|a, b| a.mean.total_cmp(&b.mean));
     for r in &export.results {
         let relative = match fastest {
@@ -108,16 +115,16 @@ pub fn markdown(export: &HyperfineExport) -> String {
             }
             None => String::new(),
         };
-        out.push_str(&format!(
-            "| `{}` | {:.1} ± {:.1} | {:.1} | {:.1} | {relative} |\n",
-            r.command,
-            r.mean * scale,
-            r.stddev * scale,
-            r.min * scale,
-            r.max * scale
-        ));
+        rows.push(vec![
+            format!("`{}`", r.command),
+            format!("{:.1} ± {:.1}", r.mean * scale, r.stddev * scale),
+            format!("{:.1}", r.min * scale),
+            format!("{:.1}", r.max * scale),
+            relative,
+        ]);
     }
-    out
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    archbench_results::markdown::table(&headers, &[false, true, true, true, true], &rows)
 }
 
 #[cfg(test)]
@@ -164,5 +171,16 @@ mod tests {
             m.contains("| `sha256 [wasm:winch]` | 4.0 ± 0.0 | 4.0 | 4.0 | 2.00 ± 1.00 |"),
             "{m}"
         );
+    }
+
+    /// A command holding a comma, a quote or a pipe stays one field and one cell.
+    #[test]
+    fn awkward_commands_are_quoted_and_escaped() {
+        let mut e = results(&[cell("native", "s", &[0.001, 0.002, 0.003])]);
+        e.results[0].command = "sh -c \"a, b | c\"".into();
+        let c = csv(&e);
+        assert!(c.contains("\n\"sh -c \"\"a, b | c\"\"\",0.002,"), "{c}");
+        let m = markdown(&e);
+        assert!(m.contains("| `sh -c \"a, b \\| c\"` | 2.0 ± 1.0 |"), "{m}");
     }
 }

@@ -87,12 +87,8 @@ pub fn summary(inputs: &Inputs, charts: &[Chart]) -> String {
     m
 }
 
-/// A [`Table`] as Markdown, `|` in cells escaped.
+/// A [`Table`] as Markdown, through the one escaping writer.
 fn table_md(t: &Table) -> String {
-    let mut m = format!("| {} |\n|{}\n", t.headers.join(" | "), "---|".repeat(t.headers.len()));
-    for row in &t.rows {
-        let row: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
-        m.push_str(&format!("| {} |\n", row.join(" | ")));
-    }
-    m
+    let headers: Vec<&str> = t.headers.iter().map(String::as_str).collect();
+    archbench_results::markdown::table(&headers, &[], &t.rows)
 }

@@ -29,6 +29,7 @@ mod envelope;
 mod error;
 mod host;
 mod io;
+pub mod markdown;
 pub mod merge;
 pub mod migrate;
 pub mod run;
