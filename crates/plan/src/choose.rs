@@ -47,7 +47,9 @@ pub fn tenths(minutes: f64) -> i64 {
 /// The highest cost, in cents, that is even with `cheapest` USD: within `margin` of it or
 /// within `floor` USD, whichever is more.
 pub fn margin_limit(cheapest: f64, margin: f64, floor: f64) -> i64 {
-    cents(cheapest * (1.0 + margin)).max(cents(cheapest) + cents(floor))
+    // Saturating: at the flags' limits (1e7 builds of 1e7 minutes waited on at $1e7 an hour)
+    // a total in cents reaches i64::MAX.
+    cents(cheapest * (1.0 + margin)).max(cents(cheapest).saturating_add(cents(floor)))
 }
 
 /// Pick the fastest candidate within the margin of the cheapest (ties by cost, list price, the
@@ -84,19 +86,37 @@ pub fn choose(options: &[OptionCost], margin: f64, floor: f64) -> Choice {
         .copied()
         .filter(|c| tenths(c.minutes_per_build) == tenths(best.minutes_per_build))
         .collect();
-    let tie_rule = same_time.first().map(|other| {
-        let names = same_time.iter().map(|c| c.option.name()).collect::<Vec<_>>().join(", ");
-        let head = format!("{name} and {names} take {:.1} min per build", best.minutes_per_build);
-        if cents(other.total_monthly) != cents(best.total_monthly) {
-            format!("{head}: {name} is named for its lower cost")
-        } else if cents(other.list_monthly) != cents(best.list_monthly) {
+    // Each rule names only the options that tie with the best on every key before it.
+    let names =
+        |v: &[&OptionCost]| v.iter().map(|c| c.option.name()).collect::<Vec<_>>().join(", ");
+    let same_cost: Vec<&OptionCost> = same_time
+        .iter()
+        .copied()
+        .filter(|c| cents(c.total_monthly) == cents(best.total_monthly))
+        .collect();
+    let same_list: Vec<&OptionCost> = same_cost
+        .iter()
+        .copied()
+        .filter(|c| cents(c.list_monthly) == cents(best.list_monthly))
+        .collect();
+    let tie_rule = (!same_time.is_empty()).then(|| {
+        let time = format!("{:.1} min per build", best.minutes_per_build);
+        if same_cost.is_empty() {
             format!(
-                "{head} and cost {}/month: {name} is named for its lower list price ({} against {}, before included minutes and free public runners)",
+                "{name} and {} take {time}: {name} is named for its lower cost ({}/month)",
+                names(&same_time),
+                money(best.total_monthly)
+            )
+        } else if same_list.is_empty() {
+            format!(
+                "{name} and {} take {time} and cost {}/month: {name} is named for its lower list price ({} against {}, before included minutes and free public runners)",
+                names(&same_cost),
                 money(best.total_monthly),
                 money(best.list_monthly),
-                money(other.list_monthly)
+                money(same_cost[0].list_monthly)
             )
         } else {
+            let head = format!("{name} and {} take {time}", names(&same_list));
             format!(
                 "{head}, cost {}/month and list at {}: {name} is named as the first in archbench's order of options",
                 money(best.total_monthly),
@@ -166,23 +186,23 @@ pub fn sentences(plan: &Plan) -> Vec<String> {
     let cheapest = plan.cheapest.and_then(|o| plan.option(o)).filter(|c| c.option != best.option);
     let margin_text = format!("{:.0}% or {}", 100.0 * p.margin, money(p.margin_usd));
     if let Some(c) = cheapest {
-        let dearer = best.total_monthly - c.total_monthly;
+        // What the faster option costs more to build (and run), waiting left out: the price
+        // of the hours of waiting it saves.
+        let own = |o: &OptionCost| o.total_monthly - o.waiting_monthly;
+        let dearer = (own(best) - own(c)).max(0.0);
         let minutes = c.minutes_per_build - best.minutes_per_build;
         let hours = p.builds_per_month * minutes / 60.0 * p.waits_per_build;
         let per_hour = if hours > 0.0 {
-            format!(
-                ": {} per hour of waiting saved ({hours:.0} h a month)",
-                money(dearer.max(0.0) / hours)
-            )
+            format!(": {} per hour of waiting saved ({hours:.0} h a month)", money(dearer / hours))
         } else {
             String::new()
         };
         out.push(format!(
-            "the cheapest, {} at {}/month and {:.1} min per build, is within the margin ({margin_text}): the faster is named, {} dearer a month and {minutes:.1} min faster per build{per_hour}",
+            "the cheapest, {} at {}/month and {:.1} min per build, is within the margin ({margin_text}): the faster is named, {minutes:.1} min faster per build for {} a month more in builds{per_hour}",
             c.option,
             money(c.total_monthly),
             c.minutes_per_build,
-            money(dearer.max(0.0)),
+            money(dearer),
         ));
     }
     if let Some(rule) = &plan.tie_rule {
@@ -271,10 +291,12 @@ fn push_factors(plan: &Plan, out: &mut Vec<String>) {
         money(m.x86_monthly),
         money(m.arm64_monthly),
         -100.0 * m.saving_fraction,
-        if m.modelled {
-            ", at a MODELLED arm64 speed; merge bench results from an arm64 host to measure it"
-        } else {
-            ", at the measured arm64 speed"
+        match plan.factors.arm64_runtime.basis {
+            crate::model::Basis::Modelled { .. } => {
+                ", at a MODELLED arm64 speed; merge bench results from an arm64 host to measure it"
+            }
+            crate::model::Basis::Given { .. } => ", at the arm64 speed given with --factor",
+            crate::model::Basis::Measured { .. } => ", at the measured arm64 speed",
         },
         m.break_even_arm64_runtime
     ));

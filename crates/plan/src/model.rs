@@ -17,6 +17,10 @@ use crate::pricing::{parse_date, Catalog, Kind, Quote, Stale};
 use crate::sensitivity::{sensitivity, Sensitivity};
 use crate::{Error, Result};
 
+/// The pricing id of the provider's per-minute charge for self-hosted jobs that a profile uses
+/// unless told otherwise: GitHub's (pending).
+pub const DEFAULT_SELF_HOSTED_CHARGE: &str = "github-self-hosted";
+
 /// Hours in a month (365 × 24 / 12).
 pub const HOURS_PER_MONTH: f64 = 730.0;
 
@@ -98,6 +102,8 @@ pub struct Given {
 impl Given {
     /// The largest factor a user may give: far past any slowdown seen (QEMU is 5–40×).
     pub const MAX: f64 = 1e3;
+    /// The smallest: a thousandth of the native time, far below any build or run seen.
+    pub const MIN: f64 = 1e-3;
 
     /// Parse `NAME=VALUE` or `NAME=VALUE:LOW..HIGH` (`emulated=6.2:5..8`).
     pub fn parse(s: &str) -> std::result::Result<Given, String> {
@@ -113,11 +119,12 @@ impl Given {
             let v: f64 = t.trim().parse().map_err(|_| {
                 format!("--factor {s:?}: {t:?} is not a number; give a ratio such as 1.2")
             })?;
-            if v.is_finite() && v > 0.0 && v <= Given::MAX {
+            if v.is_finite() && (Given::MIN..=Given::MAX).contains(&v) {
                 Ok(v)
             } else {
                 Err(format!(
-                    "--factor {s:?}: {t} is not a ratio above 0 and at most {}",
+                    "--factor {s:?}: {t} is not a ratio from {} to {}",
+                    Given::MIN,
                     Given::MAX
                 ))
             }
@@ -165,7 +172,7 @@ impl Default for Profile {
             free_minutes: None,
             ci_plan: None,
             assume_pending: false,
-            self_hosted_charge: Some("github-self-hosted".into()),
+            self_hosted_charge: Some(DEFAULT_SELF_HOSTED_CHARGE.into()),
             public_repo: false,
             wasm_ready: false,
             max_minutes_per_build: None,
@@ -634,6 +641,14 @@ fn check(p: &Profile) -> Result<()> {
             )));
         }
     }
+    for (k, g) in p.given.iter().enumerate() {
+        if p.given[..k].iter().any(|h| h.factor == g.factor) {
+            return Err(Error::Input(format!(
+                "--factor {} is given twice; give each factor once",
+                g.factor.name()
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -676,7 +691,16 @@ fn quotes(p: &Profile, catalog: &Catalog, day: Date) -> Result<Priced> {
         quote(&p.arm64_instance, Kind::Instance)?,
     );
     let mut used = vec![qx.clone(), qa.clone(), qw.clone(), qi.clone(), qg.clone()];
-    let (worker_minute, list_worker_minute) = match &p.self_hosted_charge {
+    // The default charge is GitHub's: it applies to GitHub's runners only, and a catalog
+    // without it (one written before it existed) means no charge; a charge named with
+    // --self-hosted-charge must exist.
+    let charge = p.self_hosted_charge.as_deref().filter(|id| {
+        *id != DEFAULT_SELF_HOSTED_CHARGE
+            || catalog.entries.get(*id).is_some_and(|e| {
+                catalog.entries.get(&p.x64_runner).is_some_and(|r| r.provider == e.provider)
+            })
+    });
+    let (worker_minute, list_worker_minute) = match charge {
         Some(id) => {
             let (price, q) = runner(id)?;
             let list = q.price;
@@ -736,30 +760,40 @@ fn break_even(ctx: &Context, f: &Factors) -> Vec<BreakEven> {
     let cents = |v: &[OptionCost]| -> Vec<i64> {
         v.iter().map(|c| crate::choose::cents(c.total_monthly)).collect()
     };
-    let mut prev = cents(&base);
+    // The sign of each pair's difference where it was last non-zero: in whole cents two totals
+    // are often equal exactly at the crossing, and the flip is seen on the far side of it.
+    let first = cents(&base);
+    let mut last = vec![vec![0i64; base.len()]; base.len()];
+    for &i in &avail {
+        for &j in &avail {
+            last[i][j] = first[i].saturating_sub(first[j]).signum();
+        }
+    }
     let mut found: Vec<BreakEven> = Vec::new();
     let mut done = vec![vec![false; base.len()]; base.len()];
     for v in 1..=top {
         let now = cents(&evaluate(ctx, f, v as f64));
         for (x, &i) in avail.iter().enumerate() {
             for &j in &avail[x + 1..] {
-                let (d0, d1) = (prev[i] - prev[j], now[i] - now[j]);
-                if !done[i][j] && d0 != 0 && d1 != 0 && d0.signum() != d1.signum() {
-                    done[i][j] = true;
-                    // "Cheaper below 1 build a month" says nothing: only at zero builds.
-                    if v < MIN_BREAK_EVEN {
-                        continue;
-                    }
-                    let (below, from) = if d0 < 0 { (i, j) } else { (j, i) };
-                    found.push(BreakEven {
-                        cheaper_below: base[below].option,
-                        cheaper_from: base[from].option,
-                        builds_per_month: v as f64,
-                    });
+                let d = now[i].saturating_sub(now[j]).signum();
+                if d == 0 {
+                    continue;
                 }
+                let before = std::mem::replace(&mut last[i][j], d);
+                // "Cheaper below 1 build a month" says nothing (only at zero builds): such a
+                // crossing is passed over, and a later one of the pair still counts.
+                if done[i][j] || before == 0 || before == d || v < MIN_BREAK_EVEN {
+                    continue;
+                }
+                done[i][j] = true;
+                let (below, from) = if before < 0 { (i, j) } else { (j, i) };
+                found.push(BreakEven {
+                    cheaper_below: base[below].option,
+                    cheaper_from: base[from].option,
+                    builds_per_month: v as f64,
+                });
             }
         }
-        prev = now;
     }
     found
 }

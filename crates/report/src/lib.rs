@@ -620,7 +620,7 @@ cannot build this project.",
             plan.profile.minutes_per_build,
             plan.priced_on,
             plan.factors.emulated.value,
-            if plan.factors.emulated.is_modelled() { "modelled" } else { "measured" }
+            plan.factors.emulated.basis_word()
         ),
         svg: render(&chart_dir, "cost-curves", Box::new(|r| charts::cost_curves(r, plan)), Box::new(|r| charts::cost_curves(r, plan)))?,
     });

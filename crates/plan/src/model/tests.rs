@@ -297,7 +297,7 @@ fn within_the_margin_the_faster_is_named_with_the_price_of_its_minutes() {
     // $50.40 − $48.00 = $2.40 a month for 9.5 min × 400 builds = 63.3 h: $0.04 an hour.
     let line = &p.recommendation[1];
     assert!(
-        line.starts_with("the cheapest, cross at $48.00/month and 20.0 min per build, is within the margin (5% or $1.00): the faster is named, $2.40 dearer a month and 9.5 min faster per build: $0.04 per hour of waiting saved (63 h a month)"),
+        line.starts_with("the cheapest, cross at $48.00/month and 20.0 min per build, is within the margin (5% or $1.00): the faster is named, 9.5 min faster per build for $2.40 a month more in builds: $0.04 per hour of waiting saved (63 h a month)"),
         "{line}"
     );
     // A public repository: cross-matrix (cross at 0.98×) and hosted both cost $0 and take
@@ -362,14 +362,58 @@ fn given_factors_replace_measured_ones_and_say_so() {
     for (bad, want) in [
         ("emulated", "give NAME=VALUE"),
         ("speed=2", "no factor \"speed\"; factors: emulated, cross, arm64-build"),
-        ("cross=0", "not a ratio above 0"),
-        ("cross=NaN", "not a ratio above 0"),
+        ("cross=0", "not a ratio from 0.001 to 1000"),
+        ("cross=1e-300", "not a ratio from 0.001"),
+        ("cross=NaN", "not a ratio from 0.001"),
         ("cross=2:3..4", "must hold the value 2"),
         ("cross=2:1-3", "LOW..HIGH"),
     ] {
         let e = Given::parse(bad).unwrap_err();
         assert!(e.contains(want), "{bad}: {e}");
     }
+}
+
+/// The review of issue 26: a crossing where two totals are equal to the cent is still found
+/// (cross against self-hosted at 50 builds with GitHub Free: both $105.60 at 980 builds), the
+/// flags' largest values decide without overflowing, a factor given twice is refused, and a
+/// catalog without GitHub's self-hosted charge (written before it) still plans.
+#[test]
+fn review_fixes_of_the_plan() {
+    let f = factors(6.35, 0.98, 1.0);
+    let p = plan(
+        &Profile { ci_plan: Some("github-free".into()), ..profile(50.0) },
+        &f,
+        &Catalog::builtin(),
+    )
+    .unwrap();
+    assert!(
+        p.break_even
+            .iter()
+            .any(|b| b.cheaper_below == Cross && b.cheaper_from == NativeArm64SelfHosted),
+        "{:?}",
+        p.break_even
+    );
+    let huge = Profile {
+        builds_per_month: 1.0,
+        minutes_per_build: 1e7,
+        engineer_hourly: 1e7,
+        waits_per_build: 1e7,
+        ..profile(1.0)
+    };
+    assert!(plan(&huge, &f, &Catalog::builtin()).unwrap().recommended.is_some());
+    let twice = Profile {
+        given: vec![Given::parse("emulated=2").unwrap(), Given::parse("emulated=3").unwrap()],
+        ..profile(400.0)
+    };
+    let e = plan(&twice, &f, &Catalog::builtin()).unwrap_err().to_string();
+    assert!(e.contains("--factor emulated is given twice"), "{e}");
+    let mut old = Catalog::builtin();
+    old.entries.remove("github-self-hosted");
+    let p = plan(&profile(400.0), &f, &old).unwrap();
+    assert!(p.pending.is_empty() && p.recommended.is_some());
+    // Named on the command line, a missing charge is an error.
+    let named = Profile { self_hosted_charge: Some("acme-self-hosted".into()), ..profile(400.0) };
+    assert!(plan(&named, &f, &old).unwrap_err().to_string().contains("acme-self-hosted"));
 }
 
 /// Issue 26, item 6: GitHub's pending per-minute charge for self-hosted jobs is named and
