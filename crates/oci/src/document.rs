@@ -93,14 +93,6 @@ pub fn parse_index(bytes: &[u8], what: &str) -> Result<ImageIndex> {
     })
 }
 
-/// Parse a manifest (OCI or Docker v2); `what` names it in the error.
-pub fn parse_manifest(bytes: &[u8], what: &str) -> Result<ImageManifest> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Invalid {
-        what: what.to_owned(),
-        message: format!("not an image manifest: {e}"),
-    })
-}
-
 /// The bytes of a document, keys sorted (see the module docs).
 pub fn to_bytes(doc: &impl Serialize) -> Vec<u8> {
     let v = serde_json::to_value(doc).expect("OCI documents serialise");
