@@ -44,13 +44,19 @@ fn bench_plan(c: &mut Criterion) {
     g.finish();
 }
 
-/// The built-in catalog's entries, renamed `…-N`, repeated until the text is `bytes` long.
+/// The built-in catalog's entries and CI plans, renamed `xN-…` (and the runners a plan covers
+/// with them), repeated until the text is `bytes` long.
 fn big_catalog(bytes: usize) -> String {
     let builtin = archbench_plan::pricing::BUILTIN;
     let mut text = String::with_capacity(bytes + builtin.len());
     let mut n = 0;
     while text.len() < bytes {
-        text.push_str(&builtin.replace("[entries.", &format!("[entries.x{n}-")));
+        text.push_str(
+            &builtin
+                .replace("[entries.", &format!("[entries.x{n}-"))
+                .replace("[plans.", &format!("[plans.x{n}-"))
+                .replace("covers = [\"", &format!("covers = [\"x{n}-")),
+        );
         n += 1;
     }
     text
