@@ -72,7 +72,7 @@ fn check_prices(flags: &PlanFlags, json: bool) -> anyhow::Result<()> {
     );
     for (id, e) in &catalog.entries {
         let q = catalog.price_on(id, e.kind, day)?;
-        let per = format!("{:?}", e.kind.unit()).to_lowercase();
+        let per = e.kind.unit().to_string();
         let mark = |from: Option<&String>| {
             if q.effective_from.as_ref() == from && !q.pending {
                 "*"
@@ -212,34 +212,7 @@ pub fn print_plan(p: &Plan) {
             b.cheaper_below, b.builds_per_month, b.cheaper_from
         );
     }
-    if let Some(inc) = p.included.as_ref().filter(|i| i.minutes > 0.0) {
-        let from = inc.plan.as_deref().map(|id| format!(" ({id})")).unwrap_or_default();
-        match &inc.covers {
-            Some(c) => println!(
-                "  included minutes: {:.0} a month{from}, spent on {} only; other runners are billed from the first minute",
-                inc.minutes,
-                c.join(", ")
-            ),
-            None => println!(
-                "  included minutes: {:.0} a month{from}, spent on every runner (the pricing catalog names no CI plan to say which)",
-                inc.minutes
-            ),
-        }
-    }
-    for x in &p.pending {
-        let per = format!("{:?}", x.unit).to_lowercase();
-        if x.assumed {
-            println!(
-                "  pending change ASSUMED (--assume-pending): {} at ${} a {per} instead of ${} ({})",
-                x.id, x.pending_price, x.price, x.source
-            );
-        } else {
-            println!(
-                "  pending change not priced: {} would go from ${} to ${} a {per} ({}); price it with --assume-pending",
-                x.id, x.price, x.pending_price, x.source
-            );
-        }
-    }
+    print_billing_notes(p);
     println!("\nsensitivity (each factor alone, from 1/20 to 20 times its value):");
     for s in &p.sensitivity {
         let f = p.factors.get(s.factor);
@@ -262,5 +235,38 @@ pub fn print_plan(p: &Plan) {
     }
     if let Some(c) = &p.migration.claim {
         println!("  note: {c}");
+    }
+}
+
+/// Under the options table: which runners the included minutes pay for, and each pending
+/// price change, priced or not.
+fn print_billing_notes(p: &Plan) {
+    if let Some(inc) = p.included.as_ref().filter(|i| i.minutes > 0.0) {
+        let from = inc.plan.as_deref().map(|id| format!(" ({id})")).unwrap_or_default();
+        match &inc.covers {
+            Some(c) => println!(
+                "  included minutes: {:.0} a month{from}, spent on {} only; other runners are billed from the first minute",
+                inc.minutes,
+                c.join(", ")
+            ),
+            None => println!(
+                "  included minutes: {:.0} a month{from}, spent on every runner (the pricing catalog names no CI plan to say which)",
+                inc.minutes
+            ),
+        }
+    }
+    for x in &p.pending {
+        let per = x.unit.to_string();
+        if x.assumed {
+            println!(
+                "  pending change ASSUMED (--assume-pending): {} at ${} a {per} instead of ${} ({})",
+                x.id, x.pending_price, x.price, x.source
+            );
+        } else {
+            println!(
+                "  pending change not priced: {} would go from ${} to ${} a {per} ({}); price it with --assume-pending",
+                x.id, x.price, x.pending_price, x.source
+            );
+        }
     }
 }

@@ -77,6 +77,16 @@ pub enum Unit {
     Fraction,
 }
 
+impl std::fmt::Display for Unit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Unit::Hour => "hour",
+            Unit::Minute => "minute",
+            Unit::Fraction => "fraction",
+        })
+    }
+}
+
 /// The CPU architecture an entry runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -87,7 +87,7 @@ fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
 /// host, side by side, each against that host's own native run and titled with the host's
 /// label (which says "emulated" for a host that ran under QEMU).
 pub fn slowdown<DB: DrawingBackend>(
-    root: &Area<DB>,
+    root: &Area<'_, DB>,
     hosts: &[(String, &[BenchCell])],
 ) -> Result<()> {
     root.fill(&WHITE).map_err(err)?;
@@ -104,7 +104,7 @@ pub fn slowdown<DB: DrawingBackend>(
 }
 
 fn slowdown_panel<DB: DrawingBackend>(
-    root: &Area<DB>,
+    root: &Area<'_, DB>,
     title: &str,
     cells: &[BenchCell],
 ) -> Result<()> {
@@ -173,7 +173,7 @@ fn slowdown_panel<DB: DrawingBackend>(
 /// Horizontal stacked bars: one row per entry of `rows`, one coloured segment per entry of
 /// `parts`; `segments[k][i]` is part `k`'s (start, length) in row `i`.
 fn stacked_rows<DB: DrawingBackend>(
-    root: &Area<DB>,
+    root: &Area<'_, DB>,
     title: &str,
     label_width: u32,
     max: f64,
@@ -247,7 +247,7 @@ pub fn wasm_split<DB: DrawingBackend>(root: &Area<DB>, cells: &[BenchCell]) -> R
 
 /// Build time per stage, stacked, per platform × strategy.
 pub fn build_stages<DB: DrawingBackend>(
-    root: &Area<DB>,
+    root: &Area<'_, DB>,
     build: &BuildReport,
     title: &str,
 ) -> Result<()> {
@@ -432,6 +432,24 @@ pub fn cost_curves<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<(
             }
         });
     }
+    mark_volume_and_break_evens(&mut chart, root, plan, (max_n, min_c, max_c))?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    root.present().map_err(err)
+}
+
+/// The cost chart's markers: the user's volume (a vertical line, and the recommended option's
+/// cost there) and the recommended option's break-evens, each labelled beside its point. `span`
+/// is the chart's (volume, lowest cost, highest cost).
+fn mark_volume_and_break_evens<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    root: &Area<'_, DB>,
+    plan: &Plan,
+    (max_n, min_c, max_c): (f64, f64, f64),
+) -> Result<()> {
     let at_volume = |i: usize, n: f64| {
         plan.curve
             .windows(2)
@@ -492,8 +510,7 @@ pub fn cost_curves<DB: DrawingBackend>(root: &Area<DB>, plan: &Plan) -> Result<(
                 + Text::new(text, (dx, -8), style)])
             .map_err(err)?;
     }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-    root.present().map_err(err)
+    Ok(())
 }
 
 /// The sensitivity "tornado": per factor, the range (as a multiple of its value, log scale)
