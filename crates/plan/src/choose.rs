@@ -16,9 +16,9 @@
 //! So no candidate is both cheaper and faster than the recommended one (a property test checks
 //! this): those outside the margin are dearer, and none inside it is faster.
 
-use crate::model::OptionCost;
-use crate::model::{FactorId, Plan};
+use crate::inputs::FactorId;
 use crate::options::BuildOption;
+use crate::outcome::{OptionCost, Plan};
 
 /// The choice among the options.
 #[derive(Debug, Clone, PartialEq)]
@@ -292,18 +292,18 @@ fn push_factors(plan: &Plan, out: &mut Vec<String>) {
         money(m.arm64_monthly),
         -100.0 * m.saving_fraction,
         match plan.factors.arm64_runtime.basis {
-            crate::model::Basis::Modelled { .. } => {
+            crate::inputs::Basis::Modelled { .. } => {
                 ", at a MODELLED arm64 speed; merge bench results from an arm64 host to measure it"
             }
-            crate::model::Basis::Given { .. } => ", at the arm64 speed given with --factor",
-            crate::model::Basis::Measured { .. } => ", at the measured arm64 speed",
+            crate::inputs::Basis::Given { .. } => ", at the arm64 speed given with --factor",
+            crate::inputs::Basis::Measured { .. } => ", at the measured arm64 speed",
         },
         m.break_even_arm64_runtime
     ));
     if !plan.stale_prices.is_empty() {
         out.push(format!(
             "prices older than {} months: {}; check their sources (`archbench plan --check-prices`)",
-            crate::model::STALE_MONTHS,
+            crate::inputs::STALE_MONTHS,
             plan.stale_prices.iter().map(|s| format!("{} ({})", s.id, s.date)).collect::<Vec<_>>().join(", ")
         ));
     }

@@ -36,9 +36,12 @@
 
 pub mod choose;
 mod error;
+pub mod inputs;
 pub mod measure;
 pub mod model;
 pub mod options;
+pub mod outcome;
+pub mod price;
 pub mod pricing;
 pub mod sensitivity;
 

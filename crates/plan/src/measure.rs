@@ -8,7 +8,7 @@ use archbench_platform::Arch;
 use archbench_results::bench::{Cell, Method, RunnerSpec, WasmTier};
 use archbench_results::build::StrategyKind;
 
-use crate::model::{Excluded, Factor, Factors};
+use crate::inputs::{Excluded, Factor, Factors};
 
 /// The results a plan reads: [`archbench_results::dir::load`] gives them, by the one rule
 /// `plan` and `report` share.
@@ -138,7 +138,7 @@ pub fn factors(inputs: &Inputs, warm: bool) -> Factors {
     ) {
         (Some((v, from)), _) => Factor::measured(v, from),
         (None, Some((f, from))) => Factor {
-            basis: crate::model::Basis::Modelled {
+            basis: crate::inputs::Basis::Modelled {
                 why: format!("no build results; the runtime slowdown under QEMU stands in for the build's: {from}"),
             },
             ..f

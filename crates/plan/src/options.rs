@@ -27,7 +27,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{FactorId, Factors, Profile, HOURS_PER_MONTH};
+use crate::inputs::{FactorId, Factors, Profile, HOURS_PER_MONTH};
 
 /// One way to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -268,7 +268,7 @@ pub fn describe(option: BuildOption, p: &Profile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Factor;
+    use crate::inputs::Factor;
 
     fn factors(e: f64, c: f64, a: f64) -> Factors {
         Factors {

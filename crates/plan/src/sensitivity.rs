@@ -7,61 +7,11 @@
 //! migration (move the service to arm64 or not). A factor whose decision never changes over
 //! the range tried says so instead of inventing an edge.
 
-use serde::{Deserialize, Serialize};
-
 use crate::choose::choose;
-use crate::model::{evaluate, Context, FactorId, Factors};
+use crate::inputs::{FactorId, Factors};
+use crate::price::{evaluate, Context};
 
-/// Which decision a factor feeds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    /// The recommended way to build.
-    Build,
-    /// Whether moving the service to arm64 saves money.
-    Migration,
-}
-
-/// The range of one factor over which its decision holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Sensitivity {
-    /// The factor.
-    pub factor: FactorId,
-    /// The decision it feeds.
-    pub decision: Decision,
-    /// That decision at the factor's value (`cross`, `move to arm64`).
-    pub holds: String,
-    /// The factor's value.
-    pub value: f64,
-    /// Whether the value is modelled.
-    pub modelled: bool,
-    /// The factor's likely range, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub interval: Option<(f64, f64)>,
-    /// The decision holds from this value…
-    pub low: f64,
-    /// …to this one.
-    pub high: f64,
-    /// What it becomes below `low`; `None`: it holds down to the end of the range tried.
-    pub below: Option<String>,
-    /// What it becomes above `high`; `None`: it holds up to the end of the range tried.
-    pub above: Option<String>,
-    /// Whether the whole likely range lies inside `low..=high` (when there is one).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub interval_inside: Option<bool>,
-}
-
-impl Sensitivity {
-    /// `0.62×–1.90×`, `up to 1.90×`, `from 0.62×`, or `any value tried (0.05×–20.00×)`.
-    pub fn range_text(&self) -> String {
-        match (&self.below, &self.above) {
-            (Some(_), Some(_)) => format!("{:.2}×–{:.2}×", self.low, self.high),
-            (None, Some(_)) => format!("up to {:.2}×", self.high),
-            (Some(_), None) => format!("from {:.2}×", self.low),
-            (None, None) => format!("at any value tried ({:.2}×–{:.2}×)", self.low, self.high),
-        }
-    }
-}
+pub use crate::outcome::{Decision, Sensitivity};
 
 /// Spread of the range tried on each side of the value.
 const SPAN: f64 = 20.0;
