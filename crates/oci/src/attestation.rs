@@ -9,7 +9,7 @@ use oci_spec::image::{Descriptor, ImageManifest};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::short;
-use crate::layout::media;
+use crate::media;
 
 /// The annotation on an index entry saying what the entry is; BuildKit writes
 /// [`ATTESTATION_MANIFEST`].

@@ -39,6 +39,7 @@ pub mod image;
 pub mod inspect;
 pub mod layout;
 pub mod limits;
+pub mod media;
 pub mod reference;
 pub mod registry;
 pub mod store;
