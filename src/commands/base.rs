@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use archbench_build::base::{bootstrap, BaseImage, BaseSpec};
+use archbench_builder::base::{bootstrap, BaseImage, BaseSpec};
 use archbench_exec::host::host_facts;
 use archbench_oci::{copy, CopyOptions, CopyReport, Destination, ImageRef, ImageSource};
 use archbench_platform::Platform;
@@ -102,7 +102,9 @@ impl BaseCommand {
             .with_context(|| format!("writing {}", a.target))?;
         let report = BaseReport { target: dst.describe(), index_digest: idx.digest, images, copy };
         if json {
-            return print_json(&Envelope::begin("base", host_facts(None), &report).finish());
+            return print_json(
+                &Envelope::begin(archbench_results::Kind::Base, host_facts(None), &report).finish(),
+            );
         }
         println!("{} -> {}", report.target, report.index_digest);
         for i in &report.images {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use archbench_archid::image::{outcome, scan, verdict, Outcome};
 use archbench_archid::walk::Limits;
-use archbench_build::run::{build_all, default_layout, BuildSpec, Event, Strategy};
+use archbench_builder::run::{build_all, default_layout, BuildSpec, Event, Strategy};
 use archbench_exec::host::host_facts;
 use archbench_oci::{copy, CopyOptions, Destination, ImageRef, ImageSource, Reference};
 use archbench_platform::Platform;
@@ -102,7 +102,7 @@ pub struct BuildCommand {
 
 impl BuildCommand {
     // Long (about 170 lines, the verify outcome kept under --json included): CLI glue, parsing flags into a BuildSpec and printing the runs,
-    // stages and ratios; the work is archbench_build::build_all.
+    // stages and ratios; the work is archbench_builder::build_all.
     pub fn execute(self) -> anyhow::Result<()> {
         if !self.context.is_dir() {
             bail!(
@@ -139,7 +139,7 @@ impl BuildCommand {
             strategies: self.strategy.clone(),
             build_args,
             name: format!(
-                "archbench-build/{}",
+                "archbench-builder/{}",
                 reference.repository.rsplit('/').next().unwrap_or("image")
             ),
             layout: layout.clone(),
@@ -170,13 +170,13 @@ impl BuildCommand {
                 "--source-date-epoch applies to --strategy multi, whose OCI exporter rewrites file times; add multi to --strategy"
             );
         }
-        let started = Envelope::begin("build", host_facts(None), ());
+        let started = Envelope::begin(archbench_results::Kind::Build, host_facts(None), ());
         // Ctrl-C cancels the build in progress; the runs so far are saved, and no index is made.
         archbench_results::cleanup::defer_interrupts();
         let quiet = self.json;
         let bar = crate::output::spinner(!quiet, "building");
         let result = build_all(&spec, &mut |p| {
-            let who = format!("[{} {}]", p.platform, p.strategy);
+            let who = format!("[{} {}]", p.targets, p.strategy);
             let line = match p.event {
                 Event::Start => Some(format!("{who} building")),
                 Event::Step(s) => {
@@ -199,7 +199,7 @@ impl BuildCommand {
                 r.warm = self.warm;
                 r
             }
-            Err(archbench_build::Error::Failed { mut report, cause }) => {
+            Err(archbench_builder::Error::Failed { mut report, cause }) => {
                 report.warm = self.warm;
                 self.save(&started, &report)?;
                 if archbench_results::cleanup::interrupt_requested() {
@@ -375,7 +375,8 @@ impl BuildCommand {
 }
 
 fn finish(started: &Envelope<()>, report: &BuildReport) -> Envelope<BuildReport> {
-    let mut env = Envelope::begin("build", started.host.clone(), report.clone());
+    let mut env =
+        Envelope::begin(archbench_results::Kind::Build, started.host.clone(), report.clone());
     env.started_at = started.started_at.clone();
     env.finish()
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
-use archbench_build::buildkit::{stage_platforms, VertexTracker};
+use archbench_builder::buildkit::{stage_platforms, VertexTracker};
 use archbench_engine::{BuildEvent, Vertex};
 use archbench_platform::Platform;
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -22,12 +22,12 @@ pub enum Error {
     #[error(transparent)]
     Oci(#[from] archbench_oci::Error),
     /// A Dockerfile step failed.
-    #[error("{platform} ({strategy}): {step} failed: {message}{}", if log.is_empty() { String::new() } else { format!("\nlast lines of the build log:\n{log}") })]
+    #[error("{targets} ({strategy}): {step} failed: {message}{}", if log.is_empty() { String::new() } else { format!("\nlast lines of the build log:\n{log}") })]
     Step {
-        /// Target platform.
-        platform: String,
+        /// Target platforms.
+        targets: crate::spec::Targets,
         /// Strategy.
-        strategy: String,
+        strategy: crate::spec::Strategy,
         /// `3/9 RUN make`.
         step: String,
         /// The builder's message.

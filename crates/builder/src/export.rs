@@ -91,7 +91,7 @@ pub struct Exported {
 /// the final stage's base is the target's. The config is then corrected to `platform` and the
 /// original label reported; `verify` checks the binaries agree.
 pub fn export(
-    engine: &dyn crate::run::BuildEngine,
+    engine: &dyn crate::world::BuildEngine,
     image: &str,
     platform: &Platform,
     layout: &Path,
@@ -181,7 +181,7 @@ mod tests {
     /// An engine whose `docker save` gives these bytes.
     struct Saves(Vec<u8>);
 
-    impl crate::run::BuildEngine for Saves {
+    impl crate::world::BuildEngine for Saves {
         fn info(&self) -> archbench_engine::Result<EngineInfo> {
             panic!("export calls only save")
         }

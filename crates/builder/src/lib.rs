@@ -13,7 +13,7 @@
 //!   labelled, cached between runs.
 //!
 //! ```
-//! use archbench_build::run::{platform_args, Strategy};
+//! use archbench_builder::run::{platform_args, Strategy};
 //! use archbench_platform::Platform;
 //!
 //! let args = platform_args(&Platform::linux_arm64(), &Platform::linux_amd64());
@@ -30,6 +30,8 @@ mod error;
 pub mod export;
 pub mod multi;
 pub mod run;
+pub mod spec;
 pub mod steps;
+pub mod world;
 
 pub use error::{Error, Result};

@@ -33,7 +33,8 @@ use archbench_platform::{Arch, Platform};
 use archbench_results::build::{BuildRun, Builder, StrategyKind};
 
 use crate::context::context_with;
-use crate::run::{BuildEngine, BuildSpec, Event, Surroundings, REWRITTEN};
+use crate::spec::{BuildSpec, Event, Strategy, Targets, REWRITTEN};
+use crate::world::{engine_platform, BuildEngine, Surroundings};
 use crate::{Error, Result};
 
 /// The platforms one solve builds: every one asked for except Wasm entries, which are compiled
@@ -61,7 +62,7 @@ pub fn check(world: &mut dyn Surroundings, info: &EngineInfo, spec: &BuildSpec) 
             "--strategy multi is one BuildKit solve, and this build would use the {why}; drop --builder classic or use per-platform strategies (native,emulated)"
         )));
     }
-    let host = crate::run::engine_platform(info)?;
+    let host = engine_platform(info)?;
     for p in targets.iter().filter(|p| p.arch != host.arch) {
         world.can_emulate(p)?;
     }
@@ -109,7 +110,7 @@ pub fn check(world: &mut dyn Surroundings, info: &EngineInfo, spec: &BuildSpec) 
     if let Some(p) = &spec.provenance {
         note.push_str(&format!("; provenance {p}"));
     }
-    note.push_str(&crate::run::cache_note(spec, Builder::Buildkit));
+    note.push_str(&crate::spec::cache_note(spec, Builder::Buildkit));
     if let Some(c) = &spec.cache_to {
         note.push_str(&format!(
             "; cache written to {} (mode={})",
@@ -132,7 +133,7 @@ pub fn check_cache_to(
     if spec.cache_to.is_none() {
         return Ok(());
     }
-    if !spec.strategies.contains(&crate::run::Strategy::Multi) {
+    if !spec.strategies.contains(&Strategy::Multi) {
         return Err(Error::Unsupported(
             "--cache-to type=registry holds the records of one solve, and per-platform builds would each overwrite the last's: add --strategy multi (one solve for every platform), or use --cache-to inline".into(),
         ));
@@ -192,7 +193,7 @@ pub fn build(
     note: &str,
     progress: &mut dyn FnMut(Event),
 ) -> Result<Built> {
-    let host = crate::run::engine_platform(info)?;
+    let host = engine_platform(info)?;
     let targets = platforms(spec);
     let mut build_args = spec.build_args.clone();
     if spec.cache_inline {
@@ -260,8 +261,8 @@ pub fn build(
     if let Err(archbench_engine::Error::Docker { message, .. }) = result {
         let (step, lines) = failed;
         let err = Error::Step {
-            platform: targets.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
-            strategy: "multi".into(),
+            targets: Targets(targets.to_vec()),
+            strategy: Strategy::Multi,
             step,
             message,
             log: lines.iter().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n"),

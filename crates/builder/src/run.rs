@@ -1,285 +1,23 @@
 //! Building one Dockerfile per platform × strategy, timing every step, and assembling the index.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use archbench_engine::{BuildEvent, BuildRequest, Engine, EngineInfo};
-use archbench_exec::binfmt::Binfmt;
+use archbench_engine::{BuildEvent, BuildRequest, EngineInfo};
 use archbench_oci::layout::LayoutWriter;
 use archbench_platform::{Arch, Platform};
 use archbench_results::build::{BuildReport, BuildRun, Builder, StrategyKind, StrategyRatio};
 
 use crate::context::context_with;
 use crate::export::export;
+use crate::spec::cache_note;
 use crate::steps::StepTracker;
+use crate::world::{engine_platform, Real};
 use crate::{Error, Result};
 
-/// How a platform's image is built.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Strategy {
-    /// Target = the engine's platform.
-    Native,
-    /// Target ≠ host; every stage, `--platform=$BUILDPLATFORM` ones included, runs as the target
-    /// under QEMU (BUILDPLATFORM is set to the target, as a Dockerfile without cross support
-    /// would behave).
-    Emulated,
-    /// `--platform=$BUILDPLATFORM` stages run on the host with a cross toolchain; only the
-    /// other stages are per target.
-    Cross,
-    /// A native worker at this `DOCKER_HOST`.
-    Remote(String),
-    /// One BuildKit solve for every platform, as `docker buildx build --platform a,b` sends
-    /// it: each stage as its `FROM --platform` says, QEMU for the target's own stages, the
-    /// index exported by BuildKit (see [`crate::multi`]).
-    Multi,
-}
-
-impl fmt::Display for Strategy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Strategy::Native => f.write_str("native"),
-            Strategy::Emulated => f.write_str("emulated"),
-            Strategy::Cross => f.write_str("cross"),
-            Strategy::Remote(h) => write!(f, "remote={h}"),
-            Strategy::Multi => f.write_str("multi"),
-        }
-    }
-}
-
-impl FromStr for Strategy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "native" => Ok(Strategy::Native),
-            "emulated" | "qemu" => Ok(Strategy::Emulated),
-            "cross" => Ok(Strategy::Cross),
-            "multi" => Ok(Strategy::Multi),
-            _ => match s.strip_prefix("remote=") {
-                Some(h) if h.starts_with("tcp://") || h.starts_with("ssh://") || h.starts_with("unix://") => {
-                    Ok(Strategy::Remote(h.to_owned()))
-                }
-                _ => Err(format!(
-                    "unknown strategy {s:?}: use native, emulated, cross, multi or remote=DOCKER_HOST (tcp://, ssh://, unix://)"
-                )),
-            },
-        }
-    }
-}
-
-impl Strategy {
-    /// The kind recorded in results files (a remote worker's address goes in `engine`).
-    pub fn kind(&self) -> StrategyKind {
-        match self {
-            Strategy::Native => StrategyKind::Native,
-            Strategy::Emulated => StrategyKind::Emulated,
-            Strategy::Cross => StrategyKind::Cross,
-            Strategy::Remote(_) => StrategyKind::Remote,
-            Strategy::Multi => StrategyKind::Multi,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        self.kind().name()
-    }
-}
-
-/// What to build.
-#[derive(Debug, Clone)]
-pub struct BuildSpec {
-    /// Context directory.
-    pub context: PathBuf,
-    /// Dockerfile path relative to the context.
-    pub dockerfile: String,
-    /// Target platforms.
-    pub platforms: Vec<Platform>,
-    /// Strategies, in order of preference for the index.
-    pub strategies: Vec<Strategy>,
-    /// Extra build args (`BASE=…`).
-    pub build_args: BTreeMap<String, String>,
-    /// Local image name (`archbench/fixture`); tags get `:<platform>-<strategy>`.
-    pub name: String,
-    /// Layout the images and the index are written to.
-    pub layout: PathBuf,
-    /// Tag of the index in the layout.
-    pub tag: String,
-    /// Ignore the build cache (default for honest timings).
-    pub no_cache: bool,
-    /// Per-build timeout.
-    pub timeout: Duration,
-    /// The builder asked for; `None` picks BuildKit where the engine has it (see
-    /// [`crate::buildkit::choose`]).
-    pub builder: Option<Builder>,
-    /// `--cache-from`: images whose cache the build may use (implies using the cache).
-    pub cache_from: Vec<String>,
-    /// `--cache-to inline`: BuildKit writes its cache records into each image's config
-    /// (`BUILDKIT_INLINE_CACHE=1`), so a later `--cache-from` of the pushed image can reuse them.
-    pub cache_inline: bool,
-    /// `--cache-to type=registry,ref=R`: BuildKit pushes its cache to a registry (engines whose
-    /// BuildKit has that exporter, probed; see [`crate::multi::check_cache_to`]).
-    pub cache_to: Option<archbench_engine::RegistryCache>,
-    /// `--provenance`: BuildKit's provenance attestation (`mode=min`, `mode=max`), kept in the
-    /// index of a `multi` build.
-    pub provenance: Option<String>,
-    /// `--source-date-epoch`: `SOURCE_DATE_EPOCH` for the build; a `multi` build's layers get
-    /// their file times rewritten to it where the engine can.
-    pub source_date_epoch: Option<i64>,
-}
-
-/// Progress while building: which platform × strategy, and what happened.
-#[derive(Debug, Clone)]
-pub struct Progress {
-    /// Target platform.
-    pub platform: String,
-    /// Strategy.
-    pub strategy: String,
-    /// What happened.
-    pub event: Event,
-}
-
-/// A progress event.
-#[derive(Debug, Clone)]
-pub enum Event {
-    /// A build starts.
-    Start,
-    /// A step starts (`3/9 RUN make`).
-    Step(String),
-    /// A build ended after this many seconds; whether it succeeded.
-    Done(f64, bool),
-    /// The combination is skipped, for this reason.
-    Skip(String),
-}
-
-/// Build arguments buildx defines, for the classic builder: TARGET* for `target`, BUILD* for
-/// `build`.
-pub fn platform_args(target: &Platform, build: &Platform) -> BTreeMap<String, String> {
-    let mut m = BTreeMap::new();
-    for (prefix, p) in [("TARGET", target), ("BUILD", build)] {
-        m.insert(format!("{prefix}PLATFORM"), p.to_string());
-        m.insert(format!("{prefix}OS"), p.os.to_string());
-        m.insert(format!("{prefix}ARCH"), p.arch.to_string());
-        m.insert(format!("{prefix}VARIANT"), p.variant.clone().unwrap_or_default());
-    }
-    m
-}
-
-fn binfmt_check(p: &Platform) -> Result<()> {
-    Binfmt::default().check(p).map(|_| ()).map_err(|e| {
-        Error::Unsupported(format!(
-            "emulated builds for {p} need QEMU through binfmt_misc: {e} (archbench doctor checks this)"
-        ))
-    })
-}
-
-/// What the orchestration needs from a Docker Engine. [`Engine`] is the real one; the unit
-/// tests give a scripted engine, so deciding, timing, failure handling, export and the index
-/// are tested without dockerd.
-pub trait BuildEngine {
-    /// Version, API and platform.
-    fn info(&self) -> archbench_engine::Result<EngineInfo>;
-    /// Build `req`, streaming output to `on_event`; the image ID.
-    fn build(
-        &self,
-        req: &BuildRequest,
-        on_event: &mut dyn FnMut(BuildEvent),
-    ) -> archbench_engine::Result<String>;
-    /// Write `image` as a `docker save` archive to `out`.
-    fn save(&self, image: &str, out: &mut dyn std::io::Write) -> archbench_engine::Result<u64>;
-    /// One solve for every platform into the `oci` exporter's tar at `oci_tar`; the index
-    /// digest (see [`Engine::build_multi`]). An engine that cannot is refused by
-    /// [`crate::multi::check`] first (its facts are `None`), so the default is never reached.
-    fn build_multi(
-        &self,
-        req: &BuildRequest,
-        _platforms: &[Platform],
-        _oci_tar: &Path,
-        _on_event: &mut dyn FnMut(BuildEvent),
-    ) -> archbench_engine::Result<String> {
-        Err(archbench_engine::Error::Docker {
-            host: self.info()?.host,
-            action: format!("building {}", req.tag),
-            message: "this engine cannot run a multi-platform solve".into(),
-        })
-    }
-    /// What the engine's BuildKit can do, probed; `None` where archbench cannot dial it.
-    fn buildkit_facts(
-        &self,
-    ) -> archbench_engine::Result<Option<archbench_engine::buildkit::Facts>> {
-        Ok(None)
-    }
-}
-
-impl BuildEngine for Engine {
-    fn info(&self) -> archbench_engine::Result<EngineInfo> {
-        Engine::info(self)
-    }
-    fn build(
-        &self,
-        req: &BuildRequest,
-        on_event: &mut dyn FnMut(BuildEvent),
-    ) -> archbench_engine::Result<String> {
-        Engine::build(self, req, on_event)
-    }
-    fn save(&self, image: &str, out: &mut dyn std::io::Write) -> archbench_engine::Result<u64> {
-        Engine::save(self, image, out)
-    }
-    fn build_multi(
-        &self,
-        req: &BuildRequest,
-        platforms: &[Platform],
-        oci_tar: &Path,
-        on_event: &mut dyn FnMut(BuildEvent),
-    ) -> archbench_engine::Result<String> {
-        Engine::build_multi(self, req, platforms, oci_tar, on_event)
-    }
-    fn buildkit_facts(
-        &self,
-    ) -> archbench_engine::Result<Option<archbench_engine::buildkit::Facts>> {
-        Engine::buildkit_facts(self)
-    }
-}
-
-/// The machine around the builds: engines, QEMU, and registries for pinning base images.
-pub trait Surroundings {
-    /// The engine at `DOCKER_HOST` (or the default socket).
-    fn local(&self) -> &dyn BuildEngine;
-    /// The engine of a `remote=` strategy.
-    fn remote(&self, host: &str) -> Result<Box<dyn BuildEngine>>;
-    /// `Ok` when binaries of `platform` can run here under QEMU; else how to make them.
-    fn can_emulate(&self, platform: &Platform) -> Result<()>;
-    /// `image` pinned to `platform`'s manifest (`repo@sha256:…`), when a registry knows it.
-    fn resolve(&mut self, image: &str, platform: &str) -> Option<String>;
-}
-
-/// The real surroundings: the engine at `DOCKER_HOST`, binfmt_misc, registries.
-pub struct Real {
-    local: Engine,
-    pins: BTreeMap<(String, String), Option<String>>,
-}
-
-impl Real {
-    /// Connect to the local engine.
-    pub fn connect() -> Result<Self> {
-        Ok(Real { local: Engine::connect(None, Duration::from_secs(30))?, pins: BTreeMap::new() })
-    }
-}
-
-impl Surroundings for Real {
-    fn local(&self) -> &dyn BuildEngine {
-        &self.local
-    }
-    fn remote(&self, host: &str) -> Result<Box<dyn BuildEngine>> {
-        Ok(Box::new(Engine::connect(Some(host), Duration::from_secs(30))?))
-    }
-    fn can_emulate(&self, platform: &Platform) -> Result<()> {
-        binfmt_check(platform)
-    }
-    fn resolve(&mut self, image: &str, platform: &str) -> Option<String> {
-        pin(image, platform, &mut self.pins)
-    }
-}
+pub use crate::spec::{platform_args, BuildSpec, Event, Progress, Strategy, Targets, REWRITTEN};
+pub use crate::world::{BuildEngine, Surroundings};
 
 /// Run every applicable platform × strategy, write each image to the layout, then an index
 /// (one manifest per platform: the first strategy in `spec.strategies` that built it).
@@ -500,16 +238,6 @@ pub fn build_with(
     Ok(report)
 }
 
-/// The platform an engine reports, parsed.
-pub(crate) fn engine_platform(info: &EngineInfo) -> Result<Platform> {
-    info.platform.parse().map_err(|_| {
-        Error::Unsupported(format!(
-            "the engine at {} reports platform {:?}",
-            info.host, info.platform
-        ))
-    })
-}
-
 /// What one platform × strategy gave: its run, the image it wrote, and the error that ended it
 /// (the build goes on with the other combinations).
 type Combination = (BuildRun, Option<archbench_oci::layout::Written>, Option<Error>);
@@ -528,11 +256,8 @@ fn build_combination(
     wasm_direct: bool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Option<Combination>> {
-    let ev = |event: Event| Progress {
-        platform: platform.to_string(),
-        strategy: strategy.to_string(),
-        event,
-    };
+    let ev =
+        |event: Event| Progress { targets: platform.into(), strategy: strategy.clone(), event };
     let remote = match strategy {
         Strategy::Remote(h) => Some(world.remote(h)?),
         _ => None,
@@ -603,9 +328,9 @@ fn run_multi(
 ) -> Result<Option<crate::multi::Built>> {
     let Some(note) = note else { return Ok(None) };
     let all = crate::multi::platforms(spec);
-    let label = all.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let targets = Targets(all.clone());
     let mut ev = |event: Event| {
-        progress(Progress { platform: label.clone(), strategy: "multi".into(), event })
+        progress(Progress { targets: targets.clone(), strategy: Strategy::Multi, event })
     };
     let mut built = crate::multi::build(world.local(), local_info, spec, original, note, &mut ev)?;
     for (p, m) in &built.entries {
@@ -621,21 +346,6 @@ fn run_multi(
     ev(Event::Done(seconds, built.runs.iter().all(|r| r.ok)));
     runs.append(&mut built.runs);
     Ok(Some(built))
-}
-
-/// What the run's note adds about the cache.
-pub(crate) fn cache_note(spec: &BuildSpec, builder: Builder) -> String {
-    let mut note = String::new();
-    if !spec.cache_from.is_empty() {
-        note.push_str(&format!("; cache from {}", spec.cache_from.join(", ")));
-    }
-    if spec.cache_inline {
-        note.push_str(match builder {
-            Builder::Buildkit => "; inline cache written into the image",
-            Builder::Classic => "; no inline cache: the classic builder cannot write one",
-        });
-    }
-    note
 }
 
 /// The build arguments and the Dockerfile text sent for one job: for the classic builder the
@@ -789,8 +499,8 @@ fn build_one(
         Err(e) => {
             let archbench_engine::Error::Docker { message, .. } = e;
             let err = Error::Step {
-                platform: platform.to_string(),
-                strategy: strategy.to_string(),
+                targets: platform.into(),
+                strategy: strategy.clone(),
                 step,
                 message,
                 log,
@@ -859,9 +569,6 @@ fn write_index(
     w.tag(&idx, &spec.tag)?;
     Ok(idx.digest)
 }
-
-/// Name of the rewritten Dockerfile inside the context sent to the engine.
-pub const REWRITTEN: &str = ".archbench.Dockerfile";
 
 /// Make a buildx Dockerfile build per stage platform on the classic builder.
 ///
@@ -933,37 +640,6 @@ pub fn rewrite_dockerfile(
     out
 }
 
-/// Resolve `image` (a registry reference) to the manifest of `platform` in its index, through
-/// archbench's registry client (loopback registries over plain HTTP, like the engine).
-fn pin(
-    image: &str,
-    platform: &str,
-    cache: &mut BTreeMap<(String, String), Option<String>>,
-) -> Option<String> {
-    let key = (image.to_owned(), platform.to_owned());
-    if let Some(hit) = cache.get(&key) {
-        return hit.clone();
-    }
-    let found = (|| {
-        let r = archbench_oci::Reference::parse(image).ok()?;
-        let reg = archbench_oci::Registry::connect(r.api_host(), &Default::default()).ok()?;
-        let root = reg.manifest(&r.repository, r.target()).ok()?;
-        let index = archbench_oci::document::parse_index(&root.bytes, image).ok()?;
-        let want: Platform = platform.parse().ok()?;
-        let digest = index.manifests().iter().find_map(|d| {
-            let s = archbench_oci::document::declared(d)?;
-            (s.parse::<Platform>().ok()? == want).then(|| d.digest().to_string())
-        })?;
-        Some(format!("{}/{}@{digest}", r.registry, r.repository))
-    })();
-    tracing::info!(
-        "FROM {image} for {platform}: {}",
-        found.as_deref().unwrap_or("left as written")
-    );
-    cache.insert(key, found.clone());
-    found
-}
-
 /// Work-time ratios (steps without base pulls) against the native build of the host platform.
 pub fn ratios(runs: &[BuildRun]) -> Vec<StrategyRatio> {
     let Some(native) = runs.iter().find(|r| r.ok && r.strategy == StrategyKind::Native) else {
@@ -1022,6 +698,7 @@ mod tests {
 #[cfg(test)]
 mod orchestration {
     use std::cell::RefCell;
+    use std::time::Duration;
 
     use archbench_oci::{ImageRef, ImageSource};
 
@@ -1287,7 +964,7 @@ mod orchestration {
         spec.source_date_epoch = Some(7);
         let mut seen = Vec::new();
         let r =
-            build_with(&mut w, &spec, &mut |p| seen.push(format!("{} {}", p.platform, p.strategy)))
+            build_with(&mut w, &spec, &mut |p| seen.push(format!("{} {}", p.targets, p.strategy)))
                 .unwrap();
         assert_eq!(seen[0], "linux/amd64,linux/arm64 multi");
         let sent = w.engine.built.borrow()[0].clone();

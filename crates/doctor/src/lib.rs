@@ -240,7 +240,7 @@ fn docker_checks(
         ),
     ));
     // Which builder `archbench build` will use here, by the rule the build itself follows.
-    let (builder, why) = archbench_build::buildkit::choose(None, &info);
+    let (builder, why) = archbench_builder::buildkit::choose(None, &info);
     checks.push(match builder {
         archbench_results::build::Builder::Buildkit => Check::ok("docker:builder", false, why),
         archbench_results::build::Builder::Classic => Check::bad(

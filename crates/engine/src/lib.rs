@@ -121,7 +121,7 @@ pub struct BuildRequest {
     pub context: Vec<u8>,
     /// Dockerfile path inside the context.
     pub dockerfile: String,
-    /// Build-level platform; `None` lets each `FROM --platform=` decide (see archbench-build).
+    /// Build-level platform; `None` lets each `FROM --platform=` decide (see archbench-builder).
     pub platform: Option<Platform>,
     /// `--build-arg`s.
     pub build_args: std::collections::BTreeMap<String, String>,

@@ -73,7 +73,7 @@ pub struct Tree {
 }
 
 impl Tree {
-    /// Read a context tar (as `archbench-build` makes it).
+    /// Read a context tar (as `archbench-builder` makes it).
     pub fn from_tar(tar: &[u8]) -> Result<Tree, String> {
         let mut tree = Tree::default();
         let mut archive = tar::Archive::new(tar);
