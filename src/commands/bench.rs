@@ -158,8 +158,8 @@ enum BenchAction {
 }
 
 fn compare_files(old: &std::path::Path, new: &std::path::Path, json: bool) -> anyhow::Result<()> {
-    let o: Envelope<Vec<Cell>> = archbench_results::read(old, "bench")?;
-    let n: Envelope<Vec<Cell>> = archbench_results::read(new, "bench")?;
+    let o: Envelope<Vec<Cell>> = archbench_results::read(old, archbench_results::Kind::Bench)?;
+    let n: Envelope<Vec<Cell>> = archbench_results::read(new, archbench_results::Kind::Bench)?;
     let cmp = archbench_bench::compare::compare(&o.payload, &n.payload);
     let refusals: Vec<String> = cmp
         .refused
@@ -571,7 +571,8 @@ impl BenchCommand {
                 );
             }
         }
-        let envelope = Envelope::begin("bench", host_facts(None), cells).finish();
+        let envelope =
+            Envelope::begin(archbench_results::Kind::Bench, host_facts(None), cells).finish();
         if let Some(out) = &self.output {
             write_atomic(out, &envelope)?;
         }

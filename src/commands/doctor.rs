@@ -65,7 +65,7 @@ impl DoctorCommand {
         let passed = report.passed();
         if self.json {
             let facts = host_facts(report.engine.as_ref().map(|e| e.version.clone()));
-            print_json(&Envelope::begin("doctor", facts, &report).finish())?;
+            print_json(&Envelope::begin(archbench_results::Kind::Doctor, facts, &report).finish())?;
         } else {
             let colour = stdout_is_tty();
             for c in &report.checks {

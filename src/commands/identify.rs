@@ -266,7 +266,10 @@ impl IdentifyCommand {
         }
         bar.finish_and_clear();
         if self.json {
-            print_json(&Envelope::begin("identify", host_facts(None), &reports).finish())?;
+            print_json(
+                &Envelope::begin(archbench_results::Kind::Identify, host_facts(None), &reports)
+                    .finish(),
+            )?;
         } else {
             for r in reports.iter().filter(|r| r.error.is_none()) {
                 print_report(r, self.all);

@@ -158,7 +158,10 @@ fn run_inspect(a: InspectArgs, options: &RegistryOptions) -> anyhow::Result<()> 
     }
     let report = inspect(&src, &a.platform)?;
     if a.json {
-        return print_json(&Envelope::begin("image-inspect", host_facts(None), &report).finish());
+        return print_json(
+            &Envelope::begin(archbench_results::Kind::ImageInspect, host_facts(None), &report)
+                .finish(),
+        );
     }
     print_inspection(&report);
     Ok(())
@@ -254,7 +257,10 @@ fn run_copy(a: CopyArgs, options: &RegistryOptions, jobs: usize) -> anyhow::Resu
     bar.finish_and_clear();
     let report = report.with_context(|| format!("copying {} to {}", a.source, a.destination))?;
     if a.json {
-        return print_json(&Envelope::begin("image-copy", host_facts(None), &report).finish());
+        return print_json(
+            &Envelope::begin(archbench_results::Kind::ImageCopy, host_facts(None), &report)
+                .finish(),
+        );
     }
     println!(
         "{} -> {}\n  {} ({}){}\n  blobs: {} copied ({}), {} already there, {} mounted; {:.2} s",
@@ -334,7 +340,10 @@ fn run_create(a: CreateArgs, options: &RegistryOptions, jobs: usize) -> anyhow::
             "index": serde_json::from_slice::<serde_json::Value>(&root.bytes)?,
             "copies": reports,
         });
-        return print_json(&Envelope::begin("image-create", host_facts(None), &payload).finish());
+        return print_json(
+            &Envelope::begin(archbench_results::Kind::ImageCreate, host_facts(None), &payload)
+                .finish(),
+        );
     }
     let index = archbench_oci::document::parse_index(&root.bytes, &dst.describe())?;
     println!("{} -> {}", dst.describe(), root.digest);

@@ -158,7 +158,7 @@ pub fn compute_from(
     profile: &Profile,
 ) -> anyhow::Result<Envelope<Plan>> {
     let p = archbench_plan::compute(inputs, catalog, profile)?;
-    Ok(Envelope::begin("plan", host_facts(None), p).finish())
+    Ok(Envelope::begin(archbench_results::Kind::Plan, host_facts(None), p).finish())
 }
 
 pub fn print_plan(p: &Plan) {

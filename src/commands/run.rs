@@ -148,7 +148,7 @@ impl RunCommand {
             runs,
             agree: agree.as_ref().map(|(ok, _)| *ok),
         };
-        let env = Envelope::begin("run", host_facts(None), &report).finish();
+        let env = Envelope::begin(archbench_results::Kind::Run, host_facts(None), &report).finish();
         if let Some(out) = &self.output {
             archbench_results::write_atomic(out, &env)?;
         }

@@ -63,7 +63,10 @@ impl VerifyCommand {
         let report =
             VerifyReport { image: self.image.clone(), platforms, skipped: scanned.skipped, ok };
         if self.json {
-            print_json(&Envelope::begin("verify", host_facts(None), &report).finish())?;
+            print_json(
+                &Envelope::begin(archbench_results::Kind::Verify, host_facts(None), &report)
+                    .finish(),
+            )?;
         } else {
             self.print(&src.describe(), &report);
         }

@@ -25,7 +25,7 @@
 //!     warm_build: None,
 //!     classic_build: None,
 //!     wasm_build: None,
-//!     plan: Envelope::begin("plan", HostFacts::default(), p),
+//!     plan: Envelope::begin(archbench_results::Kind::Plan, HostFacts::default(), p),
 //!     notes: vec![],
 //! };
 //! let dir = tempfile::tempdir().unwrap();
@@ -693,7 +693,7 @@ mod tests {
             arm64_runtime: Factor::modelled(1.0, "t"),
         };
         let p = plan(&Profile::default(), &f, &Catalog::builtin()).unwrap();
-        let mut plan_env = Envelope::begin("plan", HostFacts::default(), p);
+        let mut plan_env = Envelope::begin(archbench_results::Kind::Plan, HostFacts::default(), p);
         plan_env.started_at = "2026-01-01T00:00:00Z".into();
         plan_env.finished_at = "2026-01-01T00:00:01Z".into();
         let cell = |runner: &str, s: f64| BenchCell {
@@ -726,7 +726,7 @@ mod tests {
             }),
         };
         let bench = Envelope::begin(
-            "bench",
+            archbench_results::Kind::Bench,
             HostFacts::default(),
             vec![cell("native", 1.0), cell("qemu:linux/arm64", 6.0), cell("wasm:cranelift", 1.2)],
         );
@@ -760,7 +760,7 @@ mod tests {
             timeline: None,
         };
         let build = Envelope::begin(
-            "build",
+            archbench_results::Kind::Build,
             HostFacts::default(),
             BuildReport {
                 context: "c".into(),

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bench::Cell;
 use crate::build::BuildReport;
-use crate::{Envelope, Error, Result};
+use crate::{Envelope, Error, Kind, Result};
 
 /// A file the reader passed over, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,7 +93,7 @@ impl Results {
 
 /// Kinds that are archbench's own outputs, or runs the plan and the report do not price (`run`
 /// records one program's runs, not a suite's cells), passed over without a note.
-const OUTPUTS: [&str; 3] = ["plan", "report", "run"];
+const OUTPUTS: [Kind; 3] = [Kind::Plan, Kind::Report, Kind::Run];
 
 fn reason(e: &Error) -> String {
     // The path is already in the line that names the file; keep the cause only.
@@ -132,7 +132,7 @@ pub fn load(dir: &Path) -> Result<Results> {
     for p in paths {
         #[derive(Deserialize)]
         struct Head {
-            kind: Option<String>,
+            kind: Option<Kind>,
         }
         // Found inside the directory, not named: a link, a FIFO or a device is skipped with
         // its reason rather than followed or waited on (archbench_input).
@@ -147,29 +147,30 @@ pub fn load(dir: &Path) -> Result<Results> {
                 .map_err(|source| Error::Parse { path: p.clone(), source })
         });
         let (kind, bytes) = match head {
-            Ok((h, b)) => (h.kind.unwrap_or_default(), b),
+            Ok((h, b)) => (h.kind.unwrap_or(Kind::Other(String::new())), b),
             Err(e) => {
                 out.skipped.push(Skipped { why: reason(&e), path: p });
                 continue;
             }
         };
-        match kind.as_str() {
-            "bench" => match crate::io::parse(&p, &bytes, "bench") {
+        match kind {
+            Kind::Bench => match crate::io::parse(&p, &bytes, Kind::Bench) {
                 Ok(e) => out.benches.push((p, e)),
                 Err(e) => out.skipped.push(Skipped { why: reason(&e), path: p }),
             },
-            "build" => match crate::io::parse(&p, &bytes, "build") {
+            Kind::Build => match crate::io::parse(&p, &bytes, Kind::Build) {
                 Ok(e) => out.builds.push((p, e)),
                 Err(e) => out.skipped.push(Skipped { why: reason(&e), path: p }),
             },
             k if OUTPUTS.contains(&k) => {}
-            "" => out.skipped.push(Skipped {
+            Kind::Other(k) if k.is_empty() => out.skipped.push(Skipped {
                 path: p,
                 why: "JSON without a \"kind\": not an archbench results file".into(),
             }),
-            other => out
-                .skipped
-                .push(Skipped { path: p, why: format!("kind {other:?} is not bench or build") }),
+            other => out.skipped.push(Skipped {
+                path: p,
+                why: format!("kind {:?} is not bench or build", other.as_str()),
+            }),
         }
     }
     Ok(out)
@@ -188,9 +189,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let bench: Envelope<Vec<Cell>> =
-            Envelope::begin("bench", HostFacts::default(), vec![]).finish();
+            Envelope::begin(Kind::Bench, HostFacts::default(), vec![]).finish();
         write_atomic(&d.join("a-bench.json"), &bench).unwrap();
-        write_atomic(&d.join("plan.json"), &Envelope::begin("plan", HostFacts::default(), 1))
+        write_atomic(&d.join("plan.json"), &Envelope::begin(Kind::Plan, HostFacts::default(), 1))
             .unwrap();
         std::fs::write(d.join("truncated.json"), b"{\"schema_version\": 1, \"kind\": \"bui")
             .unwrap();
@@ -254,7 +255,7 @@ mod tests {
             samples: vec![sample],
             conditions: None,
         };
-        Envelope::begin("bench", HostFacts::default(), vec![cell]).finish()
+        Envelope::begin(Kind::Bench, HostFacts::default(), vec![cell]).finish()
     }
 
     /// Issue 25 (items 3, 7, 9): what is not a regular file inside the directory is skipped at
@@ -292,10 +293,10 @@ mod tests {
         assert!(why("zero.json").contains("symbolic link"), "{r:?}");
         assert!(why("link.json").contains("symbolic link"), "{r:?}");
         // Named by the user, a link is followed and a FIFO is still refused.
-        assert!(crate::read::<Vec<Cell>>(&d.join("link.json"), "bench").is_ok());
-        let e = crate::read::<Vec<Cell>>(&d.join("fifo.json"), "bench").unwrap_err();
+        assert!(crate::read::<Vec<Cell>>(&d.join("link.json"), Kind::Bench).is_ok());
+        let e = crate::read::<Vec<Cell>>(&d.join("fifo.json"), Kind::Bench).unwrap_err();
         assert!(e.to_string().contains("FIFO"), "{e}");
-        let e = crate::read::<Vec<Cell>>(&d.join("huge.json"), "bench").unwrap_err();
+        let e = crate::read::<Vec<Cell>>(&d.join("huge.json"), Kind::Bench).unwrap_err();
         assert!(e.to_string().contains("regenerate the file"), "{e}");
     }
 

@@ -6,13 +6,102 @@ use crate::HostFacts;
 /// the previous version to [`crate::migrate`] so files already written keep reading.
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// What a results file holds: the command that wrote it. Read from a file, a kind this build
+/// does not know (a newer archbench's, or another tool's) is kept as written in
+/// [`Kind::Other`], so readers can name it in their message rather than fail to parse.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Kind {
+    /// `archbench base`.
+    Base,
+    /// `archbench bench`: bench cells (read by `plan` and `report`).
+    Bench,
+    /// `archbench build`: build runs (read by `plan` and `report`).
+    Build,
+    /// `archbench doctor`.
+    Doctor,
+    /// `archbench identify`.
+    Identify,
+    /// `archbench image copy`.
+    ImageCopy,
+    /// `archbench image create`.
+    ImageCreate,
+    /// `archbench image inspect`.
+    ImageInspect,
+    /// `archbench plan`.
+    Plan,
+    /// `archbench report`'s `report.json`.
+    Report,
+    /// `archbench run`.
+    Run,
+    /// `archbench verify`.
+    Verify,
+    /// Any other kind, as the file wrote it (empty when the file has none).
+    Other(String),
+}
+
+impl Kind {
+    /// Every kind archbench writes, in the order of the variants.
+    pub const WRITTEN: [Kind; 12] = [
+        Kind::Base,
+        Kind::Bench,
+        Kind::Build,
+        Kind::Doctor,
+        Kind::Identify,
+        Kind::ImageCopy,
+        Kind::ImageCreate,
+        Kind::ImageInspect,
+        Kind::Plan,
+        Kind::Report,
+        Kind::Run,
+        Kind::Verify,
+    ];
+
+    /// The name in the file (`image-copy`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Kind::Base => "base",
+            Kind::Bench => "bench",
+            Kind::Build => "build",
+            Kind::Doctor => "doctor",
+            Kind::Identify => "identify",
+            Kind::ImageCopy => "image-copy",
+            Kind::ImageCreate => "image-create",
+            Kind::ImageInspect => "image-inspect",
+            Kind::Plan => "plan",
+            Kind::Report => "report",
+            Kind::Run => "run",
+            Kind::Verify => "verify",
+            Kind::Other(s) => s,
+        }
+    }
+}
+
+impl From<String> for Kind {
+    fn from(s: String) -> Self {
+        Kind::WRITTEN.into_iter().find(|k| k.as_str() == s).unwrap_or(Kind::Other(s))
+    }
+}
+
+impl From<Kind> for String {
+    fn from(k: Kind) -> Self {
+        k.as_str().to_owned()
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One results file: metadata around a payload.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Envelope<T> {
     /// Schema version of the whole file ([`SCHEMA_VERSION`] when written by this build).
     pub schema_version: u32,
-    /// What the payload is: `doctor`, `bench`, `build`, `plan`, `identify`, `verify`.
-    pub kind: String,
+    /// What the payload is.
+    pub kind: Kind,
     /// The archbench version that wrote the file.
     pub archbench_version: String,
     /// The command line, one argument per element.
@@ -76,11 +165,11 @@ pub fn redact(args: impl IntoIterator<Item = String>) -> Vec<String> {
 impl<T> Envelope<T> {
     /// Start an envelope, recording this process's command line; `started_at` is the command's
     /// start ([`mark_command_start`]) where it was marked, else now.
-    pub fn begin(kind: &str, host: HostFacts, payload: T) -> Self {
+    pub fn begin(kind: Kind, host: HostFacts, payload: T) -> Self {
         let started_at = started();
         Self {
             schema_version: SCHEMA_VERSION,
-            kind: kind.to_owned(),
+            kind,
             archbench_version: env!("CARGO_PKG_VERSION").to_owned(),
             command_line: redact(std::env::args()),
             finished_at: started_at.clone(),
@@ -99,7 +188,20 @@ impl<T> Envelope<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{redact, Kind};
+
+    #[test]
+    fn kinds_read_back_as_written_and_unknown_ones_are_kept() {
+        for k in Kind::WRITTEN {
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+            assert_eq!(serde_json::from_str::<Kind>(&json).unwrap(), k);
+        }
+        assert_eq!(serde_json::to_string(&Kind::ImageCopy).unwrap(), "\"image-copy\"");
+        let other: Kind = serde_json::from_str("\"bench-v9\"").unwrap();
+        assert_eq!(other, Kind::Other("bench-v9".into()));
+        assert_eq!(serde_json::to_string(&other).unwrap(), "\"bench-v9\"");
+    }
 
     #[test]
     fn build_arg_values_are_redacted_in_both_spellings() {

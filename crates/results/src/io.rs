@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::check::Checked;
-use crate::{Envelope, Error, Result, SCHEMA_VERSION};
+use crate::{Envelope, Error, Kind, Result, SCHEMA_VERSION};
 
 /// Write `bytes` to `path` atomically: a temporary sibling file, fsync, rename.
 ///
@@ -50,7 +50,7 @@ pub fn write_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 /// the payload. A file of an older version is brought up to date by [`crate::migrate::upgrade`];
 /// a newer one is refused. The file is read by `archbench_input`'s rules (a regular file, at most
 /// 256 MiB; a symbolic link is followed, as the user named it).
-pub fn read<T: DeserializeOwned + Checked>(path: &Path, kind: &str) -> Result<Envelope<T>> {
+pub fn read<T: DeserializeOwned + Checked>(path: &Path, kind: Kind) -> Result<Envelope<T>> {
     let bytes = archbench_input::read(
         path,
         archbench_input::Kind::Results,
@@ -64,7 +64,7 @@ pub fn read<T: DeserializeOwned + Checked>(path: &Path, kind: &str) -> Result<En
 pub(crate) fn parse<T: DeserializeOwned + Checked>(
     path: &Path,
     bytes: &[u8],
-    kind: &str,
+    kind: Kind,
 ) -> Result<Envelope<T>> {
     let envelope = parse_unchecked::<T>(path, bytes, kind)?;
     envelope.payload.check().map_err(|why| Error::Range { path: path.to_owned(), why })?;
@@ -74,21 +74,21 @@ pub(crate) fn parse<T: DeserializeOwned + Checked>(
 fn parse_unchecked<T: DeserializeOwned>(
     path: &Path,
     bytes: &[u8],
-    kind: &str,
+    kind: Kind,
 ) -> Result<Envelope<T>> {
     #[derive(serde::Deserialize)]
     struct Head {
         schema_version: u32,
-        kind: String,
+        kind: Kind,
     }
     let head: Head = serde_json::from_slice(bytes)
         .map_err(|source| Error::Parse { path: path.to_owned(), source })?;
     if head.schema_version == 0 || head.schema_version > SCHEMA_VERSION || head.kind != kind {
         return Err(Error::Schema {
             path: path.to_owned(),
-            found_kind: head.kind,
+            found_kind: head.kind.to_string(),
             found_version: head.schema_version,
-            expected_kind: kind.to_owned(),
+            expected_kind: kind.to_string(),
             expected_version: SCHEMA_VERSION,
         });
     }
@@ -97,7 +97,7 @@ fn parse_unchecked<T: DeserializeOwned>(
         return serde_json::from_slice(bytes).map_err(parse);
     }
     let old: serde_json::Value = serde_json::from_slice(bytes).map_err(parse)?;
-    let new = crate::migrate::upgrade(kind, head.schema_version, old)
+    let new = crate::migrate::upgrade(&kind, head.schema_version, old)
         .map_err(|why| Error::Migrate { path: path.to_owned(), from: head.schema_version, why })?;
     serde_json::from_value(new).map_err(parse)
 }
@@ -113,15 +113,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/r.json");
         let env = Envelope::begin(
-            "bench",
+            Kind::Bench,
             HostFacts { cores: Some(2), ..Default::default() },
             vec![1.5f64],
         )
         .finish();
         write_atomic(&path, &env).unwrap();
-        let back: Envelope<Vec<f64>> = read(&path, "bench").unwrap();
+        let back: Envelope<Vec<f64>> = read(&path, Kind::Bench).unwrap();
         assert_eq!(back, env);
-        let err = read::<Vec<f64>>(&path, "plan").unwrap_err();
+        let err = read::<Vec<f64>>(&path, Kind::Plan).unwrap_err();
         assert!(err.to_string().contains("expected plan schema 2"), "{err}");
     }
 
@@ -147,7 +147,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.json");
         fs::write(&path, b"{\"schema_version\": 1, \"kind\": \"bench\"").unwrap();
-        let err = read::<()>(&path, "bench").unwrap_err();
+        let err = read::<()>(&path, Kind::Bench).unwrap_err();
         assert!(err.to_string().contains("bad.json"), "{err}");
     }
 }

@@ -13,9 +13,9 @@
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("out.json");
-//! let env = Envelope::begin("demo", HostFacts::default(), vec![1, 2, 3]).finish();
+//! let env = Envelope::begin(Kind::Bench, HostFacts::default(), vec![1, 2, 3]).finish();
 //! write_atomic(&path, &env).unwrap();
-//! let back: Envelope<Vec<u32>> = read(&path, "demo").unwrap();
+//! let back: Envelope<Vec<u32>> = read(&path, Kind::Bench).unwrap();
 //! assert_eq!(back.payload, vec![1, 2, 3]);
 //! ```
 #![deny(missing_docs)]
@@ -34,7 +34,7 @@ pub mod merge;
 pub mod migrate;
 pub mod run;
 
-pub use envelope::{mark_command_start, redact, Envelope, SCHEMA_VERSION};
+pub use envelope::{mark_command_start, redact, Envelope, Kind, SCHEMA_VERSION};
 pub use error::{Error, Result};
 pub use host::HostFacts;
 pub use io::{read, write_atomic, write_bytes_atomic};

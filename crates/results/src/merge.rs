@@ -41,7 +41,8 @@ fn slug(s: &str) -> String {
 }
 
 /// The file name a merged envelope gets, and the identity two files may not share.
-fn identity<T>(kind: &str, e: &Envelope<T>) -> (String, String) {
+fn identity<T>(e: &Envelope<T>) -> (String, String) {
+    let kind = &e.kind;
     let host = |h: &HostFacts| {
         format!(
             "{}-{}",
@@ -73,12 +74,12 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged> {
         let r = load(dir)?;
         merged.skipped.extend(r.skipped);
         let benches = r.benches.into_iter().map(|(p, e)| {
-            let (id, name) = identity("bench", &e);
+            let (id, name) = identity(&e);
             let write: Writer = Box::new(move |to| write_atomic(to, &e));
             (p, id, name, write)
         });
         let builds = r.builds.into_iter().map(|(p, e)| {
-            let (id, name) = identity("build", &e);
+            let (id, name) = identity(&e);
             let write: Writer = Box::new(move |to| write_atomic(to, &e));
             (p, id, name, write)
         });
@@ -116,7 +117,7 @@ mod tests {
 
     fn bench(dir: &Path, file: &str, host: &str, started: &str) {
         let mut e: Envelope<Vec<Cell>> = Envelope::begin(
-            "bench",
+            crate::Kind::Bench,
             HostFacts {
                 hostname: Some(host.into()),
                 platform: Some(archbench_platform::Platform::linux_arm64()),

@@ -18,12 +18,12 @@
 use serde_json::Value;
 
 /// Bring `file` (a whole envelope of `kind`) from `version` to the current version.
-pub fn upgrade(kind: &str, version: u32, mut file: Value) -> Result<Value, String> {
+pub fn upgrade(kind: &crate::Kind, version: u32, mut file: Value) -> Result<Value, String> {
     let mut v = version;
     while v < crate::SCHEMA_VERSION {
         match (v, kind) {
-            (1, "bench") => bench_1_to_2(&mut file)?,
-            (1, "build") => build_1_to_2(&mut file)?,
+            (1, crate::Kind::Bench) => bench_1_to_2(&mut file)?,
+            (1, crate::Kind::Build) => build_1_to_2(&mut file)?,
             // Other kinds (plan, report, identify, …) are outputs nobody reads back as input.
             (1, _) => {}
             _ => return Err(format!("no migration from schema {v} for {kind} files")),
@@ -106,7 +106,7 @@ mod tests {
     fn version_1_bench_and_build_files_read_as_version_2() {
         let old = example("bench.json");
         assert_eq!(old["schema_version"], 1);
-        let new = upgrade("bench", 1, old.clone()).unwrap();
+        let new = upgrade(&crate::Kind::Bench, 1, old.clone()).unwrap();
         let env: Envelope<Vec<Cell>> = serde_json::from_value(new).unwrap();
         assert_eq!(env.schema_version, crate::SCHEMA_VERSION);
         assert_eq!(env.payload.len(), old["payload"].as_array().unwrap().len());
@@ -118,7 +118,8 @@ mod tests {
         assert_eq!(env.payload[0].status, CellStatus::Ok);
 
         let env: Envelope<BuildReport> =
-            serde_json::from_value(upgrade("build", 1, example("build.json")).unwrap()).unwrap();
+            serde_json::from_value(upgrade(&crate::Kind::Build, 1, example("build.json")).unwrap())
+                .unwrap();
         assert!(env.payload.runs.iter().all(|r| r.builder == Builder::Classic));
         let labels: Vec<String> = env.payload.ratios.iter().map(|r| r.label()).collect();
         assert_eq!(
@@ -132,7 +133,7 @@ mod tests {
     fn a_label_that_does_not_parse_is_an_error_naming_it() {
         let mut f = example("build.json");
         f["payload"]["ratios"][0]["label"] = "emulated/native".into();
-        let e = upgrade("build", 1, f).unwrap_err();
+        let e = upgrade(&crate::Kind::Build, 1, f).unwrap_err();
         assert!(e.contains("\"emulated/native\""), "{e}");
     }
 
@@ -140,7 +141,7 @@ mod tests {
     fn a_very_old_string_status_becomes_the_tagged_one() {
         let mut f = example("bench.json");
         f["payload"][0]["status"] = "ok".into();
-        let new = upgrade("bench", 1, f).unwrap();
+        let new = upgrade(&crate::Kind::Bench, 1, f).unwrap();
         assert_eq!(new["payload"][0]["status"], serde_json::json!({"kind": "ok"}));
     }
 }
