@@ -111,7 +111,7 @@ fn verify_passes_an_image_saved_by_the_engine_when_labelled_right() {
     let dir = tempfile::tempdir().unwrap();
     let tag = format!("archbench-test-good:{}", std::process::id());
     let arm = probe("linux/arm64");
-    let archive = archbench_engine::docker_archive(
+    let archive = archbench_oci::docker_save::of_files(
         &tag,
         &Platform::linux_arm64(),
         &[("app", 0o755, &arm)],

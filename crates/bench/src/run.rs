@@ -49,23 +49,6 @@ pub struct RunSpec<'a> {
     pub max_memory: Option<u64>,
 }
 
-/// The parts of an image config `run` uses.
-#[derive(Debug, Default, serde::Deserialize)]
-struct ConfigBody {
-    #[serde(rename = "Entrypoint", default)]
-    entrypoint: Option<Vec<String>>,
-    #[serde(rename = "Cmd", default)]
-    cmd: Option<Vec<String>>,
-    #[serde(rename = "Env", default)]
-    env: Option<Vec<String>>,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-struct ConfigDoc {
-    #[serde(default)]
-    config: Option<ConfigBody>,
-}
-
 /// A Wasm entry's module, its argv\[0\], its default arguments and environment.
 pub struct ModuleEntry {
     /// The module's bytes.
@@ -80,22 +63,25 @@ pub struct ModuleEntry {
 
 /// The module of a Wasm entry: the artifact's layer, or the file the config's entrypoint names.
 pub fn module_of(src: &ImageSource, image: &PlatformImage) -> Result<ModuleEntry, String> {
-    let config: ConfigDoc = match &image.config_digest {
-        Some(d) => {
+    // A Wasm artifact's config is no image config (no rootfs, no container config): its
+    // module runs with no default arguments or environment.
+    let body = match &image.config_digest {
+        Some(d) if !image.is_wasm_artifact() => {
             let bytes = src.document_by_digest(d).map_err(|e| e.to_string())?;
-            serde_json::from_slice(&bytes)
-                .map_err(|e| format!("the {} entry's config {d}: {e}", image.declared()))?
+            let what = format!("the {} entry's config {d}", image.declared());
+            let config = archbench_oci::config::parse(&bytes, &what).map_err(|e| e.to_string())?;
+            config.config().clone().unwrap_or_default()
         }
-        None => ConfigDoc::default(),
+        _ => archbench_oci::config::Config::default(),
     };
-    let body = config.config.unwrap_or_default();
     let env = body
-        .env
+        .env()
+        .clone()
         .unwrap_or_default()
         .iter()
         .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
         .collect();
-    let cmd = body.cmd.unwrap_or_default();
+    let cmd = body.cmd().clone().unwrap_or_default();
     if image.is_wasm_artifact() {
         let layer = image.layers.first().ok_or("the Wasm artifact has no layer")?;
         if layer.size > MODULE_LIMIT {
@@ -105,7 +91,7 @@ pub fn module_of(src: &ImageSource, image: &PlatformImage) -> Result<ModuleEntry
             src.read_layer(layer).map_err(|e| format!("the module layer: {}", with_causes(&e)))?;
         return Ok(ModuleEntry { bytes, argv: vec!["module.wasm".into()], cmd, env });
     }
-    let entrypoint = body.entrypoint.filter(|e| !e.is_empty()).ok_or_else(|| {
+    let entrypoint = body.entrypoint().clone().filter(|e| !e.is_empty()).ok_or_else(|| {
         format!(
             "the {} entry's config has no Entrypoint naming its module (a Dockerfile's ENTRYPOINT [\"/app.wasm\"])",
             image.declared()
@@ -334,7 +320,7 @@ pub fn save_archive(
     let layers = image.layers.iter().enumerate().map(|(i, l)| {
         src.read_layer(l).map_err(|e| format!("layer {}: {}", i + 1, with_causes(&e)))
     });
-    archbench_engine::docker_save(tag, &config, layers)
+    archbench_oci::docker_save::write(tag, &config, layers)
 }
 
 /// Whether every run succeeded and printed the same standard output; the differences in words.

@@ -189,14 +189,21 @@ pub fn bootstrap(
         let layer = gzip_layer(tar)?;
         let layer_bytes = layer.blob.len() as u64;
         let mut w = LayoutWriter::create(&layout)?;
-        let config = serde_json::json!({
-            "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-            "Cmd": ["bash"],
-            "Labels": {
-                "org.opencontainers.image.description": format!("Debian {} minbase for {p}, bootstrapped by archbench with mmdebstrap", spec.suite),
-                "org.archbench.include": include.join(","),
-            },
-        });
+        let mut config = archbench_oci::config::Config::default();
+        config.set_env(Some(vec![
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned(),
+        ]));
+        config.set_cmd(Some(vec!["bash".to_owned()]));
+        config.set_labels(Some(std::collections::HashMap::from([
+            (
+                "org.opencontainers.image.description".to_owned(),
+                format!(
+                    "Debian {} minbase for {p}, bootstrapped by archbench with mmdebstrap",
+                    spec.suite
+                ),
+            ),
+            ("org.archbench.include".to_owned(), include.join(",")),
+        ])));
         let m = w.image_with_config(p, &[layer], config)?;
         w.tag(&m, &k)?;
         let seconds = started.elapsed().as_secs_f64();

@@ -4,44 +4,18 @@
 //! engine already gives compressed (Docker Engine 26 with the containerd image store saves
 //! gzip or zstd layers as it stores them) is kept as it is, never compressed twice.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
+use archbench_oci::docker_save;
 use archbench_oci::layout::{media, LayerInput, LayoutWriter, Written};
+use archbench_oci::store::{Store, TarStore};
 use archbench_oci::Compression;
 use archbench_platform::Platform;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::base::gzip_layer;
 use crate::{Error, Result};
-
-#[derive(Deserialize)]
-struct SaveEntry {
-    #[serde(rename = "Config")]
-    config: String,
-    #[serde(rename = "Layers")]
-    layers: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct ConfigRootFs {
-    #[serde(default)]
-    rootfs: Option<RootFs>,
-}
-
-#[derive(Deserialize)]
-struct RootFs {
-    #[serde(default)]
-    diff_ids: Vec<String>,
-}
-
-/// The diff IDs an image config lists (none when it has no `rootfs`).
-fn diff_ids(config: &[u8]) -> serde_json::Result<Vec<String>> {
-    let c: ConfigRootFs = serde_json::from_slice(config)?;
-    Ok(c.rootfs.map(|r| r.diff_ids).unwrap_or_default())
-}
 
 /// A layer as `docker save` gave it, ready for the layout. Its compression is read from its
 /// magic bytes: a plain tar is gzipped; a gzip or zstd layer is stored as it is, with the media
@@ -96,62 +70,43 @@ pub fn export(
     platform: &Platform,
     layout: &Path,
 ) -> Result<Exported> {
-    let mut tmp = tempfile::tempfile().map_err(|e| Error::Io {
+    // A named file: the archive is then read through archbench-oci's one docker-save reader,
+    // one layer at a time, never the whole image in memory.
+    let mut tmp = tempfile::NamedTempFile::new().map_err(|e| Error::Io {
         action: "creating a temp file for",
         path: image.into(),
         source: e,
     })?;
-    engine.save(image, &mut tmp)?;
-    use std::io::Seek;
-    tmp.rewind().map_err(|e| Error::Io {
-        action: "rewinding the saved",
-        path: image.into(),
-        source: e,
-    })?;
-    let mut files: HashMap<String, Vec<u8>> = HashMap::new();
-    let mut archive = tar::Archive::new(tmp);
-    let io = |e| Error::Io { action: "reading the docker save of", path: image.into(), source: e };
-    for entry in archive.entries().map_err(io)? {
-        let mut entry = entry.map_err(io)?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let name = entry.path().map_err(io)?.to_string_lossy().trim_start_matches("./").to_owned();
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut bytes).map_err(io)?;
-        files.insert(name, bytes);
-    }
+    engine.save(image, tmp.as_file_mut())?;
+    let store = TarStore::open(tmp.path())?;
     let bad = |m: String| {
         Error::Oci(archbench_oci::Error::Invalid {
             what: format!("docker save of {image}"),
             message: m,
         })
     };
-    let manifest: Vec<SaveEntry> = serde_json::from_slice(
-        files.get("manifest.json").ok_or_else(|| bad("no manifest.json".into()))?,
-    )
-    .map_err(|e| bad(e.to_string()))?;
-    let entry = manifest.first().ok_or_else(|| bad("empty manifest.json".into()))?;
-    let mut config =
-        files.get(&entry.config).ok_or_else(|| bad(format!("no {}", entry.config)))?.clone();
-    let claimed = archbench_oci::image::config_platform(&config)?;
+    let (entry, mut config) = docker_save::only_image(&store)?;
+    let declared = archbench_oci::config::declared(&config, &format!("the config of {image}"))?;
+    let claimed = declared.platform();
     let mut relabelled_from = None;
     if claimed.parse::<Platform>().ok().as_ref() != Some(platform) {
-        let mut v: serde_json::Value =
-            serde_json::from_slice(&config).map_err(|e| bad(e.to_string()))?;
-        if let Some(o) = v.as_object_mut() {
-            platform.write_oci_fields(o);
-        }
-        config = serde_json::to_vec(&v).expect("json");
+        config =
+            archbench_oci::config::relabel(&config, platform, &format!("the config of {image}"))?;
         relabelled_from = Some(claimed);
     }
     let mut w = LayoutWriter::create(layout)?;
     let config_w = w.blob(&config, media::CONFIG)?;
     let mut layers = Vec::new();
     let mut size = config_w.size;
-    let diff_ids = diff_ids(&config).map_err(|e| bad(e.to_string()))?;
+    let diff_ids = declared.diff_ids();
     for (i, l) in entry.layers.iter().enumerate() {
-        let saved = files.remove(l).ok_or_else(|| bad(format!("no layer {l}")))?;
+        let (mut r, len) = store.open(l)?;
+        let mut saved = Vec::with_capacity(len.min(1 << 30) as usize);
+        r.read_to_end(&mut saved).map_err(|e| Error::Io {
+            action: "reading the docker save of",
+            path: image.into(),
+            source: e,
+        })?;
         let layer = saved_layer(saved, l)?;
         if let Some(want) = diff_ids.get(i).filter(|d| **d != layer.diff_id) {
             return Err(bad(format!(
@@ -223,7 +178,7 @@ mod tests {
         Platform::linux_arm64().write_oci_fields(config.as_object_mut().unwrap());
         let config = serde_json::to_vec(&config).unwrap();
         let layers = layers.iter().cloned().map(Ok::<_, std::convert::Infallible>);
-        archbench_engine::docker_save("t:1", &config, layers).unwrap()
+        archbench_oci::docker_save::write("t:1", &config, layers).unwrap()
     }
 
     /// Engine 26 with the containerd store saves layers compressed: they are kept as given

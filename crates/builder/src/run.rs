@@ -750,7 +750,7 @@ mod orchestration {
         }
         fn save(&self, image: &str, out: &mut dyn std::io::Write) -> archbench_engine::Result<u64> {
             let p: Platform = self.platform.parse().unwrap();
-            let bytes = archbench_engine::docker_archive(
+            let bytes = archbench_oci::docker_save::of_files(
                 image,
                 &p,
                 &[("hello", 0o755, image.as_bytes())],

@@ -13,12 +13,13 @@ use archbench_platform::Platform;
 use archbench_platform::StaticBuild;
 use serde::{Deserialize, Serialize};
 
-use archbench_engine::{docker_archive, Engine, EngineInfo};
+use archbench_engine::{Engine, EngineInfo};
 use archbench_exec::binfmt::Binfmt;
 use archbench_exec::host::{qemu_version, which, which_any};
 use archbench_exec::process::{run_measured, Outcome};
 use archbench_exec::tiny::{probe_elf, PROBE_EXIT_CODE};
 use archbench_exec::wasm::{self, WasmTier};
+use archbench_oci::docker_save::of_files as docker_archive;
 
 /// The verdict of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,7 +17,6 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// One run of a container made by [`Engine::create_container`].
 #[derive(Debug, Clone, PartialEq)]
@@ -811,77 +810,4 @@ fn buildkit_events(
             text: String::from_utf8_lossy(&l.msg).into_owned(),
         });
     }
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// A `docker save`-format archive holding one image: a single layer with `files`
-/// (path, mode, contents), a config labelled with `platform`, and `entrypoint`.
-///
-/// Written here rather than through `docker import`, whose `--platform` Engine 20.10 ignores
-/// when writing the config: the label must be the true architecture (or, in verify tests, a
-/// deliberately false one).
-pub fn docker_archive(
-    tag: &str,
-    platform: &Platform,
-    files: &[(&str, u32, &[u8])],
-    entrypoint: &[&str],
-) -> Vec<u8> {
-    let mut layer = tar::Builder::new(Vec::new());
-    for (path, mode, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(*mode);
-        h.set_mtime(0);
-        h.set_entry_type(tar::EntryType::Regular);
-        layer.append_data(&mut h, path, *data).expect("in-memory tar");
-    }
-    let layer = layer.into_inner().expect("in-memory tar");
-    let diff_id = format!("sha256:{}", hex_sha256(&layer));
-    let mut config = serde_json::json!({
-        "config": { "Entrypoint": entrypoint },
-        "rootfs": { "type": "layers", "diff_ids": [diff_id] },
-        "history": [{ "created_by": "archbench" }],
-    });
-    if let Some(obj) = config.as_object_mut() {
-        platform.write_oci_fields(obj);
-    }
-    let config = serde_json::to_vec(&config).expect("json");
-    docker_save(tag, &config, [Ok::<_, std::convert::Infallible>(layer)])
-        .unwrap_or_else(|e| match e {})
-}
-
-/// A `docker save` archive of one image tagged `tag`: its config's own bytes (so the image ID is
-/// their digest) and its layers in order (tar, or compressed: the engine decompresses on load
-/// and checks each against the config's diff IDs). Layers are taken one at a time, so only one
-/// is held beside the archive; the first that fails to come stops it with that error.
-pub fn docker_save<E>(
-    tag: &str,
-    config: &[u8],
-    layers: impl IntoIterator<Item = std::result::Result<Vec<u8>, E>>,
-) -> std::result::Result<Vec<u8>, E> {
-    let mut out = tar::Builder::new(Vec::new());
-    let mut add = |name: &str, data: &[u8]| {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(0);
-        out.append_data(&mut h, name, data).expect("in-memory tar");
-    };
-    let config_name = format!("{}.json", hex_sha256(config));
-    add(&config_name, config);
-    let mut names = Vec::new();
-    for (i, layer) in layers.into_iter().enumerate() {
-        let name = format!("{i}/layer.tar");
-        add(&name, &layer?);
-        names.push(name);
-    }
-    let manifest = serde_json::to_vec(&serde_json::json!([
-        { "Config": config_name, "RepoTags": [tag], "Layers": names }
-    ]))
-    .expect("json");
-    add("manifest.json", &manifest);
-    Ok(out.into_inner().expect("in-memory tar"))
 }

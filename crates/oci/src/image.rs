@@ -205,10 +205,6 @@ pub struct ImageSource {
     reference: ImageRef,
 }
 
-fn platform_string(os: &str, arch: &str, variant: Option<&str>) -> String {
-    archbench_platform::oci::spell(os, arch, variant)
-}
-
 fn oci_platform(d: &Descriptor) -> Option<String> {
     crate::document::declared(d)
 }
@@ -217,39 +213,9 @@ fn is_index(media_type: &str) -> bool {
     media_type.contains("image.index") || media_type.contains("manifest.list")
 }
 
-#[derive(Deserialize)]
-struct DockerManifestEntry {
-    #[serde(rename = "Config")]
-    config: String,
-    #[serde(rename = "RepoTags", default)]
-    repo_tags: Option<Vec<String>>,
-    #[serde(rename = "Layers")]
-    layers: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct ConfigHead {
-    #[serde(default)]
-    architecture: String,
-    #[serde(default)]
-    os: String,
-    #[serde(default)]
-    variant: Option<String>,
-    #[serde(default)]
-    rootfs: Option<RootFs>,
-}
-
 /// The platform an image config declares, `os/architecture[/variant]` as written.
 pub fn config_platform(config: &[u8]) -> Result<String> {
-    let c: ConfigHead = serde_json::from_slice(config)
-        .map_err(|e| Error::Invalid { what: "image config".into(), message: e.to_string() })?;
-    Ok(platform_string(&c.os, &c.architecture, c.variant.as_deref()))
-}
-
-#[derive(Deserialize)]
-struct RootFs {
-    #[serde(default)]
-    diff_ids: Vec<String>,
+    Ok(crate::config::declared(config, "image config")?.platform())
 }
 
 impl ImageSource {
@@ -286,20 +252,7 @@ impl ImageSource {
 
     /// Read a small JSON document, refusing oversized ones and checking its digest if given.
     fn document(&self, path: &str, digest: Option<&str>) -> Result<Vec<u8>> {
-        let (r, size) = self.store.open(path)?;
-        if size > MAX_DOCUMENT_BYTES {
-            return Err(Error::TooLarge {
-                what: format!("{} {path}", self.store.describe()),
-                size,
-                limit: MAX_DOCUMENT_BYTES,
-            });
-        }
-        let mut bytes = Vec::with_capacity(size as usize);
-        r.take(MAX_DOCUMENT_BYTES + 1).read_to_end(&mut bytes).map_err(|source| Error::Io {
-            action: "reading",
-            path: PathBuf::from(path),
-            source,
-        })?;
+        let bytes = crate::store::read_document(&*self.store, path)?;
         if let Some(d) = digest {
             let actual = sha256_digest(&bytes);
             if actual != d {
@@ -372,6 +325,10 @@ impl ImageSource {
 
     fn blob_path(digest: &str) -> Result<String> {
         Ok(format!("blobs/sha256/{}", sha256_hex(digest)?))
+    }
+
+    fn declared(&self, what: &str, bytes: &[u8]) -> Result<crate::config::Declared> {
+        crate::config::declared(bytes, &format!("{what} in {}", self.describe()))
     }
 
     fn parse<T: serde::de::DeserializeOwned>(&self, what: &str, bytes: &[u8]) -> Result<T> {
@@ -461,7 +418,7 @@ impl ImageSource {
         let config_digest = manifest.config().digest().to_string();
         let config_bytes =
             self.document(&Self::blob_path(&config_digest)?, Some(&config_digest))?;
-        let config: ConfigHead = self.parse(&format!("config {config_digest}"), &config_bytes)?;
+        let config = self.declared(&format!("config {config_digest}"), &config_bytes)?;
         let layers = manifest
             .layers()
             .iter()
@@ -477,11 +434,7 @@ impl ImageSource {
             .collect::<Result<Vec<_>>>()?;
         out.push(PlatformImage {
             index_platform: oci_platform(d),
-            config_platform: platform_string(
-                &config.os,
-                &config.architecture,
-                config.variant.as_deref(),
-            ),
+            config_platform: config.platform(),
             manifest_digest: Some(digest),
             manifest_size: bytes.len() as u64,
             config_digest: Some(config_digest),
@@ -495,12 +448,11 @@ impl ImageSource {
     }
 
     fn docker_images(&self) -> Result<Vec<PlatformImage>> {
-        let entries: Vec<DockerManifestEntry> =
-            self.parse("manifest.json", &self.document("manifest.json", None)?)?;
+        let entries = crate::docker_save::entries(&*self.store)?;
         let mut out = Vec::new();
         for e in entries {
-            let config: ConfigHead = self.parse(&e.config, &self.document(&e.config, None)?)?;
-            let diff_ids = config.rootfs.map(|r| r.diff_ids).unwrap_or_default();
+            let config = self.declared(&e.config, &self.document(&e.config, None)?)?;
+            let diff_ids = config.diff_ids().to_vec();
             let mut layers = Vec::new();
             for (i, path) in e.layers.iter().enumerate() {
                 let (_, size) = self.store.open(path)?;
@@ -513,16 +465,12 @@ impl ImageSource {
             }
             out.push(PlatformImage {
                 index_platform: None,
-                config_platform: platform_string(
-                    &config.os,
-                    &config.architecture,
-                    config.variant.as_deref(),
-                ),
+                config_platform: config.platform(),
                 manifest_digest: None,
                 manifest_size: 0,
                 config_digest: None,
                 config_size: 0,
-                tags: e.repo_tags.unwrap_or_default(),
+                tags: e.repo_tags,
                 layers,
                 config_media_type: None,
                 attestation: None,

@@ -142,7 +142,7 @@ impl LayoutWriter {
         layers: &[LayerInput],
         entrypoint: &[&str],
     ) -> Result<Written> {
-        self.image_with_config(config_platform, layers, json!({ "Entrypoint": entrypoint }))
+        self.image_with_config(config_platform, layers, crate::config::entrypoint(entrypoint))
     }
 
     /// [`Self::image`] with the container config (`Env`, `Cmd`, `Entrypoint`, `Labels`, …) given.
@@ -150,19 +150,13 @@ impl LayoutWriter {
         &mut self,
         config_platform: &Platform,
         layers: &[LayerInput],
-        container_config: serde_json::Value,
+        container_config: oci_spec::image::Config,
     ) -> Result<Written> {
         let written: Vec<Written> =
             layers.iter().map(|l| self.blob(&l.blob, &l.media_type)).collect::<Result<_>>()?;
-        let mut config = json!({
-            "config": container_config,
-            "rootfs": { "type": "layers", "diff_ids": layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>() },
-            "history": layers.iter().map(|_| json!({ "created_by": "archbench" })).collect::<Vec<_>>(),
-        });
-        if let Some(obj) = config.as_object_mut() {
-            config_platform.write_oci_fields(obj);
-        }
-        let config = self.blob(&serde_json::to_vec(&config).expect("json"), media::CONFIG)?;
+        let diff_ids = layers.iter().map(|l| l.diff_id.clone()).collect();
+        let config = crate::config::new(config_platform, diff_ids, container_config);
+        let config = self.blob(&crate::config::to_bytes(&config), media::CONFIG)?;
         self.manifest(&config, &written)
     }
 
@@ -181,6 +175,8 @@ impl LayoutWriter {
     /// component) and architecture `wasm`. Returns the index, to tag.
     pub fn wasm_artifact(&mut self, module: &[u8], os: &str) -> Result<Written> {
         let layer = self.blob(module, media::WASM_LAYER)?;
+        // Not an image config (no rootfs; oci-spec has no type for it): written as the
+        // oci-wasm crate writes one.
         let config = json!({
             "created": "1970-01-01T00:00:00Z",
             "architecture": "wasm",
@@ -245,13 +241,8 @@ impl LayoutWriter {
             )])));
             layers.push(d);
         }
-        let config = json!({
-            "architecture": "unknown",
-            "os": "unknown",
-            "config": {},
-            "rootfs": { "type": "layers", "diff_ids": diff_ids },
-        });
-        let config = self.blob(&serde_json::to_vec(&config).expect("json"), media::CONFIG)?;
+        let config = crate::config::unknown_platform(diff_ids);
+        let config = self.blob(&crate::config::to_bytes(&config), media::CONFIG)?;
         let manifest = document::manifest(config.descriptor(), layers);
         let written = self.blob(&document::to_bytes(&manifest), media::MANIFEST)?;
         let mut entry = written.descriptor();

@@ -30,9 +30,11 @@
 
 pub mod attestation;
 pub mod compression;
+pub mod config;
 pub mod copy;
 pub mod digest;
 pub mod digests;
+pub mod docker_save;
 pub mod document;
 mod error;
 pub mod image;

@@ -21,6 +21,24 @@ pub trait Store: Send + Sync {
     fn as_any(&self) -> &dyn std::any::Any;
 }
 
+/// A document of `store` (an index, a manifest, a config, a docker archive's `manifest.json`),
+/// read whole and refused past [`crate::limits::MAX_DOCUMENT_BYTES`] before it is read.
+pub fn read_document(store: &dyn Store, path: &str) -> Result<Vec<u8>> {
+    let (r, size) = store.open(path)?;
+    if size > crate::limits::MAX_DOCUMENT_BYTES {
+        return Err(Error::TooLarge {
+            what: format!("{} {path}", store.describe()),
+            size,
+            limit: crate::limits::MAX_DOCUMENT_BYTES,
+        });
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    r.take(crate::limits::MAX_DOCUMENT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| Error::Io { action: "reading", path: PathBuf::from(path), source })?;
+    Ok(bytes)
+}
+
 /// A directory.
 pub struct DirStore {
     root: PathBuf,
