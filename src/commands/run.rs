@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use archbench_bench::run::{self as entry, RunSpec};
 use archbench_exec::host::host_facts;
 use archbench_oci::{ImageRef, ImageSource, PlatformImage};
 use archbench_platform::Platform;
 use archbench_results::bench::{RunnerSpec, WasmTier};
 use archbench_results::run::{EntryRun, RunEntry, RunHow, RunReport, Slowdown};
 use archbench_results::Envelope;
+use archbench_run::{self as entry, RunSpec};
 use clap::Args;
 
 use crate::exit::{Code, Findings, ProgramStatus};
@@ -275,13 +275,12 @@ impl RunCommand {
             RunHow::Wasm => {
                 entry::module_of(src, image).and_then(|m| entry::run_module(&declared, &m, &spec))
             }
-            RunHow::Native | RunHow::Emulated if !dirs.is_empty() => Err(format!(
+            RunHow::Native | RunHow::Emulated if !dirs.is_empty() => Err(entry::Error::Image(format!(
                 "--dir preopens a directory for a Wasm module; the {declared} entry runs as a container, which gets no host directories from archbench (run it with --platform wasi/wasm, or without --dir)"
-            )),
+            ))),
             RunHow::Native | RunHow::Emulated => {
                 let platform = image.declared_platform().expect("classified entries parse");
-                let image = entry::container_image(src, reference, &self.image, image)
-                    .map_err(anyhow::Error::msg)?;
+                let image = entry::container_image(src, reference, &self.image, image)?;
                 let engine = archbench_engine::Engine::connect(
                     None,
                     Duration::from_secs_f64(self.timeout + 120.0),
@@ -294,7 +293,7 @@ impl RunCommand {
                 entry::run_container(&engine, image, &platform, how, &declared, &spec)
             }
         };
-        run.map_err(anyhow::Error::msg)
+        Ok(run?)
     }
 
     /// `--dir HOST[:GUEST]`, each host directory checked to exist.

@@ -175,7 +175,7 @@ impl Runner for ContainerRunner {
             sys: 0.0,
             max_rss: None,
             stderr_tail: if r.oom_killed {
-                format!("out of memory: {}", crate::run::oom_reason(self.memory))
+                format!("out of memory: {}", archbench_run::oom_reason(self.memory))
             } else if outcome.success() {
                 String::new()
             } else {

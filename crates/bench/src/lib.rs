@@ -21,7 +21,6 @@ pub mod compare;
 pub mod export;
 pub mod image;
 pub mod pin;
-pub mod run;
 pub mod scratch;
 pub mod stats;
 pub mod suite;

@@ -262,7 +262,8 @@ impl Inputs {
     /// and the time to expect against native on that host: measured where a bench file from
     /// such a host measured it, else modelled, and labelled so.
     pub fn where_table(&self) -> Option<Table> {
-        use archbench_results::run::{choose, classify, RunHow};
+        use archbench_results::run::RunHow;
+        use archbench_run::{choose, classify};
         let build = self.with_wasm()?;
         let mut entries: Vec<archbench_platform::Platform> = Vec::new();
         for r in build.payload.runs.iter().filter(|r| r.ok) {

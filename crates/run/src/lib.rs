@@ -21,17 +21,22 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use archbench_archid::image::apply_layer;
-use archbench_archid::walk::{clean, decompress, walk_tar, with_causes, Limits, TarEvent};
+use archbench_archid::walk::{clean, decompress, walk_tar, Limits, TarEvent};
 use archbench_exec::binfmt::Binfmt;
 use archbench_exec::wasm::WasmModule;
 use archbench_oci::{ImageRef, ImageSource, PlatformImage};
 use archbench_platform::Platform;
 use archbench_results::bench::WasmTier;
-pub use archbench_results::run::{choose, classify, nothing_runs};
 use archbench_results::run::{EntryRun, RunHow};
 
+mod choice;
+mod error;
+
+pub use choice::{choose, classify, nothing_runs};
+pub use error::{Error, Result};
+
 /// binfmt's answer for this machine, in the form [`classify`] takes.
-pub fn binfmt_here(p: &Platform) -> Result<(), String> {
+pub fn binfmt_here(p: &Platform) -> std::result::Result<(), String> {
     Binfmt::default().check(p).map(|_| ()).map_err(|e| format!("{}; fix: {}", e.problem, e.fix))
 }
 
@@ -62,14 +67,14 @@ pub struct ModuleEntry {
 }
 
 /// The module of a Wasm entry: the artifact's layer, or the file the config's entrypoint names.
-pub fn module_of(src: &ImageSource, image: &PlatformImage) -> Result<ModuleEntry, String> {
+pub fn module_of(src: &ImageSource, image: &PlatformImage) -> Result<ModuleEntry> {
     // A Wasm artifact's config is no image config (no rootfs, no container config): its
     // module runs with no default arguments or environment.
     let body = match &image.config_digest {
         Some(d) if !image.is_wasm_artifact() => {
-            let bytes = src.document_by_digest(d).map_err(|e| e.to_string())?;
+            let bytes = src.document_by_digest(d)?;
             let what = format!("the {} entry's config {d}", image.declared());
-            let config = archbench_oci::config::parse(&bytes, &what).map_err(|e| e.to_string())?;
+            let config = archbench_oci::config::parse(&bytes, &what)?;
             config.config().clone().unwrap_or_default()
         }
         _ => archbench_oci::config::Config::default(),
@@ -83,27 +88,31 @@ pub fn module_of(src: &ImageSource, image: &PlatformImage) -> Result<ModuleEntry
         .collect();
     let cmd = body.cmd().clone().unwrap_or_default();
     if image.is_wasm_artifact() {
-        let layer = image.layers.first().ok_or("the Wasm artifact has no layer")?;
+        let layer = image
+            .layers
+            .first()
+            .ok_or_else(|| Error::Image("the Wasm artifact has no layer".into()))?;
         if layer.size > MODULE_LIMIT {
-            return Err(format!("the module layer is over {MODULE_LIMIT} bytes"));
+            return Err(Error::Image(format!("the module layer is over {MODULE_LIMIT} bytes")));
         }
-        let bytes =
-            src.read_layer(layer).map_err(|e| format!("the module layer: {}", with_causes(&e)))?;
+        let bytes = src
+            .read_layer(layer)
+            .map_err(|source| Error::Oci { what: "the module layer".into(), source })?;
         return Ok(ModuleEntry { bytes, argv: vec!["module.wasm".into()], cmd, env });
     }
     let entrypoint = body.entrypoint().clone().filter(|e| !e.is_empty()).ok_or_else(|| {
-        format!(
+        Error::Image(format!(
             "the {} entry's config has no Entrypoint naming its module (a Dockerfile's ENTRYPOINT [\"/app.wasm\"])",
             image.declared()
-        )
+        ))
     })?;
     let path = entrypoint[0].trim_start_matches('/').to_owned();
     let bytes = file_in_layers(src, image, &path)?.ok_or_else(|| {
-        format!(
+        Error::Image(format!(
             "the entrypoint {} is not a file in the {} entry's layers",
             entrypoint[0],
             image.declared()
-        )
+        ))
     })?;
     Ok(ModuleEntry { bytes, argv: entrypoint, cmd, env })
 }
@@ -115,28 +124,24 @@ const MODULE_LIMIT: u64 = 1 << 30;
 /// copy, a whiteout or an opaque directory above it, a directory or link put in its place) is
 /// decided by archid's overlay rules, the ones `verify` applies ([`apply_layer`]); the bytes
 /// are then read from the layer that added the standing copy.
-fn file_in_layers(
-    src: &ImageSource,
-    image: &PlatformImage,
-    path: &str,
-) -> Result<Option<Vec<u8>>, String> {
+fn file_in_layers(src: &ImageSource, image: &PlatformImage, path: &str) -> Result<Option<Vec<u8>>> {
     let limits = Limits { max_entry_bytes: MODULE_LIMIT, ..Limits::default() };
     let mut files = BTreeMap::new();
     let mut added_by = None;
     for (i, layer) in image.layers.iter().enumerate() {
         let mut events = Vec::new();
-        let raw = src.open_layer(layer).map_err(|e| with_causes(&e))?;
+        let raw = src.open_layer(layer)?;
         walk_tar(raw, limits, |e| events.push(e))
-            .map_err(|e| format!("reading layer {}: {}", i + 1, with_causes(&e)))?;
+            .map_err(|source| Error::Walk { layer: i + 1, source })?;
         if events.iter().any(|e| matches!(e, TarEvent::File(f) if f.path == path)) {
             added_by = Some(i);
         }
         apply_layer(&mut files, events);
     }
     let (Some(_), Some(i)) = (files.get(path), added_by) else { return Ok(None) };
-    let raw = src.open_layer(&image.layers[i]).map_err(|e| with_causes(&e))?;
-    let (plain, _) = decompress(raw).map_err(|e| with_causes(&e))?;
-    let bad = |e: std::io::Error| format!("reading layer {}: {e}", i + 1);
+    let raw = src.open_layer(&image.layers[i])?;
+    let (plain, _) = decompress(raw).map_err(|source| Error::Walk { layer: i + 1, source })?;
+    let bad = |source: std::io::Error| Error::Layer { layer: i + 1, source };
     let mut found = None;
     for entry in tar::Archive::new(plain).entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
@@ -153,23 +158,22 @@ fn file_in_layers(
 
 /// Run a Wasm entry's module in process on Cranelift. Compile and instantiate count as
 /// start-up; a module that fails to validate is an error carrying wasmtime's reason.
-pub fn run_module(
-    declared: &str,
-    entry: &ModuleEntry,
-    spec: &RunSpec<'_>,
-) -> Result<EntryRun, String> {
+pub fn run_module(declared: &str, entry: &ModuleEntry, spec: &RunSpec<'_>) -> Result<EntryRun> {
     let started = Instant::now();
     let module = WasmModule::compile(WasmTier::Cranelift, &entry.bytes)
-        .map_err(|e| format!("the {declared} entry's module does not load: {e}"))?
+        .map_err(|source| Error::Module {
+            what: format!("the {declared} entry's module does not load"),
+            source,
+        })?
         .with_max_memory(spec.max_memory.unwrap_or(archbench_exec::wasm::DEFAULT_MAX_MEMORY));
     let mut argv = entry.argv.clone();
     argv.extend(if spec.args.is_empty() { entry.cmd.clone() } else { spec.args.to_vec() });
     let dirs: Vec<(&std::path::Path, &str)> =
         spec.dirs.iter().map(|(h, g)| (h.as_path(), g.as_str())).collect();
     let compiled = started.elapsed().as_secs_f64();
-    let run = module
-        .run_io(&argv, &entry.env, &dirs, None, spec.timeout)
-        .map_err(|e| format!("the {declared} entry's module: {e}"))?;
+    let run = module.run_io(&argv, &entry.env, &dirs, None, spec.timeout).map_err(|source| {
+        Error::Module { what: format!("the {declared} entry's module"), source }
+    })?;
     Ok(EntryRun {
         declared: declared.to_owned(),
         how: RunHow::Wasm,
@@ -204,15 +208,15 @@ pub fn run_container(
     how: RunHow,
     declared: &str,
     spec: &RunSpec<'_>,
-) -> Result<EntryRun, String> {
+) -> Result<EntryRun> {
     let started = Instant::now();
     let (pinned, loaded) = match image {
         ContainerImage::Pull(r) => {
-            engine.pull(&r, platform).map_err(|e| e.to_string())?;
+            engine.pull(&r, platform)?;
             (r, false)
         }
         ContainerImage::Load(archive, tag) => {
-            engine.load_archive(archive).map_err(|e| e.to_string())?;
+            engine.load_archive(archive)?;
             (tag, true)
         }
     };
@@ -231,13 +235,11 @@ fn start_and_wait(
     declared: &str,
     spec: &RunSpec<'_>,
     started: Instant,
-) -> Result<EntryRun, String> {
-    let id = engine
-        .create_container(pinned, platform, spec.args, &[], spec.max_memory)
-        .map_err(|e| e.to_string())?;
+) -> Result<EntryRun> {
+    let id = engine.create_container(pinned, platform, spec.args, &[], spec.max_memory)?;
     let run = engine.run_container(&id, spec.timeout);
     engine.remove_container(&id);
-    let run = run.map_err(|e| e.to_string())?;
+    let run = run?;
     let total = started.elapsed().as_secs_f64();
     let seconds = run.command_seconds.unwrap_or(run.wall);
     Ok(EntryRun {
@@ -277,11 +279,10 @@ pub fn container_image(
     reference: &ImageRef,
     given: &str,
     image: &PlatformImage,
-) -> Result<ContainerImage, String> {
-    let digest = image
-        .manifest_digest
-        .as_ref()
-        .ok_or_else(|| format!("{}: no manifest digest to run it by", image.declared()))?;
+) -> Result<ContainerImage> {
+    let digest = image.manifest_digest.as_ref().ok_or_else(|| {
+        Error::Image(format!("{}: no manifest digest to run it by", image.declared()))
+    })?;
     match reference {
         ImageRef::Registry(r) => {
             Ok(ContainerImage::Pull(format!("{}/{}@{digest}", r.registry, r.repository)))
@@ -289,8 +290,10 @@ pub fn container_image(
         _ => {
             let hex = digest.trim_start_matches("sha256:");
             let tag = format!("archbench-run:{}", &hex[..hex.len().min(16)]);
-            let archive = save_archive(src, image, &tag)
-                .map_err(|e| format!("{given} ({}): {e}", image.declared()))?;
+            let archive = save_archive(src, image, &tag).map_err(|e| Error::Context {
+                what: format!("{given} ({})", image.declared()),
+                source: Box::new(e),
+            })?;
             Ok(ContainerImage::Load(archive, tag))
         }
     }
@@ -302,23 +305,22 @@ const SAVE_LIMIT: u64 = 4 << 30;
 /// One entry as a `docker save` archive tagged `tag`: the config's own bytes (so the image ID
 /// is its digest) and the layers as stored; the engine decompresses gzip layers as it loads
 /// them, and checks them against the config's diff IDs.
-pub fn save_archive(
-    src: &ImageSource,
-    image: &PlatformImage,
-    tag: &str,
-) -> Result<Vec<u8>, String> {
-    let config_digest = image.config_digest.as_ref().ok_or(
-        "a docker archive's entry has no content-addressed config: load it with docker load instead",
-    )?;
+pub fn save_archive(src: &ImageSource, image: &PlatformImage, tag: &str) -> Result<Vec<u8>> {
+    let config_digest = image.config_digest.as_ref().ok_or_else(|| {
+        Error::Image(
+            "a docker archive's entry has no content-addressed config: load it with docker load instead"
+                .into(),
+        )
+    })?;
     let stored: u64 = image.layers.iter().map(|l| l.size).sum();
     if stored > SAVE_LIMIT {
-        return Err(format!(
+        return Err(Error::Image(format!(
             "{stored} bytes of layers is over the {SAVE_LIMIT}-byte limit for handing an image to the engine from memory; push it and run the registry reference"
-        ));
+        )));
     }
-    let config = src.document_by_digest(config_digest).map_err(|e| e.to_string())?;
+    let config = src.document_by_digest(config_digest)?;
     let layers = image.layers.iter().enumerate().map(|(i, l)| {
-        src.read_layer(l).map_err(|e| format!("layer {}: {}", i + 1, with_causes(&e)))
+        src.read_layer(l).map_err(|source| Error::Oci { what: format!("layer {}", i + 1), source })
     });
     archbench_oci::docker_save::write(tag, &config, layers)
 }
@@ -359,19 +361,19 @@ fn first_line(s: &str) -> &str {
 mod tests {
     use super::*;
 
-    fn no_qemu(p: &Platform) -> Result<(), String> {
+    fn no_qemu(p: &Platform) -> std::result::Result<(), String> {
         Err(format!("no QEMU for {p}; fix: apt-get install qemu-user-static"))
     }
 
-    fn with_qemu(_: &Platform) -> Result<(), String> {
+    fn with_qemu(_: &Platform) -> std::result::Result<(), String> {
         Ok(())
     }
 
     fn entries(
         list: &[&str],
         host: &Platform,
-        emu: &dyn Fn(&Platform) -> Result<(), String>,
-    ) -> Vec<(String, Result<RunHow, String>)> {
+        emu: &dyn Fn(&Platform) -> std::result::Result<(), String>,
+    ) -> Vec<(String, std::result::Result<RunHow, String>)> {
         list.iter().map(|d| (d.to_string(), classify(&d.parse().unwrap(), host, emu))).collect()
     }
 
@@ -382,11 +384,12 @@ mod tests {
         let arm = Platform::linux_arm64();
         let armv7: Platform = "linux/arm/v7".parse().unwrap();
         let index = ["linux/amd64", "linux/arm64", "wasi/wasm"];
-        let pick =
-            |host: &Platform, list: &[&str], emu: &dyn Fn(&Platform) -> Result<(), String>| {
-                let e = entries(list, host, emu);
-                choose(&e, host).map(|(i, why)| (e[i].0.clone(), why))
-            };
+        let pick = |host: &Platform,
+                    list: &[&str],
+                    emu: &dyn Fn(&Platform) -> std::result::Result<(), String>| {
+            let e = entries(list, host, emu);
+            choose(&e, host).map(|(i, why)| (e[i].0.clone(), why))
+        };
         let (d, why) = pick(&amd, &index, &with_qemu).unwrap();
         assert_eq!(d, "linux/amd64");
         assert!(why.contains("own platform") && why.contains("wasi/wasm (wasm)"), "{why}");
