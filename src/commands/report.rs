@@ -75,7 +75,8 @@ impl Registry {
 /// The step's output goes to `log` as it runs. An interrupt of the report (deferred, see
 /// `archbench_results::cleanup`) is passed on to the step, which saves what it has and exits;
 /// the report then renders what exists.
-fn step(label: &str, args: &[String], log: &Path) -> Result<(), String> {
+fn step(label: &str, step: &Step<'_>, log: &Path) -> Result<(), String> {
+    let args = &step.args();
     checked(args)?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     eprintln!("[report] {label}: archbench {}", args.join(" "));
@@ -97,9 +98,13 @@ fn step(label: &str, args: &[String], log: &Path) -> Result<(), String> {
             Err(e) => return Err(format!("waiting for archbench {label}: {e}")),
         }
         if !forwarded && archbench_results::cleanup::interrupt_requested() {
-            // SAFETY: kill(2) on our own child, which has not been reaped (try_wait said it is
-            // still running), so its pid cannot have been reused.
-            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+            // Our own child, not reaped yet (try_wait said it is still running), so its pid
+            // cannot have been reused. A failure means it has just exited: the next try_wait
+            // reaps it.
+            let _ = rustix::process::kill_process(
+                rustix::process::Pid::from_child(&child),
+                rustix::process::Signal::INT,
+            );
             forwarded = true;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -132,61 +137,149 @@ fn checked(args: &[String]) -> Result<(), String> {
     })
 }
 
-/// The bench step's arguments.
-fn bench_args(quick: bool, out: &Path) -> Vec<String> {
-    let mut args = vec!["bench".to_owned(), "-o".into(), out.display().to_string()];
-    if quick {
-        args.push("--quick".into());
-        for w in ["sha256", "nbody", "sort", "syscall", "startup"] {
-            args.extend(["--workload".into(), w.into()]);
+/// One step of the report: an archbench command, defined once as a typed value. Its argument
+/// vector is derived from it ([`Step::args`]) and parsed by the CLI's own definition before
+/// the child runs ([`checked`]); a child process per step keeps each step's output, exit
+/// status and interrupt handling exactly those of the command a user would type.
+enum Step<'a> {
+    /// `doctor`: what works here decides what runs.
+    Doctor,
+    /// `bench`: the suite, or with `quick` one workload per class the plan reads.
+    Bench { quick: bool, out: &'a Path },
+    /// `base bootstrap`: a builder image into the report's registry as `tag`.
+    Base { platforms: &'a str, include: &'a str, extra: Option<&'a str>, tag: &'a str },
+    /// `build`.
+    Build(Build<'a>),
+}
+
+/// A build step's settings.
+struct Build<'a> {
+    fixture: &'a Path,
+    platforms: &'a str,
+    strategies: Vec<&'static str>,
+    /// `--build-arg NAME=VALUE`, in order.
+    build_args: Vec<(&'static str, String)>,
+    /// `-t`: each build of the report its own, so no index replaces another's.
+    tag: &'static str,
+    /// The layout the images go to (`--output oci:DIR`).
+    images: PathBuf,
+    /// `-o`: the results file.
+    out: PathBuf,
+    /// `--warm`.
+    warm: bool,
+    /// `--builder classic`.
+    classic: bool,
+    /// `--source-date-epoch off` (the one-solve build beside the others: like with like).
+    epoch_off: bool,
+}
+
+/// The bench workloads of `report --quick`: one per class the plan's factors read (integer,
+/// floating point, memory, syscall) and start-up.
+const QUICK_WORKLOADS: [&str; 5] = ["sha256", "nbody", "sort", "syscall", "startup"];
+
+impl Build<'_> {
+    /// The main build: the compiled fixture for amd64 and arm64, native, cross and emulated.
+    fn compute<'a>(
+        fixture: &'a Path,
+        builder: &str,
+        quick: bool,
+        dir: &Path,
+        out: &Path,
+    ) -> Build<'a> {
+        Build {
+            fixture,
+            platforms: "linux/amd64,linux/arm64",
+            strategies: vec!["native", "cross", "emulated"],
+            build_args: vec![
+                ("BUILDER", builder.to_owned()),
+                ("SCALE", if quick { "60" } else { "200" }.to_owned()),
+            ],
+            tag: "archbench/compute:report",
+            images: dir.join("images"),
+            out: out.to_owned(),
+            warm: false,
+            classic: false,
+            epoch_off: false,
         }
     }
-    args
+
+    /// The Wasm build: the native entry, the emulated ones and the Wasm entry of one index.
+    fn primes<'a>(fixture: &'a Path, builder: &str, platforms: &'a str, dir: &Path) -> Build<'a> {
+        Build {
+            fixture,
+            platforms,
+            strategies: vec!["native", "emulated"],
+            build_args: vec![("BUILDER", builder.to_owned())],
+            tag: "archbench/primes:report",
+            images: dir.join("images"),
+            out: dir.join("build-wasm.json"),
+            warm: false,
+            classic: false,
+            epoch_off: false,
+        }
+    }
+}
+
+impl Step<'_> {
+    /// The command line, without the program name.
+    fn args(&self) -> Vec<String> {
+        let mut a: Vec<String> = Vec::new();
+        let mut push = |xs: &[&str]| a.extend(xs.iter().map(|s| (*s).to_owned()));
+        match self {
+            Step::Doctor => push(&["doctor"]),
+            Step::Bench { quick, out } => {
+                push(&["bench", "-o", &out.display().to_string()]);
+                if *quick {
+                    push(&["--quick"]);
+                    for w in QUICK_WORKLOADS {
+                        push(&["--workload", w]);
+                    }
+                }
+            }
+            Step::Base { platforms, include, extra, tag } => {
+                push(&["base", "bootstrap", "--platform", platforms, "--include", include]);
+                if let Some(e) = extra {
+                    push(&["--extra", e]);
+                }
+                push(&["-t", tag]);
+            }
+            Step::Build(b) => {
+                push(&["build", &b.fixture.display().to_string(), "--platform", b.platforms]);
+                push(&["--strategy", &b.strategies.join(",")]);
+                for (name, value) in &b.build_args {
+                    push(&["--build-arg", &format!("{name}={value}")]);
+                }
+                push(&["-t", b.tag, "--output", &format!("oci:{}", b.images.display())]);
+                push(&["-o", &b.out.display().to_string()]);
+                if b.warm {
+                    push(&["--warm"]);
+                }
+                if b.classic {
+                    push(&["--builder", "classic"]);
+                }
+                if b.epoch_off {
+                    push(&["--source-date-epoch", "off"]);
+                }
+            }
+        }
+        a
+    }
 }
 
 /// The step that bootstraps the builder image (gcc, make, and the aarch64 cross toolchain on
-/// amd64) into the report's registry as `builder`.
-fn base_args(builder: &str) -> Vec<String> {
-    [
-        "base",
-        "bootstrap",
-        "--platform",
-        "linux/amd64,linux/arm64",
-        "--include",
-        "gcc,make,libc6-dev",
-        "--extra",
-        "linux/amd64=gcc-aarch64-linux-gnu,libc6-dev-arm64-cross",
-        "-t",
-        builder,
-    ]
-    .map(str::to_owned)
-    .to_vec()
+/// amd64) into the report's registry as `tag`.
+fn base_step(tag: &str) -> Step<'_> {
+    Step::Base {
+        platforms: "linux/amd64,linux/arm64",
+        include: "gcc,make,libc6-dev",
+        extra: Some("linux/amd64=gcc-aarch64-linux-gnu,libc6-dev-arm64-cross"),
+        tag,
+    }
 }
 
-/// The build step: the fixture for amd64 and arm64, native, cross and emulated.
-fn build_args(fixture: &Path, builder: &str, quick: bool, dir: &Path, out: &Path) -> Vec<String> {
-    let scale = if quick { "60" } else { "200" };
-    let mut args: Vec<String> = vec!["build".into(), fixture.display().to_string()];
-    args.extend(
-        [
-            "--platform",
-            "linux/amd64,linux/arm64",
-            "--strategy",
-            "native,cross,emulated",
-            "--build-arg",
-            &format!("BUILDER={builder}"),
-            "--build-arg",
-            &format!("SCALE={scale}"),
-            "-t",
-            "archbench/compute:report",
-            "--output",
-            &format!("oci:{}", dir.join("images").display()),
-            "-o",
-            &out.display().to_string(),
-        ]
-        .map(str::to_owned),
-    );
-    args
+/// The Rust builder: rustc, the wasm32 standard library and wasm-ld (Debian's lld-14).
+fn rust_base_step<'a>(platforms: &'a str, tag: &'a str) -> Step<'a> {
+    Step::Base { platforms, include: "rustc,libstd-rust-dev-wasm32,lld-14", extra: None, tag }
 }
 
 /// Whether the engine at `DOCKER_HOST` can build every platform in one solve (probed as
@@ -205,17 +298,6 @@ fn one_solve_here() -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// The main build's strategies with `multi` after the per-platform ones, its file times left
-/// as the others' (no SOURCE_DATE_EPOCH), so the one-solve comparison is like with like.
-fn add_multi(args: &mut Vec<String>) {
-    if let Some(i) = args.iter().position(|a| a == "--strategy") {
-        if let Some(s) = args.get_mut(i + 1) {
-            s.push_str(",multi");
-        }
-    }
-    args.extend(["--source-date-epoch".to_owned(), "off".to_owned()]);
 }
 
 fn interrupted() -> bool {
@@ -314,7 +396,7 @@ impl ReportCommand {
     fn measure(&self, dir: &Path, notes: &mut Vec<String>) -> anyhow::Result<()> {
         let logs = dir.join("logs");
         // 1. doctor: what works here decides what runs.
-        let doctor = step("doctor", &["doctor".to_owned()], &logs.join("doctor.log"));
+        let doctor = step("doctor", &Step::Doctor, &logs.join("doctor.log"));
         if let Err(why) = &doctor {
             notes.push(format!(
                 "doctor reported a failure; the steps below say what it cost: {why}"
@@ -333,8 +415,8 @@ impl ReportCommand {
             std::fs::copy(latest.join("bench.json"), &bench_json)?;
             notes.push("bench results reused from reports/latest (--reuse)".into());
         } else {
-            let args = bench_args(self.quick, &bench_json);
-            if let Err(why) = step("bench", &args, &logs.join("bench.log")) {
+            let bench = Step::Bench { quick: self.quick, out: &bench_json };
+            if let Err(why) = step("bench", &bench, &logs.join("bench.log")) {
                 notes.push(format!("bench skipped: {why}"));
             }
         }
@@ -359,23 +441,34 @@ impl ReportCommand {
                 Err(e) => notes.push(format!("build skipped: {e:#}")),
                 Ok(reg) => {
                     let builder = format!("{}/archbench/builder:bookworm", reg.inner.host());
-                    let base = step("base", &base_args(&builder), &logs.join("base.log"));
+                    let base = step("base", &base_step(&builder), &logs.join("base.log"));
                     match base {
                         Err(why) => notes.push(format!(
                             "build skipped: the builder image could not be made: {why}"
                         )),
                         Ok(()) if interrupted() => {}
                         Ok(()) => {
-                            let mut args =
-                                build_args(&self.fixture, &builder, self.quick, dir, &build_json);
-                            // One solve for both platforms beside them, where the engine can.
+                            let mut build = Build::compute(
+                                &self.fixture,
+                                &builder,
+                                self.quick,
+                                dir,
+                                &build_json,
+                            );
+                            // One solve for both platforms beside them, where the engine can,
+                            // its file times left as the others' (like with like).
                             match one_solve_here() {
-                                Ok(()) => add_multi(&mut args),
+                                Ok(()) => {
+                                    build.strategies.push("multi");
+                                    build.epoch_off = true;
+                                }
                                 Err(why) => notes.push(format!(
                                     "no one-solve build (--strategy multi) beside the others: {why}"
                                 )),
                             }
-                            if let Err(why) = step("build", &args, &logs.join("build.log")) {
+                            if let Err(why) =
+                                step("build", &Step::Build(build), &logs.join("build.log"))
+                            {
                                 notes.push(format!("build failed: {why}"));
                             } else if !interrupted() {
                                 if let Err(why) = self.warm_rebuild(&builder, dir, &logs) {
@@ -421,22 +514,22 @@ impl ReportCommand {
             std::process::id()
         ));
         std::fs::write(&main, text).map_err(|e| format!("{}: {e}", main.display()))?;
-        let mut args =
-            build_args(copy.path(), builder, self.quick, dir, &dir.join("build-warm.json"));
-        args.push("--warm".into());
-        retag(&mut args, "archbench/compute:report-warm");
-        step("warm rebuild", &args, &logs.join("build-warm.log"))
+        let out = dir.join("build-warm.json");
+        let mut build = Build::compute(copy.path(), builder, self.quick, dir, &out);
+        build.warm = true;
+        build.tag = "archbench/compute:report-warm";
+        step("warm rebuild", &Step::Build(build), &logs.join("build-warm.log"))
     }
 }
 
 impl ReportCommand {
     /// The same builds by the classic builder, for the side by side with BuildKit's.
     fn classic_build(&self, builder: &str, dir: &Path, logs: &Path) -> Result<(), String> {
-        let mut args =
-            build_args(&self.fixture, builder, self.quick, dir, &dir.join("build-classic.json"));
-        args.extend(["--builder".into(), "classic".into()]);
-        retag(&mut args, "archbench/compute:report-classic");
-        step("classic build", &args, &logs.join("build-classic.log"))
+        let out = dir.join("build-classic.json");
+        let mut build = Build::compute(&self.fixture, builder, self.quick, dir, &out);
+        build.classic = true;
+        build.tag = "archbench/compute:report-classic";
+        step("classic build", &Step::Build(build), &logs.join("build-classic.log"))
     }
 }
 
@@ -450,61 +543,13 @@ impl ReportCommand {
         }
         let builder = format!("{registry}/archbench/rust-builder:bookworm");
         let platforms = if self.quick { "linux/amd64" } else { "linux/amd64,linux/arm64" };
-        step("Rust builder", &rust_base_args(platforms, &builder), &logs.join("base-rust.log"))?;
+        step("Rust builder", &rust_base_step(platforms, &builder), &logs.join("base-rust.log"))?;
         if interrupted() {
             return Ok(());
         }
         let entries = format!("{platforms},wasi/wasm");
-        step(
-            "Wasm build",
-            &wasm_build_args(&self.wasm_fixture, &builder, &entries, dir),
-            &logs.join("build-wasm.log"),
-        )
-    }
-}
-
-/// The Rust builder: rustc, the wasm32 standard library and wasm-ld (Debian's lld-14).
-fn rust_base_args(platforms: &str, builder: &str) -> Vec<String> {
-    [
-        "base",
-        "bootstrap",
-        "--platform",
-        platforms,
-        "--include",
-        "rustc,libstd-rust-dev-wasm32,lld-14",
-        "-t",
-        builder,
-    ]
-    .map(str::to_owned)
-    .to_vec()
-}
-
-/// The Wasm build step: the native entry, the emulated ones and the Wasm entry of one index.
-fn wasm_build_args(fixture: &Path, builder: &str, platforms: &str, dir: &Path) -> Vec<String> {
-    [
-        "build",
-        &fixture.display().to_string(),
-        "--platform",
-        platforms,
-        "--strategy",
-        "native,emulated",
-        "--build-arg",
-        &format!("BUILDER={builder}"),
-        "-t",
-        "archbench/primes:report",
-        "--output",
-        &format!("oci:{}", dir.join("images").display()),
-        "-o",
-        &dir.join("build-wasm.json").display().to_string(),
-    ]
-    .map(str::to_owned)
-    .to_vec()
-}
-
-/// Give a build step's arguments another `-t`, so its index does not replace the main one's.
-fn retag(args: &mut [String], tag: &str) {
-    for a in args.iter_mut().filter(|a| *a == "archbench/compute:report") {
-        *a = tag.to_owned();
+        let build = Build::primes(&self.wasm_fixture, &builder, &entries, dir);
+        step("Wasm build", &Step::Build(build), &logs.join("build-wasm.log"))
     }
 }
 
@@ -527,33 +572,55 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    /// Every argument vector the report runs parses with the CLI's own definition, in both
-    /// sizes (issue 13, item 3).
+    /// Every step the report runs parses with the CLI's own definition, in both sizes and
+    /// with every variation the report makes (issue 13, item 3), and the typed definition
+    /// gives the command lines it always gave.
     #[test]
     fn every_step_the_report_runs_is_a_valid_command_line() {
         let (dir, out) = (Path::new("reports/x"), Path::new("reports/x/r.json"));
         for quick in [false, true] {
-            for args in [
-                vec!["doctor".to_owned()],
-                bench_args(quick, out),
-                base_args("127.0.0.1:5000/archbench/builder:bookworm"),
-                build_args(Path::new("fixtures/build/compute"), "b", quick, dir, out),
-                // The warm rebuild and the classic build add their flags to the same arguments.
-                [build_args(Path::new("f"), "b", quick, dir, out), vec!["--warm".into()]].concat(),
-                [
-                    build_args(Path::new("f"), "b", quick, dir, out),
-                    vec!["--builder".into(), "classic".into()],
-                ]
-                .concat(),
-                rust_base_args(
+            let compute =
+                || Build::compute(Path::new("fixtures/build/compute"), "b", quick, dir, out);
+            let mut warm = compute();
+            warm.warm = true;
+            warm.tag = "archbench/compute:report-warm";
+            let mut classic = compute();
+            classic.classic = true;
+            classic.tag = "archbench/compute:report-classic";
+            let mut multi = compute();
+            multi.strategies.push("multi");
+            multi.epoch_off = true;
+            for step in [
+                Step::Doctor,
+                Step::Bench { quick, out },
+                base_step("127.0.0.1:5000/archbench/builder:bookworm"),
+                Step::Build(compute()),
+                Step::Build(warm),
+                Step::Build(classic),
+                Step::Build(multi),
+                rust_base_step(
                     "linux/amd64,linux/arm64",
                     "127.0.0.1:5000/archbench/rust-builder:bookworm",
                 ),
-                wasm_build_args(Path::new("f"), "b", "linux/amd64,wasi/wasm", dir),
+                Step::Build(Build::primes(Path::new("f"), "b", "linux/amd64,wasi/wasm", dir)),
             ] {
-                checked(&args).unwrap();
+                checked(&step.args()).unwrap();
             }
         }
+        let mut multi = Build::compute(Path::new("f"), "r/b", true, dir, out);
+        multi.strategies.push("multi");
+        multi.epoch_off = true;
+        assert_eq!(
+            Step::Build(multi).args().join(" "),
+            "build f --platform linux/amd64,linux/arm64 --strategy native,cross,emulated,multi \
+             --build-arg BUILDER=r/b --build-arg SCALE=60 -t archbench/compute:report \
+             --output oci:reports/x/images -o reports/x/r.json --source-date-epoch off"
+        );
+        assert_eq!(
+            Step::Bench { quick: true, out }.args().join(" "),
+            "bench -o reports/x/r.json --quick --workload sha256 --workload nbody --workload sort \
+             --workload syscall --workload startup"
+        );
         let e = checked(&["bench".into(), "--runs".into(), "many".into()]).unwrap_err();
         assert!(e.contains("bench --runs many"), "{e}");
     }

@@ -129,10 +129,10 @@ impl Runner for ContainerRunner {
 
     fn prepare(&mut self, artifact: &Path) -> archbench_exec::Result<Prepared> {
         let image = artifact.display().to_string();
-        let fail = |e: archbench_engine::Error| archbench_exec::Error::Io {
+        let fail = |e: archbench_engine::Error| archbench_exec::Error::Runner {
             action: "preparing a container of",
-            path: format!("{image} ({e})"),
-            source: std::io::ErrorKind::Other.into(),
+            what: image.clone(),
+            source: Box::new(e),
         };
         self.engine.pull(&image, &self.platform).map_err(fail)?;
         let id = self
@@ -155,10 +155,10 @@ impl Runner for ContainerRunner {
         timeout: Duration,
     ) -> archbench_exec::Result<Sample> {
         let id = self.id.clone().expect("prepare() before run()");
-        let r = self.engine.run_container(&id, timeout).map_err(|e| archbench_exec::Error::Io {
+        let r = self.engine.run_container(&id, timeout).map_err(|e| archbench_exec::Error::Runner {
             action: "running container",
-            path: format!("{id} ({e})"),
-            source: std::io::ErrorKind::Other.into(),
+            what: id.clone(),
+            source: Box::new(e),
         })?;
         let outcome = if r.timed_out {
             Outcome::TimedOut { limit_seconds: timeout.as_secs_f64() }

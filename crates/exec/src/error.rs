@@ -20,6 +20,18 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A runner's own component failed (the Docker Engine of an image runner), its error kept
+    /// as the source so the whole chain is printed.
+    #[error("{action} {what}")]
+    Runner {
+        /// What was being done (`preparing a container of`).
+        action: &'static str,
+        /// What to (the image, the container).
+        what: String,
+        /// The component's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// wasmtime refused at some stage.
     #[error("wasm:{tier}: {stage}: {message}")]
     Wasm {
