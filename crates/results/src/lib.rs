@@ -9,7 +9,7 @@
 //! renamed over the target, so an interrupted run leaves the previous file intact.
 //!
 //! ```
-//! use archbench_results::{Envelope, HostFacts, write_atomic, read};
+//! use archbench_results::{Envelope, HostFacts, Kind, write_atomic, read};
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("out.json");
