@@ -155,11 +155,12 @@ impl Runner for ContainerRunner {
         timeout: Duration,
     ) -> archbench_exec::Result<Sample> {
         let id = self.id.clone().expect("prepare() before run()");
-        let r = self.engine.run_container(&id, timeout).map_err(|e| archbench_exec::Error::Runner {
-            action: "running container",
-            what: id.clone(),
-            source: Box::new(e),
-        })?;
+        let r =
+            self.engine.run_container(&id, timeout).map_err(|e| archbench_exec::Error::Runner {
+                action: "running container",
+                what: id.clone(),
+                source: Box::new(e),
+            })?;
         let outcome = if r.timed_out {
             Outcome::TimedOut { limit_seconds: timeout.as_secs_f64() }
         } else {
