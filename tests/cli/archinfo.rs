@@ -117,7 +117,7 @@ fn archinfo_lab_builds_pushes_pulls_and_answers_per_architecture() {
         String::from_utf8_lossy(&script.stdout),
         String::from_utf8_lossy(&script.stderr)
     );
-    assert!(script.status.success(), "build-multiarch.sh failed:\n{log}");
+    assert!(script.status.success(), "{}", failed("build-multiarch.sh", &script, &log));
     assert!(log.contains("== inspect archinfo-frontend") && log.contains("largest:"), "{log}");
 
     // Timings: the frontend's JS build stage natively (cross) and under QEMU (emulated).
@@ -271,7 +271,7 @@ fn the_seed_labs_buildx_commands_push_what_archbench_verifies_on_the_modern_engi
         String::from_utf8_lossy(&script.stdout),
         String::from_utf8_lossy(&script.stderr)
     );
-    assert!(script.status.success(), "build-multiarch.sh with buildx failed:\n{log}");
+    assert!(script.status.success(), "{}", failed("build-multiarch.sh with buildx", &script, &log));
     assert!(log.contains("== archbench verify archinfo-frontend"), "{log}");
     for image in ["backend", "frontend"] {
         let r = format!("{}/student/archinfo-{image}:buildx", reg.host());
@@ -286,4 +286,12 @@ fn the_seed_labs_buildx_commands_push_what_archbench_verifies_on_the_modern_engi
         assert_eq!(ins["payload"]["attestations"].as_array().map(Vec::len), Some(3), "{ins:#}");
         archbench().args(["verify", &r]).assert().success();
     }
+}
+
+/// A failed script's message with the end of its log first: a CI summary keeps only the start
+/// of a panic message, and a long build log's reason is at its end.
+fn failed(what: &str, out: &std::process::Output, log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+    format!("{what} failed ({}); its last lines:\n{tail}\n\nthe whole log:\n{log}", out.status)
 }
