@@ -62,7 +62,7 @@ struct BootstrapArgs {
 #[derive(Serialize)]
 struct BaseReport {
     target: String,
-    index_digest: String,
+    index_digest: archbench_oci::Digest,
     images: Vec<BaseImage>,
     copy: CopyReport,
 }
@@ -111,7 +111,7 @@ impl BaseCommand {
             println!(
                 "  {:<14} {}  {:>6.1} MiB  {}",
                 i.platform,
-                &i.manifest_digest[..19],
+                i.manifest_digest.short(),
                 i.layer_bytes as f64 / 1048576.0,
                 if i.cached {
                     "cached".to_owned()

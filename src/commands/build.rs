@@ -250,7 +250,7 @@ impl BuildCommand {
             let c = copy(&src, &dst, &CopyOptions::default())
                 .with_context(|| format!("pushing to {}", self.tag))?;
             report.destination = Some(c.destination);
-            report.index_digest = Some(c.digest);
+            report.index_digest = Some(c.digest.to_string());
         }
         if let Some(file) = &self.push_by_digest {
             self.push_by_digest(&src, &layout, file)?;
@@ -303,7 +303,7 @@ impl BuildCommand {
             let dst = Destination::parse(&format!("{repository}@{digest}"), &options)?;
             // The manifest itself is the top document to push (a one-platform index would be
             // pushed whole): tag it in the layout for the copy, and untag it after.
-            let part = format!("archbench-by-digest-{}", &digest[7..19]);
+            let part = format!("archbench-by-digest-{}", &digest.hex()[..12]);
             let mut w = archbench_oci::layout::LayoutWriter::create(layout)?;
             let manifest = archbench_oci::layout::Written {
                 digest: digest.clone(),

@@ -187,7 +187,7 @@ fn print_inspection(i: &Inspection) {
         println!(
             "  {:<16} {:<21} {:>10} {:>7}  {}{mismatch}",
             p.platform,
-            p.manifest_digest.as_deref().map(short).unwrap_or("-"),
+            p.manifest_digest.as_ref().map(archbench_oci::Digest::short).unwrap_or("-"),
             archbench_input::show_bytes(p.size),
             p.layers,
             p.config_platform
@@ -200,7 +200,7 @@ fn print_inspection(i: &Inspection) {
             println!(
                 "  {:<16} {:<21} {:>10} {:>7}  {}",
                 "unknown/unknown",
-                a.manifest_digest.as_deref().map(short).unwrap_or("-"),
+                a.manifest_digest.as_ref().map(archbench_oci::Digest::short).unwrap_or("-"),
                 archbench_input::show_bytes(a.size),
                 a.layers,
                 a.label

@@ -100,7 +100,7 @@ fn push_inspect_pull_run_and_copy_back_preserve_digests() {
         assert_eq!(entry["manifest_digest"], m.digest.as_str());
         assert_eq!(entry["layers"], 2);
         let manifest: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(layout.path().join("blobs/sha256").join(&m.digest[7..])).unwrap(),
+            &std::fs::read(layout.path().join("blobs/sha256").join(&m.digest.hex())).unwrap(),
         )
         .unwrap();
         let expect = m.size
@@ -158,12 +158,12 @@ fn push_inspect_pull_run_and_copy_back_preserve_digests() {
         ab(cfg.path()).args(["image", "copy", &target, &back_ref, "--json"]).output().unwrap();
     assert_eq!(json(&out)["payload"]["digest"], idx.digest.as_str());
     for (m, _) in &manifests {
-        assert!(back.path().join("blobs/sha256").join(&m.digest[7..]).is_file());
+        assert!(back.path().join("blobs/sha256").join(&m.digest.hex()).is_file());
     }
     let out =
         Command::new("skopeo").args(["inspect", "--raw", &back_ref]).output().expect("skopeo");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(archbench_oci::digest::sha256_digest(&out.stdout), idx.digest);
+    assert_eq!(archbench_oci::Digest::of(&out.stdout), idx.digest);
     let out = Command::new("umoci")
         .args(["ls", "--layout"])
         .arg(back.path())
@@ -386,7 +386,7 @@ fn tampered_blob_fails_the_pull_and_verify() {
         .assert()
         .success();
     let manifest: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(layout.path().join("blobs/sha256").join(&manifests[1].0.digest[7..]))
+        &std::fs::read(layout.path().join("blobs/sha256").join(&manifests[1].0.digest.hex()))
             .unwrap(),
     )
     .unwrap();
@@ -430,7 +430,7 @@ fn registry_dying_mid_push_fails_and_a_rerun_completes() {
         .image(
             &Platform::linux_amd64(),
             &[archbench_oci::LayerInput {
-                diff_id: archbench_oci::digest::sha256_digest(&big),
+                diff_id: archbench_oci::Digest::of(&big),
                 blob: big,
                 media_type: archbench_oci::layout::media::LAYER_TAR.into(),
             }],
@@ -666,7 +666,7 @@ fn a_layout_blob_linking_outside_the_layout_is_refused() {
     let (_, manifests) = archinfo_layout(layout.path(), "v1", &[Platform::linux_amd64()], 0);
     let blobs = layout.path().join("blobs/sha256");
     let man: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(blobs.join(&manifests[0].0.digest[7..])).unwrap())
+        serde_json::from_slice(&std::fs::read(blobs.join(&manifests[0].0.digest.hex())).unwrap())
             .unwrap();
     let layer = blobs.join(&man["layers"][1]["digest"].as_str().unwrap()[7..]);
     std::fs::remove_file(&layer).unwrap();
@@ -927,7 +927,7 @@ fn attestations_are_labelled_by_inspect_and_kept_by_copy() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     for (i, platform) in ["linux/amd64", "linux/arm64"].iter().enumerate() {
-        let label = format!("attestation of {platform} ({})", &images[i].digest[..19]);
+        let label = format!("attestation of {platform} ({})", images[i].digest.short());
         let row = text.lines().find(|l| l.contains(&attestations[i][..19])).unwrap_or("");
         assert!(row.ends_with(&label), "{text}");
     }
@@ -947,7 +947,7 @@ fn attestations_are_labelled_by_inspect_and_kept_by_copy() {
     }
     assert_eq!(
         p["attestations"][1]["label"],
-        format!("attestation of linux/arm64 ({})", &images[1].digest[..19])
+        format!("attestation of linux/arm64 ({})", images[1].digest.short())
     );
     assert_eq!(p["attestations"][1]["of"], images[1].digest.as_str());
     assert_eq!(p["shared_layers"], serde_json::json!([]));

@@ -194,7 +194,7 @@ pub fn archinfo_binary(platform: &Platform, work: &Path) -> Vec<u8> {
 
 pub fn gzip_layer(entries: &[(&str, u32, &[u8])]) -> LayerInput {
     let tar = crate::support::tar_of(entries);
-    let diff_id = archbench_oci::digest::sha256_digest(&tar);
+    let diff_id = archbench_oci::Digest::of(&tar);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&tar).unwrap();
     LayerInput { blob: gz.finish().unwrap(), media_type: media::LAYER_TAR_GZIP.into(), diff_id }

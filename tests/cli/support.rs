@@ -155,7 +155,7 @@ pub fn layout_with_attestations(
         entries.push(archbench_oci::document::with_platform(m.descriptor(), &p));
         let provenance = format!(
             r#"{{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://slsa.dev/provenance/v0.2","subject":[{{"digest":{{"sha256":"{}"}}}}]}}"#,
-            &m.digest[7..]
+            &m.digest.hex()
         );
         let sbom: &[u8] = br#"{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://spdx.dev/Document","predicate":{"spdxVersion":"SPDX-2.3"}}"#;
         let statements = [

@@ -451,7 +451,7 @@ fn a_layer_compressed_twice_or_cut_short_is_unreadable_not_a_mismatch() {
         let mut w = LayoutWriter::create(dir.path()).unwrap();
         let p = Platform::linux_arm64();
         let layer = LayerInput {
-            diff_id: archbench_oci::digest::sha256_digest(&tar),
+            diff_id: archbench_oci::Digest::of(&tar),
             blob,
             media_type: archbench_oci::layout::media::LAYER_TAR_GZIP.into(),
         };

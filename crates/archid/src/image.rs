@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use archbench_oci::{Attestation, ImageSource, PlatformImage};
+use archbench_oci::{Attestation, Digest, ImageSource, PlatformImage};
 use archbench_platform::{Arch, Platform};
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +20,7 @@ pub struct PlatformScan {
     pub config_platform: String,
     /// Manifest digest, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest_digest: Option<String>,
+    pub manifest_digest: Option<Digest>,
     /// Number of layers.
     pub layers: usize,
     /// Candidate files in the final filesystem, sorted by path.
@@ -163,8 +163,8 @@ fn read_module_layer(
     let bytes = src.read_layer(layer).map_err(|e| error_chain(&e))?;
     let name = layer
         .verify_digest
-        .as_deref()
-        .map(|d| format!("{}.wasm", d.replace(':', "-")))
+        .as_ref()
+        .map(|d| format!("sha256-{}.wasm", d.hex()))
         .unwrap_or_else(|| "module.wasm".into());
     let (identity, error) = match crate::identify_opt(&bytes) {
         Ok(Some(id)) => (Some(id), None),
@@ -201,7 +201,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 pub struct Skipped {
     /// Its manifest digest.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest_digest: Option<String>,
+    pub manifest_digest: Option<Digest>,
     /// What it describes and holds.
     pub attestation: Attestation,
 }
@@ -211,7 +211,7 @@ impl std::fmt::Display for Skipped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "attestation manifest for {}", self.attestation.subject())?;
         match &self.manifest_digest {
-            Some(d) => write!(f, " ({})", archbench_oci::digest::short(d)),
+            Some(d) => write!(f, " ({})", d.short()),
             None => Ok(()),
         }
     }
@@ -280,7 +280,7 @@ pub struct PlatformVerdict {
     pub config_platform: String,
     /// Manifest digest.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest_digest: Option<String>,
+    pub manifest_digest: Option<Digest>,
     /// Binaries (executables, libraries, objects) checked.
     pub binaries: u64,
     /// Of those, built for the declared platform.

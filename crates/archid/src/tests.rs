@@ -369,10 +369,7 @@ mod verify {
     fn tampered_blob_is_a_digest_error() {
         let arm = tar_of(&[("bin/app", &elf(Architecture::Aarch64))]);
         let dir = layout_with(&[("linux/arm64", "linux/arm64", vec![arm.clone()])]);
-        let blob = dir
-            .path()
-            .join("blobs/sha256")
-            .join(&archbench_oci::digest::sha256_digest(&arm)["sha256:".len()..]);
+        let blob = dir.path().join("blobs/sha256").join(archbench_oci::Digest::of(&arm).hex());
         let mut bytes = std::fs::read(&blob).unwrap();
         let n = bytes.len();
         bytes[n - 2000] ^= 0x20;
@@ -462,7 +459,7 @@ mod verify {
             let layers = [
                 LayerInput::tar(lower.clone()),
                 LayerInput {
-                    diff_id: archbench_oci::digest::sha256_digest(&upper),
+                    diff_id: archbench_oci::Digest::of(&upper),
                     blob,
                     media_type: archbench_oci::layout::media::LAYER_TAR_GZIP.into(),
                 },

@@ -41,7 +41,7 @@ pub struct BaseImage {
     /// The platform.
     pub platform: String,
     /// Manifest digest.
-    pub manifest_digest: String,
+    pub manifest_digest: archbench_oci::Digest,
     /// Compressed layer size.
     pub layer_bytes: u64,
     /// Seconds mmdebstrap took (0 when cached).
@@ -133,7 +133,7 @@ pub fn bootstrap(
         if let Ok(src) = ImageSource::open(&r) {
             if let (Ok(root), Ok(imgs)) = (src.root(), src.images()) {
                 let layer_bytes = imgs.iter().flat_map(|i| &i.layers).map(|l| l.size).sum();
-                progress(&format!("{p}: cached ({})", &root.digest[..19]));
+                progress(&format!("{p}: cached ({})", root.digest.short()));
                 let w = Written {
                     digest: root.digest.clone(),
                     size: root.bytes.len() as u64,
@@ -231,7 +231,7 @@ pub fn bootstrap(
 
 /// A gzip layer from an uncompressed tar (diff ID of the tar, digest of the gzip).
 pub fn gzip_layer(tar: Vec<u8>) -> Result<LayerInput> {
-    let diff_id = archbench_oci::digest::sha256_digest(&tar);
+    let diff_id = archbench_oci::Digest::of(&tar);
     let mut gz = flate2::write::GzEncoder::new(
         Vec::with_capacity(tar.len() / 3),
         flate2::Compression::fast(),

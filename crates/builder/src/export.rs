@@ -34,7 +34,7 @@ pub fn saved_layer(saved: Vec<u8>, name: &str) -> Result<LayerInput> {
 }
 
 /// The sha256 of `blob` decompressed: a compressed layer's diff ID.
-fn diff_id_of(blob: &[u8]) -> std::io::Result<String> {
+fn diff_id_of(blob: &[u8]) -> std::io::Result<archbench_oci::Digest> {
     let (mut tar, _) = archbench_oci::compression::decompress(blob)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
@@ -44,7 +44,7 @@ fn diff_id_of(blob: &[u8]) -> std::io::Result<String> {
             n => hasher.update(&buf[..n]),
         }
     }
-    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+    Ok(archbench_oci::Digest::finish(hasher))
 }
 
 /// What [`export`] wrote.
@@ -108,7 +108,7 @@ pub fn export(
             source: e,
         })?;
         let layer = saved_layer(saved, l)?;
-        if let Some(want) = diff_ids.get(i).filter(|d| **d != layer.diff_id) {
+        if let Some(want) = diff_ids.get(i).filter(|d| layer.diff_id != d.as_str()) {
             return Err(bad(format!(
                 "layer {} ({l}) is {} once uncompressed, but the config's diff ID is {want}",
                 i + 1,
@@ -190,7 +190,7 @@ mod tests {
         let saved_layers =
             vec![tars[0].clone(), gzip(&tars[1]), zstd::encode_all(&tars[2][..], 3).unwrap()];
         let diff_ids: Vec<String> =
-            tars.iter().map(|t| archbench_oci::digest::sha256_digest(t)).collect();
+            tars.iter().map(|t| archbench_oci::Digest::of(t).to_string()).collect();
         let dir = tempfile::tempdir().unwrap();
         let engine = Saves(saved(&saved_layers, &diff_ids));
         let out = export(&engine, "t:1", &Platform::linux_arm64(), dir.path()).unwrap();
@@ -210,8 +210,8 @@ mod tests {
         // The compressed layers are the engine's own bytes.
         for i in [1, 2] {
             assert_eq!(
-                image.layers[i].verify_digest.as_deref(),
-                Some(archbench_oci::digest::sha256_digest(&saved_layers[i]).as_str())
+                image.layers[i].verify_digest,
+                Some(archbench_oci::Digest::of(&saved_layers[i]))
             );
         }
         // One decompression gives each tar back, so a reader finds its file.
@@ -227,7 +227,7 @@ mod tests {
             assert_eq!(names, [want]);
         }
         let config: serde_json::Value = serde_json::from_slice(
-            &src.document_by_digest(image.config_digest.as_deref().unwrap()).unwrap(),
+            &src.document_by_digest(image.config_digest.as_ref().unwrap()).unwrap(),
         )
         .unwrap();
         assert_eq!(config["rootfs"]["diff_ids"], serde_json::json!(diff_ids));
@@ -236,7 +236,7 @@ mod tests {
     #[test]
     fn a_layer_that_is_not_the_config_says_is_refused() {
         let tar = tar_with("app");
-        let other = archbench_oci::digest::sha256_digest(b"something else");
+        let other = archbench_oci::Digest::of(b"something else").to_string();
         let dir = tempfile::tempdir().unwrap();
         let engine = Saves(saved(&[gzip(&tar)], std::slice::from_ref(&other)));
         let err = export(&engine, "t:1", &Platform::linux_arm64(), dir.path()).unwrap_err();

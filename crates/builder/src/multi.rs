@@ -278,8 +278,8 @@ pub fn build(
                     continue;
                 };
                 run.ok = true;
-                run.manifest_digest = Some(img.manifest.digest.clone());
-                run.image_id = img.config_digest.clone();
+                run.manifest_digest = Some(img.manifest.digest.to_string());
+                run.image_id = img.config_digest.as_ref().map(ToString::to_string);
                 run.image_bytes = img.size;
                 entries.push((run.platform.clone(), img.manifest.clone()));
             }
@@ -294,7 +294,7 @@ pub fn build(
 struct Imported {
     platform: Platform,
     manifest: Written,
-    config_digest: Option<String>,
+    config_digest: Option<archbench_oci::Digest>,
     size: u64,
 }
 
@@ -321,7 +321,7 @@ fn import(tar: &Path, spec: &BuildSpec) -> Result<(Written, Vec<Imported>)> {
         let size = sizes
             .platforms
             .iter()
-            .find(|p| p.manifest_digest.as_deref() == Some(&digest))
+            .find(|p| p.manifest_digest.as_ref() == Some(&digest))
             .map_or(0, |p| p.size);
         images.push(Imported {
             platform,

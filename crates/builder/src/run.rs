@@ -236,7 +236,7 @@ pub fn build_with(
     }
     let digest = write_index(spec, &per_platform, multi.as_ref())?;
     report.destination = Some(format!("oci:{}:{}", spec.layout.display(), spec.tag));
-    report.index_digest = Some(digest);
+    report.index_digest = Some(digest.to_string());
     Ok(report)
 }
 
@@ -515,7 +515,7 @@ fn build_one(
     match export(engine, &tag, platform, &spec.layout) {
         Ok(x) => {
             run.ok = true;
-            run.manifest_digest = Some(x.manifest.digest.clone());
+            run.manifest_digest = Some(x.manifest.digest.to_string());
             run.image_bytes = x.size;
             match x.relabelled_from {
                 Some(from) if platform.arch == Arch::Wasm => {
@@ -550,7 +550,7 @@ fn write_index(
     spec: &BuildSpec,
     per_platform: &BTreeMap<Platform, archbench_oci::layout::Written>,
     multi: Option<&crate::multi::Built>,
-) -> Result<String> {
+) -> Result<archbench_oci::Digest> {
     let entries: Vec<(archbench_oci::layout::Written, Platform)> = spec
         .platforms
         .iter()
@@ -828,7 +828,7 @@ mod orchestration {
                 b.append_path_with_name(blob.path(), name).unwrap();
             }
             b.finish().unwrap();
-            Ok(idx.digest)
+            Ok(idx.digest.to_string())
         }
         fn buildkit_facts(
             &self,

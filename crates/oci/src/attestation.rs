@@ -8,8 +8,8 @@ use archbench_platform::Platform;
 use oci_spec::image::{Descriptor, ImageManifest};
 use serde::{Deserialize, Serialize};
 
-use crate::digest::short;
 use crate::media;
+use crate::Digest;
 
 /// The annotation on an index entry saying what the entry is; BuildKit writes
 /// [`ATTESTATION_MANIFEST`].
@@ -25,9 +25,10 @@ pub const PREDICATE_TYPE: &str = "in-toto.io/predicate-type";
 /// What an attestation manifest describes and holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attestation {
-    /// The digest of the image manifest it describes, when its index entry names one.
+    /// The digest of the image manifest it describes, when its index entry names one (a
+    /// malformed annotation names none).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub of: Option<String>,
+    pub of: Option<Digest>,
     /// The platform that manifest declares, when the same index holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub of_platform: Option<String>,
@@ -51,7 +52,7 @@ impl Attestation {
             return None;
         }
         Some(Attestation {
-            of: annotation(REFERENCE_DIGEST),
+            of: annotation(REFERENCE_DIGEST).and_then(|d| Digest::parse(&d).ok()),
             of_platform: None,
             predicate_types: layers
                 .iter()
@@ -65,7 +66,7 @@ impl Attestation {
     pub fn subject(&self) -> String {
         match (&self.of_platform, &self.of) {
             (Some(p), _) => p.clone(),
-            (None, Some(d)) => format!("{}, not in this index", short(d)),
+            (None, Some(d)) => format!("{}, not in this index", d.short()),
             (None, None) => "an image it does not name".to_owned(),
         }
     }
@@ -74,7 +75,7 @@ impl Attestation {
     /// manifest's short digest.
     pub fn label(&self) -> String {
         match (&self.of_platform, &self.of) {
-            (Some(p), Some(d)) => format!("attestation of {p} ({})", short(d)),
+            (Some(p), Some(d)) => format!("attestation of {p} ({})", d.short()),
             _ => format!("attestation of {}", self.subject()),
         }
     }
@@ -98,8 +99,12 @@ mod tests {
     const IMAGE: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
     const BLOB: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
+    fn blob() -> Digest {
+        Digest::parse(BLOB).unwrap()
+    }
+
     fn entry(annotations: &[(&str, &str)]) -> Descriptor {
-        let mut d = crate::document::descriptor(media::MANIFEST, BLOB, 10).unwrap();
+        let mut d = crate::document::descriptor(media::MANIFEST, &blob(), 10);
         if !annotations.is_empty() {
             d.set_annotations(Some(
                 annotations.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
@@ -109,12 +114,12 @@ mod tests {
     }
 
     fn manifest(layer_type: &str, predicate: Option<&str>) -> ImageManifest {
-        let mut layer = crate::document::descriptor(layer_type, BLOB, 10).unwrap();
+        let mut layer = crate::document::descriptor(layer_type, &blob(), 10);
         if let Some(p) = predicate {
             layer.set_annotations(Some([(PREDICATE_TYPE.to_owned(), p.to_owned())].into()));
         }
         crate::document::manifest(
-            crate::document::descriptor(media::CONFIG, BLOB, 2).unwrap(),
+            crate::document::descriptor(media::CONFIG, &blob(), 2),
             vec![layer],
         )
     }
@@ -124,7 +129,7 @@ mod tests {
         let buildkit = entry(&[(REFERENCE_TYPE, ATTESTATION_MANIFEST), (REFERENCE_DIGEST, IMAGE)]);
         let provenance = manifest(media::IN_TOTO, Some("https://slsa.dev/provenance/v0.2"));
         let a = Attestation::classify(&buildkit, Some(&provenance)).unwrap();
-        assert_eq!(a.of.as_deref(), Some(IMAGE));
+        assert_eq!(a.of.as_ref().map(Digest::as_str), Some(IMAGE));
         assert_eq!(a.predicate_types, ["https://slsa.dev/provenance/v0.2"]);
         assert_eq!(a.label(), "attestation of sha256:111111111111, not in this index");
         let a = Attestation { of_platform: Some("linux/amd64".into()), ..a };

@@ -7,7 +7,7 @@
 use archbench_platform::Platform;
 use oci_spec::image::{Arch, HistoryBuilder, ImageConfigurationBuilder, Os, RootFsBuilder};
 
-use crate::{Error, Result};
+use crate::{Digest, Error, Result};
 
 pub use oci_spec::image::{Config, ImageConfiguration};
 
@@ -54,7 +54,7 @@ pub fn declared(bytes: &[u8], what: &str) -> Result<Declared> {
 
 /// A config for `platform` with `layers`' diff IDs (each layer's history says archbench made
 /// it) and `container` as its execution parameters.
-pub fn new(platform: &Platform, diff_ids: Vec<String>, container: Config) -> ImageConfiguration {
+pub fn new(platform: &Platform, diff_ids: Vec<Digest>, container: Config) -> ImageConfiguration {
     let history = diff_ids
         .iter()
         .map(|_| {
@@ -78,17 +78,17 @@ pub fn new(platform: &Platform, diff_ids: Vec<String>, container: Config) -> Ima
 
 /// A config of platform `unknown/unknown` with no container config, as BuildKit writes for an
 /// attestation manifest.
-pub fn unknown_platform(diff_ids: Vec<String>) -> ImageConfiguration {
+pub fn unknown_platform(diff_ids: Vec<Digest>) -> ImageConfiguration {
     labelled(Arch::Other("unknown".into()), Os::Other("unknown".into()), diff_ids)
         .config(Config::default())
         .build()
         .expect("every required field is set")
 }
 
-fn labelled(arch: Arch, os: Os, diff_ids: Vec<String>) -> ImageConfigurationBuilder {
+fn labelled(arch: Arch, os: Os, diff_ids: Vec<Digest>) -> ImageConfigurationBuilder {
     let rootfs = RootFsBuilder::default()
         .typ("layers")
-        .diff_ids(diff_ids)
+        .diff_ids(diff_ids.into_iter().map(String::from).collect::<Vec<_>>())
         .build()
         .expect("every required field is set");
     ImageConfigurationBuilder::default().architecture(arch).os(os).rootfs(rootfs)
@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn a_written_config_reads_back_with_its_platform_and_layers() {
         for p in Platform::known() {
-            let c = new(&p, vec![format!("sha256:{}", "ab".repeat(32))], entrypoint(&["/app"]));
+            let c = new(&p, vec![Digest::of(b"layer")], entrypoint(&["/app"]));
             let bytes = to_bytes(&c);
             let back = parse(&bytes, "test").unwrap();
             assert_eq!(back, c);

@@ -18,12 +18,12 @@ use serde::{Deserialize, Serialize};
 use crate::attestation::Attestation;
 use crate::document;
 
-use crate::digest::{sha256_digest, sha256_hex, VerifyingReader};
+use crate::digest::VerifyingReader;
 use crate::image::{ImageRef, ImageSource, Root};
 use crate::layout::LayoutWriter;
 use crate::reference::Reference;
 use crate::registry::{Put, Registry, RegistryOptions};
-use crate::{Error, Result};
+use crate::{Digest, Error, Result};
 
 /// Called with the number of blob bytes just moved.
 pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
@@ -93,7 +93,7 @@ pub struct CopyReport {
     /// Destination as given.
     pub destination: String,
     /// Digest of what the destination tag now names.
-    pub digest: String,
+    pub digest: Digest,
     /// Its media type.
     pub media_type: String,
     /// Whether `digest` equals the source's digest (false when `--platform` made a new index).
@@ -114,7 +114,7 @@ pub struct CopyReport {
 
 #[derive(Deserialize)]
 struct Desc {
-    digest: String,
+    digest: Digest,
     size: u64,
 }
 
@@ -150,7 +150,9 @@ fn chosen_entries(all: &[Descriptor], platforms: &[Platform]) -> Vec<Descriptor>
     let digests: Vec<String> = images.iter().map(|d| d.digest().to_string()).collect();
     all.iter()
         .filter(|d| match Attestation::classify(d, None) {
-            Some(a) => images.len() > 1 && a.of.is_some_and(|of| digests.contains(&of)),
+            Some(a) => {
+                images.len() > 1 && a.of.is_some_and(|of| digests.iter().any(|d| of == d.as_str()))
+            }
             None => images.iter().any(|i| i.digest() == d.digest()),
         })
         .cloned()
@@ -159,7 +161,7 @@ fn chosen_entries(all: &[Descriptor], platforms: &[Platform]) -> Vec<Descriptor>
 
 /// A manifest to write, with the blobs it needs.
 struct Planned {
-    digest: String,
+    digest: Digest,
     media_type: String,
     bytes: Vec<u8>,
 }
@@ -184,7 +186,7 @@ pub fn copy(src: &ImageSource, dst: &Destination, options: &CopyOptions) -> Resu
     let digest = match dst {
         Destination::Layout { tag, .. } => sink.tag(&top, tag)?,
         Destination::Registry { reference, .. } => {
-            let target = reference.tag.clone().unwrap_or_else(|| top.digest.clone());
+            let target = reference.tag.clone().unwrap_or_else(|| top.digest.to_string());
             sink.tag(&top, &target)?
         }
     };
@@ -239,7 +241,7 @@ fn select(src: &ImageSource, root: &Root, platforms: &[Platform]) -> Result<(Vec
     }
     let mut manifests = Vec::new();
     for d in &chosen {
-        let digest = d.digest().to_string();
+        let digest = Digest::try_from(d.digest())?;
         let media_type = d.media_type().to_string();
         if media_type.contains("index") || media_type.contains("manifest.list") {
             return Err(Error::Invalid {
@@ -264,20 +266,19 @@ fn select(src: &ImageSource, root: &Root, platforms: &[Platform]) -> Result<(Vec
     let mut filtered = index;
     filtered.set_manifests(chosen);
     let bytes = document::to_bytes(&filtered);
-    let top = Root { digest: sha256_digest(&bytes), bytes, media_type: root.media_type.clone() };
+    let top = Root { digest: Digest::of(&bytes), bytes, media_type: root.media_type.clone() };
     Ok((manifests, top))
 }
 
 /// Every blob (config and layers) the manifests in `leaves` name, with its size.
-fn blobs_of(leaves: &[&[u8]], src: &ImageSource) -> Result<BTreeMap<String, u64>> {
-    let mut blobs: BTreeMap<String, u64> = BTreeMap::new();
+fn blobs_of(leaves: &[&[u8]], src: &ImageSource) -> Result<BTreeMap<Digest, u64>> {
+    let mut blobs: BTreeMap<Digest, u64> = BTreeMap::new();
     for bytes in leaves {
         let m: ManifestBlobs = serde_json::from_slice(bytes).map_err(|e| Error::Invalid {
             what: format!("a manifest in {}", src.describe()),
             message: e.to_string(),
         })?;
         for d in std::iter::once(m.config).chain(m.layers) {
-            sha256_hex(&d.digest)?;
             blobs.insert(d.digest, d.size);
         }
     }
@@ -314,10 +315,10 @@ struct Tally {
 fn transfer(
     src: &ImageSource,
     sink: &dyn Sink,
-    blobs: &BTreeMap<String, u64>,
+    blobs: &BTreeMap<Digest, u64>,
     options: &CopyOptions,
 ) -> Result<Tally> {
-    let queue: Mutex<Vec<(&String, &u64)>> = Mutex::new(blobs.iter().rev().collect());
+    let queue: Mutex<Vec<(&Digest, &u64)>> = Mutex::new(blobs.iter().rev().collect());
     let tally = Mutex::new(Tally::default());
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
@@ -385,10 +386,10 @@ impl Read for Counting {
 type Opener<'a> = dyn Fn() -> Result<Box<dyn Read + Send>> + Sync + 'a;
 
 trait Sink: Sync {
-    fn put_blob(&self, digest: &str, size: u64, open: &Opener<'_>) -> Result<Put>;
-    fn put_manifest(&self, digest: &str, bytes: &[u8], media_type: &str) -> Result<()>;
+    fn put_blob(&self, digest: &Digest, size: u64, open: &Opener<'_>) -> Result<Put>;
+    fn put_manifest(&self, digest: &Digest, bytes: &[u8], media_type: &str) -> Result<()>;
     /// Name the root; returns its digest.
-    fn tag(&self, root: &Root, tag: &str) -> Result<String>;
+    fn tag(&self, root: &Root, tag: &str) -> Result<Digest>;
 }
 
 struct RegistrySink {
@@ -398,13 +399,13 @@ struct RegistrySink {
 }
 
 impl Sink for RegistrySink {
-    fn put_blob(&self, digest: &str, size: u64, open: &Opener<'_>) -> Result<Put> {
+    fn put_blob(&self, digest: &Digest, size: u64, open: &Opener<'_>) -> Result<Put> {
         self.registry.push_blob(&self.repo, digest, size, self.mount_from.as_deref(), open)
     }
-    fn put_manifest(&self, digest: &str, bytes: &[u8], media_type: &str) -> Result<()> {
-        self.registry.put_manifest(&self.repo, digest, bytes, media_type).map(drop)
+    fn put_manifest(&self, digest: &Digest, bytes: &[u8], media_type: &str) -> Result<()> {
+        self.registry.put_manifest(&self.repo, digest.as_str(), bytes, media_type).map(drop)
     }
-    fn tag(&self, root: &Root, tag: &str) -> Result<String> {
+    fn tag(&self, root: &Root, tag: &str) -> Result<Digest> {
         self.registry.put_manifest(&self.repo, tag, &root.bytes, &root.media_type)
     }
 }
@@ -421,8 +422,8 @@ impl LayoutSink {
 }
 
 impl Sink for LayoutSink {
-    fn put_blob(&self, digest: &str, _size: u64, open: &Opener<'_>) -> Result<Put> {
-        let path = self.dir.join("blobs/sha256").join(sha256_hex(digest)?);
+    fn put_blob(&self, digest: &Digest, _size: u64, open: &Opener<'_>) -> Result<Put> {
+        let path = self.dir.join(digest.blob_path());
         if path.is_file() {
             return Ok(Put::Skipped);
         }
@@ -453,14 +454,14 @@ impl Sink for LayoutSink {
         tmp.persist(&path).map_err(|e| io("renaming into", e.error))?;
         Ok(Put::Uploaded)
     }
-    fn put_manifest(&self, digest: &str, bytes: &[u8], media_type: &str) -> Result<()> {
+    fn put_manifest(&self, digest: &Digest, bytes: &[u8], media_type: &str) -> Result<()> {
         let w = self.writer.lock().expect("writer").blob(bytes, media_type)?;
-        if w.digest != digest {
-            return Err(Error::Digest { expected: digest.to_owned(), actual: w.digest });
+        if w.digest != *digest {
+            return Err(Error::Digest { expected: digest.clone(), actual: w.digest });
         }
         Ok(())
     }
-    fn tag(&self, root: &Root, tag: &str) -> Result<String> {
+    fn tag(&self, root: &Root, tag: &str) -> Result<Digest> {
         let mut w = self.writer.lock().expect("writer");
         let written = w.blob(&root.bytes, &root.media_type)?;
         w.tag(&written, tag)?;
@@ -552,11 +553,8 @@ pub fn create_index(
         entries = merge_existing(dst, entries)?;
     }
     let bytes = document::to_bytes(&document::index(entries, annotations));
-    let root = Root {
-        digest: sha256_digest(&bytes),
-        media_type: crate::layout::media::INDEX.into(),
-        bytes,
-    };
+    let root =
+        Root { digest: Digest::of(&bytes), media_type: crate::layout::media::INDEX.into(), bytes };
     if mode.dry_run {
         return Ok((root, Vec::new()));
     }
@@ -601,7 +599,7 @@ fn index_entries(sources: &[IndexSource]) -> Result<Vec<Descriptor>> {
                 ),
             })?,
         };
-        let d = document::descriptor(&root.media_type, &root.digest, root.bytes.len() as u64)?;
+        let d = document::descriptor(&root.media_type, &root.digest, root.bytes.len() as u64);
         entries.push(document::with_platform(d, &platform));
         origin.push(s.source.describe());
     }
@@ -647,7 +645,7 @@ fn merge_existing(dst: &Destination, entries: Vec<Descriptor>) -> Result<Vec<Des
             .filter(|d| {
                 Attestation::classify(d, None)
                     .and_then(|a| a.of)
-                    .is_some_and(|of| kept_digests.contains(&of))
+                    .is_some_and(|of| kept_digests.iter().any(|d| of == d.as_str()))
             })
             .cloned(),
     );
@@ -666,10 +664,9 @@ fn put_index(
     let mut reports = Vec::new();
     for s in sources {
         let by_digest = match dst {
-            Destination::Layout { dir, .. } => Destination::Layout {
-                dir: dir.clone(),
-                tag: format!("archbench-part-{}", &s.source.root()?.digest[7..19]),
-            },
+            Destination::Layout { dir, .. } => {
+                Destination::Layout { dir: dir.clone(), tag: part_tag(&s.source.root()?.digest) }
+            }
             Destination::Registry { registry, reference } => Destination::Registry {
                 registry: registry.clone(),
                 reference: reference.with_digest(&s.source.root()?.digest),
@@ -679,7 +676,7 @@ fn put_index(
     }
     match dst {
         Destination::Registry { registry, reference } => {
-            let target = reference.tag.clone().unwrap_or_else(|| root.digest.clone());
+            let target = reference.tag.clone().unwrap_or_else(|| root.digest.to_string());
             registry.put_manifest(&reference.repository, &target, &root.bytes, &root.media_type)?;
         }
         Destination::Layout { dir, tag } => {
@@ -687,11 +684,16 @@ fn put_index(
             let written = w.blob(&root.bytes, &root.media_type)?;
             w.tag(&written, tag)?;
             for r in &reports {
-                w.untag(&format!("archbench-part-{}", &r.digest[7..19]))?;
+                w.untag(&part_tag(&r.digest))?;
             }
         }
     }
     Ok(reports)
+}
+
+/// The temporary tag a source of an index gets in a layout while the index is assembled.
+fn part_tag(digest: &Digest) -> String {
+    format!("archbench-part-{}", &digest.hex()[..12])
 }
 
 #[cfg(test)]

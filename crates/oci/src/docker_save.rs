@@ -112,7 +112,7 @@ pub fn of_files(
         layer.append_data(&mut h, path, *data).expect("in-memory tar");
     }
     let layer = layer.into_inner().expect("in-memory tar");
-    let diff_id = crate::digest::sha256_digest(&layer);
+    let diff_id = crate::Digest::of(&layer);
     let config = crate::config::new(platform, vec![diff_id], crate::config::entrypoint(entrypoint));
     write(tag, &crate::config::to_bytes(&config), [Ok::<_, std::convert::Infallible>(layer)])
         .unwrap_or_else(|e| match e {})

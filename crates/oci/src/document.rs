@@ -13,18 +13,14 @@ use oci_spec::image::{
 };
 use serde::Serialize;
 
-use crate::{Error, Result};
+use crate::{Digest, Error, Result};
 
 /// The annotation that names an entry of a layout's `index.json`.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// A descriptor; `digest` must be `algorithm:hex` (checked).
-pub fn descriptor(media_type: &str, digest: &str, size: u64) -> Result<Descriptor> {
-    let d: oci_spec::image::Digest = digest.parse().map_err(|e| Error::Invalid {
-        what: format!("digest {digest:?}"),
-        message: format!("{e}"),
-    })?;
-    Ok(Descriptor::new(MediaType::from(media_type), size, d))
+pub fn descriptor(media_type: &str, digest: &Digest, size: u64) -> Descriptor {
+    Descriptor::new(MediaType::from(media_type), size, oci_spec::image::Digest::from(digest))
 }
 
 /// The OCI platform object of `p` (the fields archbench_platform::oci writes).
@@ -108,12 +104,12 @@ mod tests {
     #[test]
     fn platforms_round_trip_and_bytes_are_stable() {
         for p in Platform::known() {
-            let d = with_platform(descriptor("application/x", D, 1).unwrap(), &p);
+            let d = with_platform(descriptor("application/x", &Digest::parse(D).unwrap(), 1), &p);
             assert_eq!(declared(&d).unwrap().parse::<Platform>().unwrap(), p);
         }
         let ann: BTreeMap<String, String> =
             (0..20).map(|i| (format!("k{i}"), format!("v{i}"))).collect();
-        let d = tagged(descriptor("application/x", D, 1).unwrap(), "t");
+        let d = tagged(descriptor("application/x", &Digest::parse(D).unwrap(), 1), "t");
         assert_eq!(tag_of(&d), Some("t"));
         let a = to_bytes(&index(vec![d.clone()], &ann));
         for _ in 0..5 {
@@ -121,7 +117,6 @@ mod tests {
         }
         let back = parse_index(&a, "x").unwrap();
         assert_eq!(back.manifests().len(), 1);
-        assert!(descriptor("application/x", "sha256:../../etc", 1).is_err());
         assert!(parse_index(b"{}", "the index").unwrap_err().to_string().contains("the index"));
     }
 }

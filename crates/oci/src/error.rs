@@ -19,9 +19,9 @@ pub enum Error {
     #[error("blob {expected} hashes to {actual}: the image is corrupt or was tampered with")]
     Digest {
         /// What the manifest or index says.
-        expected: String,
+        expected: crate::Digest,
         /// What the bytes hash to.
-        actual: String,
+        actual: crate::Digest,
     },
     /// A blob's stream is longer or shorter than its descriptor declares.
     #[error("{}", if read > declared {

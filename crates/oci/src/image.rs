@@ -9,7 +9,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde::{Deserialize, Serialize};
 
 use crate::attestation::Attestation;
-use crate::digest::{sha256_digest, sha256_hex, SizedReader, VerifyingReader};
+use crate::digest::{Digest, SizedReader, VerifyingReader};
 use crate::reference::Reference;
 use crate::registry::{sniff_media_type, RegistryOptions, RegistryStore};
 use crate::store::{DirStore, Store, TarStore};
@@ -88,8 +88,8 @@ pub struct LayerRef {
     /// Size in bytes as stored (compressed for OCI layers).
     pub size: u64,
     /// The digest the stream must hash to (`sha256:…`): the blob digest in an OCI layout, the
-    /// uncompressed diff ID in a `docker save` archive.
-    pub verify_digest: Option<String>,
+    /// uncompressed diff ID in a `docker save` archive (none when the config's is not sha256).
+    pub verify_digest: Option<Digest>,
 }
 
 /// One platform's image within a source.
@@ -102,13 +102,13 @@ pub struct PlatformImage {
     pub config_platform: String,
     /// Manifest digest, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest_digest: Option<String>,
+    pub manifest_digest: Option<Digest>,
     /// Manifest size in bytes (0 for docker archives, which have none).
     #[serde(default)]
     pub manifest_size: u64,
     /// Config digest, when the config is content-addressed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub config_digest: Option<String>,
+    pub config_digest: Option<Digest>,
     /// Config size in bytes.
     #[serde(default)]
     pub config_size: u64,
@@ -169,7 +169,7 @@ impl PlatformImage {
 
 /// Give each attestation the platform of the image it describes, when `images` holds it.
 fn name_attested_platforms(images: &mut [PlatformImage]) {
-    let platforms: std::collections::HashMap<String, String> = images
+    let platforms: std::collections::HashMap<Digest, String> = images
         .iter()
         .filter(|i| !i.is_attestation())
         .filter_map(|i| Some((i.manifest_digest.clone()?, i.declared().to_owned())))
@@ -188,8 +188,8 @@ pub struct Root {
     pub bytes: Vec<u8>,
     /// Media type.
     pub media_type: String,
-    /// `sha256:…`.
-    pub digest: String,
+    /// Its digest.
+    pub digest: Digest,
 }
 
 impl Root {
@@ -251,12 +251,12 @@ impl ImageSource {
     }
 
     /// Read a small JSON document, refusing oversized ones and checking its digest if given.
-    fn document(&self, path: &str, digest: Option<&str>) -> Result<Vec<u8>> {
+    fn document(&self, path: &str, digest: Option<&Digest>) -> Result<Vec<u8>> {
         let bytes = crate::store::read_document(&*self.store, path)?;
         if let Some(d) = digest {
-            let actual = sha256_digest(&bytes);
-            if actual != d {
-                return Err(Error::Digest { expected: d.to_owned(), actual });
+            let actual = Digest::of(&bytes);
+            if actual != *d {
+                return Err(Error::Digest { expected: d.clone(), actual });
             }
         }
         Ok(bytes)
@@ -292,23 +292,23 @@ impl ImageSource {
                 )))
             }
         };
-        let digest = d.digest().to_string();
-        let bytes = self.document(&Self::blob_path(&digest)?, Some(&digest))?;
+        let digest = Digest::try_from(d.digest())?;
+        let bytes = self.document(&digest.blob_path(), Some(&digest))?;
         let declared = d.media_type().to_string();
         let media_type = if declared.is_empty() { sniff_media_type(&bytes) } else { declared };
         Ok(Root { bytes, media_type, digest })
     }
 
     /// A manifest, index or config by digest, verified and size-limited.
-    pub fn document_by_digest(&self, digest: &str) -> Result<Vec<u8>> {
-        self.document(&Self::blob_path(digest)?, Some(digest))
+    pub fn document_by_digest(&self, digest: &Digest) -> Result<Vec<u8>> {
+        self.document(&digest.blob_path(), Some(digest))
     }
 
     /// Stream a blob by digest as stored, held to `size` (its descriptor's) and verified as it
     /// is read.
-    pub fn open_blob(&self, digest: &str, size: u64) -> Result<Box<dyn Read + Send>> {
-        let (r, _) = self.store.open(&Self::blob_path(digest)?)?;
-        Ok(Box::new(VerifyingReader::new(SizedReader::new(r, size, digest), digest)))
+    pub fn open_blob(&self, digest: &Digest, size: u64) -> Result<Box<dyn Read + Send>> {
+        let (r, _) = self.store.open(&digest.blob_path())?;
+        Ok(Box::new(VerifyingReader::new(SizedReader::new(r, size, digest.as_str()), digest)))
     }
 
     /// Where the image lives, when it is a registry.
@@ -321,10 +321,6 @@ impl ImageSource {
             }
             _ => None,
         }
-    }
-
-    fn blob_path(digest: &str) -> Result<String> {
-        Ok(format!("blobs/sha256/{}", sha256_hex(digest)?))
     }
 
     fn declared(&self, what: &str, bytes: &[u8]) -> Result<crate::config::Declared> {
@@ -404,8 +400,8 @@ impl ImageSource {
                 message: "indexes nested more than 4 deep".into(),
             });
         }
-        let digest = d.digest().to_string();
-        let bytes = self.document(&Self::blob_path(&digest)?, Some(&digest))?;
+        let digest = Digest::try_from(d.digest())?;
+        let bytes = self.document(&digest.blob_path(), Some(&digest))?;
         let media = d.media_type().to_string();
         if is_index(&media) {
             let index: ImageIndex = self.parse(&format!("index {digest}"), &bytes)?;
@@ -415,17 +411,16 @@ impl ImageSource {
             return Ok(());
         }
         let manifest: ImageManifest = self.parse(&format!("manifest {digest}"), &bytes)?;
-        let config_digest = manifest.config().digest().to_string();
-        let config_bytes =
-            self.document(&Self::blob_path(&config_digest)?, Some(&config_digest))?;
+        let config_digest = Digest::try_from(manifest.config().digest())?;
+        let config_bytes = self.document(&config_digest.blob_path(), Some(&config_digest))?;
         let config = self.declared(&format!("config {config_digest}"), &config_bytes)?;
         let layers = manifest
             .layers()
             .iter()
             .map(|l| {
-                let ld = l.digest().to_string();
+                let ld = Digest::try_from(l.digest())?;
                 Ok(LayerRef {
-                    path: Self::blob_path(&ld)?,
+                    path: ld.blob_path(),
                     media_type: Some(l.media_type().to_string()),
                     size: l.size(),
                     verify_digest: Some(ld),
@@ -460,7 +455,7 @@ impl ImageSource {
                     path: path.clone(),
                     media_type: None,
                     size,
-                    verify_digest: diff_ids.get(i).cloned(),
+                    verify_digest: diff_ids.get(i).and_then(|d| Digest::parse(d).ok()),
                 });
             }
             out.push(PlatformImage {
@@ -498,8 +493,8 @@ impl ImageSource {
         let (r, _) = self.store.open(&layer.path)?;
         let r = SizedReader::new(r, layer.size, &layer.path);
         Ok(match &layer.verify_digest {
-            Some(d) if d.starts_with("sha256:") => Box::new(VerifyingReader::new(r, d)),
-            _ => Box::new(r),
+            Some(d) => Box::new(VerifyingReader::new(r, d)),
+            None => Box::new(r),
         })
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attestation::Attestation;
 use crate::image::{ImageSource, PlatformImage};
-use crate::Result;
+use crate::{Digest, Result};
 
 /// One platform's manifest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -19,7 +19,7 @@ pub struct PlatformSummary {
     pub config_platform: String,
     /// Manifest digest.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest_digest: Option<String>,
+    pub manifest_digest: Option<Digest>,
     /// Manifest + config + compressed layers, in bytes.
     pub size: u64,
     /// Number of layers.
@@ -51,7 +51,7 @@ pub struct AttestationSummary {
     pub label: String,
     /// Its own manifest digest.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest_digest: Option<String>,
+    pub manifest_digest: Option<Digest>,
     /// Manifest + config + layers, in bytes.
     pub size: u64,
     /// Number of layers (in-toto statements).
@@ -101,7 +101,7 @@ pub struct Inspection {
     pub source: String,
     /// Media type of the root document.
     pub media_type: String,
-    /// Digest of the root document.
+    /// Digest of the root document; empty for a docker archive, which has none.
     pub digest: String,
     /// Per platform (attestations are not platforms: see `attestations`).
     pub platforms: Vec<PlatformSummary>,
@@ -120,7 +120,7 @@ pub struct Inspection {
 
 fn layer_key(img: &PlatformImage, i: usize) -> String {
     let l = &img.layers[i];
-    l.verify_digest.clone().unwrap_or_else(|| l.path.clone())
+    l.verify_digest.as_ref().map_or_else(|| l.path.clone(), Digest::to_string)
 }
 
 /// Inspect `src`, optionally only some platforms (and the attestations of those).
@@ -177,7 +177,7 @@ pub fn inspect(src: &ImageSource, only: &[Platform]) -> Result<Inspection> {
             .as_ref()
             .map(|r| r.media_type.clone())
             .unwrap_or_else(|| "docker-archive".into()),
-        digest: root.map(|r| r.digest).unwrap_or_default(),
+        digest: root.map(|r| r.digest.to_string()).unwrap_or_default(),
         platforms,
         attestations,
         largest,
@@ -245,7 +245,7 @@ mod tests {
         )
         .unwrap();
         let i = inspect(&src, &[]).unwrap();
-        assert_eq!(i.digest, idx.digest);
+        assert_eq!(i.digest, idx.digest.as_str());
         assert_eq!(i.platforms.len(), 2);
         assert_eq!(i.shared_layers.len(), 1);
         assert_eq!(i.shared_layers[0].size, 2048);
@@ -299,11 +299,11 @@ mod tests {
         assert_eq!(
             labels,
             [
-                format!("attestation of linux/amd64 ({})", &amd.digest[..19]),
-                format!("attestation of linux/arm64 ({})", &arm.digest[..19]),
+                format!("attestation of linux/amd64 ({})", amd.digest.short()),
+                format!("attestation of linux/arm64 ({})", arm.digest.short()),
             ]
         );
-        assert_eq!(i.attestations[0].attestation.of.as_deref(), Some(amd.digest.as_str()));
+        assert_eq!(i.attestations[0].attestation.of.as_ref(), Some(&amd.digest));
         assert_eq!(i.attestations[0].layers, 2);
         assert!(i.attestations[0].size < i.platforms[0].size, "the attestation is the smallest");
         let big = i.largest.unwrap();

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::document;
 
-use crate::digest::{sha256_digest, sha256_hex};
+use crate::Digest;
 use crate::{Error, Result};
 
 pub use crate::media;
@@ -17,8 +17,8 @@ pub use crate::media;
 /// A blob written to the layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
-    /// `sha256:…`.
-    pub digest: String,
+    /// Its digest.
+    pub digest: Digest,
     /// Bytes.
     pub size: u64,
     /// Media type.
@@ -29,7 +29,6 @@ impl Written {
     /// Its descriptor.
     pub fn descriptor(&self) -> Descriptor {
         document::descriptor(&self.media_type, &self.digest, self.size)
-            .expect("a digest this layout computed")
     }
 }
 
@@ -39,14 +38,14 @@ pub struct LayerInput {
     pub blob: Vec<u8>,
     /// Its media type.
     pub media_type: String,
-    /// sha256 of the uncompressed tar (the config's diff ID).
-    pub diff_id: String,
+    /// The digest of the uncompressed tar (the config's diff ID).
+    pub diff_id: Digest,
 }
 
 impl LayerInput {
     /// An uncompressed tar layer.
     pub fn tar(tar: Vec<u8>) -> Self {
-        let diff_id = sha256_digest(&tar);
+        let diff_id = Digest::of(&tar);
         Self { blob: tar, media_type: media::LAYER_TAR.to_owned(), diff_id }
     }
 }
@@ -122,8 +121,8 @@ impl LayoutWriter {
 
     /// Write a blob; returns its descriptor fields.
     pub fn blob(&mut self, bytes: &[u8], media_type: &str) -> Result<Written> {
-        let digest = sha256_digest(bytes);
-        let path = self.root.join("blobs/sha256").join(sha256_hex(&digest)?);
+        let digest = Digest::of(bytes);
+        let path = self.root.join(digest.blob_path());
         if !path.exists() {
             archbench_results::write_bytes_atomic(&path, bytes).map_err(|e| Error::Io {
                 action: "writing blob",
@@ -252,7 +251,7 @@ impl LayoutWriter {
         ));
         entry.set_annotations(Some(HashMap::from([
             (REFERENCE_TYPE.to_owned(), ATTESTATION_MANIFEST.to_owned()),
-            (REFERENCE_DIGEST.to_owned(), of.digest.clone()),
+            (REFERENCE_DIGEST.to_owned(), of.digest.to_string()),
         ])));
         Ok(entry)
     }

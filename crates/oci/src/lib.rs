@@ -9,7 +9,8 @@
 //! * [`Compression`] tells a layer's compression by its magic bytes and undoes it.
 //! * [`LayoutWriter`] writes blobs, single-platform images, indexes and tags.
 //!
-//! Registry access (push, pull, auth) is the next step for this crate.
+//! * [`Digest`] is a checked `sha256:<hex>`; [`Registry`] pushes, pulls and authenticates;
+//!   [`copy`] moves images between layouts and registries.
 //!
 //! ```
 //! use archbench_oci::{ImageRef, ImageSource, LayoutWriter, LayerInput};
@@ -49,6 +50,7 @@ pub mod store;
 pub use attestation::Attestation;
 pub use compression::Compression;
 pub use copy::{copy, create_index, CopyOptions, CopyReport, Destination, IndexMode, IndexSource};
+pub use digest::Digest;
 pub use error::{Error, Result};
 pub use image::{ImageRef, ImageSource, LayerRef, PlatformImage, Root};
 pub use inspect::{inspect, Inspection};

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::digest::sha256_hex;
+use crate::Digest;
 use crate::{Error, Result};
 
 /// The registry Docker means when a reference names none.
@@ -18,8 +18,8 @@ pub struct Reference {
     pub repository: String,
     /// Tag, if written (or `latest` when neither tag nor digest was).
     pub tag: Option<String>,
-    /// `sha256:…`, if written.
-    pub digest: Option<String>,
+    /// The digest after `@`, if written.
+    pub digest: Option<Digest>,
 }
 
 fn bad(input: &str, why: &str) -> Error {
@@ -57,8 +57,9 @@ impl Reference {
         }
         let (rest, digest) = match s.split_once('@') {
             Some((r, d)) => {
-                sha256_hex(d).map_err(|_| bad(input, "the part after @ is not sha256:<64 hex>"))?;
-                (r, Some(d.to_owned()))
+                let d = Digest::parse(d)
+                    .map_err(|_| bad(input, "the part after @ is not sha256:<64 hex>"))?;
+                (r, Some(d))
             }
             None => (s, None),
         };
@@ -117,7 +118,7 @@ impl Reference {
 
     /// What to ask the registry for: the digest when given, else the tag.
     pub fn target(&self) -> &str {
-        self.digest.as_deref().or(self.tag.as_deref()).unwrap_or("latest")
+        self.digest.as_ref().map(Digest::as_str).or(self.tag.as_deref()).unwrap_or("latest")
     }
 
     /// The host the API lives on (`docker.io` is served by `registry-1.docker.io`).
@@ -130,8 +131,8 @@ impl Reference {
     }
 
     /// The same repository at a digest.
-    pub fn with_digest(&self, digest: &str) -> Self {
-        Self { tag: None, digest: Some(digest.to_owned()), ..self.clone() }
+    pub fn with_digest(&self, digest: &Digest) -> Self {
+        Self { tag: None, digest: Some(digest.clone()), ..self.clone() }
     }
 }
 
@@ -185,7 +186,7 @@ mod tests {
             );
         }
         let r = Reference::parse(&format!("127.0.0.1:5000/app@{d}")).unwrap();
-        assert_eq!(r.digest.as_deref(), Some(d.as_str()));
+        assert_eq!(r.digest.as_ref().map(Digest::as_str), Some(d.as_str()));
         assert_eq!(r.tag, None);
         assert_eq!(r.target(), d);
         let r = Reference::parse(&format!("app:v2@{d}")).unwrap();

@@ -288,8 +288,7 @@ pub fn container_image(
             Ok(ContainerImage::Pull(format!("{}/{}@{digest}", r.registry, r.repository)))
         }
         _ => {
-            let hex = digest.trim_start_matches("sha256:");
-            let tag = format!("archbench-run:{}", &hex[..hex.len().min(16)]);
+            let tag = format!("archbench-run:{}", &digest.hex()[..16]);
             let archive = save_archive(src, image, &tag).map_err(|e| Error::Context {
                 what: format!("{given} ({})", image.declared()),
                 source: Box::new(e),

@@ -11,9 +11,9 @@ use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, 
 use reqwest::StatusCode;
 
 use super::auth::{self, basic_header, Challenge, Credentials};
-use crate::digest::sha256_digest;
 use crate::limits::MAX_DOCUMENT_BYTES;
 use crate::reference::is_loopback;
+use crate::Digest;
 use crate::{Error, Result};
 
 /// Media types we accept for manifests, newest first.
@@ -56,7 +56,7 @@ pub struct Fetched {
     /// Content type.
     pub media_type: String,
     /// `sha256:…` of the bytes.
-    pub digest: String,
+    pub digest: Digest,
 }
 
 /// How a blob got to the registry.
@@ -432,9 +432,12 @@ impl Registry {
             },
             e => e,
         })?;
-        let digest = sha256_digest(&bytes);
-        let expected =
-            if reference.starts_with("sha256:") { Some(reference.to_owned()) } else { served };
+        let digest = Digest::of(&bytes);
+        let expected = if reference.starts_with("sha256:") {
+            Some(Digest::parse(reference)?)
+        } else {
+            served.map(|d| self.served_digest(&what, &d)).transpose()?
+        };
         if let Some(expected) = expected {
             if expected != digest {
                 return Err(Error::Digest { expected, actual: digest });
@@ -449,7 +452,7 @@ impl Registry {
     }
 
     /// Whether the registry has a blob in `repo`.
-    pub fn has_blob(&self, repo: &str, digest: &str) -> Result<bool> {
+    pub fn has_blob(&self, repo: &str, digest: &Digest) -> Result<bool> {
         let what = format!("HEAD /v2/{repo}/blobs/{digest}");
         let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
         let resp = self.send(&what, &Self::scope(repo, false), &|c| Ok(c.head(&url)))?;
@@ -461,7 +464,7 @@ impl Registry {
     }
 
     /// Stream a blob (not yet verified: wrap in [`crate::digest::VerifyingReader`]), with its size.
-    pub fn blob(&self, repo: &str, digest: &str) -> Result<(Response, Option<u64>)> {
+    pub fn blob(&self, repo: &str, digest: &Digest) -> Result<(Response, Option<u64>)> {
         let what = format!("GET /v2/{repo}/blobs/{digest}");
         let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
         let resp = self.send(&what, &Self::scope(repo, false), &|c| Ok(c.get(&url)))?;
@@ -481,7 +484,7 @@ impl Registry {
     pub fn push_blob(
         &self,
         repo: &str,
-        digest: &str,
+        digest: &Digest,
         size: u64,
         mount_from: Option<&str>,
         open: &(dyn Fn() -> Result<Box<dyn Read + Send>> + Sync),
@@ -539,7 +542,7 @@ impl Registry {
         reference: &str,
         bytes: &[u8],
         media_type: &str,
-    ) -> Result<String> {
+    ) -> Result<Digest> {
         let what = format!("PUT /v2/{repo}/manifests/{reference}");
         let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
         let resp = self.send(&what, &Self::scope(repo, true), &|c| {
@@ -548,13 +551,24 @@ impl Registry {
         if resp.status() != StatusCode::CREATED {
             return Err(self.fail(&what, resp));
         }
-        let ours = sha256_digest(bytes);
+        let ours = Digest::of(bytes);
         if let Some(theirs) = header_str(resp.headers(), "docker-content-digest") {
+            let theirs = self.served_digest(&what, &theirs)?;
             if theirs != ours {
                 return Err(Error::Digest { expected: ours, actual: theirs });
             }
         }
         Ok(ours)
+    }
+
+    /// The `Docker-Content-Digest` a registry sent, which must be one archbench reads.
+    fn served_digest(&self, request: &str, header: &str) -> Result<Digest> {
+        Digest::parse(header).map_err(|e| Error::Registry {
+            registry: self.host.clone(),
+            status: 200,
+            request: request.to_owned(),
+            message: format!("its Docker-Content-Digest header is not usable: {e}"),
+        })
     }
 }
 

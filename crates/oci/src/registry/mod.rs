@@ -24,7 +24,7 @@ pub use client::{sniff_media_type, Fetched, Put, Registry, RegistryOptions, MANI
 
 use crate::reference::Reference;
 use crate::store::Store;
-use crate::{Error, Result};
+use crate::{Digest, Error, Result};
 
 /// A registry image seen as a store: `index.json` names the referenced manifest, and
 /// `blobs/sha256/<hex>` is served from the blob or manifest endpoint.
@@ -32,7 +32,7 @@ pub struct RegistryStore {
     registry: Arc<Registry>,
     reference: Reference,
     root: Fetched,
-    documents: Mutex<HashMap<String, Vec<u8>>>,
+    documents: Mutex<HashMap<Digest, Vec<u8>>>,
 }
 
 impl RegistryStore {
@@ -89,7 +89,7 @@ impl Store for RegistryStore {
         let hex = path
             .strip_prefix("blobs/sha256/")
             .ok_or_else(|| Error::NotFound(format!("{} has no file {path}", self.describe())))?;
-        let digest = format!("sha256:{hex}");
+        let digest = Digest::parse(&format!("sha256:{hex}"))?;
         if let Some(bytes) = self.documents.lock().expect("documents lock").get(&digest) {
             let n = bytes.len() as u64;
             return Ok((Box::new(Cursor::new(bytes.clone())), n));
@@ -99,7 +99,7 @@ impl Store for RegistryStore {
             Ok((resp, len)) => Ok((Box::new(resp), len.unwrap_or(0))),
             // Manifests live behind their own endpoint, not /blobs/.
             Err(Error::NotFound(_)) => {
-                let m = self.registry.manifest(repo, &digest)?;
+                let m = self.registry.manifest(repo, digest.as_str())?;
                 let n = m.bytes.len() as u64;
                 self.documents.lock().expect("documents lock").insert(digest, m.bytes.clone());
                 Ok((Box::new(Cursor::new(m.bytes)), n))
