@@ -293,8 +293,8 @@ impl BuildCommand {
         let repository = format!("{}/{}", reference.registry, reference.repository);
         let mut manifests = Vec::new();
         for image in src.images()? {
-            let platform: Platform = image.declared().parse().map_err(|e| {
-                anyhow::anyhow!("the built image declares {:?}: {e}", image.declared())
+            let platform: Platform = image.declared().known().cloned().map_err(|e| {
+                anyhow::anyhow!("the built image declares {:?}: {e}", image.declared().text())
             })?;
             let digest = image
                 .manifest_digest

@@ -137,7 +137,7 @@ pub fn identify_input(
         let sections = scanned
             .platforms
             .into_iter()
-            .map(|s| section(Some(s.declared), s.files, s.scanned, all, s.layer_error))
+            .map(|s| section(Some(s.declared.to_string()), s.files, s.scanned, all, s.layer_error))
             .collect();
         return Ok(InputReport {
             input: input.to_owned(),

@@ -88,10 +88,10 @@ impl RunCommand {
             .iter()
             .map(|i| {
                 let how = match i.declared_platform() {
-                    Some(p) => entry::classify(&p, &host, &entry::binfmt_here),
+                    Some(p) => entry::classify(p, &host, &entry::binfmt_here),
                     None => Err(format!("{} is not a platform archbench knows", i.declared())),
                 };
-                (i.declared().to_owned(), how)
+                (i.declared().to_string(), how)
             })
             .collect();
         let entries: Vec<RunEntry> = classified
@@ -104,7 +104,7 @@ impl RunCommand {
                 slowdown: how
                     .as_ref()
                     .ok()
-                    .and_then(|h| image.declared_platform().map(|p| slowdowns.of(*h, &p))),
+                    .and_then(|h| image.declared_platform().map(|p| slowdowns.of(*h, p))),
             })
             .collect();
         let (picked, why) = self.pick(&images, &classified, &host)?;
@@ -173,16 +173,15 @@ impl RunCommand {
             return Ok((all, format!("--compare: every entry that runs on this {host} host")));
         }
         if let Some(want) = &self.platform {
-            let i = images
-                .iter()
-                .position(|i| i.declared_platform().as_ref() == Some(want))
-                .ok_or_else(|| {
+            let i = images.iter().position(|i| i.declared_platform() == Some(want)).ok_or_else(
+                || {
                     anyhow::anyhow!(
                         "{} has no {want} entry; it has: {}",
                         self.image,
                         classified.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>().join(", ")
                     )
-                })?;
+                },
+            )?;
             if let Err(why) = &classified[i].1 {
                 anyhow::bail!("the {want} entry cannot run here: {why}");
             }
@@ -270,7 +269,7 @@ impl RunCommand {
             timeout: Duration::from_secs_f64(self.timeout),
             max_memory: self.max_memory,
         };
-        let declared = image.declared().to_owned();
+        let declared = image.declared().to_string();
         let run = match how {
             RunHow::Wasm => {
                 entry::module_of(src, image).and_then(|m| entry::run_module(&declared, &m, &spec))
@@ -279,7 +278,7 @@ impl RunCommand {
                 "--dir preopens a directory for a Wasm module; the {declared} entry runs as a container, which gets no host directories from archbench (run it with --platform wasi/wasm, or without --dir)"
             ))),
             RunHow::Native | RunHow::Emulated => {
-                let platform = image.declared_platform().expect("classified entries parse");
+                let platform = image.declared_platform().cloned().expect("classified entries parse");
                 let image = entry::container_image(src, reference, &self.image, image)?;
                 let engine = archbench_engine::Engine::connect(
                     None,

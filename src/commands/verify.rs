@@ -80,7 +80,7 @@ impl VerifyCommand {
             }
         };
         let bad: Vec<&str> =
-            report.platforms.iter().filter(|p| !p.ok).map(|p| p.declared.as_str()).collect();
+            report.platforms.iter().filter(|p| !p.ok).map(|p| p.declared.text()).collect();
         Err(Findings { code, message: format!("{} {what} for {}", self.image, bad.join(", ")) }
             .into())
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use archbench_oci::{Attestation, Digest, ImageSource, PlatformImage};
-use archbench_platform::{Arch, Platform};
+use archbench_platform::{Arch, Declared, Platform};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::Format;
@@ -15,9 +15,9 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlatformScan {
     /// The platform the image declares (index entry, else config).
-    pub declared: String,
+    pub declared: Declared,
     /// The platform its config says.
-    pub config_platform: String,
+    pub config_platform: Declared,
     /// Manifest digest, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest_digest: Option<Digest>,
@@ -112,7 +112,7 @@ pub fn scan_platform(src: &ImageSource, image: &PlatformImage, limits: Limits) -
         }
     }
     PlatformScan {
-        declared: image.declared().to_owned(),
+        declared: image.declared().clone(),
         config_platform: image.config_platform.clone(),
         manifest_digest: image.manifest_digest.clone(),
         layers: image.layers.len(),
@@ -233,7 +233,7 @@ pub fn scan(src: &ImageSource, only: &[Platform], limits: Limits) -> Result<Imag
         images.iter().filter(|i| i.selected_by(only)).partition(|i| i.is_attestation());
     if selected.is_empty() {
         let have: Vec<&str> =
-            images.iter().filter(|i| !i.is_attestation()).map(|i| i.declared()).collect();
+            images.iter().filter(|i| !i.is_attestation()).map(|i| i.declared().text()).collect();
         return Err(Error::Image(if have.is_empty() {
             format!(
                 "{} holds no platform's image, only {} attestation manifests",
@@ -275,9 +275,9 @@ pub struct Mismatch {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlatformVerdict {
     /// The platform the image declares.
-    pub declared: String,
+    pub declared: Declared,
     /// The platform the config says.
-    pub config_platform: String,
+    pub config_platform: Declared,
     /// Manifest digest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest_digest: Option<Digest>,
@@ -361,7 +361,7 @@ fn config_problem(
     declared: Option<&Platform>,
     binaries_platform: Option<&str>,
 ) -> Option<String> {
-    let config: Option<Platform> = scan.config_platform.parse().ok();
+    let config: Option<Platform> = scan.config_platform.platform().cloned();
     if scan.config_platform != scan.declared
         && config.as_ref().zip(declared).is_none_or(|(c, d)| c.arch != d.arch)
     {
@@ -381,7 +381,7 @@ fn config_problem(
 
 /// Judge one scanned platform image.
 pub fn verdict(scan: &PlatformScan) -> PlatformVerdict {
-    let declared: Option<Platform> = scan.declared.parse().ok();
+    let declared: Option<Platform> = scan.declared.platform().cloned();
     let mut v = PlatformVerdict {
         declared: scan.declared.clone(),
         config_platform: scan.config_platform.clone(),
@@ -491,7 +491,7 @@ pub fn verdict(scan: &PlatformScan) -> PlatformVerdict {
         && declared.is_some();
     if declared.is_none() {
         v.config_problem.get_or_insert_with(|| {
-            format!("the declared platform {:?} is not one archbench knows", scan.declared)
+            format!("the declared platform {:?} is not one archbench knows", scan.declared.text())
         });
     }
     v

@@ -356,7 +356,7 @@ mod verify {
             let images = src.images().unwrap();
             assert!(images[0].is_wasm_artifact());
             assert_eq!(images[0].declared(), "wasip1/wasm");
-            assert_eq!(images[0].declared_platform().unwrap(), Platform::wasi_wasm());
+            assert_eq!(images[0].declared_platform().unwrap(), &Platform::wasi_wasm());
             let v = verdicts(dir.path());
             assert_eq!(v[0].ok, ok, "{:#?}", v[0]);
             if !ok {
@@ -414,7 +414,7 @@ mod verify {
         let s = scan(&src, &[], Limits::default()).unwrap();
         let v: Vec<_> = s.platforms.iter().map(verdict).collect();
         assert_eq!(
-            v.iter().map(|v| v.declared.as_str()).collect::<Vec<_>>(),
+            v.iter().map(|v| v.declared.text()).collect::<Vec<_>>(),
             ["linux/amd64", "linux/arm64"]
         );
         assert_eq!(outcome(&v), Outcome::Verified, "{v:#?}");
@@ -436,7 +436,10 @@ mod verify {
         let s = scan(&src, &[Platform::linux_arm64()], Limits::default()).unwrap();
         assert_eq!(s.platforms.len(), 1);
         assert_eq!(s.skipped.len(), 1);
-        assert_eq!(s.skipped[0].attestation.of_platform.as_deref(), Some("linux/arm64"));
+        assert_eq!(
+            s.skipped[0].attestation.of_platform.as_ref().map(archbench_platform::Declared::text),
+            Some("linux/arm64")
+        );
     }
 
     /// A layer gzipped twice, or cut short, cannot be read: the verdict says so, and it is

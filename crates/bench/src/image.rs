@@ -48,9 +48,8 @@ pub fn entries(
     let (mut ok, mut skipped) = (Vec::new(), Vec::new());
     // Attestation manifests (provenance, SBOM) describe entries and are none: not listed.
     for i in images.into_iter().filter(|i| !i.is_attestation()) {
-        let declared = i.declared().to_owned();
-        let Ok(platform) = declared.parse::<Platform>() else {
-            skipped.push(format!("{declared}: not a platform archbench knows"));
+        let Some(platform) = i.declared_platform().cloned() else {
+            skipped.push(format!("{}: not a platform archbench knows", i.declared()));
             continue;
         };
         let Some(digest) = i.manifest_digest.clone() else {

@@ -89,7 +89,7 @@ pub fn export(
     let declared = archbench_oci::config::declared(&config, &format!("the config of {image}"))?;
     let claimed = declared.platform();
     let mut relabelled_from = None;
-    if claimed.parse::<Platform>().ok().as_ref() != Some(platform) {
+    if !archbench_platform::Declared::new(claimed.as_str()).is(platform) {
         config =
             archbench_oci::config::relabel(&config, platform, &format!("the config of {image}"))?;
         relabelled_from = Some(claimed);

@@ -324,7 +324,7 @@ fn import(tar: &Path, spec: &BuildSpec) -> Result<(Written, Vec<Imported>)> {
             .find(|p| p.manifest_digest.as_ref() == Some(&digest))
             .map_or(0, |p| p.size);
         images.push(Imported {
-            platform,
+            platform: platform.clone(),
             manifest: Written {
                 digest,
                 size: img.manifest_size,

@@ -1151,7 +1151,7 @@ mod orchestration {
             .images()
             .unwrap()
             .iter()
-            .map(|i| i.declared().to_owned())
+            .map(|i| i.declared().to_string())
             .collect();
         assert_eq!(declared, ["linux/amd64", "wasi/wasm"]);
         // Asked for alone, a Wasm entry still needs no QEMU and no native engine.

@@ -156,8 +156,8 @@ fn pin(
         let index = archbench_oci::document::parse_index(&root.bytes, image).ok()?;
         let want: Platform = platform.parse().ok()?;
         let digest = index.manifests().iter().find_map(|d| {
-            let s = archbench_oci::document::declared(d)?;
-            (s.parse::<Platform>().ok()? == want).then(|| d.digest().to_string())
+            let declared = archbench_platform::Declared::new(archbench_oci::document::declared(d)?);
+            declared.is(&want).then(|| d.digest().to_string())
         })?;
         Some(format!("{}/{}@{digest}", r.registry, r.repository))
     })();

@@ -4,7 +4,7 @@
 //! the index and is not one itself, so nothing archbench does per platform (compare sizes,
 //! verify binaries, run) applies to it. This module is the one place that tells them apart.
 
-use archbench_platform::Platform;
+use archbench_platform::{Declared, Platform};
 use oci_spec::image::{Descriptor, ImageManifest};
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +31,7 @@ pub struct Attestation {
     pub of: Option<Digest>,
     /// The platform that manifest declares, when the same index holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub of_platform: Option<String>,
+    pub of_platform: Option<Declared>,
     /// The in-toto predicate types its layers carry, in layer order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub predicate_types: Vec<String>,
@@ -65,7 +65,7 @@ impl Attestation {
     /// does not hold it.
     pub fn subject(&self) -> String {
         match (&self.of_platform, &self.of) {
-            (Some(p), _) => p.clone(),
+            (Some(p), _) => p.to_string(),
             (None, Some(d)) => format!("{}, not in this index", d.short()),
             (None, None) => "an image it does not name".to_owned(),
         }
@@ -86,9 +86,9 @@ impl Attestation {
         only.is_empty()
             || self
                 .of_platform
-                .as_deref()
-                .and_then(|p| p.parse::<Platform>().ok())
-                .is_some_and(|p| only.contains(&p))
+                .as_ref()
+                .and_then(Declared::platform)
+                .is_some_and(|p| only.contains(p))
     }
 }
 
@@ -132,7 +132,7 @@ mod tests {
         assert_eq!(a.of.as_ref().map(Digest::as_str), Some(IMAGE));
         assert_eq!(a.predicate_types, ["https://slsa.dev/provenance/v0.2"]);
         assert_eq!(a.label(), "attestation of sha256:111111111111, not in this index");
-        let a = Attestation { of_platform: Some("linux/amd64".into()), ..a };
+        let a = Attestation { of_platform: Some(Declared::new("linux/amd64")), ..a };
         assert_eq!(a.label(), "attestation of linux/amd64 (sha256:111111111111)");
         assert!(a.selected_by(&[Platform::linux_amd64()]));
         assert!(!a.selected_by(&[Platform::linux_arm64()]));

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use archbench_platform::Platform;
+use archbench_platform::{Declared, Platform};
 use oci_spec::image::Descriptor;
 use serde::{Deserialize, Serialize};
 
@@ -131,9 +131,7 @@ fn platform_of(d: &Descriptor) -> Option<String> {
 
 fn wants(platforms: &[Platform], d: &Descriptor) -> bool {
     platforms.is_empty()
-        || platform_of(d)
-            .and_then(|p| p.parse::<Platform>().ok())
-            .is_some_and(|p| platforms.contains(&p))
+        || platform_of(d).map(Declared::new).is_some_and(|d| platforms.iter().any(|p| d.is(p)))
 }
 
 /// The entries of an index to copy for `platforms` (all when empty): the images of those
@@ -213,8 +211,9 @@ fn select(src: &ImageSource, root: &Root, platforms: &[Platform]) -> Result<(Vec
         if !platforms.is_empty() {
             // A single manifest: check the platform asked for is the one it holds.
             let images = src.images()?;
-            let declared = images.first().map(|i| i.config_platform.clone()).unwrap_or_default();
-            if !platforms.iter().any(|p| declared.parse::<Platform>().ok().as_ref() == Some(p)) {
+            let declared =
+                images.first().map_or_else(Declared::default, |i| i.config_platform.clone());
+            if !platforms.iter().any(|p| declared.is(p)) {
                 return Err(Error::NotFound(format!(
                     "{} is a single {declared} image",
                     src.describe()
@@ -482,9 +481,9 @@ fn tempfile_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
 
 /// A `--platform` given for a manifest whose config names another platform would publish an
 /// index that lies about its entry; a config without a usable platform may be labelled freely.
-fn refuse_contradiction(given: &Platform, declared: &str, what: &str) -> Result<()> {
-    match declared.parse::<Platform>() {
-        Ok(d) if d != *given => Err(Error::Invalid {
+fn refuse_contradiction(given: &Platform, declared: &Declared, what: &str) -> Result<()> {
+    match declared.platform() {
+        Some(d) if d != given => Err(Error::Invalid {
             what: what.to_owned(),
             message: format!(
                 "--platform {given} contradicts its config, which says {d}; drop --platform or rebuild the image for {given}"
@@ -586,16 +585,17 @@ fn index_entries(sources: &[IndexSource]) -> Result<Vec<Descriptor>> {
             continue;
         }
         let images = s.source.images()?;
-        let declared = images.first().map(|i| i.config_platform.clone()).unwrap_or_default();
+        let declared = images.first().map_or_else(Declared::default, |i| i.config_platform.clone());
         let platform = match &s.platform {
             Some(p) => {
                 refuse_contradiction(p, &declared, &s.source.describe())?;
                 p.clone()
             }
-            None => declared.parse::<Platform>().map_err(|_| Error::Invalid {
+            None => declared.known().cloned().map_err(|_| Error::Invalid {
                 what: s.source.describe(),
                 message: format!(
-                    "its config says {declared:?}, which is not a platform; pass --platform"
+                    "its config says {:?}, which is not a platform; pass --platform",
+                    declared.text()
                 ),
             })?,
         };

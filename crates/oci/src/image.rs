@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use archbench_platform::Platform;
+use archbench_platform::{Declared, Platform};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde::{Deserialize, Serialize};
 
@@ -97,9 +97,9 @@ pub struct LayerRef {
 pub struct PlatformImage {
     /// The platform the index entry declares (absent for single manifests and docker archives).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub index_platform: Option<String>,
+    pub index_platform: Option<Declared>,
     /// The platform the image config declares (`os/architecture[/variant]`, as written).
-    pub config_platform: String,
+    pub config_platform: Declared,
     /// Manifest digest, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest_digest: Option<Digest>,
@@ -128,13 +128,13 @@ pub struct PlatformImage {
 
 impl PlatformImage {
     /// The platform this image claims to be: the index entry if there is one, else the config.
-    pub fn declared(&self) -> &str {
-        self.index_platform.as_deref().unwrap_or(&self.config_platform)
+    pub fn declared(&self) -> &Declared {
+        self.index_platform.as_ref().unwrap_or(&self.config_platform)
     }
 
-    /// [`Self::declared`] parsed, when it is a platform we know.
-    pub fn declared_platform(&self) -> Option<Platform> {
-        self.declared().parse().ok()
+    /// [`Self::declared`]'s platform, when it is one archbench knows.
+    pub fn declared_platform(&self) -> Option<&Platform> {
+        self.declared().platform()
     }
 
     /// Whether this entry is an attestation manifest, not a platform's image.
@@ -147,7 +147,7 @@ impl PlatformImage {
     pub fn selected_by(&self, only: &[Platform]) -> bool {
         match &self.attestation {
             Some(a) => a.selected_by(only),
-            None => only.is_empty() || self.declared_platform().is_some_and(|p| only.contains(&p)),
+            None => only.is_empty() || self.declared_platform().is_some_and(|p| only.contains(p)),
         }
     }
 
@@ -169,7 +169,7 @@ impl PlatformImage {
 
 /// Give each attestation the platform of the image it describes, when `images` holds it.
 fn name_attested_platforms(images: &mut [PlatformImage]) {
-    let platforms: std::collections::HashMap<Digest, String> = images
+    let platforms: std::collections::HashMap<Digest, Declared> = images
         .iter()
         .filter(|i| !i.is_attestation())
         .filter_map(|i| Some((i.manifest_digest.clone()?, i.declared().to_owned())))
@@ -428,8 +428,8 @@ impl ImageSource {
             })
             .collect::<Result<Vec<_>>>()?;
         out.push(PlatformImage {
-            index_platform: oci_platform(d),
-            config_platform: config.platform(),
+            index_platform: oci_platform(d).map(Declared::new),
+            config_platform: Declared::new(config.platform()),
             manifest_digest: Some(digest),
             manifest_size: bytes.len() as u64,
             config_digest: Some(config_digest),
@@ -460,7 +460,7 @@ impl ImageSource {
             }
             out.push(PlatformImage {
                 index_platform: None,
-                config_platform: config.platform(),
+                config_platform: Declared::new(config.platform()),
                 manifest_digest: None,
                 manifest_size: 0,
                 config_digest: None,

@@ -136,14 +136,14 @@ pub fn inspect(src: &ImageSource, only: &[Platform]) -> Result<Inspection> {
             .collect();
         for l in &layer_sizes {
             let e = users.entry(l.digest.clone()).or_insert((l.size, Vec::new()));
-            if !e.1.contains(&img.declared().to_owned()) {
-                e.1.push(img.declared().to_owned());
+            if !e.1.iter().any(|p| img.declared() == p.as_str()) {
+                e.1.push(img.declared().to_string());
             }
         }
         platforms.push(PlatformSummary {
-            platform: img.declared().to_owned(),
+            platform: img.declared().to_string(),
             kind: if img.is_wasm_artifact() { EntryKind::WasmArtifact } else { EntryKind::Image },
-            config_platform: img.config_platform.clone(),
+            config_platform: img.config_platform.to_string(),
             manifest_digest: img.manifest_digest.clone(),
             size: img.stored_size(),
             layers: img.layers.len(),
@@ -315,6 +315,13 @@ mod tests {
         let only = inspect(&src, &[amd64]).unwrap();
         assert_eq!(only.platforms.len(), 1);
         assert_eq!(only.attestations.len(), 1);
-        assert_eq!(only.attestations[0].attestation.of_platform.as_deref(), Some("linux/amd64"));
+        assert_eq!(
+            only.attestations[0]
+                .attestation
+                .of_platform
+                .as_ref()
+                .map(archbench_platform::Declared::text),
+            Some("linux/amd64")
+        );
     }
 }

@@ -4,7 +4,8 @@
 //! a user is likely to type — `linux/arm64`, `aarch64`, `armhf`, `ppc64el`, `wasip1/wasm`, a rust
 //! target triple — and displays the canonical buildx form (`linux/arm/v7`). Each platform maps to
 //! its rust target triples, its Debian architecture, the qemu-user binary that emulates it and
-//! the binfmt_misc entry Debian's `qemu-user-static` registers for it.
+//! the binfmt_misc entry Debian's `qemu-user-static` registers for it. [`Declared`] is a
+//! platform as an image declares it: the text as written, parsed once.
 //!
 //! ```
 //! use archbench_platform::Platform;
@@ -18,6 +19,7 @@
 #![deny(missing_docs)]
 
 mod arch;
+mod declared;
 pub mod oci;
 pub mod table;
 
@@ -25,6 +27,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use arch::{Arch, Os};
+pub use declared::Declared;
 
 /// How to build a self-contained program for one platform with cargo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
