@@ -296,7 +296,7 @@ impl BenchCommand {
 
     /// Scratch directory and CPU, as for the suite.
     fn conditions(&self, warn_syscall: bool) -> anyhow::Result<(Scratch, Option<usize>)> {
-        let scratch = Scratch::create(self.scratch.as_deref()).map_err(anyhow::Error::msg)?;
+        let scratch = Scratch::create(self.scratch.as_deref())?;
         if let Some(w) = scratch.warning() {
             if warn_syscall {
                 eprintln!("warning: {w}");
@@ -304,7 +304,7 @@ impl BenchCommand {
         }
         let cpu = match (self.no_pin, self.cpu) {
             (true, _) => None,
-            (false, Some(c)) => Some(pin::check(c).map_err(anyhow::Error::msg)?),
+            (false, Some(c)) => Some(pin::check(c)?),
             (false, None) => pin::default_cpu(),
         };
         Ok((scratch, cpu))
@@ -312,8 +312,7 @@ impl BenchCommand {
 
     /// `bench --image REF -- CMD`: the command in a container of each platform of the image.
     fn run_image(&self, reference: &str) -> anyhow::Result<()> {
-        let (entries, skipped) = archbench_bench::image::entries(reference, &Default::default())
-            .map_err(anyhow::Error::msg)?;
+        let (entries, skipped) = archbench_bench::image::entries(reference, &Default::default())?;
         for s in &skipped {
             eprintln!("cannot run {reference} for {s}");
         }
@@ -373,7 +372,7 @@ impl BenchCommand {
         archbench_results::cleanup::defer_interrupts();
         let bar = spinner(!self.json, "benchmarking");
         let cells = suite::run_with(tools, plan, scratch.path(), |m| bar.set_message(m.to_owned()))
-            .map_err(anyhow::Error::msg);
+            .map_err(anyhow::Error::from);
         bar.finish_and_clear();
         cells
     }
@@ -509,8 +508,7 @@ impl BenchCommand {
             runners.insert(0, RunnerSpec::Native);
         }
         let policy = self.policy(self.quick);
-        let source = archbench_bench::artifacts::source_dir(self.workloads_dir.as_deref())
-            .map_err(anyhow::Error::msg)?;
+        let source = archbench_bench::artifacts::source_dir(self.workloads_dir.as_deref())?;
         let (scratch, cpu) = self.conditions(workloads.iter().any(|w| w.name == "syscall"))?;
         let setup = Setup { scratch: &scratch, cpu, max_memory: self.max_memory };
         // Ctrl-C stops the run in progress and the suite; the cells done so far are written.
@@ -519,8 +517,7 @@ impl BenchCommand {
         let cells: Vec<Cell> =
             suite::run(&source, &workloads, &runners, self.quick, policy, setup, |m| {
                 bar.set_message(m.to_owned())
-            })
-            .map_err(anyhow::Error::msg)?;
+            })?;
         bar.finish_and_clear();
         self.finish(&cells, &scratch, cpu, &[])
     }

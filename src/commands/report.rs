@@ -64,8 +64,7 @@ struct Registry {
 impl Registry {
     fn start() -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let inner = archbench_exec::registry::LocalRegistry::start(dir.path(), "")
-            .map_err(anyhow::Error::msg)?;
+        let inner = archbench_exec::registry::LocalRegistry::start(dir.path(), "")?;
         Ok(Self { inner, _dir: dir })
     }
 }

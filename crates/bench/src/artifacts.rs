@@ -8,15 +8,17 @@ use std::process::Command;
 
 use archbench_platform::{Platform, StaticBuild};
 
+use crate::{Error, Result};
+
 /// The build recipe for `platform` (from the platform table), or an error naming what is
 /// supported.
-pub fn target_for(platform: &Platform) -> Result<StaticBuild, String> {
+pub fn target_for(platform: &Platform) -> Result<StaticBuild> {
     platform.static_build().copied().ok_or_else(|| {
         let ok: Vec<String> = Platform::known()
             .filter(|p| p.static_build().is_some())
             .map(|p| p.to_string())
             .collect();
-        format!("no workload build for {platform}; supported: {}", ok.join(", "))
+        Error::NoRecipe { platform: platform.clone(), supported: ok.join(", ") }
     })
 }
 
@@ -37,7 +39,7 @@ const SOURCES: [(&str, &str); 4] = [
 ///    compiled workloads stay there between runs (`target/` inside it).
 ///
 /// Building them needs `cargo` and the Rust targets (scripts/setup installs them).
-pub fn source_dir(explicit: Option<&Path>) -> Result<PathBuf, String> {
+pub fn source_dir(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         return Ok(p.to_owned());
     }
@@ -57,8 +59,11 @@ pub fn source_dir(explicit: Option<&Path>) -> Result<PathBuf, String> {
             continue;
         }
         // Written atomically: two benches starting together must not see a half-written file.
-        archbench_results::write_bytes_atomic(&path, text.as_bytes())
-            .map_err(|e| format!("writing the workload sources to {}: {e}", dir.display()))?;
+        archbench_results::write_bytes_atomic(&path, text.as_bytes()).map_err(|e| Error::Io {
+            action: "writing the workload sources to",
+            path: dir.clone(),
+            source: std::io::Error::other(e),
+        })?;
     }
     Ok(dir)
 }
@@ -74,13 +79,13 @@ pub fn profile(platform: &Platform) -> String {
 }
 
 /// Build (or confirm up to date) the workloads in `source` for `platform`; returns the artifact.
-pub fn build(source: &Path, platform: &Platform) -> Result<PathBuf, String> {
+pub fn build(source: &Path, platform: &Platform) -> Result<PathBuf> {
     build_bin(source, platform, "workloads")
 }
 
 /// Build the binary `bin` of the cargo project in `source` for `platform` with the platform
 /// table's recipe (static where it can be); returns the artifact (`bin.wasm` for Wasm).
-pub fn build_bin(source: &Path, platform: &Platform, bin: &str) -> Result<PathBuf, String> {
+pub fn build_bin(source: &Path, platform: &Platform, bin: &str) -> Result<PathBuf> {
     let t = target_for(platform)?;
     let env_triple = t.triple.to_uppercase().replace('-', "_");
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
@@ -93,20 +98,19 @@ pub fn build_bin(source: &Path, platform: &Platform, bin: &str) -> Result<PathBu
     if t.crt_static {
         cmd.env(format!("CARGO_TARGET_{env_triple}_RUSTFLAGS"), "-C target-feature=+crt-static");
     }
-    let out = cmd.output().map_err(|e| format!("running cargo for {}: {e}", t.triple))?;
+    let out = cmd.output().map_err(|source| Error::Cargo { triple: t.triple, source })?;
     if !out.status.success() {
-        return Err(format!(
-            "building the workloads for {platform} ({}) failed; scripts/setup installs the target and linker:\n{}",
-            t.triple,
-            String::from_utf8_lossy(&out.stderr).lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
-        ));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(8).collect();
+        let log = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
+        return Err(Error::Build { platform: platform.clone(), triple: t.triple, log });
     }
     let name = if t.triple.starts_with("wasm32") { format!("{bin}.wasm") } else { bin.to_owned() };
     let artifact = source.join("target").join(t.triple).join("release").join(name);
     artifact
         .is_file()
         .then_some(artifact.clone())
-        .ok_or_else(|| format!("cargo succeeded but {} is missing", artifact.display()))
+        .ok_or(Error::Missing { path: artifact })
 }
 
 #[cfg(test)]

@@ -34,15 +34,16 @@ pub struct Entry {
 pub fn entries(
     reference: &str,
     options: &RegistryOptions,
-) -> Result<(Vec<Entry>, Vec<String>), String> {
-    let r = ImageRef::parse(reference).map_err(|e| e.to_string())?;
+) -> crate::Result<(Vec<Entry>, Vec<String>)> {
+    let image = |source| crate::Error::Image { what: reference.to_owned(), source };
+    let r = ImageRef::parse(reference).map_err(image)?;
     let ImageRef::Registry(reg) = &r else {
-        return Err(format!(
+        return Err(crate::Error::NotPullable(format!(
             "{reference}: --image runs containers through the engine, which pulls from a registry; push the image first (archbench image copy)"
-        ));
+        )));
     };
-    let src = ImageSource::open_with(&r, options).map_err(|e| e.to_string())?;
-    let images = src.images().map_err(|e| e.to_string())?;
+    let src = ImageSource::open_with(&r, options).map_err(image)?;
+    let images = src.images().map_err(image)?;
     let host = Platform::host();
     let binfmt = archbench_exec::binfmt::Binfmt::default();
     let (mut ok, mut skipped) = (Vec::new(), Vec::new());
@@ -88,12 +89,12 @@ pub struct ImageTools {
 }
 
 impl Toolbox for ImageTools {
-    fn artifact(&mut self, spec: &RunnerSpec) -> Result<PathBuf, String> {
+    fn artifact(&mut self, spec: &RunnerSpec) -> crate::Result<PathBuf> {
         self.entries
             .iter()
             .find(|e| e.runner == *spec)
             .map(|e| PathBuf::from(&e.pinned))
-            .ok_or_else(|| format!("no entry for {spec}"))
+            .ok_or_else(|| crate::Error::NoProgram(spec.clone()))
     }
 
     fn runner(&mut self, spec: &RunnerSpec) -> Box<dyn Runner> {

@@ -16,8 +16,11 @@
 //! ```
 #![deny(missing_docs)]
 
+pub use error::{Error, Result};
+
 pub mod artifacts;
 pub mod compare;
+mod error;
 pub mod export;
 pub mod image;
 pub mod pin;

@@ -10,6 +10,8 @@
 
 use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
 
+use crate::{Error, Result};
+
 /// CPUs this process may run on.
 pub fn allowed() -> Vec<usize> {
     match sched_getaffinity(None) {
@@ -40,16 +42,13 @@ fn ranges(cpus: &[usize]) -> String {
 }
 
 /// Check that `cpu` may be used by this process.
-pub fn check(cpu: usize) -> Result<usize, String> {
+pub fn check(cpu: usize) -> Result<usize> {
     let ok = allowed();
     if ok.contains(&cpu) {
         Ok(cpu)
     } else {
-        Err(format!(
-            "CPU {cpu} is not available to this process (allowed: {}); choose another with --cpu \
-             or measure unpinned with --no-pin",
-            if ok.is_empty() { "unknown".to_owned() } else { ranges(&ok) }
-        ))
+        let allowed = if ok.is_empty() { "unknown".to_owned() } else { ranges(&ok) };
+        Err(Error::Cpu { cpu, allowed })
     }
 }
 
@@ -61,12 +60,14 @@ pub struct Pinned {
 
 impl Pinned {
     /// Pin the calling thread to `cpu`.
-    pub fn to(cpu: usize) -> Result<Pinned, String> {
-        let previous =
-            sched_getaffinity(None).map_err(|e| format!("reading the CPU affinity: {e}"))?;
+    pub fn to(cpu: usize) -> Result<Pinned> {
+        let affinity = |action: String| {
+            move |e: rustix::io::Errno| Error::Affinity { action, source: e.into() }
+        };
+        let previous = sched_getaffinity(None).map_err(affinity("reading the CPU affinity".into()))?;
         let mut one = CpuSet::new();
         one.set(cpu);
-        sched_setaffinity(None, &one).map_err(|e| format!("pinning to CPU {cpu}: {e}"))?;
+        sched_setaffinity(None, &one).map_err(affinity(format!("pinning to CPU {cpu}")))?;
         Ok(Pinned { previous })
     }
 }
@@ -101,7 +102,7 @@ mod tests {
 
     #[test]
     fn an_unavailable_cpu_is_a_clear_error() {
-        let e = check(CpuSet::MAX_CPU - 1).unwrap_err();
+        let e = check(CpuSet::MAX_CPU - 1).unwrap_err().to_string();
         assert!(e.contains("--no-pin") && e.contains("allowed:"), "{e}");
         assert_eq!(ranges(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
     }

@@ -53,7 +53,7 @@ impl Scratch {
     /// A fresh directory inside `parent`, or, when `parent` is `None`, inside the first
     /// RAM-backed candidate that accepts one (`/dev/shm`, `$XDG_RUNTIME_DIR`), falling back to
     /// the system temporary directory.
-    pub fn create(parent: Option<&Path>) -> Result<Scratch, String> {
+    pub fn create(parent: Option<&Path>) -> crate::Result<Scratch> {
         if let Some(p) = parent {
             return Scratch::inside(p);
         }
@@ -71,15 +71,18 @@ impl Scratch {
         Scratch::inside(&std::env::temp_dir())
     }
 
-    fn inside(parent: &Path) -> Result<Scratch, String> {
+    fn inside(parent: &Path) -> crate::Result<Scratch> {
         let made = || -> std::io::Result<Scratch> {
             let dir = tempfile::Builder::new().prefix("archbench-bench-").tempdir_in(parent)?;
             let (fs, ram_backed) = filesystem(dir.path())?;
             let _guard = archbench_results::cleanup::Guard::new(dir.path());
             Ok(Scratch { dir, _guard, fs, ram_backed })
         };
-        made()
-            .map_err(|e| format!("cannot create a scratch directory in {}: {e}", parent.display()))
+        made().map_err(|source| crate::Error::Io {
+            action: "cannot create a scratch directory in",
+            path: parent.to_owned(),
+            source,
+        })
     }
 
     /// The directory.
@@ -136,7 +139,10 @@ mod tests {
     #[test]
     fn unusable_parent_is_a_clear_error() {
         let e = Scratch::create(Some(Path::new("/nonexistent/parent"))).unwrap_err();
-        assert!(e.contains("/nonexistent/parent"), "{e}");
+        assert!(e.to_string().contains("/nonexistent/parent"), "{e}");
+        // The cause travels as the source, for the CLI to print after the context.
+        let cause = std::error::Error::source(&e).expect("the io error as its source");
+        assert!(cause.to_string().contains("No such file"), "{cause}");
     }
 
     #[test]

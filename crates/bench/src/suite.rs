@@ -95,7 +95,7 @@ pub struct Setup<'a> {
 /// ones, so the loop, the sampling policy and the checksum gate are tested without QEMU.
 pub trait Toolbox {
     /// The program `spec` runs (the workloads built for its platform, or a user's file).
-    fn artifact(&mut self, spec: &RunnerSpec) -> Result<PathBuf, String>;
+    fn artifact(&mut self, spec: &RunnerSpec) -> crate::Result<PathBuf>;
     /// A runner for `spec`.
     fn runner(&mut self, spec: &RunnerSpec) -> Box<dyn Runner>;
 }
@@ -112,7 +112,7 @@ pub struct Real<'a> {
 }
 
 impl Toolbox for Real<'_> {
-    fn artifact(&mut self, spec: &RunnerSpec) -> Result<PathBuf, String> {
+    fn artifact(&mut self, spec: &RunnerSpec) -> crate::Result<PathBuf> {
         artifacts::build(self.source, &spec.platform())
     }
     fn runner(&mut self, spec: &RunnerSpec) -> Box<dyn Runner> {
@@ -130,7 +130,7 @@ pub fn run(
     policy: Policy,
     setup: Setup<'_>,
     progress: impl FnMut(&str),
-) -> Result<Vec<Cell>, String> {
+) -> crate::Result<Vec<Cell>> {
     let scratch = setup.scratch;
     let conditions = Conditions { scratch: scratch.describe(), cpu: setup.cpu };
     let mut tools = Real { source, scratch: scratch.path(), max_memory: setup.max_memory };
@@ -256,7 +256,7 @@ pub fn run_with(
     plan: &Plan<'_>,
     scratch: &Path,
     mut progress: impl FnMut(&str),
-) -> Result<Vec<Cell>, String> {
+) -> crate::Result<Vec<Cell>> {
     let Plan { jobs, runners, policy, ref conditions, cpu, ref check, ref profile } = *plan;
     let env = [("WORKLOAD_TMP".to_owned(), scratch.display().to_string())];
     let timeout = Duration::from_secs_f64(policy.timeout_seconds);
@@ -593,7 +593,7 @@ pub(crate) mod tests {
     }
 
     impl Toolbox for FakeTools {
-        fn artifact(&mut self, spec: &RunnerSpec) -> Result<PathBuf, String> {
+        fn artifact(&mut self, spec: &RunnerSpec) -> crate::Result<PathBuf> {
             self.built.push(spec.platform());
             Ok(PathBuf::from(format!("/fake/{spec}")))
         }

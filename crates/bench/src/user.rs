@@ -221,12 +221,12 @@ pub struct UserTools<'a> {
 }
 
 impl Toolbox for UserTools<'_> {
-    fn artifact(&mut self, spec: &RunnerSpec) -> Result<PathBuf, String> {
+    fn artifact(&mut self, spec: &RunnerSpec) -> crate::Result<PathBuf> {
         self.programs
             .iter()
             .find(|p| p.runner == *spec)
             .map(|p| p.path.clone())
-            .ok_or_else(|| format!("no program for {spec}"))
+            .ok_or_else(|| crate::Error::NoProgram(spec.clone()))
     }
 
     fn runner(&mut self, spec: &RunnerSpec) -> Box<dyn Runner> {
