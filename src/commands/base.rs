@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::flags::RegistryFlags;
-use crate::output::print_json;
+use crate::output::{print_json, Align, Table};
 
 /// Base images for builds, made here rather than pulled.
 #[derive(Args)]
@@ -107,19 +107,20 @@ impl BaseCommand {
             );
         }
         println!("{} -> {}", report.target, report.index_digest);
+        let mut table = Table::headless(2, &[Align::Left, Align::Left, Align::Right, Align::Left]);
         for i in &report.images {
-            println!(
-                "  {:<14} {}  {:>6.1} MiB  {}",
-                i.platform,
-                i.manifest_digest.short(),
-                i.layer_bytes as f64 / 1048576.0,
+            table.row([
+                i.platform.clone(),
+                i.manifest_digest.short().to_owned(),
+                format!("{:.1} MiB", i.layer_bytes as f64 / 1048576.0),
                 if i.cached {
                     "cached".to_owned()
                 } else {
                     format!("bootstrapped in {:.0} s", i.bootstrap_seconds)
-                }
-            );
+                },
+            ]);
         }
+        table.print();
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use archbench_results::{write_atomic, Envelope};
 use clap::Args;
 
 use crate::exit::{Code, Findings};
-use crate::output::{print_json, spinner};
+use crate::output::{print_json, spinner, Align, Table};
 
 /// Build the workloads for each runner's platform, run every workload on every runner, and
 /// print median, 95% CI and slowdown against native. A runner whose checksum differs from
@@ -182,22 +182,29 @@ fn compare_files(old: &std::path::Path, new: &std::path::Path, json: bool) -> an
         return print_json(&changes);
     }
     println!("old: {}\nnew: {}", o.host.summary(), n.host.summary());
-    println!(
-        "{:<10} {:<22} {:>10} {:>10} {:>22}  verdict",
-        "workload", "runner", "old", "new", "new/old (95% CI)"
+    let mut table = Table::new(
+        0,
+        &[
+            ("workload", Align::Left),
+            ("runner", Align::Left),
+            ("old", Align::Right),
+            ("new", Align::Right),
+            ("new/old (95% CI)", Align::Right),
+            ("verdict", Align::Left),
+        ],
     );
     for c in &changes {
         let (r, (lo, hi)) = c.ratio;
-        println!(
-            "{:<10} {:<22} {:>10} {:>10} {:>22}  {}",
-            c.workload,
-            c.runner,
+        table.row([
+            c.workload.clone(),
+            c.runner.to_string(),
             fmt_time(c.old_median),
             fmt_time(c.new_median),
             format!("{r:.2}x [{lo:.2}, {hi:.2}]"),
-            c.verdict
-        );
+            c.verdict.to_string(),
+        ]);
     }
+    table.print();
     Ok(())
 }
 
@@ -243,9 +250,16 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
 
 /// The cells as a table: median, its 95% CI, and the slowdown against native or the verdict.
 fn print_table(cells: &[Cell]) {
-    println!(
-        "{:<10} {:<22} {:>10} {:>23} {:>22}",
-        "workload", "runner", "median", "95% CI", "slowdown (95% CI)"
+    let mut table = Table::new(
+        0,
+        &[
+            ("workload", Align::Left),
+            ("runner", Align::Left),
+            ("median", Align::Right),
+            ("95% CI", Align::Right),
+            // Left: a failed cell's reason is long text, not a number.
+            ("slowdown (95% CI)", Align::Left),
+        ],
     );
     for c in cells {
         let (median, ci) = match &c.wall {
@@ -267,8 +281,9 @@ fn print_table(cells: &[Cell]) {
                 format!("INTERRUPTED after {recorded} runs")
             }
         };
-        println!("{:<10} {:<22} {:>10} {:>23} {:>22}", c.workload, c.runner, median, ci, slow);
+        table.row([c.workload.clone(), c.runner.to_string(), median, ci, slow]);
     }
+    table.print();
 }
 
 fn fmt_time(s: f64) -> String {

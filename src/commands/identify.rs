@@ -13,7 +13,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::exit::{Code, Findings};
-use crate::output::{print_json, spinner};
+use crate::output::{print_json, spinner, Align, Table};
 
 /// Identify binary architectures in files, directories, tar layers (.tar, .tar.gz, .tar.zst),
 /// OCI image layouts (oci:DIR[:tag]) and `docker save` archives.
@@ -220,15 +220,17 @@ pub fn print_report(r: &InputReport, all: bool) {
             s.scanned.files,
             archbench_input::show_bytes(s.scanned.bytes)
         );
+        let mut groups =
+            Table::headless(2, &[Align::Left, Align::Right, Align::Right, Align::Left]);
         for g in &s.groups {
-            println!(
-                "  {:<34} {:>7} {:>11}   e.g. {}",
-                g.label,
-                g.count,
+            groups.row([
+                g.label.clone(),
+                g.count.to_string(),
                 archbench_input::show_bytes(g.bytes),
-                g.examples.join(", ")
-            );
+                format!(" e.g. {}", g.examples.join(", ")),
+            ]);
         }
+        groups.print();
         if let Some(e) = &s.error {
             println!("  error: {e}");
         }

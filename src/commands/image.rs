@@ -18,7 +18,7 @@ use archbench_results::Envelope;
 use clap::{Args, Subcommand};
 
 use super::flags::RegistryFlags;
-use crate::output::{print_json, stdout_is_tty};
+use crate::output::{print_json, stdout_is_tty, Align, Table};
 
 /// Inspect, assemble and copy multi-arch images (registries and OCI layouts).
 #[derive(Args)]
@@ -175,7 +175,19 @@ fn print_inspection(i: &Inspection) {
         println!("  digest      {}", i.digest);
     }
     println!();
-    println!("  {:<16} {:<21} {:>10} {:>7}  config", "PLATFORM", "MANIFEST", "SIZE", "LAYERS");
+    let manifest = |d: &Option<archbench_oci::Digest>| {
+        d.as_ref().map_or("-", archbench_oci::Digest::short).to_owned()
+    };
+    let columns = |first, last| {
+        [
+            (first, Align::Left),
+            ("MANIFEST", Align::Left),
+            ("SIZE", Align::Right),
+            ("LAYERS", Align::Right),
+            (last, Align::Left),
+        ]
+    };
+    let mut table = Table::new(2, &columns("PLATFORM", "config"));
     for p in &i.platforms {
         let mismatch = if p.platform != p.config_platform {
             "  (differs from the index!)"
@@ -184,28 +196,29 @@ fn print_inspection(i: &Inspection) {
         } else {
             ""
         };
-        println!(
-            "  {:<16} {:<21} {:>10} {:>7}  {}{mismatch}",
-            p.platform,
-            p.manifest_digest.as_ref().map(archbench_oci::Digest::short).unwrap_or("-"),
+        table.row([
+            p.platform.clone(),
+            manifest(&p.manifest_digest),
             archbench_input::show_bytes(p.size),
-            p.layers,
-            p.config_platform
-        );
+            p.layers.to_string(),
+            format!("{}{mismatch}", p.config_platform),
+        ]);
     }
+    table.print();
     if !i.attestations.is_empty() {
         println!();
         println!("  attestations (provenance, SBOM; no platform's image, so not compared below):");
+        let mut table = Table::new(2, &columns("PLATFORM", "describes"));
         for a in &i.attestations {
-            println!(
-                "  {:<16} {:<21} {:>10} {:>7}  {}",
-                "unknown/unknown",
-                a.manifest_digest.as_ref().map(archbench_oci::Digest::short).unwrap_or("-"),
+            table.row([
+                "unknown/unknown".to_owned(),
+                manifest(&a.manifest_digest),
                 archbench_input::show_bytes(a.size),
-                a.layers,
-                a.label
-            );
+                a.layers.to_string(),
+                a.label.clone(),
+            ]);
         }
+        table.print();
     }
     if let Some(big) = &i.largest {
         println!();

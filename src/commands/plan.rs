@@ -10,7 +10,7 @@ use archbench_results::Envelope;
 use clap::Args;
 
 use super::flags::PlanFlags;
-use crate::output::print_json;
+use crate::output::{print_json, Align, Table};
 
 /// What each way of building amd64 + arm64 images would cost per month at your volume
 /// (emulated or cross-compiled on one runner or as a matrix, native arm64 on hosted runners or
@@ -66,9 +66,17 @@ fn check_prices(flags: &PlanFlags, json: bool) -> anyhow::Result<()> {
         );
     }
     println!("prices in force on {day} are marked *");
-    println!(
-        "{:<34} {:<8} {:>10} {:<8} {:<10} {:<7}  source",
-        "entry", "kind", "price", "per", "from", "read"
+    let mut table = Table::new(
+        0,
+        &[
+            ("entry", Align::Left),
+            ("kind", Align::Left),
+            ("price", Align::Right),
+            ("per", Align::Left),
+            ("from", Align::Left),
+            ("read", Align::Left),
+            ("source", Align::Left),
+        ],
     );
     for (id, e) in &catalog.entries {
         let q = catalog.price_on(id, e.kind, day)?;
@@ -80,26 +88,32 @@ fn check_prices(flags: &PlanFlags, json: bool) -> anyhow::Result<()> {
                 " "
             }
         };
-        println!(
-            "{id:<34} {:<8} {}{:>9.5} {per:<8} {:<10} {:<7}  {}",
+        table.row([
+            id.clone(),
             e.kind.to_string(),
-            mark(None),
-            e.price,
-            "",
-            e.date,
-            e.source
-        );
+            format!("{}{:.5}", mark(None), e.price),
+            per.clone(),
+            String::new(),
+            e.date.clone(),
+            e.source.clone(),
+        ]);
         for c in &e.changes {
             let (m, from) = match &c.from {
                 Some(f) => (mark(Some(f)), f.as_str()),
                 None => (" ", "pending"),
             };
-            println!(
-                "{:<34} {:<8} {m}{:>9.5} {per:<8} {from:<10} {:<7}  {}",
-                "", "", c.price, c.date, c.source
-            );
+            table.row([
+                String::new(),
+                String::new(),
+                format!("{m}{:.5}", c.price),
+                per.clone(),
+                from.to_owned(),
+                c.date.clone(),
+                c.source.clone(),
+            ]);
         }
     }
+    table.print();
     for (id, plan) in &catalog.plans {
         println!(
             "plan {id:<29} {:>7.0} included minutes a month, for {}  ({}, read {})",
@@ -179,7 +193,17 @@ pub fn print_plan(p: &Plan) {
         "\nat {:.0} builds/month of {:.1} min, prices of {}:",
         p.profile.builds_per_month, p.profile.minutes_per_build, p.priced_on
     );
-    println!("  {:<25} {:>10} {:>9} {:>8}  jobs", "option", "USD/month", "min/build", "billed");
+    let mut table = Table::new(
+        0,
+        &[
+            ("", Align::Left),
+            ("option", Align::Left),
+            ("USD/month", Align::Right),
+            ("min/build", Align::Right),
+            ("billed", Align::Right),
+            ("jobs", Align::Left),
+        ],
+    );
     for c in &p.options {
         let mark = if Some(c.option) == p.recommended { "→" } else { " " };
         let jobs: Vec<String> =
@@ -197,15 +221,16 @@ pub fn print_plan(p: &Plan) {
         } else if !c.meets_time_limit {
             tail.push_str("; over --max-minutes-per-build");
         }
-        println!(
-            "{mark} {:<25} {:>10.2} {:>9.1} {:>8.0}  {}{tail}",
-            c.option.name(),
-            c.total_monthly,
-            c.minutes_per_build,
-            c.billed_minutes_per_build,
-            jobs.join(" | ")
-        );
+        table.row([
+            mark.to_owned(),
+            c.option.name().to_owned(),
+            format!("{:.2}", c.total_monthly),
+            format!("{:.1}", c.minutes_per_build),
+            format!("{:.0}", c.billed_minutes_per_build),
+            format!("{}{tail}", jobs.join(" | ")),
+        ]);
     }
+    table.print();
     for b in &p.break_even {
         println!(
             "  break-even: {} is cheaper below {:.0} builds/month, {} from there on",

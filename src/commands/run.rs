@@ -17,7 +17,7 @@ use archbench_run::{self as entry, RunSpec};
 use clap::Args;
 
 use crate::exit::{Code, Findings, ProgramStatus};
-use crate::output::{print_json, spinner};
+use crate::output::{print_json, spinner, Align, Table};
 
 /// Run a multi-arch image's entry for this host: the native one if the index has it, else its
 /// Wasm module in process on wasmtime (Cranelift), else an emulated one through the engine.
@@ -319,9 +319,16 @@ fn slowdown_text(s: Option<&Slowdown>) -> String {
 
 /// The runs side by side: how, times, status and the first line of output.
 fn print_comparison(runs: &[EntryRun], entries: &[RunEntry]) {
-    println!(
-        "{:<14} {:<9} {:>10} {:>10} {:>8}  output",
-        "ENTRY", "HOW", "PROGRAM s", "START-UP s", "STATUS"
+    let mut table = Table::new(
+        0,
+        &[
+            ("ENTRY", Align::Left),
+            ("HOW", Align::Left),
+            ("PROGRAM s", Align::Right),
+            ("START-UP s", Align::Right),
+            ("STATUS", Align::Right),
+            ("output", Align::Left),
+        ],
     );
     for r in runs {
         let status = match (&r.trap, r.timed_out, r.exit_code) {
@@ -331,16 +338,16 @@ fn print_comparison(runs: &[EntryRun], entries: &[RunEntry]) {
             (_, _, Some(c)) => c.to_string(),
             _ => "?".to_owned(),
         };
-        println!(
-            "{:<14} {:<9} {:>10.3} {:>10.3} {:>8}  {}",
-            r.declared,
+        table.row([
+            r.declared.clone(),
             r.how.to_string(),
-            r.seconds,
-            r.startup_seconds,
+            format!("{:.3}", r.seconds),
+            format!("{:.3}", r.startup_seconds),
             status,
-            r.stdout.lines().next().unwrap_or("")
-        );
+            r.stdout.lines().next().unwrap_or("").to_owned(),
+        ]);
     }
+    table.print();
     // A ratio only between runs timed the same way: two containers' commands by the engine's
     // clock. A module's `_start` in process against a container's command (which includes the
     // exec) is not like with like, so the bench suite's figure stands in, labelled.

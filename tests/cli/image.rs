@@ -655,7 +655,15 @@ fn a_blob_longer_than_its_descriptor_is_cut_off_and_leaves_nothing() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("removed 1 partly written file"));
+    // The layer's partial file, and the config's too when the signal lands while that one is
+    // still being synced (seen on a loaded machine): one or two, never none.
+    let err = String::from_utf8_lossy(&out.stderr);
+    let removed = err
+        .split("interrupted; removed ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<u32>().ok());
+    assert!(matches!(removed, Some(1 | 2)), "{err}");
     assert!(partials(dst.path()).is_empty(), "{:?}", partials(dst.path()));
     drop(server);
 }

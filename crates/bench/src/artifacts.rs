@@ -107,10 +107,7 @@ pub fn build_bin(source: &Path, platform: &Platform, bin: &str) -> Result<PathBu
     }
     let name = if t.triple.starts_with("wasm32") { format!("{bin}.wasm") } else { bin.to_owned() };
     let artifact = source.join("target").join(t.triple).join("release").join(name);
-    artifact
-        .is_file()
-        .then_some(artifact.clone())
-        .ok_or(Error::Missing { path: artifact })
+    artifact.is_file().then_some(artifact.clone()).ok_or(Error::Missing { path: artifact })
 }
 
 #[cfg(test)]

@@ -64,7 +64,8 @@ impl Pinned {
         let affinity = |action: String| {
             move |e: rustix::io::Errno| Error::Affinity { action, source: e.into() }
         };
-        let previous = sched_getaffinity(None).map_err(affinity("reading the CPU affinity".into()))?;
+        let previous =
+            sched_getaffinity(None).map_err(affinity("reading the CPU affinity".into()))?;
         let mut one = CpuSet::new();
         one.set(cpu);
         sched_setaffinity(None, &one).map_err(affinity(format!("pinning to CPU {cpu}")))?;

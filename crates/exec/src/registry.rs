@@ -101,7 +101,11 @@ impl LocalRegistry {
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-                return Err(RegistryError::Exited { status, after: String::new(), log: self.log() });
+                return Err(RegistryError::Exited {
+                    status,
+                    after: String::new(),
+                    log: self.log(),
+                });
             }
             if Instant::now() >= deadline {
                 return Err(RegistryError::Silent { port: self.port, log: self.log() });
