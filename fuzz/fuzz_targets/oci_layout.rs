@@ -19,8 +19,8 @@ fuzz_target!(|data: &[u8]| {
         std::fs::write(dir.join("index.json"), doc).unwrap();
     } else {
         // A well-formed index naming one manifest whose bytes are the input.
-        let digest = archbench_oci::digest::sha256_digest(doc);
-        std::fs::write(blobs.join(&digest[7..]), doc).unwrap();
+        let digest = archbench_oci::Digest::of(doc);
+        std::fs::write(blobs.join(digest.hex()), doc).unwrap();
         let index = serde_json::json!({
             "schemaVersion": 2,
             "manifests": [{ "mediaType": MANIFEST, "digest": digest, "size": doc.len(),

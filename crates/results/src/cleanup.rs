@@ -14,6 +14,11 @@
 //! way to stop it ([`Stopper`]: a child's process group is killed, a Wasm engine's epoch is
 //! bumped), and the handler calls [`stop_running`] on every interrupt: the run ends at once,
 //! counts as interrupted rather than as a result, and the command saves what finished before it.
+//!
+//! Decision: it lives here, beside the atomic writes, because it is their other half (no
+//! half-written file survives, whether the writer fails or is interrupted), and because every
+//! crate that registers a path or a run (oci, exec, bench) already sits above this one. A crate
+//! of its own would hold these 180 lines and nothing else.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
