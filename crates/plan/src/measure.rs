@@ -96,41 +96,10 @@ fn not_native_arm64(inputs: &Inputs) -> Vec<String> {
         .collect()
 }
 
-// Long (about 135 lines): one block per factor (emulated, cross, Wasm, arm64), each with its
-// modelled fallback and the reason beside it.
 /// The factors from `inputs`, modelled where nothing was measured; build ratios from warm
 /// rebuilds when `warm` and there are any, else from cold builds (and the source says which).
 pub fn factors(inputs: &Inputs, warm: bool) -> Factors {
-    // A Wasm entry is built as a cross build (compiled on the build platform), but its ratio
-    // is the Wasm build factor, never the cross one: `wasm` picks which. Warm rebuilds are used
-    // when asked for and there is one with this ratio; else the cold build's, which says so.
-    let ratio_in = |strategy: StrategyKind, wasm: bool, warm_files: bool| {
-        inputs.builds.iter().rev().filter(|(_, e)| e.payload.warm == warm_files).find_map(
-            |(p, e)| {
-                let r: Vec<f64> = e
-                    .payload
-                    .ratios
-                    .iter()
-                    .filter(|r| r.strategy == strategy && (r.platform.arch == Arch::Wasm) == wasm)
-                    .map(|r| r.ratio)
-                    .collect();
-                geomean(&r).map(|g| (g, p, e))
-            },
-        )
-    };
-    let ratio = |strategy: StrategyKind, wasm: bool| -> Option<(f64, String)> {
-        let found = warm.then(|| ratio_in(strategy, wasm, true)).flatten();
-        let (kind, (g, p, e)) = match found {
-            Some(f) => ("warm rebuild", f),
-            None if warm => (
-                "cold build: no warm rebuild with this ratio in the results",
-                ratio_in(strategy, wasm, false)?,
-            ),
-            None => ("cold build", ratio_in(strategy, wasm, false)?),
-        };
-        let what = if wasm { "wasi/wasm entry's" } else { strategy.name() };
-        Some((g, format!("{} ({what} {kind}, {})", name(p), e.host.summary())))
-    };
+    let ratio = |strategy, wasm| build_ratio(inputs, warm, strategy, wasm);
     let bench_geomean = |runner: &RunnerSpec| runtime_slowdown(inputs, runner);
     let emulated = match (
         ratio(StrategyKind::Emulated, false),
@@ -156,68 +125,7 @@ pub fn factors(inputs: &Inputs, warm: bool) -> Factors {
         Some((f, _)) => f,
         None => Factor::modelled(1.5, "no bench results; Jangda et al. (USENIX ATC 2019) measured 1.45–1.55× for SPEC in browsers"),
     };
-    // arm64 speed: native medians from an arm64 host against an amd64 host, per workload.
-    // Only a host known to run its own architecture may stand for that architecture's speed:
-    // a file from an arm64 archbench under QEMU, or from a host whose facts do not say, is
-    // never native arm64.
-    let on = |arch: Arch| {
-        inputs.benches.iter().rev().find(|(_, e)| {
-            e.host.known_native() && e.host.platform.as_ref().is_some_and(|p| p.arch == arch)
-        })
-    };
-    let arm64_runtime = match (on(Arch::Arm64), on(Arch::Amd64)) {
-        (Some((pa, a)), Some((px, x))) => {
-            // (median ratio, low, high): the band pairs each side's CI ends, the wide way.
-            let ratios: Vec<(f64, f64, f64)> = a
-                .payload
-                .iter()
-                .filter(|c| c.runner == RunnerSpec::Native && c.ok())
-                .filter_map(|c| {
-                    // Same workload at the same size and build profile; the two hosts' natives
-                    // are the comparison itself, so only the host may differ.
-                    let ax = x.payload.iter().find(|d| {
-                        d.runner == RunnerSpec::Native && d.ok() && d.differs_from(c).is_none()
-                    })?;
-                    let (wa, wx) = (c.wall.as_ref()?, ax.wall.as_ref()?);
-                    Some((
-                        wa.median / wx.median,
-                        wa.median_ci.0 / wx.median_ci.1,
-                        wa.median_ci.1 / wx.median_ci.0,
-                    ))
-                })
-                .collect();
-            let pick =
-                |k: usize| geomean(&ratios.iter().map(|r| [r.0, r.1, r.2][k]).collect::<Vec<_>>());
-            match (pick(0), pick(1), pick(2)) {
-                (Some(g), lo, hi) => {
-                    let mut f = Factor::measured(
-                        g,
-                        format!(
-                            "native medians of {} ({}) over {} ({}), {} workloads",
-                            name(pa),
-                            a.host.summary(),
-                            name(px),
-                            x.host.summary(),
-                            ratios.len()
-                        ),
-                    );
-                    if let (Some(lo), Some(hi)) = (lo, hi) {
-                        f = f.with_interval(lo, hi);
-                    }
-                    f
-                }
-                _ => Factor::modelled(1.0, "the arm64 and amd64 bench files share no workload"),
-            }
-        }
-        _ => {
-            let refused = not_native_arm64(inputs);
-            let mut why = "no bench results from a native arm64 host: arm64 is assumed as fast as x86 per vCPU; run `archbench bench -o` on an arm64 machine and put the file beside these to measure it".to_owned();
-            if !refused.is_empty() {
-                why.push_str(&format!("; not counted as native arm64: {}", refused.join(", ")));
-            }
-            Factor::modelled(1.0, why)
-        }
-    };
+    let arm64_runtime = arm64_runtime(inputs);
     Factors {
         emulated,
         cross,
@@ -234,6 +142,101 @@ pub fn factors(inputs: &Inputs, warm: bool) -> Factors {
         },
         wasm_runtime,
         arm64_runtime,
+    }
+}
+
+/// The geometric mean of one strategy's build ratios and where it comes from: from warm
+/// rebuilds when `warm` and there is one with this ratio, else from the cold build, which the
+/// source then says. A Wasm entry is built as a cross build (compiled on the build platform),
+/// but its ratio is the Wasm build factor, never the cross one: `wasm` picks which.
+fn build_ratio(
+    inputs: &Inputs,
+    warm: bool,
+    strategy: StrategyKind,
+    wasm: bool,
+) -> Option<(f64, String)> {
+    let ratio_in = |warm_files: bool| {
+        inputs.builds.iter().rev().filter(|(_, e)| e.payload.warm == warm_files).find_map(
+            |(p, e)| {
+                let r: Vec<f64> = e
+                    .payload
+                    .ratios
+                    .iter()
+                    .filter(|r| r.strategy == strategy && (r.platform.arch == Arch::Wasm) == wasm)
+                    .map(|r| r.ratio)
+                    .collect();
+                geomean(&r).map(|g| (g, p, e))
+            },
+        )
+    };
+    let found = warm.then(|| ratio_in(true)).flatten();
+    let (kind, (g, p, e)) = match found {
+        Some(f) => ("warm rebuild", f),
+        None if warm => {
+            ("cold build: no warm rebuild with this ratio in the results", ratio_in(false)?)
+        }
+        None => ("cold build", ratio_in(false)?),
+    };
+    let what = if wasm { "wasi/wasm entry's" } else { strategy.name() };
+    Some((g, format!("{} ({what} {kind}, {})", name(p), e.host.summary())))
+}
+
+/// arm64 speed: native medians from an arm64 host against an amd64 host, per workload, with
+/// a band pairing each side's CI ends the wide way. Only a host known to run its own
+/// architecture may stand for that architecture's speed: a file from an arm64 archbench under
+/// QEMU, or from a host whose facts do not say, is never native arm64 (the modelled reason
+/// names the files refused).
+fn arm64_runtime(inputs: &Inputs) -> Factor {
+    let on = |arch: Arch| {
+        inputs.benches.iter().rev().find(|(_, e)| {
+            e.host.known_native() && e.host.platform.as_ref().is_some_and(|p| p.arch == arch)
+        })
+    };
+    let (Some((pa, a)), Some((px, x))) = (on(Arch::Arm64), on(Arch::Amd64)) else {
+        let refused = not_native_arm64(inputs);
+        let mut why = "no bench results from a native arm64 host: arm64 is assumed as fast as x86 per vCPU; run `archbench bench -o` on an arm64 machine and put the file beside these to measure it".to_owned();
+        if !refused.is_empty() {
+            why.push_str(&format!("; not counted as native arm64: {}", refused.join(", ")));
+        }
+        return Factor::modelled(1.0, why);
+    };
+    // (median ratio, low, high).
+    let ratios: Vec<(f64, f64, f64)> = a
+        .payload
+        .iter()
+        .filter(|c| c.runner == RunnerSpec::Native && c.ok())
+        .filter_map(|c| {
+            // Same workload at the same size and build profile; the two hosts' natives are the
+            // comparison itself, so only the host may differ.
+            let ax = x.payload.iter().find(|d| {
+                d.runner == RunnerSpec::Native && d.ok() && d.differs_from(c).is_none()
+            })?;
+            let (wa, wx) = (c.wall.as_ref()?, ax.wall.as_ref()?);
+            Some((
+                wa.median / wx.median,
+                wa.median_ci.0 / wx.median_ci.1,
+                wa.median_ci.1 / wx.median_ci.0,
+            ))
+        })
+        .collect();
+    let pick = |k: usize| geomean(&ratios.iter().map(|r| [r.0, r.1, r.2][k]).collect::<Vec<_>>());
+    let Some(g) = pick(0) else {
+        return Factor::modelled(1.0, "the arm64 and amd64 bench files share no workload");
+    };
+    let f = Factor::measured(
+        g,
+        format!(
+            "native medians of {} ({}) over {} ({}), {} workloads",
+            name(pa),
+            a.host.summary(),
+            name(px),
+            x.host.summary(),
+            ratios.len()
+        ),
+    );
+    match (pick(1), pick(2)) {
+        (Some(lo), Some(hi)) => f.with_interval(lo, hi),
+        _ => f,
     }
 }
 
