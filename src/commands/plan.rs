@@ -91,7 +91,8 @@ fn check_prices(flags: &PlanFlags, json: bool) -> anyhow::Result<()> {
         table.row([
             id.clone(),
             e.kind.to_string(),
-            format!("{}{:.5}", mark(None), e.price),
+            // The mark after the number: right-aligned, both stay in their columns.
+            format!("{:.5}{}", e.price, mark(None)),
             per.clone(),
             String::new(),
             e.date.clone(),
@@ -105,7 +106,7 @@ fn check_prices(flags: &PlanFlags, json: bool) -> anyhow::Result<()> {
             table.row([
                 String::new(),
                 String::new(),
-                format!("{m}{:.5}", c.price),
+                format!("{:.5}{m}", c.price),
                 per.clone(),
                 from.to_owned(),
                 c.date.clone(),

@@ -16,7 +16,7 @@ pub fn builds() -> &'static [PathBuf; 3] {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/programs/primes");
         let build = |p: Platform| {
             archbench_bench::artifacts::build_bin(&src, &p, "primes")
-                .unwrap_or_else(|e| panic!("building primes for {p}: {e}"))
+                .unwrap_or_else(|e| panic!("building primes for {p}: {:#}", anyhow::Error::from(e)))
         };
         [
             build(Platform::linux_amd64()),

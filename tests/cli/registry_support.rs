@@ -131,13 +131,14 @@ impl TestRegistry {
             ));
         }
         config.push_str(extra);
-        let inner = LocalRegistry::start(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
+        let inner = LocalRegistry::start(dir.path(), &config)
+            .unwrap_or_else(|e| panic!("{:#}", anyhow::Error::from(e)));
         TestRegistry { port: inner.port(), inner, dir }
     }
 
     /// (Re)start the process and wait until it answers.
     pub fn restart(&mut self) {
-        self.inner.restart().unwrap_or_else(|e| panic!("{e}"));
+        self.inner.restart().unwrap_or_else(|e| panic!("{:#}", anyhow::Error::from(e)));
     }
 
     pub fn stop(&mut self) {

@@ -26,8 +26,8 @@ pub const PREDICATE_TYPE: &str = "in-toto.io/predicate-type";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attestation {
     /// The digest of the image manifest it describes, when its index entry names one (a
-    /// malformed annotation names none).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// malformed annotation names none, with a warning).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub of: Option<Digest>,
     /// The platform that manifest declares, when the same index holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,6 +35,13 @@ pub struct Attestation {
     /// The in-toto predicate types its layers carry, in layer order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub predicate_types: Vec<String>,
+}
+
+/// `of` as a file holds it; one an older archbench wrote kept the annotation as it was, so a
+/// malformed one reads as none rather than failing the whole file.
+fn lenient<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Digest>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    Ok(text.and_then(|t| Digest::parse(&t).ok()))
 }
 
 impl Attestation {
@@ -52,7 +59,13 @@ impl Attestation {
             return None;
         }
         Some(Attestation {
-            of: annotation(REFERENCE_DIGEST).and_then(|d| Digest::parse(&d).ok()),
+            of: annotation(REFERENCE_DIGEST).and_then(|text| match Digest::parse(&text) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    tracing::warn!("an attestation's {REFERENCE_DIGEST} is unusable ({e}); it is taken to name no image");
+                    None
+                }
+            }),
             of_platform: None,
             predicate_types: layers
                 .iter()

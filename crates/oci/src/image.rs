@@ -451,12 +451,19 @@ impl ImageSource {
             let mut layers = Vec::new();
             for (i, path) in e.layers.iter().enumerate() {
                 let (_, size) = self.store.open(path)?;
-                layers.push(LayerRef {
-                    path: path.clone(),
-                    media_type: None,
-                    size,
-                    verify_digest: diff_ids.get(i).and_then(|d| Digest::parse(d).ok()),
-                });
+                // A sha256 diff ID is checked as the layer streams; one that claims sha256 and
+                // is malformed is an error, not a layer read unchecked. Other algorithms, which
+                // archbench does not hash, are read unchecked as before.
+                let verify_digest = match diff_ids.get(i) {
+                    Some(d) if d.starts_with("sha256:") => {
+                        Some(Digest::parse(d).map_err(|why| Error::Invalid {
+                            what: format!("config {} in {}", e.config, self.describe()),
+                            message: format!("diff ID {} (layer {path}): {why}", i + 1),
+                        })?)
+                    }
+                    _ => None,
+                };
+                layers.push(LayerRef { path: path.clone(), media_type: None, size, verify_digest });
             }
             out.push(PlatformImage {
                 index_platform: None,

@@ -62,9 +62,10 @@ impl From<&Platform> for Declared {
     }
 }
 
+// `pad`, so that `{:<16}` in a table lines declared platforms up as it does `Platform`s.
 impl fmt::Display for Declared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.pad(&self.text)
     }
 }
 
@@ -102,6 +103,7 @@ mod tests {
         assert_eq!(d.text(), "linux/arm64/v8");
         assert!(d.is(&Platform::linux_arm64()));
         assert_eq!(d.to_string(), "linux/arm64/v8");
+        assert_eq!(format!("[{d:<16}]"), "[linux/arm64/v8  ]");
         let odd = Declared::new("unknown/unknown");
         assert_eq!(odd.platform(), None);
         let why = odd.known().unwrap_err().to_string();

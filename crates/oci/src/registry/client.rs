@@ -415,6 +415,7 @@ impl Registry {
         }
         let media_type = header_str(resp.headers(), CONTENT_TYPE.as_str()).unwrap_or_default();
         let served = header_str(resp.headers(), "docker-content-digest");
+        let status = resp.status().as_u16();
         if let Some(len) = resp.content_length() {
             if len > MAX_DOCUMENT_BYTES {
                 return Err(Error::TooLarge {
@@ -436,7 +437,7 @@ impl Registry {
         let expected = if reference.starts_with("sha256:") {
             Some(Digest::parse(reference)?)
         } else {
-            served.map(|d| self.served_digest(&what, &d)).transpose()?
+            served.map(|d| self.served_digest(&what, status, &d)).transpose()?
         };
         if let Some(expected) = expected {
             if expected != digest {
@@ -553,7 +554,7 @@ impl Registry {
         }
         let ours = Digest::of(bytes);
         if let Some(theirs) = header_str(resp.headers(), "docker-content-digest") {
-            let theirs = self.served_digest(&what, &theirs)?;
+            let theirs = self.served_digest(&what, resp.status().as_u16(), &theirs)?;
             if theirs != ours {
                 return Err(Error::Digest { expected: ours, actual: theirs });
             }
@@ -562,10 +563,10 @@ impl Registry {
     }
 
     /// The `Docker-Content-Digest` a registry sent, which must be one archbench reads.
-    fn served_digest(&self, request: &str, header: &str) -> Result<Digest> {
+    fn served_digest(&self, request: &str, status: u16, header: &str) -> Result<Digest> {
         Digest::parse(header).map_err(|e| Error::Registry {
             registry: self.host.clone(),
-            status: 200,
+            status,
             request: request.to_owned(),
             message: format!("its Docker-Content-Digest header is not usable: {e}"),
         })
