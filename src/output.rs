@@ -68,11 +68,10 @@ pub struct Table {
 impl Table {
     /// A table with these column headers, each line indented by `indent` spaces.
     pub fn new(indent: usize, columns: &[(&str, Align)]) -> Self {
-        let mut inner = comfy_table::Table::new();
-        inner.load_preset(comfy_table::presets::NOTHING);
-        inner.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
-        inner.set_header(columns.iter().map(|(h, _)| *h).collect::<Vec<_>>());
-        Self { inner, indent, align: columns.iter().map(|(_, a)| *a).collect() }
+        let align: Vec<Align> = columns.iter().map(|(_, a)| *a).collect();
+        let mut t = Self::headless(indent, &align);
+        t.inner.set_header(columns.iter().map(|(h, _)| *h).collect::<Vec<_>>());
+        t
     }
 
     /// A table without a header line, for rows that explain themselves.

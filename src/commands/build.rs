@@ -101,7 +101,7 @@ pub struct BuildCommand {
 }
 
 impl BuildCommand {
-    // Long (about 170 lines, the verify outcome kept under --json included): CLI glue, parsing flags into a BuildSpec and printing the runs,
+    // Long (about 175 lines, the verify outcome kept under --json included): CLI glue, parsing flags into a BuildSpec and printing the runs,
     // stages and ratios; the work is archbench_builder::build_all.
     pub fn execute(self) -> anyhow::Result<()> {
         if !self.context.is_dir() {

@@ -91,6 +91,9 @@ fn run_detached(
     assert!(out.status.success(), "docker run {image}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+// Long (about 140 lines): the lab's steps as a student takes them, in order (build and push
+// the index, inspect and verify it, pull each platform and ask the running app its
+// architecture); split, each part would need the state the one before left behind.
 #[test]
 fn archinfo_lab_builds_pushes_pulls_and_answers_per_architecture() {
     let _emu = BinfmtLock::shared();

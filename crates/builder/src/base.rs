@@ -92,7 +92,7 @@ fn key(spec: &BaseSpec, platform: &Platform, mirror: &str) -> String {
     let text = format!("v1|{}|{}|{}|{mirror}", spec.suite, platform, include.join(","));
     hex::encode(&Sha256::digest(text.as_bytes())[..8])
 }
-// Long (about 120 lines): the mmdebstrap steps per platform in order (cache key, bootstrap,
+// Long (about 130 lines): the mmdebstrap steps per platform in order (cache key, bootstrap,
 // import, push), each logged; issue 16 revisits base images for BuildKit.
 
 /// Bootstrap (or reuse) a base image for each platform into the cache layout; returns the

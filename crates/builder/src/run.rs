@@ -129,7 +129,7 @@ pub fn decide(
 
 /// [`build_all`] in any [`Surroundings`]: each platform × strategy is decided, built, timed
 /// and exported in turn ([`build_one`]); the index is written only when every build succeeded.
-// Long (about 105 lines): the orchestration in its order (checks, the one solve first or last,
+// Long (about 110 lines): the orchestration in its order (checks, the one solve first or last,
 // each combination, the failure kept for the report, the index); each part is a call already.
 pub fn build_with(
     world: &mut dyn Surroundings,

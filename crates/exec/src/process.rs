@@ -177,7 +177,7 @@ pub fn run_measured(cmd: &mut Command, timeout: Duration) -> Result<Measured> {
 /// and, after the quiet window (see the module note), the two pipes, so no helper thread is
 /// started per run (each one would be charged to the sample, and on a 2-core host they compete
 /// with the child).
-// Long (about 160 lines) on purpose: spawn, wait4 with rusage, the timeout, the group kill and
+// Long (about 170 lines) on purpose: spawn, wait4 with rusage, the timeout, the group kill and
 // the interrupt stopper all share one child's state and its SAFETY invariants; split, they
 // would be argued in pieces.
 pub fn run_measured_with(
