@@ -72,6 +72,6 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
         eprintln!("archbench: {}", f.message);
         return ExitCode::from(f.code as u8);
     }
-    eprintln!("error: {err:#}");
+    eprintln!("error: {}", archbench_results::error_line(err.as_ref()));
     ExitCode::from(Code::Error as u8)
 }

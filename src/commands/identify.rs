@@ -261,7 +261,7 @@ impl IdentifyCommand {
                     kind: "unreadable",
                     sections: Vec::new(),
                     skipped: Vec::new(),
-                    error: Some(format!("{e:#}")),
+                    error: Some(archbench_results::error_line(e.as_ref())),
                 }
             });
             reports.push(r);

@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use archbench_report::{write_report, Inputs};
@@ -71,43 +71,49 @@ impl Registry {
 
 /// Run this binary with `args`; Ok(()) or the reason, from its last lines of output.
 ///
-/// The step's output goes to `log` as it runs. An interrupt of the report (deferred, see
-/// `archbench_results::cleanup`) is passed on to the step, which saves what it has and exits;
-/// the report then renders what exists.
-fn step(label: &str, step: &Step<'_>, log: &Path) -> Result<(), String> {
+/// The step's output goes to `log` as it runs. The step runs in a process group of its own, so
+/// a Ctrl-C at the terminal reaches only the report; each interrupt of the report (the first
+/// deferred, see `archbench_results::cleanup`) is passed on to the step once, by a stopper the
+/// signal handler calls: on the first the step saves what it has and exits, and the report then
+/// renders what exists; on a second both stop at once.
+fn step(label: &str, step: &Step<'_>, log: &Path) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt as _;
+
+    use rustix::process::{kill_process, waitid, Pid, Signal, WaitId, WaitIdOptions};
     let args = &step.args();
     checked(args)?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().context("finding archbench's own executable")?;
     eprintln!("[report] {label}: archbench {}", args.join(" "));
     let started = Instant::now();
-    let file =
-        std::fs::File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
+    let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
     let mut child = Command::new(exe)
         .args(args)
         .stdin(Stdio::null())
-        .stdout(file.try_clone().map_err(|e| e.to_string())?)
+        .stdout(file.try_clone().with_context(|| format!("opening {}", log.display()))?)
         .stderr(file)
+        .process_group(0)
         .spawn()
-        .map_err(|e| format!("could not run archbench: {e}"))?;
-    let mut forwarded = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(e) => return Err(format!("waiting for archbench {label}: {e}")),
+        .context("starting archbench")?;
+    let pid = Pid::from_child(&child);
+    // Registered only while the child is unreaped (the wait below does not reap it), so the
+    // pid it signals is always this child's.
+    let stopper = archbench_results::cleanup::Stopper::new(move || {
+        let _ = kill_process(pid, Signal::INT);
+    });
+    let exited = loop {
+        match waitid(WaitId::Pid(pid), WaitIdOptions::EXITED | WaitIdOptions::NOWAIT) {
+            Err(rustix::io::Errno::INTR) => continue,
+            other => break other,
         }
-        if !forwarded && archbench_results::cleanup::interrupt_requested() {
-            // Our own child, not reaped yet (try_wait said it is still running), so its pid
-            // cannot have been reused. A failure means it has just exited: the next try_wait
-            // reaps it.
-            let _ = rustix::process::kill_process(
-                rustix::process::Pid::from_child(&child),
-                rustix::process::Signal::INT,
-            );
-            forwarded = true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
     };
+    drop(stopper);
+    if let Err(e) = exited {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(std::io::Error::from(e))
+            .with_context(|| format!("waiting for archbench {label}"));
+    }
+    let status = child.wait().with_context(|| format!("waiting for archbench {label}"))?;
     eprintln!(
         "[report] {label}: {} in {:.0} s",
         if status.success() { "done" } else { "failed" },
@@ -118,22 +124,27 @@ fn step(label: &str, step: &Step<'_>, log: &Path) -> Result<(), String> {
     }
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let tail: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).rev().take(3).collect();
-    Err(format!(
+    anyhow::bail!(
         "{} (exit {}; full log in {})",
         tail.into_iter().rev().collect::<Vec<_>>().join(" / "),
         status.code().unwrap_or(-1),
         log.display()
-    ))
+    )
 }
 
 /// `args` as clap parses them for `main`: an argument vector the CLI would refuse is an error
 /// here, before any process starts.
-fn checked(args: &[String]) -> Result<(), String> {
+fn checked(args: &[String]) -> anyhow::Result<()> {
     use clap::Parser;
     let argv = std::iter::once("archbench".to_owned()).chain(args.iter().cloned());
-    crate::Cli::try_parse_from(argv).map(|_| ()).map_err(|e| {
-        format!("archbench assembled arguments its CLI refuses: {} ({e})", args.join(" "))
+    crate::Cli::try_parse_from(argv).map(|_| ()).with_context(|| {
+        format!("archbench assembled arguments its CLI refuses: {}", args.join(" "))
     })
+}
+
+/// A step's failure as a note of the report says it: the error and its causes, on one line.
+fn why(e: &anyhow::Error) -> String {
+    archbench_results::error_line(e.as_ref())
 }
 
 /// One step of the report: an archbench command, defined once as a typed value. Its argument
@@ -283,17 +294,16 @@ fn rust_base_step<'a>(platforms: &'a str, tag: &'a str) -> Step<'a> {
 
 /// Whether the engine at `DOCKER_HOST` can build every platform in one solve (probed as
 /// `doctor` does); why not, in its words.
-fn one_solve_here() -> Result<(), String> {
-    let engine = archbench_engine::Engine::connect(None, std::time::Duration::from_secs(30))
-        .map_err(|e| e.to_string())?;
-    let facts = engine.buildkit_facts().map_err(|e| e.to_string())?.ok_or_else(|| {
-        "archbench cannot open its own BuildKit session to this engine (TLS)".to_owned()
+fn one_solve_here() -> anyhow::Result<()> {
+    let engine = archbench_engine::Engine::connect(None, std::time::Duration::from_secs(30))?;
+    let facts = engine.buildkit_facts()?.ok_or_else(|| {
+        anyhow::anyhow!("archbench cannot open its own BuildKit session to this engine (TLS)")
     })?;
     for name in ["oci-export", "multi-platform"] {
         match facts.capabilities.iter().find(|c| c.name == name) {
             Some(c) if c.available => {}
-            Some(c) => return Err(format!("the engine's BuildKit lacks {name} ({})", c.detail)),
-            None => return Err(format!("the engine's BuildKit did not report {name}")),
+            Some(c) => anyhow::bail!("the engine's BuildKit lacks {name} ({})", c.detail),
+            None => anyhow::bail!("the engine's BuildKit did not report {name}"),
         }
     }
     Ok(())
@@ -396,9 +406,10 @@ impl ReportCommand {
         let logs = dir.join("logs");
         // 1. doctor: what works here decides what runs.
         let doctor = step("doctor", &Step::Doctor, &logs.join("doctor.log"));
-        if let Err(why) = &doctor {
+        if let Err(e) = &doctor {
             notes.push(format!(
-                "doctor reported a failure; the steps below say what it cost: {why}"
+                "doctor reported a failure; the steps below say what it cost: {}",
+                why(e)
             ));
         }
         let latest = Path::new("reports/latest");
@@ -415,8 +426,8 @@ impl ReportCommand {
             notes.push("bench results reused from reports/latest (--reuse)".into());
         } else {
             let bench = Step::Bench { quick: self.quick, out: &bench_json };
-            if let Err(why) = step("bench", &bench, &logs.join("bench.log")) {
-                notes.push(format!("bench skipped: {why}"));
+            if let Err(e) = step("bench", &bench, &logs.join("bench.log")) {
+                notes.push(format!("bench skipped: {}", why(&e)));
             }
         }
         if interrupted() {
@@ -437,13 +448,14 @@ impl ReportCommand {
             ));
         } else {
             match Registry::start() {
-                Err(e) => notes.push(format!("build skipped: {e:#}")),
+                Err(e) => notes.push(format!("build skipped: {}", why(&e))),
                 Ok(reg) => {
                     let builder = format!("{}/archbench/builder:bookworm", reg.inner.host());
                     let base = step("base", &base_step(&builder), &logs.join("base.log"));
                     match base {
-                        Err(why) => notes.push(format!(
-                            "build skipped: the builder image could not be made: {why}"
+                        Err(e) => notes.push(format!(
+                            "build skipped: the builder image could not be made: {}",
+                            why(&e)
                         )),
                         Ok(()) if interrupted() => {}
                         Ok(()) => {
@@ -461,27 +473,28 @@ impl ReportCommand {
                                     build.strategies.push("multi");
                                     build.epoch_off = true;
                                 }
-                                Err(why) => notes.push(format!(
-                                    "no one-solve build (--strategy multi) beside the others: {why}"
+                                Err(e) => notes.push(format!(
+                                    "no one-solve build (--strategy multi) beside the others: {}",
+                                    why(&e)
                                 )),
                             }
-                            if let Err(why) =
+                            if let Err(e) =
                                 step("build", &Step::Build(build), &logs.join("build.log"))
                             {
-                                notes.push(format!("build failed: {why}"));
+                                notes.push(format!("build failed: {}", why(&e)));
                             } else if !interrupted() {
-                                if let Err(why) = self.warm_rebuild(&builder, dir, &logs) {
-                                    notes.push(format!("warm rebuild skipped: {why}"));
+                                if let Err(e) = self.warm_rebuild(&builder, dir, &logs) {
+                                    notes.push(format!("warm rebuild skipped: {}", why(&e)));
                                 }
                                 if interrupted() {
-                                } else if let Err(why) = self.classic_build(&builder, dir, &logs) {
-                                    notes.push(format!("classic build skipped: {why}"));
+                                } else if let Err(e) = self.classic_build(&builder, dir, &logs) {
+                                    notes.push(format!("classic build skipped: {}", why(&e)));
                                 }
                                 if interrupted() {
-                                } else if let Err(why) =
+                                } else if let Err(e) =
                                     self.wasm_build(&reg.inner.host(), dir, &logs)
                                 {
-                                    notes.push(format!("Wasm build skipped: {why}"));
+                                    notes.push(format!("Wasm build skipped: {}", why(&e)));
                                 }
                             }
                         }
@@ -497,13 +510,13 @@ impl ReportCommand {
     /// The warm figures: the fixture copied aside with one line of its source changed, then
     /// built again with the cache the cold build left (`build --warm`), as a CI job that keeps
     /// its cache rebuilds after a commit. The checkout is not touched.
-    fn warm_rebuild(&self, builder: &str, dir: &Path, logs: &Path) -> Result<(), String> {
-        let copy = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
+    fn warm_rebuild(&self, builder: &str, dir: &Path, logs: &Path) -> anyhow::Result<()> {
+        let copy = tempfile::tempdir().context("making a temporary directory")?;
         copy_tree(&self.fixture, copy.path())
-            .map_err(|e| format!("copying {}: {e}", self.fixture.display()))?;
+            .with_context(|| format!("copying {}", self.fixture.display()))?;
         let main = copy.path().join("src/main.c");
-        let mut text = std::fs::read_to_string(&main).map_err(|e| {
-            format!("{}: {e} (the warm rebuild changes one line of it)", main.display())
+        let mut text = std::fs::read_to_string(&main).with_context(|| {
+            format!("reading {} (the warm rebuild changes one line of it)", main.display())
         })?;
         // A line no earlier report wrote, so the change is new to the engine's cache every
         // time, as a new commit is (a fixed line would be cached from the last report's run).
@@ -512,7 +525,7 @@ impl ReportCommand {
             "/* archbench report {stamp}-{}: the one-line change of the warm rebuild */\n",
             std::process::id()
         ));
-        std::fs::write(&main, text).map_err(|e| format!("{}: {e}", main.display()))?;
+        std::fs::write(&main, text).with_context(|| format!("writing {}", main.display()))?;
         let out = dir.join("build-warm.json");
         let mut build = Build::compute(copy.path(), builder, self.quick, dir, &out);
         build.warm = true;
@@ -523,7 +536,7 @@ impl ReportCommand {
 
 impl ReportCommand {
     /// The same builds by the classic builder, for the side by side with BuildKit's.
-    fn classic_build(&self, builder: &str, dir: &Path, logs: &Path) -> Result<(), String> {
+    fn classic_build(&self, builder: &str, dir: &Path, logs: &Path) -> anyhow::Result<()> {
         let out = dir.join("build-classic.json");
         let mut build = Build::compute(&self.fixture, builder, self.quick, dir, &out);
         build.classic = true;
@@ -536,9 +549,9 @@ impl ReportCommand {
     /// The index with a Wasm entry (issue 19): the Rust fixture for amd64 (native), arm64
     /// (emulated; left out with --quick, which bootstraps no arm64 Rust builder) and wasi/wasm,
     /// from one Dockerfile, with a Rust builder image bootstrapped into `registry`.
-    fn wasm_build(&self, registry: &str, dir: &Path, logs: &Path) -> Result<(), String> {
+    fn wasm_build(&self, registry: &str, dir: &Path, logs: &Path) -> anyhow::Result<()> {
         if !self.wasm_fixture.join("Dockerfile").is_file() {
-            return Err(format!("no Wasm fixture at {}", self.wasm_fixture.display()));
+            anyhow::bail!("no Wasm fixture at {}", self.wasm_fixture.display());
         }
         let builder = format!("{registry}/archbench/rust-builder:bookworm");
         let platforms = if self.quick { "linux/amd64" } else { "linux/amd64,linux/arm64" };
@@ -621,6 +634,7 @@ mod tests {
              --workload syscall --workload startup"
         );
         let e = checked(&["bench".into(), "--runs".into(), "many".into()]).unwrap_err();
-        assert!(e.contains("bench --runs many"), "{e}");
+        let e = why(&e);
+        assert!(e.contains("bench --runs many") && e.contains("many"), "{e}");
     }
 }

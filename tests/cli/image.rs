@@ -100,7 +100,7 @@ fn push_inspect_pull_run_and_copy_back_preserve_digests() {
         assert_eq!(entry["manifest_digest"], m.digest.as_str());
         assert_eq!(entry["layers"], 2);
         let manifest: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(layout.path().join("blobs/sha256").join(&m.digest.hex())).unwrap(),
+            &std::fs::read(layout.path().join("blobs/sha256").join(m.digest.hex())).unwrap(),
         )
         .unwrap();
         let expect = m.size
@@ -158,7 +158,7 @@ fn push_inspect_pull_run_and_copy_back_preserve_digests() {
         ab(cfg.path()).args(["image", "copy", &target, &back_ref, "--json"]).output().unwrap();
     assert_eq!(json(&out)["payload"]["digest"], idx.digest.as_str());
     for (m, _) in &manifests {
-        assert!(back.path().join("blobs/sha256").join(&m.digest.hex()).is_file());
+        assert!(back.path().join("blobs/sha256").join(m.digest.hex()).is_file());
     }
     let out =
         Command::new("skopeo").args(["inspect", "--raw", &back_ref]).output().expect("skopeo");
@@ -386,7 +386,7 @@ fn tampered_blob_fails_the_pull_and_verify() {
         .assert()
         .success();
     let manifest: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(layout.path().join("blobs/sha256").join(&manifests[1].0.digest.hex()))
+        &std::fs::read(layout.path().join("blobs/sha256").join(manifests[1].0.digest.hex()))
             .unwrap(),
     )
     .unwrap();
@@ -674,7 +674,7 @@ fn a_layout_blob_linking_outside_the_layout_is_refused() {
     let (_, manifests) = archinfo_layout(layout.path(), "v1", &[Platform::linux_amd64()], 0);
     let blobs = layout.path().join("blobs/sha256");
     let man: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(blobs.join(&manifests[0].0.digest.hex())).unwrap())
+        serde_json::from_slice(&std::fs::read(blobs.join(manifests[0].0.digest.hex())).unwrap())
             .unwrap();
     let layer = blobs.join(&man["layers"][1]["digest"].as_str().unwrap()[7..]);
     std::fs::remove_file(&layer).unwrap();

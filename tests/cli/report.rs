@@ -396,8 +396,12 @@ fn missing_and_corrupt_results_are_said() {
 
 /// Issue 18 (interrupts): an interrupted report passes the interrupt to the step in progress
 /// (bench saves what it has), starts no further step, renders what exists and exits 130.
+/// The interrupt goes to the report's whole process group, as a Ctrl-C at a terminal does: the
+/// step, in a group of its own, must get it once (from the report), not twice (a second
+/// interrupt would stop it without saving).
 #[test]
 fn an_interrupted_report_renders_what_it_has() {
+    use std::os::unix::process::CommandExt as _;
     let _emu = BinfmtLock::shared();
     let dir = tempfile::tempdir().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_archbench"))
@@ -406,6 +410,7 @@ fn an_interrupted_report_renders_what_it_has() {
         .arg(dir.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
+        .process_group(0)
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
@@ -414,8 +419,9 @@ fn an_interrupted_report_renders_what_it_has() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     std::thread::sleep(std::time::Duration::from_secs(1));
-    // SAFETY: signalling our own child, not yet waited for, so its pid is still its own.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // SAFETY: signalling our own child's group, the child not yet waited for, so the group
+    // id (its pid) is still its own.
+    unsafe { libc::killpg(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(130), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
@@ -424,6 +430,9 @@ fn an_interrupted_report_renders_what_it_has() {
     assert!(!dir.path().join("logs/build.log").exists(), "no step starts after the interrupt");
     let bench_log = std::fs::read_to_string(dir.path().join("logs/bench.log")).unwrap();
     assert!(bench_log.contains("interrupted"), "the bench step was interrupted: {bench_log}");
+    // Once: the step saved its cells (a second interrupt would have stopped it before this).
+    assert!(bench_log.contains("completed cells written to"), "{bench_log}");
+    assert!(dir.path().join("bench.json").is_file(), "{bench_log}");
 }
 
 /// Issue 15 (item 1): results from two hosts merge into one directory plan reads; the same run

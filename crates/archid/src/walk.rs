@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+use archbench_results::error_line;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +58,7 @@ impl Found {
                 path,
                 size,
                 identity: None,
-                error: Some(with_causes(&e)),
+                error: Some(error_line(&e)),
                 unreadable: false,
             }),
         }
@@ -176,7 +177,7 @@ pub fn walk_dir(root: &Path) -> Result<(Vec<Found>, Scanned)> {
                     path: shown,
                     size: 0,
                     identity: None,
-                    error: Some(with_causes(&e)),
+                    error: Some(error_line(&e)),
                     unreadable: true,
                 }),
             }
@@ -185,19 +186,6 @@ pub fn walk_dir(root: &Path) -> Result<(Vec<Found>, Scanned)> {
     found.extend(unreadable);
     found.sort_by(|a, b| a.path.cmp(&b.path));
     Ok((found, scanned))
-}
-
-/// An error with its causes (`reading x: Permission denied (os error 13)`): a per-file line
-/// must carry the operating system's reason, not only what was being done.
-pub fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
 }
 
 /// An event from a layer stream, in archive order.
@@ -347,7 +335,7 @@ pub fn walk_tar<R: Read>(
                 path,
                 size,
                 identity: None,
-                error: Some(with_causes(&e)),
+                error: Some(error_line(&e)),
                 unreadable: false,
             }));
             continue;

@@ -118,14 +118,6 @@ mod tests {
 
     use super::*;
 
-    /// An error with its causes, as the CLI prints one.
-    fn chain(e: &dyn std::error::Error) -> String {
-        std::iter::successors(Some(e), |e| e.source())
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(": ")
-    }
-
     /// Every default runner runs its own build of the workloads, and all print the same checksum.
     #[test]
     fn every_runner_builds_runs_and_agrees_on_the_checksum() {
@@ -134,7 +126,7 @@ mod tests {
         let mut seen: Vec<(String, String)> = Vec::new();
         for spec in RunnerSpec::default_set() {
             let artifact = build(&source, &spec.platform())
-                .unwrap_or_else(|e| panic!("{spec}: {}", chain(&e)));
+                .unwrap_or_else(|e| panic!("{spec}: {}", archbench_results::error_line(&e)));
             let mut r = make_runner(&spec, scratch.path());
             r.prepare(&artifact).unwrap_or_else(|e| panic!("{spec}: {e}"));
             let env = [("WORKLOAD_TMP".to_owned(), scratch.path().display().to_string())];

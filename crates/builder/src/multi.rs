@@ -254,17 +254,17 @@ pub fn build(
         .collect();
     let fail = |runs: &mut Vec<BuildRun>, e: Error| {
         for r in runs.iter_mut() {
-            r.error = Some(e.to_string());
+            r.error = Some(archbench_results::error_line(&e));
         }
         Ok(Built { runs: std::mem::take(runs), entries: Vec::new(), index: None, error: Some(e) })
     };
-    if let Err(archbench_engine::Error::Docker { message, .. }) = result {
+    if let Err(e) = result {
         let (step, lines) = failed;
         let err = Error::Step {
             targets: Targets(targets.to_vec()),
             strategy: Strategy::Multi,
             step,
-            message,
+            message: e.detail(),
             log: lines.iter().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n"),
         };
         return fail(&mut runs, err);

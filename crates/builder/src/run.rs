@@ -499,12 +499,11 @@ fn build_one(
     let id = match result {
         Ok(id) => id,
         Err(e) => {
-            let archbench_engine::Error::Docker { message, .. } = e;
             let err = Error::Step {
                 targets: platform.into(),
                 strategy: strategy.clone(),
                 step,
-                message,
+                message: e.detail(),
                 log,
             };
             run.error = Some(err.to_string());
@@ -529,7 +528,7 @@ fn build_one(
             Ok((run, Some(x.manifest), None))
         }
         Err(e) => {
-            run.error = Some(e.to_string());
+            run.error = Some(archbench_results::error_line(&e));
             Ok((run, None, Some(e)))
         }
     }

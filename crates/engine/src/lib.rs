@@ -57,18 +57,108 @@ fn keep_output(kept: &mut Vec<u8>, dropped: &mut u64, bytes: &[u8]) {
 }
 
 /// The Docker Engine could not be reached or refused a request.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
-    /// The engine or the client said no.
+    /// The engine said no, in its own words: a failed build step, a missing image, an option
+    /// it refuses.
     #[error("docker engine at {host}: {action}: {message}")]
     Docker {
         /// Where we tried to connect.
         host: String,
         /// What we asked.
         action: String,
-        /// The engine's or client's message.
+        /// The engine's message.
         message: String,
     },
+    /// Reaching the engine, or talking to it, failed; the cause is the source.
+    #[error("docker engine at {host}: {action}")]
+    Failed {
+        /// Where we tried to connect.
+        host: String,
+        /// What we asked.
+        action: String,
+        /// What went wrong below (boxed: a BuildKit status is large, and `Result<T, Error>`
+        /// is returned everywhere).
+        #[source]
+        source: Box<Cause>,
+    },
+}
+
+impl Error {
+    /// What went wrong, without where and what was asked: the engine's words, or the cause
+    /// and its causes on one line. A build step's failure is shown this way.
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Docker { message, .. } => message.clone(),
+            Error::Failed { source, .. } => archbench_results::error_line(source.as_ref()),
+        }
+    }
+
+    fn new(host: &str, action: impl Into<String>, cause: Cause) -> Error {
+        let (host, action) = (host.to_owned(), action.into());
+        match cause {
+            Cause::Said(message) => Error::Docker { host, action, message },
+            source => Error::Failed { host, action, source: Box::new(source) },
+        }
+    }
+}
+
+/// What went wrong below an [`Error::Failed`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Cause {
+    /// The engine's answer carried an error message (a pull's or a build's `errorDetail`);
+    /// it becomes an [`Error::Docker`].
+    #[error("{0}")]
+    Said(String),
+    /// The engine's API, through bollard: a refused request, a broken connection.
+    #[error(transparent)]
+    Api(#[from] bollard::errors::Error),
+    /// A request through an ssh forward failed; ssh's own words and the usual fix follow.
+    #[error("{}", ssh::explain(&.source.to_string(), .ssh_said))]
+    ThroughSsh {
+        /// The failed request.
+        source: bollard::errors::Error,
+        /// The last lines ssh wrote to stderr.
+        ssh_said: String,
+    },
+    /// A `tcp://` engine did not answer as an engine without TLS does.
+    #[error("{source}; if that engine requires TLS (dockerd --tlsverify), set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a directory with ca.pem, cert.pem and key.pem, as for the Docker CLI")]
+    MaybeTls {
+        /// The failed request.
+        source: bollard::errors::Error,
+    },
+    /// The ssh forward to an `ssh://` engine.
+    #[error(transparent)]
+    Ssh(#[from] ssh::Error),
+    /// A BuildKit session, solve or probe (see [`buildkit`]).
+    #[error(transparent)]
+    BuildKit(#[from] buildkit::Error),
+    /// A local file or the I/O runtime.
+    #[error("{what}")]
+    Io {
+        /// `writing the image archive`, `creating /tmp/archbench-probe-1`.
+        what: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No answer within the time limit.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// An interrupt the command deferred (see `archbench_results::cleanup`) cancelled a build.
+    #[error("interrupted by the user; the build was cancelled")]
+    Interrupted,
+    /// `DOCKER_API_VERSION` is set to something that is not a version.
+    #[error("DOCKER_API_VERSION {0:?} is not an API version like 1.41")]
+    ApiVersion(String),
+    /// The engine's answer ended early (`the wait stream ended without a status`).
+    #[error("{0}")]
+    Incomplete(&'static str),
+    /// archbench cannot ask this of this engine; the message says what to do instead.
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 /// Result alias for this crate.
@@ -215,20 +305,16 @@ impl Engine {
             .map(str::to_owned)
             .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
             .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned());
-        let err = |action: &str, e: String| Error::Docker {
-            host: host.clone(),
-            action: action.into(),
-            message: e,
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| err("starting the I/O runtime", e.to_string()))?;
+        let err = |action: &str, cause: Cause| Error::new(&host, action, cause);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(
+            |source| err("starting", Cause::Io { what: "starting the I/O runtime".into(), source }),
+        )?;
         let tunnel = if host.starts_with("ssh://") {
-            let target = ssh::SshTarget::parse(&host).map_err(|e| err("reading the address", e))?;
+            let target =
+                ssh::SshTarget::parse(&host).map_err(|e| err("reading the address", e.into()))?;
             Some(
                 ssh::SshTunnel::open(&target, timeout)
-                    .map_err(|e| err("connecting over ssh", e))?,
+                    .map_err(|e| err("connecting over ssh", e.into()))?,
             )
         } else {
             None
@@ -236,21 +322,19 @@ impl Engine {
         let address = tunnel.as_ref().map_or_else(|| host.clone(), ssh::SshTunnel::local_url);
         let pinned = api_version_from_env().map_err(|e| err("reading DOCKER_API_VERSION", e))?;
         let docker =
-            connect_at(&address, pinned.as_ref()).map_err(|e| err("connecting", e.to_string()))?;
+            connect_at(&address, pinned.as_ref()).map_err(|e| err("connecting", e.into()))?;
         let docker = runtime
             .block_on(async { tokio::time::timeout(timeout, docker.negotiate_version()).await })
-            .map_err(|_| {
-                err("negotiating the API version", format!("no answer within {timeout:?}"))
-            })?
-            .map_err(|e| {
-                let mut m = e.to_string();
-                if host.starts_with("tcp://") && std::env::var_os("DOCKER_TLS_VERIFY").is_none() {
-                    m.push_str("; if that engine requires TLS (dockerd --tlsverify), set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a directory with ca.pem, cert.pem and key.pem, as for the Docker CLI");
-                }
-                if let Some(t) = &tunnel {
-                    m = t.explain(&m);
-                }
-                err("negotiating the API version", m)
+            .map_err(|_| err("negotiating the API version", Cause::Timeout(timeout)))?
+            .map_err(|source| {
+                let plain_tcp =
+                    host.starts_with("tcp://") && std::env::var_os("DOCKER_TLS_VERIFY").is_none();
+                let cause = match &tunnel {
+                    Some(t) => Cause::ThroughSsh { source, ssh_said: t.log() },
+                    None if plain_tcp => Cause::MaybeTls { source },
+                    None => Cause::Api(source),
+                };
+                err("negotiating the API version", cause)
             })?;
         let tls = std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty());
         // `ARCHBENCH_BUILDKIT_ENDPOINT=http` keeps BuildKit builds on the HTTP endpoint (graph
@@ -266,26 +350,23 @@ impl Engine {
         &self.host
     }
 
-    fn block<T, E: std::fmt::Display>(
+    fn block<T, E: Into<Cause>>(
         &self,
         action: &str,
         fut: impl std::future::Future<Output = Result<T, E>>,
     ) -> Result<T> {
-        let err = |m: String| Error::Docker {
-            host: self.host.clone(),
-            action: action.into(),
-            message: m,
-        };
         self.runtime
             .block_on(async { tokio::time::timeout(self.timeout, fut).await })
-            .map_err(|_| err(format!("no answer within {:?}", self.timeout)))?
-            .map_err(|e| {
-                // Through ssh, a dropped connection is explained by what ssh said.
-                match self.tunnel.as_ref().map(ssh::SshTunnel::log).filter(|l| !l.is_empty()) {
-                    Some(said) => err(format!("{e}; ssh said: {said}")),
-                    None => err(e.to_string()),
-                }
-            })
+            .map_err(|_| Error::new(&self.host, action, Cause::Timeout(self.timeout)))?
+            .map_err(|e| Error::new(&self.host, action, self.through_ssh(e.into())))
+    }
+
+    /// Through ssh, a failed request is explained by what ssh said.
+    fn through_ssh(&self, cause: Cause) -> Cause {
+        match (cause, self.tunnel.as_ref().map(ssh::SshTunnel::log).filter(|l| !l.is_empty())) {
+            (Cause::Api(source), Some(ssh_said)) => Cause::ThroughSsh { source, ssh_said },
+            (cause, _) => cause,
+        }
     }
 
     /// Version, API version, platform and storage driver.
@@ -316,12 +397,11 @@ impl Engine {
         self.block("loading an image archive", async move {
             let mut stream = docker.import_image(opts, body, None);
             while let Some(item) = stream.next().await {
-                let info = item.map_err(|e| e.to_string())?;
-                if let Some(e) = info.error_detail.and_then(|d| d.message) {
-                    return Err(e);
+                if let Some(e) = item?.error_detail.and_then(|d| d.message) {
+                    return Err(Cause::Said(e));
                 }
             }
-            Ok::<(), String>(())
+            Ok::<(), Cause>(())
         })
     }
 
@@ -341,7 +421,7 @@ impl Engine {
         let id =
             self.block("creating a container", docker.create_container(Some(create), body))?.id;
         let result = self.block("running the container", async {
-            docker.start_container(&id, None).await.map_err(|e| e.to_string())?;
+            docker.start_container(&id, None).await?;
             let mut wait = docker.wait_container(&id, None);
             match wait.next().await {
                 Some(Ok(r)) => Ok(r.status_code),
@@ -349,8 +429,8 @@ impl Engine {
                 Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => {
                     Ok(code)
                 }
-                Some(Err(e)) => Err(e.to_string()),
-                None => Err("the wait stream ended without a status".to_owned()),
+                Some(Err(e)) => Err(Cause::Api(e)),
+                None => Err(Cause::Incomplete("the wait stream ended without a status")),
             }
         });
         let rm = RemoveContainerOptionsBuilder::new().force(true).build();
@@ -369,12 +449,11 @@ impl Engine {
         self.block(&format!("pulling {image} for {platform}"), async move {
             let mut stream = docker.create_image(Some(opts), None, None);
             while let Some(item) = stream.next().await {
-                let info = item.map_err(|e| e.to_string())?;
-                if let Some(e) = info.error_detail.and_then(|d| d.message) {
-                    return Err(e);
+                if let Some(e) = item?.error_detail.and_then(|d| d.message) {
+                    return Err(Cause::Said(e));
                 }
             }
-            Ok::<(), String>(())
+            Ok::<(), Cause>(())
         })
     }
 
@@ -446,14 +525,13 @@ impl Engine {
         };
         let started = std::time::Instant::now();
         let run = self.runtime.block_on(async {
-            let mut attached =
-                docker.attach_container(id, Some(attach)).await.map_err(|e| e.to_string())?;
-            docker.start_container(id, None).await.map_err(|e| e.to_string())?;
+            let mut attached = docker.attach_container(id, Some(attach)).await?;
+            docker.start_container(id, None).await?;
             let (mut out, mut err) = (Vec::new(), Vec::new());
             let (mut out_dropped, mut err_dropped) = (0u64, 0u64);
             let read = async {
                 while let Some(chunk) = attached.output.next().await {
-                    match chunk.map_err(|e| e.to_string())? {
+                    match chunk? {
                         bollard::container::LogOutput::StdOut { message } => {
                             keep_output(&mut out, &mut out_dropped, &message)
                         }
@@ -463,7 +541,7 @@ impl Engine {
                         _ => {}
                     }
                 }
-                Ok::<(), String>(())
+                Ok::<(), bollard::errors::Error>(())
             };
             let timed_out = match tokio::time::timeout(limit, read).await {
                 Ok(r) => {
@@ -482,17 +560,15 @@ impl Engine {
             let code = match wait.next().await {
                 Some(Ok(r)) => r.status_code,
                 Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
-                Some(Err(e)) => return Err(e.to_string()),
-                None => return Err("the wait stream ended without a status".to_owned()),
+                Some(Err(e)) => return Err(Cause::Api(e)),
+                None => return Err(Cause::Incomplete("the wait stream ended without a status")),
             };
-            Ok::<_, String>((code, timed_out, (out, out_dropped), (err, err_dropped)))
+            Ok::<_, Cause>((code, timed_out, (out, out_dropped), (err, err_dropped)))
         });
         let wall = started.elapsed().as_secs_f64();
         let (exit_code, timed_out, (out, stdout_dropped), (err, stderr_dropped)) =
-            run.map_err(|m| Error::Docker {
-                host: self.host.clone(),
-                action: format!("running container {id}"),
-                message: m,
+            run.map_err(|e| {
+                Error::new(&self.host, format!("running container {id}"), self.through_ssh(e))
             })?;
         let state = self
             .block("inspecting a container", docker.inspect_container(id, None))?
@@ -540,7 +616,7 @@ impl Engine {
     ) -> Result<String> {
         let buildkit = req.builder == archbench_results::build::Builder::Buildkit;
         if let (true, Some(dial)) = (buildkit, &self.dial) {
-            let fut = async { buildkit::solve(dial, req, on_event).await.map(|s| s.image_id) };
+            let fut = async { Ok(buildkit::solve(dial, req, on_event).await?.image_id) };
             return self.finish_build(req, fut);
         }
         let args: std::collections::HashMap<String, String> =
@@ -568,11 +644,12 @@ impl Engine {
             let mut id = None;
             while let Some(item) = stream.next().await {
                 let info = item.map_err(|e| match e {
-                    bollard::errors::Error::DockerStreamError { error } => error,
-                    e => e.to_string(),
+                    // The build's own failure, streamed: the engine's words.
+                    bollard::errors::Error::DockerStreamError { error } => Cause::Said(error),
+                    e => Cause::Api(e),
                 })?;
                 if let Some(e) = info.error_detail.and_then(|d| d.message) {
-                    return Err(e);
+                    return Err(Cause::Said(e));
                 }
                 if let Some(s) = info.stream {
                     on_event(BuildEvent::Output(s));
@@ -590,7 +667,7 @@ impl Engine {
                     _ => {}
                 }
             }
-            id.ok_or_else(|| "the build ended without an image ID".to_owned())
+            id.ok_or(Cause::Incomplete("the build ended without an image ID"))
         };
         self.finish_build(req, fut)
     }
@@ -609,11 +686,11 @@ impl Engine {
         on_event: &mut dyn FnMut(BuildEvent),
     ) -> Result<String> {
         let Some(dial) = &self.dial else {
-            return Err(Error::Docker {
-                host: self.host.clone(),
-                action: format!("building {}", req.tag),
-                message: "a multi-platform solve needs archbench's own BuildKit session, which it cannot open to a TLS engine; build per platform (--strategy native,emulated) there".into(),
-            });
+            return Err(Error::new(
+                &self.host,
+                format!("building {}", req.tag),
+                Cause::Unsupported("a multi-platform solve needs archbench's own BuildKit session, which it cannot open to a TLS engine; build per platform (--strategy native,emulated) there"),
+            ));
         };
         let fut = async {
             let mut solve = buildkit::Solve::from_request(req)?;
@@ -625,7 +702,7 @@ impl Engine {
             }
             solve.output = Some(oci_tar.to_owned());
             let resp = buildkit::run(dial, &solve, on_event).await?;
-            Ok(resp.get("containerimage.digest").cloned().unwrap_or_default())
+            Ok::<_, Cause>(resp.get("containerimage.digest").cloned().unwrap_or_default())
         };
         self.finish_build(req, fut)
     }
@@ -634,9 +711,9 @@ impl Engine {
     fn finish_build(
         &self,
         req: &BuildRequest,
-        fut: impl std::future::Future<Output = std::result::Result<String, String>>,
+        fut: impl std::future::Future<Output = std::result::Result<String, Cause>>,
     ) -> Result<String> {
-        let host = self.host.clone();
+        let action = format!("building {}", req.tag);
         // An interrupt the command deferred (see archbench_results::cleanup) cancels the build:
         // dropping the stream (or the solve) closes the connection, and the engine stops the
         // build.
@@ -648,21 +725,13 @@ impl Engine {
         let fut = async {
             tokio::select! {
                 r = fut => r,
-                _ = interrupted => Err("interrupted by the user; the build was cancelled".to_owned()),
+                _ = interrupted => Err(Cause::Interrupted),
             }
         };
         self.runtime
             .block_on(async { tokio::time::timeout(req.timeout, fut).await })
-            .map_err(|_| Error::Docker {
-                host: host.clone(),
-                action: format!("building {}", req.tag),
-                message: format!("no result within {:?}", req.timeout),
-            })?
-            .map_err(|m| Error::Docker {
-                host,
-                action: format!("building {}", req.tag),
-                message: m,
-            })
+            .map_err(|_| Error::new(&self.host, &action, Cause::Timeout(req.timeout)))?
+            .map_err(|e| Error::new(&self.host, &action, self.through_ssh(e)))
     }
 
     /// What the engine's BuildKit is and can do, probed (see [`buildkit::probe`]); `None` where
@@ -681,10 +750,9 @@ impl Engine {
     fn probe_buildkit(&self) -> Result<Option<buildkit::Facts>> {
         let Some(dial) = &self.dial else { return Ok(None) };
         let scratch = std::env::temp_dir().join(format!("archbench-probe-{}", std::process::id()));
-        std::fs::create_dir_all(&scratch).map_err(|e| Error::Docker {
-            host: self.host.clone(),
-            action: "probing BuildKit".into(),
-            message: format!("creating {}: {e}", scratch.display()),
+        std::fs::create_dir_all(&scratch).map_err(|source| {
+            let what = format!("creating {}", scratch.display());
+            Error::new(&self.host, "probing BuildKit", Cause::Io { what, source })
         })?;
         let facts = self.block("probing BuildKit", buildkit::probe(dial, &scratch));
         let _ = std::fs::remove_dir_all(&scratch);
@@ -701,24 +769,21 @@ impl Engine {
             let mut stream = docker.export_image(image);
             let mut n = 0u64;
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| e.to_string())?;
-                out.write_all(&chunk).map_err(|e| e.to_string())?;
+                let chunk = chunk?;
+                out.write_all(&chunk).map_err(|source| Cause::Io {
+                    what: "writing the image archive".into(),
+                    source,
+                })?;
                 n += chunk.len() as u64;
             }
-            Ok::<u64, String>(n)
+            Ok::<u64, Cause>(n)
         };
+        let action = format!("saving {image}");
+        let limit = Duration::from_secs(3600);
         self.runtime
-            .block_on(async { tokio::time::timeout(Duration::from_secs(3600), fut).await })
-            .map_err(|_| Error::Docker {
-                host: self.host.clone(),
-                action: format!("saving {image}"),
-                message: "timed out".into(),
-            })?
-            .map_err(|m| Error::Docker {
-                host: self.host.clone(),
-                action: format!("saving {image}"),
-                message: m,
-            })
+            .block_on(async { tokio::time::timeout(limit, fut).await })
+            .map_err(|_| Error::new(&self.host, &action, Cause::Timeout(limit)))?
+            .map_err(|e| Error::new(&self.host, &action, self.through_ssh(e)))
     }
 
     /// Remove an image by reference, ignoring "no such image".
@@ -735,7 +800,7 @@ impl Engine {
 }
 
 /// `DOCKER_API_VERSION` (`1.38`), which pins the API version as for the Docker CLI.
-fn api_version_from_env() -> Result<Option<bollard::ClientVersion>, String> {
+fn api_version_from_env() -> Result<Option<bollard::ClientVersion>, Cause> {
     let Some(v) = std::env::var("DOCKER_API_VERSION").ok().filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -744,7 +809,7 @@ fn api_version_from_env() -> Result<Option<bollard::ClientVersion>, String> {
         Some((major_version, minor_version)) => {
             Ok(Some(bollard::ClientVersion { major_version, minor_version }))
         }
-        None => Err(format!("{v:?} is not an API version like 1.41")),
+        None => Err(Cause::ApiVersion(v)),
     }
 }
 
@@ -809,5 +874,53 @@ fn buildkit_events(
             vertex: l.vertex,
             text: String::from_utf8_lossy(&l.msg).into_owned(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engines_words_are_a_refusal_and_a_failure_keeps_its_cause() {
+        let said =
+            Error::new("unix:///x.sock", "pulling a", Cause::Said("manifest unknown".into()));
+        assert!(matches!(said, Error::Docker { .. }), "{said:?}");
+        assert_eq!(
+            said.to_string(),
+            "docker engine at unix:///x.sock: pulling a: manifest unknown"
+        );
+        assert_eq!(said.detail(), "manifest unknown");
+
+        let io = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let what = "writing the image archive".to_owned();
+        let failed = Error::new("unix:///x.sock", "saving a", Cause::Io { what, source: io });
+        assert_eq!(failed.to_string(), "docker engine at unix:///x.sock: saving a");
+        let cause = std::error::Error::source(&failed).expect("a cause");
+        assert_eq!(cause.to_string(), "writing the image archive");
+        assert!(cause.source().and_then(|s| s.downcast_ref::<std::io::Error>()).is_some());
+        assert_eq!(failed.detail(), "writing the image archive: broken pipe");
+    }
+
+    #[test]
+    fn an_engine_that_is_not_there_is_a_failure_with_the_clients_error_below() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = format!("unix://{}", dir.path().join("no.sock").display());
+        let e = Engine::connect(Some(&host), Duration::from_secs(5)).err().expect("no engine");
+        let Error::Failed { action, source, .. } = &e else { panic!("{e:?}") };
+        // bollard looks for the socket before it connects.
+        assert_eq!(action, "connecting");
+        assert!(matches!(**source, Cause::Api(_)), "{source:?}");
+        let line = archbench_results::error_line(&e);
+        assert!(line.starts_with(&format!("docker engine at {host}: connecting: ")), "{line}");
+        assert!(line.contains("no.sock"), "{line}");
+    }
+
+    #[test]
+    fn a_bad_api_version_and_a_bad_ssh_address_say_what_is_wrong() {
+        let e = Engine::connect(Some("ssh://host:ssh"), Duration::from_secs(5)).err().unwrap();
+        assert!(matches!(&e, Error::Failed { source, .. } if matches!(**source, Cause::Ssh(_))));
+        let line = archbench_results::error_line(&e);
+        assert!(line.contains("reading the address") && line.contains("is not a number"), "{line}");
     }
 }

@@ -25,6 +25,42 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Why an `ssh://` engine could not be reached.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL is not `ssh://[user@]host[:port][/socket]`.
+    #[error("{url:?}: {why}")]
+    Address {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The private directory for the forward, or ssh's log in it, could not be made.
+    #[error("{action} {}", .path.display())]
+    Io {
+        /// What we were doing.
+        action: &'static str,
+        /// The directory or file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `ssh` could not be started.
+    #[error("starting ssh (install the OpenSSH client; Debian: openssh-client)")]
+    Spawn(#[source] std::io::Error),
+    /// ssh ran, but no forward came up: what happened, in ssh's words, and the usual fix.
+    #[error("{}", explain(.what, .ssh_said))]
+    Tunnel {
+        /// `ssh exited (exit status: 255)`, `no forward within 30s`.
+        what: String,
+        /// The last lines ssh wrote to stderr.
+        ssh_said: String,
+    },
+}
+
 /// Where an `ssh://` engine lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SshTarget {
@@ -40,8 +76,9 @@ pub struct SshTarget {
 
 impl SshTarget {
     /// Parse `ssh://[user@]host[:port][/path/to/docker.sock]`.
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let rest = url.strip_prefix("ssh://").ok_or_else(|| format!("{url:?} is not ssh://"))?;
+    pub fn parse(url: &str) -> Result<Self, Error> {
+        let bad = |why: &str| Error::Address { url: url.to_owned(), why: why.to_owned() };
+        let rest = url.strip_prefix("ssh://").ok_or_else(|| bad("not an ssh:// address"))?;
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
@@ -54,7 +91,7 @@ impl SshTarget {
         let (host, port) = if let Some(inner) = hostport.strip_prefix('[') {
             let (h, after) = inner
                 .split_once(']')
-                .ok_or_else(|| format!("{url:?}: an IPv6 address needs its closing `]`"))?;
+                .ok_or_else(|| bad("an IPv6 address needs its closing `]`"))?;
             (h, after.strip_prefix(':'))
         } else {
             match hostport.rsplit_once(':') {
@@ -63,10 +100,10 @@ impl SshTarget {
             }
         };
         let port = port
-            .map(|p| p.parse::<u16>().map_err(|_| format!("{url:?}: port {p:?} is not a number")))
+            .map(|p| p.parse::<u16>().map_err(|_| bad(&format!("port {p:?} is not a number"))))
             .transpose()?;
         if host.is_empty() || user.as_deref() == Some("") {
-            return Err(format!("{url:?}: expected ssh://[user@]host[:port][/socket]"));
+            return Err(bad("expected ssh://[user@]host[:port][/socket]"));
         }
         Ok(Self {
             user,
@@ -86,11 +123,14 @@ pub struct SshTunnel {
 impl SshTunnel {
     /// Start ssh and wait until the local end of the forward exists (authentication done), or
     /// until ssh gives up, or `limit` passes.
-    pub fn open(target: &SshTarget, limit: Duration) -> Result<Self, String> {
+    pub fn open(target: &SshTarget, limit: Duration) -> Result<Self, Error> {
         let dir = private_dir()?;
         let local = dir.join("docker.sock");
         let log = dir.join("ssh.log");
-        let stderr = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let stderr = std::fs::File::create(&log).map_err(|source| {
+            let _ = std::fs::remove_dir_all(&dir);
+            Error::Io { action: "creating ssh's log", path: log.clone(), source }
+        })?;
         let mut cmd = Command::new("ssh");
         if let Some(cfg) = std::env::var_os("ARCHBENCH_SSH_CONFIG") {
             cmd.arg("-F").arg(cfg);
@@ -111,7 +151,7 @@ impl SshTunnel {
         let child =
             cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr).spawn().map_err(|e| {
                 let _ = std::fs::remove_dir_all(&dir);
-                format!("starting ssh: {e}; install the OpenSSH client (Debian: openssh-client)")
+                Error::Spawn(e)
             })?;
         let mut tunnel = Self { child, dir };
         let deadline = Instant::now() + limit;
@@ -120,10 +160,10 @@ impl SshTunnel {
                 return Ok(tunnel);
             }
             if let Ok(Some(status)) = tunnel.child.try_wait() {
-                return Err(explain(&format!("ssh exited ({status})"), &tunnel.log()));
+                return Err(tunnel.failed(format!("ssh exited ({status})")));
             }
             if Instant::now() > deadline {
-                return Err(explain(&format!("no forward within {limit:?}"), &tunnel.log()));
+                return Err(tunnel.failed(format!("no forward within {limit:?}")));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -144,9 +184,9 @@ impl SshTunnel {
         lines[lines.len().saturating_sub(5)..].join("; ")
     }
 
-    /// A request failed: add what ssh said and what usually fixes it.
-    pub fn explain(&self, message: &str) -> String {
-        explain(message, &self.log())
+    /// Something failed through the forward: `what`, with what ssh said and the usual fix.
+    pub fn failed(&self, what: String) -> Error {
+        Error::Tunnel { what, ssh_said: self.log() }
     }
 }
 
@@ -159,7 +199,7 @@ impl Drop for SshTunnel {
 }
 
 /// The message, ssh's own words, and the fix for the failures seen in practice.
-fn explain(message: &str, ssh_said: &str) -> String {
+pub(crate) fn explain(message: &str, ssh_said: &str) -> String {
     let fix = if ssh_said.contains("Host key verification failed") {
         "the worker's host key is not in known_hosts: connect once with `ssh` to check and \
          accept it, or add it with ssh-keyscan after checking its fingerprint"
@@ -183,7 +223,7 @@ fn explain(message: &str, ssh_said: &str) -> String {
 }
 
 /// A fresh directory only we can enter, for the forwarded socket and ssh's log.
-fn private_dir() -> Result<PathBuf, String> {
+fn private_dir() -> Result<PathBuf, Error> {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let base = std::env::temp_dir();
     for _ in 0..100 {
@@ -196,10 +236,14 @@ fn private_dir() -> Result<PathBuf, String> {
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(format!("creating {}: {e}", dir.display())),
+            Err(source) => return Err(Error::Io { action: "creating", path: dir, source }),
         }
     }
-    Err(format!("no free directory name under {}", base.display()))
+    Err(Error::Io {
+        action: "finding a free directory name under",
+        path: base,
+        source: std::io::ErrorKind::AlreadyExists.into(),
+    })
 }
 
 #[cfg(test)]
@@ -238,6 +282,8 @@ mod tests {
         // scripts/setup installs (openssh-server brings openssh-client).
         let t = SshTarget::parse("ssh://archbench-no-such-host.invalid").unwrap();
         let e = SshTunnel::open(&t, Duration::from_secs(10)).err().expect("no such host");
+        assert!(matches!(e, Error::Tunnel { .. }), "{e:?}");
+        let e = e.to_string();
         assert!(e.contains("ssh exited") && e.contains("Could not resolve"), "{e}");
     }
 }

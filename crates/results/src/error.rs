@@ -77,3 +77,46 @@ pub enum Error {
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error and its causes on one line (`reading x: Permission denied (os error 13)`), as a
+/// record keeps it (a run's or a file's `error` field) and as the CLI prints it.
+///
+/// A cause whose text its parent already quotes is said once: bollard's and tonic's errors put
+/// their source into their own message and return it as the source too, so a plain walk of
+/// the chain would print the same words twice.
+pub fn error_line(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !text.is_empty() && !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = c.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_line;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading {0}")]
+    struct Reading(&'static str, #[source] std::io::Error);
+
+    /// Quotes its source in its own text, as bollard's errors do.
+    #[derive(Debug, thiserror::Error)]
+    #[error("client error: {0}")]
+    struct Quoting(#[source] Reading);
+
+    #[test]
+    fn causes_follow_and_a_quoted_one_is_said_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let e = Reading("x", io);
+        assert_eq!(error_line(&e), "reading x: permission denied");
+        let e = Quoting(e);
+        assert_eq!(error_line(&e), "client error: reading x: permission denied");
+    }
+}

@@ -35,7 +35,7 @@ pub mod migrate;
 pub mod run;
 
 pub use envelope::{mark_command_start, redact, Envelope, Kind, SCHEMA_VERSION};
-pub use error::{Error, Result};
+pub use error::{error_line, Error, Result};
 pub use host::HostFacts;
 pub use io::{read, write_atomic, write_bytes_atomic};
 

@@ -74,13 +74,14 @@ pub struct Tree {
 
 impl Tree {
     /// Read a context tar (as `archbench-builder` makes it).
-    pub fn from_tar(tar: &[u8]) -> Result<Tree, String> {
+    pub fn from_tar(tar: &[u8]) -> Result<Tree, super::Error> {
+        let context = |what: String| move |source| super::Error::Context { what, source };
         let mut tree = Tree::default();
         let mut archive = tar::Archive::new(tar);
-        let entries = archive.entries().map_err(|e| format!("reading the context tar: {e}"))?;
+        let entries = archive.entries().map_err(context("reading the context tar".into()))?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| format!("reading the context tar: {e}"))?;
-            let path = entry.path().map_err(|e| format!("a context path: {e}"))?;
+            let mut entry = entry.map_err(context("reading the context tar".into()))?;
+            let path = entry.path().map_err(context("reading a path in the context tar".into()))?;
             let Some(path) = clean(&path.to_string_lossy()) else { continue };
             let h = entry.header();
             let (mode, uid, gid, mtime) = (
@@ -115,7 +116,7 @@ impl Tree {
                     let mut bytes = Vec::with_capacity(h.size().unwrap_or(0) as usize);
                     entry
                         .read_to_end(&mut bytes)
-                        .map_err(|e| format!("reading {path} from the context tar: {e}"))?;
+                        .map_err(context(format!("reading {path} from the context tar")))?;
                     Kind::File(Arc::new(bytes))
                 }
                 _ => continue,

@@ -21,6 +21,57 @@ mod probe;
 
 pub use probe::{probe, Capability, Facts, WASM_PROBE_TAG};
 
+/// Why a BuildKit session, solve or probe failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The engine did not upgrade a connection to `/session` or `/grpc`, or broke it.
+    #[error("opening {what} ({path})")]
+    Upgrade {
+        /// `a BuildKit session`.
+        what: &'static str,
+        /// The endpoint.
+        path: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// tonic could not open the control API over the upgraded connection.
+    #[error("opening BuildKit's control API (/grpc)")]
+    Control(#[source] tonic::transport::Error),
+    /// BuildKit answered a call with an error. Its message is what BuildKit says went wrong
+    /// (for a solve, the failed step and its exit code) and is shown as it is; the status
+    /// (`code()`) is kept, not chained, as its own text repeats the message with metadata.
+    #[error("{}{}", .call.map(|c| format!("{c}: ")).unwrap_or_default(), .status.message())]
+    Refused {
+        /// What was asked (`listing BuildKit's workers`); `None` for the solve itself, whose
+        /// message says which step failed.
+        call: Option<&'static str>,
+        /// BuildKit's answer.
+        status: tonic::Status,
+    },
+    /// The build context (a tar) could not be read.
+    #[error("{what}")]
+    Context {
+        /// `reading the context tar`, `reading app/main.py from the context tar`.
+        what: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The tar an exporter streamed to archbench could not be read.
+    #[error("reading the {exporter} exporter's output {}", .path.display())]
+    Output {
+        /// `oci`.
+        exporter: &'static str,
+        /// The tar.
+        path: std::path::PathBuf,
+        /// The cause (a JSON document that does not parse is `InvalidData`).
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -81,7 +132,7 @@ pub struct Solve {
 
 impl Solve {
     /// The solve a [`BuildRequest`] asks for (see the module note).
-    pub fn from_request(req: &BuildRequest) -> Result<Solve, String> {
+    pub fn from_request(req: &BuildRequest) -> Result<Solve, Error> {
         let mut attrs: HashMap<String, String> = HashMap::new();
         attrs.insert("filename".into(), req.dockerfile.clone());
         if let Some(p) = &req.platform {
@@ -183,7 +234,7 @@ fn serve_session(conn: dial::Conn, tree: Arc<filesync::Tree>, output: Option<std
 }
 
 /// The control API over `/grpc`, dialled anew whenever tonic connects.
-async fn control(dial: &Dial) -> Result<ControlClient<tonic::transport::Channel>, String> {
+async fn control(dial: &Dial) -> Result<ControlClient<tonic::transport::Channel>, Error> {
     let d = dial.clone();
     let channel = tonic::transport::Endpoint::from_static("http://buildkit.invalid")
         .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
@@ -194,7 +245,7 @@ async fn control(dial: &Dial) -> Result<ControlClient<tonic::transport::Channel>
             }
         }))
         .await
-        .map_err(|e| format!("opening BuildKit's control API (/grpc): {}", chain(&e)))?;
+        .map_err(Error::Control)?;
     Ok(ControlClient::new(channel)
         .max_decoding_message_size(16 << 20)
         .max_encoding_message_size(16 << 20))
@@ -206,7 +257,7 @@ pub async fn run(
     dial: &Dial,
     solve: &Solve,
     on_event: &mut dyn FnMut(BuildEvent),
-) -> Result<HashMap<String, String>, String> {
+) -> Result<HashMap<String, String>, Error> {
     let session = unique("archbench");
     let build_ref = unique("archbenchbuild");
     let mut headers = vec![
@@ -216,10 +267,11 @@ pub async fn run(
     ];
     headers
         .extend(METHODS.iter().map(|m| ("X-Docker-Expose-Session-Grpc-Method", (*m).to_owned())));
-    let conn = dial
-        .upgrade("/session", &headers)
-        .await
-        .map_err(|e| format!("opening a BuildKit session (/session): {e}"))?;
+    let conn = dial.upgrade("/session", &headers).await.map_err(|source| Error::Upgrade {
+        what: "a BuildKit session",
+        path: "/session",
+        source,
+    })?;
     serve_session(conn, solve.context.clone(), solve.output.clone());
     let mut client = control(dial).await?;
     let mut status = client.clone();
@@ -250,7 +302,8 @@ pub async fn run(
     };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
     statuses.abort();
-    Ok(result.map_err(|s| s.message().to_owned())?.into_inner().exporter_response)
+    let resp = result.map_err(|status| Error::Refused { call: None, status })?;
+    Ok(resp.into_inner().exporter_response)
 }
 
 /// Build `req` (a [`BuildRequest`] for the `moby` exporter) and return the image ID.
@@ -258,7 +311,7 @@ pub async fn solve(
     dial: &Dial,
     req: &BuildRequest,
     on_event: &mut dyn FnMut(BuildEvent),
-) -> Result<Solved, String> {
+) -> Result<Solved, Error> {
     let solve = Solve::from_request(req)?;
     let resp = run(dial, &solve, on_event).await?;
     let image_id = resp
@@ -267,18 +320,6 @@ pub async fn solve(
         .cloned()
         .unwrap_or_else(|| req.tag.clone());
     Ok(Solved { image_id })
-}
-
-/// An error and its causes on one line (tonic's transport errors say little at the top).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
 }
 
 /// The session's health service: the engine checks it while the build runs and closes a

@@ -19,13 +19,14 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
+use archbench_results::error_line;
 use bollard::moby::buildkit::v1::{
     CacheOptions, CacheOptionsEntry, InfoRequest, ListWorkersRequest,
 };
 use serde::Serialize;
 
 use super::filesync::{Entry, Kind, Tree};
-use super::{control, run, Dial, Solve};
+use super::{control, run, Dial, Error, Solve};
 
 /// The time the probe file carries in the context (2001-09-09T01:46:40Z).
 const PROBE_MTIME: i64 = 1_000_000_000;
@@ -93,7 +94,7 @@ fn cap(name: &str, available: bool, detail: impl Into<String>) -> Capability {
 }
 
 /// Ask and try (see the module note); `scratch` holds the OCI probe's tar.
-pub async fn probe(dial: &Dial, scratch: &Path) -> Result<Facts, String> {
+pub async fn probe(dial: &Dial, scratch: &Path) -> Result<Facts, Error> {
     let mut client = control(dial).await?;
     let mut facts = Facts::default();
     if let Ok(info) = client.info(InfoRequest {}).await {
@@ -102,7 +103,7 @@ pub async fn probe(dial: &Dial, scratch: &Path) -> Result<Facts, String> {
     let workers = client
         .list_workers(ListWorkersRequest { filter: vec![] })
         .await
-        .map_err(|s| format!("listing BuildKit's workers: {}", s.message()))?;
+        .map_err(|status| Error::Refused { call: Some("listing BuildKit's workers"), status })?;
     for w in workers.into_inner().record {
         let mut platforms: Vec<String> = Vec::new();
         for p in &w.platforms {
@@ -125,7 +126,8 @@ pub async fn probe(dial: &Dial, scratch: &Path) -> Result<Facts, String> {
     let tar = scratch.join("probe-oci.tar");
     let mut oci = solve("linux/amd64,linux/arm64", "oci", &[("rewrite-timestamp", "true")]);
     oci.output = Some(tar.clone());
-    match run(dial, &oci, quiet).await.and_then(|_| read_oci(&tar)) {
+    let read = |source| Error::Output { exporter: "oci", path: tar.clone(), source };
+    match run(dial, &oci, quiet).await.and_then(|_| read_oci(&tar).map_err(read)) {
         Ok(seen) => {
             facts.capabilities.push(cap(
                 "oci-export",
@@ -154,7 +156,7 @@ pub async fn probe(dial: &Dial, scratch: &Path) -> Result<Facts, String> {
             });
         }
         Err(why) => {
-            facts.capabilities.push(cap("oci-export", false, why.clone()));
+            facts.capabilities.push(cap("oci-export", false, error_line(&why)));
             let multi =
                 solve("linux/amd64,linux/arm64", "moby", &[("name", "archbench-probe:multi")]);
             facts.capabilities.push(match run(dial, &multi, quiet).await {
@@ -163,7 +165,7 @@ pub async fn probe(dial: &Dial, scratch: &Path) -> Result<Facts, String> {
                     true,
                     "two platforms went into the engine's store in one solve",
                 ),
-                Err(e) => cap("multi-platform", false, e),
+                Err(e) => cap("multi-platform", false, error_line(&e)),
             });
             facts.capabilities.push(cap(
                 "rewrite-timestamp",
@@ -175,7 +177,7 @@ pub async fn probe(dial: &Dial, scratch: &Path) -> Result<Facts, String> {
     let wasm = solve("wasi/wasm", "moby", &[("name", WASM_PROBE_TAG)]);
     facts.capabilities.push(match run(dial, &wasm, quiet).await {
         Ok(_) => cap("non-linux-images", true, "a wasi/wasm image went into the engine's store"),
-        Err(e) => cap("non-linux-images", false, e),
+        Err(e) => cap("non-linux-images", false, error_line(&e)),
     });
     facts.capabilities.push(registry_cache(dial, quiet).await);
     let _ = std::fs::remove_file(&tar);
@@ -197,7 +199,7 @@ async fn registry_cache(dial: &Dial, quiet: &mut dyn FnMut(super::BuildEvent)) -
             ("mode".to_owned(), "min".to_owned()),
         ]),
     });
-    match run(dial, &s, quiet).await {
+    match run(dial, &s, quiet).await.map_err(|e| error_line(&e)) {
         Ok(_) => cap("registry-cache", true, "a registry cache export finished"),
         Err(e) if e.contains(&addr) => cap(
             "registry-cache",
@@ -214,22 +216,25 @@ struct Seen {
     mtime: Option<u64>,
 }
 
-fn read_oci(tar: &Path) -> Result<Seen, String> {
-    let file = std::fs::File::open(tar).map_err(|e| format!("the oci exporter's output: {e}"))?;
+fn read_oci(tar: &Path) -> std::io::Result<Seen> {
+    let file = std::fs::File::open(tar)?;
     let mut blobs: HashMap<String, Vec<u8>> = HashMap::new();
     let mut archive = tar::Archive::new(file);
-    for e in archive.entries().map_err(|e| e.to_string())? {
-        let mut e = e.map_err(|e| e.to_string())?;
-        let path = e.path().map_err(|e| e.to_string())?.to_string_lossy().into_owned();
+    for e in archive.entries()? {
+        let mut e = e?;
+        let path = e.path()?.to_string_lossy().into_owned();
         let mut bytes = Vec::new();
-        e.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        e.read_to_end(&mut bytes)?;
         blobs.insert(path, bytes);
     }
     let blob = |digest: &str| blobs.get(&format!("blobs/{}", digest.replacen(':', "/", 1)));
     let parse =
-        |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).map_err(|e| e.to_string());
+        |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).map_err(std::io::Error::from);
     let mut seen = Seen { platforms: Vec::new(), mtime: None };
-    let mut queue = vec![parse(blobs.get("index.json").ok_or("the oci tar has no index.json")?)?];
+    let index = blobs.get("index.json").ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "the oci tar has no index.json")
+    })?;
+    let mut queue: Vec<serde_json::Value> = vec![parse(index)?];
     while let Some(doc) = queue.pop() {
         for m in doc["manifests"].as_array().into_iter().flatten() {
             let Some(bytes) = m["digest"].as_str().and_then(blob) else { continue };
@@ -249,7 +254,7 @@ fn read_oci(tar: &Path) -> Result<Seen, String> {
             for layer in inner["layers"].as_array().into_iter().flatten() {
                 let Some(gz) = layer["digest"].as_str().and_then(blob) else { continue };
                 let mut t = tar::Archive::new(flate2::read::GzDecoder::new(&gz[..]));
-                for e in t.entries().map_err(|e| e.to_string())?.flatten() {
+                for e in t.entries()?.flatten() {
                     let is_f =
                         e.path().is_ok_and(|p| p.to_string_lossy().trim_start_matches("./") == "f");
                     if is_f {
