@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use archbench_oci::{Attestation, Digest, ImageSource, PlatformImage};
 use archbench_platform::{Arch, Declared, Platform};
+use archbench_results::error_line;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::Format;
@@ -134,13 +135,13 @@ fn read_layer(
     if layer.media_type.as_deref().is_some_and(archbench_oci::layout::media::is_wasm_layer) {
         return read_module_layer(src, layer, limits, events);
     }
-    let mut raw = src.open_layer(layer).map_err(|e| error_chain(&e))?;
+    let mut raw = src.open_layer(layer).map_err(|e| error_line(&e))?;
     let walked = walk_tar(&mut raw, limits, |e| events.push(e));
     let drained = std::io::copy(&mut raw, &mut std::io::sink());
     match (walked, drained) {
-        (_, Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => Err(error_chain(&e)),
-        (Err(e), _) => Err(error_chain(&e)),
-        (Ok(_), Err(e)) => Err(error_chain(&e)),
+        (_, Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => Err(error_line(&e)),
+        (Err(e), _) => Err(error_line(&e)),
+        (Ok(_), Err(e)) => Err(error_line(&e)),
         (Ok(s), Ok(_)) => Ok(s),
     }
 }
@@ -160,7 +161,7 @@ fn read_module_layer(
             layer.size, limits.max_entry_bytes
         ));
     }
-    let bytes = src.read_layer(layer).map_err(|e| error_chain(&e))?;
+    let bytes = src.read_layer(layer).map_err(|e| error_line(&e))?;
     let name = layer
         .verify_digest
         .as_ref()
@@ -179,20 +180,6 @@ fn read_module_layer(
         unreadable: false,
     }));
     Ok(Scanned { files: 1, bytes: bytes.len() as u64 })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
 }
 
 /// An index entry that is not a platform's image, so it was not scanned: an attestation
@@ -228,7 +215,7 @@ pub struct ImageScan {
 
 /// Scan every platform of `src` (or only those in `only`, with their attestations skipped).
 pub fn scan(src: &ImageSource, only: &[Platform], limits: Limits) -> Result<ImageScan> {
-    let images = src.images().map_err(|e| Error::Image(error_chain(&e)))?;
+    let images = src.images().map_err(|e| Error::Image(error_line(&e)))?;
     let (attestations, selected): (Vec<&PlatformImage>, Vec<&PlatformImage>) =
         images.iter().filter(|i| i.selected_by(only)).partition(|i| i.is_attestation());
     if selected.is_empty() {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobMatcher};
 
-use crate::{Error, Result};
+use crate::{BadRule, Error, Result};
 
 /// One `.dockerignore` line.
 struct Rule {
@@ -27,11 +27,18 @@ struct Ignore {
 impl Ignore {
     fn load(root: &Path) -> Result<Ignore> {
         let path = root.join(".dockerignore");
-        let Ok(text) = std::fs::read_to_string(&path) else { return Ok(Ignore { rules: vec![] }) };
-        Ignore::parse(&text).map_err(|why| Error::Unsupported(format!("{}: {why}", path.display())))
+        // Only a missing file means no rules: one that cannot be read would otherwise send
+        // what it was written to keep out.
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => return Err(Error::Io { action: "reading", path, source }),
+        };
+        Ignore::parse(&text).map_err(|(line, source)| Error::Dockerignore { path, line, source })
     }
 
-    fn parse(text: &str) -> std::result::Result<Ignore, String> {
+    /// The rules of `text`, or the first line (from 1) that is not one and why.
+    fn parse(text: &str) -> std::result::Result<Ignore, (usize, BadRule)> {
         let mut rules = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -46,7 +53,7 @@ impl Ignore {
                 pattern.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
             if pattern.is_empty() || pattern == "." {
                 if exception {
-                    return Err(format!("line {}: \"!\" without a pattern", n + 1));
+                    return Err((n + 1, BadRule::BareException));
                 }
                 continue;
             }
@@ -54,7 +61,7 @@ impl Ignore {
                 .literal_separator(true)
                 .backslash_escape(true)
                 .build()
-                .map_err(|e| format!("line {}: {e}", n + 1))?
+                .map_err(|e| (n + 1, BadRule::Glob(e)))?
                 .compile_matcher();
             rules.push(Rule { glob, exception });
         }
@@ -208,8 +215,15 @@ mod tests {
         assert_eq!(names, [".dockerignore", "Dockerfile", "src/main.c"]);
         assert_eq!(tar, context_tar(d.path()).unwrap(), "deterministic");
         std::fs::write(d.path().join(".dockerignore"), "!\n").unwrap();
-        let e = context_tar(d.path()).unwrap_err().to_string();
-        assert!(e.contains(".dockerignore: line 1"), "{e}");
+        let e = context_tar(d.path()).unwrap_err();
+        assert!(matches!(e, Error::Dockerignore { line: 1, .. }), "{e:?}");
+        let e = archbench_results::error_line(&e);
+        assert!(e.contains(".dockerignore: line 1: \"!\" without a pattern"), "{e}");
+        // A .dockerignore that exists but cannot be read is an error, not an empty one.
+        std::fs::remove_file(d.path().join(".dockerignore")).unwrap();
+        std::fs::create_dir(d.path().join(".dockerignore")).unwrap();
+        let e = context_tar(d.path()).unwrap_err();
+        assert!(matches!(e, Error::Io { .. }), "{e:?}");
     }
 
     /// Docker's rules beyond the simple forms: `*` stays in one directory, `**` crosses them,

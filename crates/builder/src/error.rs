@@ -35,6 +35,17 @@ pub enum Error {
         /// The last lines of output.
         log: String,
     },
+    /// A line of the context's `.dockerignore` is not a pattern archbench can follow.
+    #[error("{}: line {line}", .path.display())]
+    Dockerignore {
+        /// The `.dockerignore`.
+        path: PathBuf,
+        /// Its line, from 1.
+        line: usize,
+        /// What is wrong with it.
+        #[source]
+        source: BadRule,
+    },
     /// The machine cannot do what was asked; the message says how to fix it.
     #[error("{0}")]
     Unsupported(String),
@@ -55,6 +66,18 @@ pub enum Error {
         /// Its status and last output.
         message: String,
     },
+}
+
+/// Why a `.dockerignore` line is refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BadRule {
+    /// `!` alone: an exception of nothing.
+    #[error("\"!\" without a pattern")]
+    BareException,
+    /// Not a glob (an unclosed `[`, a class `[z-a]`).
+    #[error(transparent)]
+    Glob(#[from] globset::Error),
 }
 
 /// Result alias for this crate.

@@ -34,4 +34,4 @@ pub mod spec;
 pub mod steps;
 pub mod world;
 
-pub use error::{Error, Result};
+pub use error::{BadRule, Error, Result};

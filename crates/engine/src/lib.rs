@@ -3,6 +3,13 @@
 //! archbench's commands are synchronous; each call here runs on a private current-thread tokio
 //! runtime with a timeout, so a daemon that accepts the connection and never answers cannot hang
 //! the caller. bollard types stay inside this module.
+//!
+//! Errors come in two kinds. [`Error::Docker`] is the engine saying no, in its own words (a
+//! build step's failure, a missing image): that message is what a user needs, and a failed
+//! build shows it as the step's failure. [`Error::Failed`] is archbench failing to reach or talk
+//! to the engine; its [`Cause`] is the source, typed (the API client's error, the ssh forward's,
+//! a BuildKit session's, a file's), so the whole chain reaches the CLI and the records
+//! (`archbench_results::error_line`) and a caller can tell a timeout from a refused connection.
 #![deny(missing_docs)]
 
 pub mod buildkit;
@@ -104,6 +111,18 @@ impl Error {
     }
 }
 
+/// A request to the engine's API failed (bollard's error, kept as the source without making
+/// bollard's types part of this crate's API).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ApiError(#[from] bollard::errors::Error);
+
+impl From<bollard::errors::Error> for Cause {
+    fn from(e: bollard::errors::Error) -> Cause {
+        Cause::Api(ApiError(e))
+    }
+}
+
 /// What went wrong below an [`Error::Failed`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -112,14 +131,14 @@ pub enum Cause {
     /// it becomes an [`Error::Docker`].
     #[error("{0}")]
     Said(String),
-    /// The engine's API, through bollard: a refused request, a broken connection.
+    /// The engine's API: a refused request, a broken connection.
     #[error(transparent)]
-    Api(#[from] bollard::errors::Error),
+    Api(#[from] ApiError),
     /// A request through an ssh forward failed; ssh's own words and the usual fix follow.
     #[error("{}", ssh::explain(&.source.to_string(), .ssh_said))]
     ThroughSsh {
         /// The failed request.
-        source: bollard::errors::Error,
+        source: ApiError,
         /// The last lines ssh wrote to stderr.
         ssh_said: String,
     },
@@ -127,7 +146,7 @@ pub enum Cause {
     #[error("{source}; if that engine requires TLS (dockerd --tlsverify), set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a directory with ca.pem, cert.pem and key.pem, as for the Docker CLI")]
     MaybeTls {
         /// The failed request.
-        source: bollard::errors::Error,
+        source: ApiError,
     },
     /// The ssh forward to an `ssh://` engine.
     #[error(transparent)]
@@ -330,9 +349,9 @@ impl Engine {
                 let plain_tcp =
                     host.starts_with("tcp://") && std::env::var_os("DOCKER_TLS_VERIFY").is_none();
                 let cause = match &tunnel {
-                    Some(t) => Cause::ThroughSsh { source, ssh_said: t.log() },
-                    None if plain_tcp => Cause::MaybeTls { source },
-                    None => Cause::Api(source),
+                    Some(t) => Cause::ThroughSsh { source: source.into(), ssh_said: t.log() },
+                    None if plain_tcp => Cause::MaybeTls { source: source.into() },
+                    None => source.into(),
                 };
                 err("negotiating the API version", cause)
             })?;
@@ -429,7 +448,7 @@ impl Engine {
                 Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => {
                     Ok(code)
                 }
-                Some(Err(e)) => Err(Cause::Api(e)),
+                Some(Err(e)) => Err(e.into()),
                 None => Err(Cause::Incomplete("the wait stream ended without a status")),
             }
         });
@@ -560,7 +579,7 @@ impl Engine {
             let code = match wait.next().await {
                 Some(Ok(r)) => r.status_code,
                 Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
-                Some(Err(e)) => return Err(Cause::Api(e)),
+                Some(Err(e)) => return Err(e.into()),
                 None => return Err(Cause::Incomplete("the wait stream ended without a status")),
             };
             Ok::<_, Cause>((code, timed_out, (out, out_dropped), (err, err_dropped)))
@@ -646,7 +665,7 @@ impl Engine {
                 let info = item.map_err(|e| match e {
                     // The build's own failure, streamed: the engine's words.
                     bollard::errors::Error::DockerStreamError { error } => Cause::Said(error),
-                    e => Cause::Api(e),
+                    e => e.into(),
                 })?;
                 if let Some(e) = info.error_detail.and_then(|d| d.message) {
                     return Err(Cause::Said(e));
