@@ -56,6 +56,14 @@ impl std::fmt::Display for Findings {
 
 impl std::error::Error for Findings {}
 
+/// End the process for the signal `sig` (SIGINT, SIGTERM), as the signal itself would have
+/// (130, 143). Called from the interrupt handler's thread once the half-written files are
+/// removed: the main thread is mid-command and cannot be unwound from there, so this is the one
+/// exit that does not return through `main`.
+pub fn on_signal(sig: i32) -> ! {
+    std::process::exit(128 + sig)
+}
+
 /// Print an error chain and choose the exit status.
 pub fn report(err: &anyhow::Error) -> ExitCode {
     // A closed pipe (`archbench identify / | head`) is the reader's choice, not our failure.

@@ -65,7 +65,7 @@ fn handle_interrupts() {
             if removed > 0 {
                 eprintln!("archbench: interrupted; removed {removed} partly written file(s)");
             }
-            std::process::exit(128 + sig);
+            exit::on_signal(sig);
         }
     });
 }
