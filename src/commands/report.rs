@@ -75,7 +75,8 @@ impl Registry {
 /// a Ctrl-C at the terminal reaches only the report; each interrupt of the report (the first
 /// deferred, see `archbench_results::cleanup`) is passed on to the step once, by a stopper the
 /// signal handler calls: on the first the step saves what it has and exits, and the report then
-/// renders what exists; on a second both stop at once.
+/// renders what exists; on a second both stop at once. A report that dies otherwise takes the
+/// step with it (the parent-death signal below).
 fn step(label: &str, step: &Step<'_>, log: &Path) -> anyhow::Result<()> {
     use std::os::unix::process::CommandExt as _;
 
@@ -86,20 +87,40 @@ fn step(label: &str, step: &Step<'_>, log: &Path) -> anyhow::Result<()> {
     eprintln!("[report] {label}: archbench {}", args.join(" "));
     let started = Instant::now();
     let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    let mut child = Command::new(exe)
-        .args(args)
+    let mut cmd = Command::new(exe);
+    cmd.args(args)
         .stdin(Stdio::null())
         .stdout(file.try_clone().with_context(|| format!("opening {}", log.display()))?)
         .stderr(file)
-        .process_group(0)
-        .spawn()
-        .context("starting archbench")?;
+        .process_group(0);
+    // SAFETY: the closure runs in the child between fork and exec and makes one system call
+    // (prctl), which allocates nothing and takes no lock. With it, a report that dies without
+    // passing an interrupt on (SIGHUP when its terminal closes, SIGKILL) takes its step down
+    // too: SIGTERM, which the step treats as an interrupt and saves what it has.
+    unsafe {
+        cmd.pre_exec(|| {
+            rustix::process::set_parent_process_death_signal(Some(Signal::TERM))
+                .map_err(std::io::Error::from)
+        });
+    }
+    let mut child = cmd.spawn().context("starting archbench")?;
     let pid = Pid::from_child(&child);
     // Registered only while the child is unreaped (the wait below does not reap it), so the
-    // pid it signals is always this child's.
-    let stopper = archbench_results::cleanup::Stopper::new(move || {
+    // pid it signals is always this child's. `sent` makes the interrupt that arrived before
+    // the stopper existed (during the spawn) reach the child once, and no more than once.
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopper = {
+        let sent = sent.clone();
+        archbench_results::cleanup::Stopper::new(move || {
+            sent.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = kill_process(pid, Signal::INT);
+        })
+    };
+    if archbench_results::cleanup::interrupt_requested()
+        && !sent.swap(true, std::sync::atomic::Ordering::SeqCst)
+    {
         let _ = kill_process(pid, Signal::INT);
-    });
+    }
     let exited = loop {
         match waitid(WaitId::Pid(pid), WaitIdOptions::EXITED | WaitIdOptions::NOWAIT) {
             Err(rustix::io::Errno::INTR) => continue,
@@ -107,11 +128,19 @@ fn step(label: &str, step: &Step<'_>, log: &Path) -> anyhow::Result<()> {
         }
     };
     drop(stopper);
-    if let Err(e) = exited {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(std::io::Error::from(e))
-            .with_context(|| format!("waiting for archbench {label}"));
+    match exited {
+        // Reaped elsewhere (SIGCHLD ignored): the pid is no longer ours to signal.
+        Err(rustix::io::Errno::CHILD) => {
+            anyhow::bail!("archbench {label} ended and was reaped before its status was read");
+        }
+        Err(e) => {
+            // Still our unreaped child (waitid failed otherwise), so the pid is its own.
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::from(e))
+                .with_context(|| format!("waiting for archbench {label}"));
+        }
+        Ok(_) => {}
     }
     let status = child.wait().with_context(|| format!("waiting for archbench {label}"))?;
     eprintln!(
@@ -635,6 +664,7 @@ mod tests {
         );
         let e = checked(&["bench".into(), "--runs".into(), "many".into()]).unwrap_err();
         let e = why(&e);
-        assert!(e.contains("bench --runs many") && e.contains("many"), "{e}");
+        // The command line, then clap's own reason below it.
+        assert!(e.contains("bench --runs many: error: invalid value 'many'"), "{e}");
     }
 }

@@ -145,3 +145,22 @@ fn doctor_probes_what_each_engines_buildkit_can_do() {
         .unwrap()
         .contains("linux/amd64, linux/arm64"));
 }
+
+/// An engine that cannot be reached is a check that warns and says why, in the client's words
+/// (the cause below "docker engine at …: connecting"), with the fix.
+#[test]
+fn an_unreachable_engine_is_a_warning_with_its_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("unix://{}", dir.path().join("no.sock").display());
+    let out = archbench()
+        .args(["doctor", "--json", "--platform", "linux/arm64", "--docker-host", &host])
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let c = check(&report, "docker:engine");
+    assert_eq!(c["status"], "warn", "not required, so a warning: {c:#}");
+    let summary = c["summary"].as_str().unwrap();
+    assert!(summary.starts_with(&format!("docker engine at {host}: connecting: ")), "{c:#}");
+    assert!(summary.contains("Socket not found"), "{c:#}");
+    assert!(c["fix"].as_str().unwrap().contains("scripts/setup"), "{c:#}");
+}

@@ -297,7 +297,7 @@ pub fn run_with(
                     cell.runner_version = p.version.clone();
                 }
                 Err(e) => {
-                    cell.status = CellStatus::Failed { reason: e.to_string() };
+                    cell.status = CellStatus::Failed { reason: archbench_results::error_line(&e) };
                     cells.push(cell);
                     continue;
                 }
@@ -336,7 +336,7 @@ fn take_samples(runner: &mut dyn Runner, cell: &mut Cell, how: &Sampling<'_>) {
         let s = match s {
             Ok(s) => s,
             Err(e) => {
-                cell.status = CellStatus::Failed { reason: e.to_string() };
+                cell.status = CellStatus::Failed { reason: archbench_results::error_line(&e) };
                 break;
             }
         };

@@ -44,10 +44,12 @@ pub trait BuildEngine {
         _oci_tar: &Path,
         _on_event: &mut dyn FnMut(BuildEvent),
     ) -> archbench_engine::Result<String> {
-        Err(archbench_engine::Error::Docker {
+        Err(archbench_engine::Error::Failed {
             host: self.info()?.host,
             action: format!("building {}", req.tag),
-            message: "this engine cannot run a multi-platform solve".into(),
+            source: Box::new(archbench_engine::Cause::Unsupported(
+                "this engine cannot run a multi-platform solve",
+            )),
         })
     }
     /// What the engine's BuildKit can do, probed; `None` where archbench cannot dial it.

@@ -120,17 +120,30 @@ impl Report {
 
 /// Write the probe for `platform` to a private temp file and execute it directly (through
 /// binfmt when it is foreign). Returns how it ended.
-fn execute_probe(platform: &Platform, timeout: Duration) -> Result<(Outcome, f64), String> {
-    let elf = probe_elf(platform).ok_or_else(|| format!("no probe binary for {platform}"))?;
-    let dir = tempfile::tempdir().map_err(|e| format!("creating a temp dir: {e}"))?;
+/// Why a probe program did not run (its outcome, when it ran, is a result, not this).
+#[derive(Debug, thiserror::Error)]
+enum ProbeError {
+    #[error("no probe binary for {0}")]
+    NoBinary(Platform),
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Run(#[from] archbench_exec::Error),
+}
+
+fn execute_probe(platform: &Platform, timeout: Duration) -> Result<(Outcome, f64), ProbeError> {
+    let io = |what: String| move |source| ProbeError::Io { what, source };
+    let elf = probe_elf(platform).ok_or_else(|| ProbeError::NoBinary(platform.clone()))?;
+    let dir = tempfile::tempdir().map_err(io("creating a temporary directory".into()))?;
     let path = dir.path().join(format!("probe-{}", platform.short().replace('/', "-")));
-    std::fs::write(&path, &elf).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    std::fs::write(&path, &elf).map_err(io(format!("writing {}", path.display())))?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| e.to_string())?;
-    let m = run_measured(&mut Command::new(&path), timeout).map_err(|e| {
-        let chain = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default();
-        format!("{e}: {chain}")
-    })?;
+        .map_err(io(format!("making {} executable", path.display())))?;
+    let m = run_measured(&mut Command::new(&path), timeout)?;
     Ok((m.outcome, m.wall))
 }
 
@@ -173,7 +186,7 @@ fn emulation_check(opts: &DoctorOptions, platform: &Platform, required: bool) ->
         Err(e) => Check::bad(
             id,
             required,
-            format!("the {qemu} probe did not execute: {e}"),
+            format!("the {qemu} probe did not execute: {}", archbench_results::error_line(&e)),
             format!("{install}; check {}/{entry_name}", opts.binfmt.dir().display()),
         ),
     }
@@ -197,7 +210,7 @@ fn native_check() -> Check {
         Err(e) => Check::bad(
             id,
             true,
-            format!("native probe did not run: {e}"),
+            format!("native probe did not run: {}", archbench_results::error_line(&e)),
             "make the temp directory executable (not mounted noexec) or set TMPDIR",
         ),
     }
@@ -212,14 +225,14 @@ fn docker_checks(
     let engine = match Engine::connect(opts.docker_host.as_deref(), Duration::from_secs(10)) {
         Ok(e) => e,
         Err(e) => {
-            checks.push(Check::bad("docker:engine", false, format!("{e}"), fix));
+            checks.push(Check::bad("docker:engine", false, archbench_results::error_line(&e), fix));
             return None;
         }
     };
     let info = match engine.info() {
         Ok(i) => i,
         Err(e) => {
-            checks.push(Check::bad("docker:engine", false, format!("{e}"), fix));
+            checks.push(Check::bad("docker:engine", false, archbench_results::error_line(&e), fix));
             return None;
         }
     };
@@ -279,7 +292,7 @@ fn docker_checks(
             Err(e) => Check::bad(
                 &id,
                 false,
-                format!("{e}"),
+                archbench_results::error_line(&e),
                 format!("check emulation:{p} above and the engine log"),
             ),
         });
@@ -306,7 +319,7 @@ fn buildkit_checks(engine: &Engine, checks: &mut Vec<Check>) {
             checks.push(Check::bad(
                 "docker:buildkit",
                 false,
-                format!("{e}"),
+                archbench_results::error_line(&e),
                 "check the engine log; builds may still run through the HTTP build endpoint",
             ));
             return;

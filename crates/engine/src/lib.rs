@@ -2,7 +2,8 @@
 //!
 //! archbench's commands are synchronous; each call here runs on a private current-thread tokio
 //! runtime with a timeout, so a daemon that accepts the connection and never answers cannot hang
-//! the caller. bollard types stay inside this module.
+//! the caller. bollard types stay inside this module (its error is a source behind
+//! [`ApiError`]).
 //!
 //! Errors come in two kinds. [`Error::Docker`] is the engine saying no, in its own words (a
 //! build step's failure, a missing image): that message is what a user needs, and a failed
@@ -67,8 +68,8 @@ fn keep_output(kept: &mut Vec<u8>, dropped: &mut u64, bytes: &[u8]) {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The engine said no, in its own words: a failed build step, a missing image, an option
-    /// it refuses.
+    /// The engine said no, in its own words: a failed build step (classic or BuildKit), a
+    /// missing image, a refused request (an HTTP error status with the engine's message).
     #[error("docker engine at {host}: {action}: {message}")]
     Docker {
         /// Where we tried to connect.
@@ -111,15 +112,31 @@ impl Error {
     }
 }
 
-/// A request to the engine's API failed (bollard's error, kept as the source without making
-/// bollard's types part of this crate's API).
+/// A request to the engine's API failed: bollard's error, kept as the source (reached through
+/// `source()` and `downcast_ref`) without bollard's types in this crate's signatures.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
-pub struct ApiError(#[from] bollard::errors::Error);
+pub struct ApiError(bollard::errors::Error);
 
 impl From<bollard::errors::Error> for Cause {
     fn from(e: bollard::errors::Error) -> Cause {
-        Cause::Api(ApiError(e))
+        match e {
+            // The engine answered, and said no ("No such image", a refused pull): its words.
+            bollard::errors::Error::DockerResponseServerError { .. } => Cause::Said(e.to_string()),
+            e => Cause::Api(ApiError(e)),
+        }
+    }
+}
+
+impl From<buildkit::Error> for Cause {
+    fn from(e: buildkit::Error) -> Cause {
+        match e {
+            // The solve's own failure (a step's exit code): BuildKit's words.
+            buildkit::Error::Refused { call: None, status } => {
+                Cause::Said(status.message().to_owned())
+            }
+            e => Cause::BuildKit(e),
+        }
     }
 }
 
@@ -151,9 +168,9 @@ pub enum Cause {
     /// The ssh forward to an `ssh://` engine.
     #[error(transparent)]
     Ssh(#[from] ssh::Error),
-    /// A BuildKit session, solve or probe (see [`buildkit`]).
+    /// A BuildKit session or probe (see [`buildkit`]); a solve's own failure is [`Cause::Said`].
     #[error(transparent)]
-    BuildKit(#[from] buildkit::Error),
+    BuildKit(buildkit::Error),
     /// A local file or the I/O runtime.
     #[error("{what}")]
     Io {
@@ -349,8 +366,8 @@ impl Engine {
                 let plain_tcp =
                     host.starts_with("tcp://") && std::env::var_os("DOCKER_TLS_VERIFY").is_none();
                 let cause = match &tunnel {
-                    Some(t) => Cause::ThroughSsh { source: source.into(), ssh_said: t.log() },
-                    None if plain_tcp => Cause::MaybeTls { source: source.into() },
+                    Some(t) => Cause::ThroughSsh { source: ApiError(source), ssh_said: t.log() },
+                    None if plain_tcp => Cause::MaybeTls { source: ApiError(source) },
                     None => source.into(),
                 };
                 err("negotiating the API version", cause)
@@ -932,11 +949,11 @@ mod tests {
         assert!(matches!(**source, Cause::Api(_)), "{source:?}");
         let line = archbench_results::error_line(&e);
         assert!(line.starts_with(&format!("docker engine at {host}: connecting: ")), "{line}");
-        assert!(line.contains("no.sock"), "{line}");
+        assert!(line.contains("Socket not found"), "{line}");
     }
 
     #[test]
-    fn a_bad_api_version_and_a_bad_ssh_address_say_what_is_wrong() {
+    fn a_bad_ssh_address_says_what_is_wrong() {
         let e = Engine::connect(Some("ssh://host:ssh"), Duration::from_secs(5)).err().unwrap();
         assert!(matches!(&e, Error::Failed { source, .. } if matches!(**source, Cause::Ssh(_))));
         let line = archbench_results::error_line(&e);

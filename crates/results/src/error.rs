@@ -81,18 +81,24 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// An error and its causes on one line (`reading x: Permission denied (os error 13)`), as a
 /// record keeps it (a run's or a file's `error` field) and as the CLI prints it.
 ///
-/// A cause whose text its parent already quotes is said once: bollard's and tonic's errors put
-/// their source into their own message and return it as the source too, so a plain walk of
-/// the chain would print the same words twice.
+/// A cause whose text the error just above it already quotes is said once: bollard's and
+/// tonic's errors put their source into their own message and return it as the source too,
+/// so a plain walk of the chain would print the same words twice. A cause counts as quoted
+/// when the error directly above begins or ends with its text (`client error: {source}`,
+/// `{source}; a hint`); a short cause ("permission denied") that merely appears somewhere
+/// higher up is still said.
 pub fn error_line(e: &dyn std::error::Error) -> String {
     let mut line = e.to_string();
+    let mut above = line.clone();
     let mut cause = e.source();
     while let Some(c) = cause {
         let text = c.to_string();
-        if !text.is_empty() && !line.contains(&text) {
+        let quoted = above.ends_with(&text) || above.starts_with(&text);
+        if !text.is_empty() && !quoted {
             line.push_str(": ");
             line.push_str(&text);
         }
+        above = text;
         cause = c.source();
     }
     line
@@ -118,5 +124,9 @@ mod tests {
         assert_eq!(error_line(&e), "reading x: permission denied");
         let e = Quoting(e);
         assert_eq!(error_line(&e), "client error: reading x: permission denied");
+        // Words that appear higher up, but not in the error directly above, are still said.
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let e = Reading("permission denied.txt", io);
+        assert_eq!(error_line(&e), "reading permission denied.txt: permission denied");
     }
 }
