@@ -391,10 +391,21 @@ impl Engine {
         action: &str,
         fut: impl std::future::Future<Output = Result<T, E>>,
     ) -> Result<T> {
+        self.block_for(action, self.timeout, async { fut.await.map_err(Into::into) })
+    }
+
+    /// Run `fut` for at most `limit`; a failure is `action`'s, explained through ssh where the
+    /// engine is reached that way. Every call to the engine ends here.
+    fn block_for<T>(
+        &self,
+        action: &str,
+        limit: Duration,
+        fut: impl std::future::Future<Output = Result<T, Cause>>,
+    ) -> Result<T> {
         self.runtime
-            .block_on(async { tokio::time::timeout(self.timeout, fut).await })
-            .map_err(|_| Error::new(&self.host, action, Cause::Timeout(self.timeout)))?
-            .map_err(|e| Error::new(&self.host, action, self.through_ssh(e.into())))
+            .block_on(async { tokio::time::timeout(limit, fut).await })
+            .map_err(|_| Error::new(&self.host, action, Cause::Timeout(limit)))?
+            .map_err(|e| Error::new(&self.host, action, self.through_ssh(e)))
     }
 
     /// Through ssh, a failed request is explained by what ssh said.
@@ -764,10 +775,7 @@ impl Engine {
                 _ = interrupted => Err(Cause::Interrupted),
             }
         };
-        self.runtime
-            .block_on(async { tokio::time::timeout(req.timeout, fut).await })
-            .map_err(|_| Error::new(&self.host, &action, Cause::Timeout(req.timeout)))?
-            .map_err(|e| Error::new(&self.host, &action, self.through_ssh(e)))
+        self.block_for(&action, req.timeout, fut)
     }
 
     /// What the engine's BuildKit is and can do, probed (see [`buildkit::probe`]); `None` where
@@ -814,12 +822,7 @@ impl Engine {
             }
             Ok::<u64, Cause>(n)
         };
-        let action = format!("saving {image}");
-        let limit = Duration::from_secs(3600);
-        self.runtime
-            .block_on(async { tokio::time::timeout(limit, fut).await })
-            .map_err(|_| Error::new(&self.host, &action, Cause::Timeout(limit)))?
-            .map_err(|e| Error::new(&self.host, &action, self.through_ssh(e)))
+        self.block_for(&format!("saving {image}"), Duration::from_secs(3600), fut)
     }
 
     /// Remove an image by reference, ignoring "no such image".
