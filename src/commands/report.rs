@@ -447,10 +447,7 @@ impl ReportCommand {
         }
         // 2. the bench suite.
         let bench_json = dir.join("bench.json");
-        if self.reuse
-            && latest.join("bench.json").is_file()
-            && latest.canonicalize().ok() != dir.canonicalize().ok()
-        {
+        if self.reuse && reusable(latest, dir, "bench.json") {
             std::fs::copy(latest.join("bench.json"), &bench_json)?;
             notes.push("bench results reused from reports/latest (--reuse)".into());
         } else {
@@ -464,10 +461,7 @@ impl ReportCommand {
         }
         // 3. the build strategies on the compiled fixture.
         let build_json = dir.join("build.json");
-        if self.reuse
-            && latest.join("build.json").is_file()
-            && latest.canonicalize().ok() != dir.canonicalize().ok()
-        {
+        if self.reuse && reusable(latest, dir, "build.json") {
             std::fs::copy(latest.join("build.json"), &build_json)?;
             notes.push("build results reused from reports/latest (--reuse)".into());
         } else if !self.fixture.join("Dockerfile").is_file() {
@@ -478,61 +472,73 @@ impl ReportCommand {
         } else {
             match Registry::start() {
                 Err(e) => notes.push(format!("build skipped: {}", why(&e))),
-                Ok(reg) => {
-                    let builder = format!("{}/archbench/builder:bookworm", reg.inner.host());
-                    let base = step("base", &base_step(&builder), &logs.join("base.log"));
-                    match base {
-                        Err(e) => notes.push(format!(
-                            "build skipped: the builder image could not be made: {}",
-                            why(&e)
-                        )),
-                        Ok(()) if interrupted() => {}
-                        Ok(()) => {
-                            let mut build = Build::compute(
-                                &self.fixture,
-                                &builder,
-                                self.quick,
-                                dir,
-                                &build_json,
-                            );
-                            // One solve for both platforms beside them, where the engine can,
-                            // its file times left as the others' (like with like).
-                            match one_solve_here() {
-                                Ok(()) => {
-                                    build.strategies.push("multi");
-                                    build.epoch_off = true;
-                                }
-                                Err(e) => notes.push(format!(
-                                    "no one-solve build (--strategy multi) beside the others: {}",
-                                    why(&e)
-                                )),
-                            }
-                            if let Err(e) =
-                                step("build", &Step::Build(build), &logs.join("build.log"))
-                            {
-                                notes.push(format!("build failed: {}", why(&e)));
-                            } else if !interrupted() {
-                                if let Err(e) = self.warm_rebuild(&builder, dir, &logs) {
-                                    notes.push(format!("warm rebuild skipped: {}", why(&e)));
-                                }
-                                if interrupted() {
-                                } else if let Err(e) = self.classic_build(&builder, dir, &logs) {
-                                    notes.push(format!("classic build skipped: {}", why(&e)));
-                                }
-                                if interrupted() {
-                                } else if let Err(e) =
-                                    self.wasm_build(&reg.inner.host(), dir, &logs)
-                                {
-                                    notes.push(format!("Wasm build skipped: {}", why(&e)));
-                                }
-                            }
-                        }
-                    }
-                }
+                Ok(reg) => self.builds(&reg, dir, &logs, &build_json, notes),
             }
         }
         Ok(())
     }
+
+    /// Step 3 with a registry serving the builder image: the base, the build strategies (and
+    /// the one solve where the engine can), then the warm, classic and Wasm builds; each stops
+    /// at an interrupt, and a step that fails leaves a note.
+    fn builds(
+        &self,
+        reg: &Registry,
+        dir: &Path,
+        logs: &Path,
+        build_json: &Path,
+        notes: &mut Vec<String>,
+    ) {
+        let builder = format!("{}/archbench/builder:bookworm", reg.inner.host());
+        if let Err(e) = step("base", &base_step(&builder), &logs.join("base.log")) {
+            notes.push(format!("build skipped: the builder image could not be made: {}", why(&e)));
+            return;
+        }
+        if interrupted() {
+            return;
+        }
+        let mut build = Build::compute(&self.fixture, &builder, self.quick, dir, build_json);
+        // One solve for both platforms beside them, where the engine can, its file times left
+        // as the others' (like with like).
+        match one_solve_here() {
+            Ok(()) => {
+                build.strategies.push("multi");
+                build.epoch_off = true;
+            }
+            Err(e) => notes.push(format!(
+                "no one-solve build (--strategy multi) beside the others: {}",
+                why(&e)
+            )),
+        }
+        if let Err(e) = step("build", &Step::Build(build), &logs.join("build.log")) {
+            notes.push(format!("build failed: {}", why(&e)));
+            return;
+        }
+        if interrupted() {
+            return;
+        }
+        if let Err(e) = self.warm_rebuild(&builder, dir, logs) {
+            notes.push(format!("warm rebuild skipped: {}", why(&e)));
+        }
+        if interrupted() {
+            return;
+        }
+        if let Err(e) = self.classic_build(&builder, dir, logs) {
+            notes.push(format!("classic build skipped: {}", why(&e)));
+        }
+        if interrupted() {
+            return;
+        }
+        if let Err(e) = self.wasm_build(&reg.inner.host(), dir, logs) {
+            notes.push(format!("Wasm build skipped: {}", why(&e)));
+        }
+    }
+}
+
+/// Whether `--reuse` can take `name` from `latest`: it is there, and `latest` is not the
+/// directory being written.
+fn reusable(latest: &Path, dir: &Path, name: &str) -> bool {
+    latest.join(name).is_file() && latest.canonicalize().ok() != dir.canonicalize().ok()
 }
 
 impl ReportCommand {
